@@ -1,0 +1,40 @@
+# Set-up is part of every target: a fresh machine with Python 3.11 and make needs nothing else.
+PYTHON ?= python3.11
+POETRY_VERSION := 2.5.1
+TOOLS := .poetry
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: test demo format lint manifests install clean
+
+$(TOOLS)/bin/poetry:
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet "poetry==$(POETRY_VERSION)" "poetry-plugin-export>=1.8"
+
+# The locked versions are installed with pip from poetry's export: the registry's
+# per-release JSON pages that poetry's own installer needs are not always served.
+$(VENV)/.installed: poetry.lock pyproject.toml | $(TOOLS)/bin/poetry
+	$(PYTHON) -m venv $(VENV)
+	$(TOOLS)/bin/poetry export --with dev --format requirements.txt --output $(VENV)/requirements.txt
+	$(VENV)/bin/pip install --quiet --require-hashes --requirement $(VENV)/requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+test: install
+	$(PY) -m pytest
+
+demo: install
+	$(PY) -m lab demo $(ARGS)
+
+format: install
+	$(VENV)/bin/black .
+
+lint: install
+	$(VENV)/bin/black --check .
+
+manifests: install
+	$(VENV)/bin/sekoia-automation generate-files-from-code .
+
+clean:
+	rm -rf $(VENV) $(TOOLS)

@@ -1,0 +1,11 @@
+from xsoar_module.module import XsoarModule
+
+from xsoar_module.actions.get_alert import GetAlert
+from xsoar_module.actions.get_events import GetEvents
+
+
+if __name__ == "__main__":
+    module = XsoarModule()
+    module.register(GetAlert, "GetAlert")
+    module.register(GetEvents, "GetEvents")
+    module.run()

@@ -1,0 +1,239 @@
+"""One HTTP layer for both services: a session, timeouts, retries with backoff, readable failures."""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import orjson
+import requests
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_exponential_jitter,
+)
+
+from xsoar_module.version import USER_AGENT
+from xsoar_module.errors import MalformedResponseError, UnavailableError
+
+RetryLog = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When and how long to retry a request."""
+
+    attempts: int = 5
+    deadline: float = 60.0
+    initial_wait: float = 0.2
+    max_wait: float = 10.0
+    max_retry_after: float = 30.0
+    statuses: frozenset[int] = field(default_factory=lambda: frozenset({429, 500, 502, 503, 504}))
+
+
+class _RetryableAnswer(Exception):
+    """An answer worth another attempt (throttled or a server-side failure)."""
+
+    def __init__(self, response: requests.Response):
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+class _UnknownOutcome(Exception):
+    """The request may or may not have been processed (read timeout)."""
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """Seconds asked by a `Retry-After` header (delay or HTTP date), if any."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def describe_status(response: requests.Response) -> str:
+    """`503 Service Unavailable`."""
+    return f"{response.status_code} {response.reason or ''}".strip()
+
+
+def parse_json(response: requests.Response, service: str) -> Any:
+    """The JSON body of an answer, or an error saying the service answered something else."""
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        snippet = response.text[:120].replace("\n", " ")
+        raise MalformedResponseError(
+            f"{service} answered {describe_status(response)} with a body that is not JSON: {snippet!r}",
+            response.status_code,
+        ) from None
+
+
+class HttpSession:
+    """A requests session bound to one service, retrying what is worth retrying within a deadline."""
+
+    def __init__(
+        self,
+        service: str,
+        base_url: str,
+        headers: dict[str, str],
+        *,
+        policy: RetryPolicy = RetryPolicy(),
+        timeout: tuple[float, float] = (5.0, 30.0),
+        verify: bool | str = True,
+        auth: tuple[str, str] | None = None,
+        on_retry: RetryLog | None = None,
+        tls_hint: str = "",
+    ):
+        self.service = service
+        self.base_url = base_url.rstrip("/")
+        self.policy = policy
+        self.timeout = timeout
+        self.on_retry = on_retry
+        self.tls_hint = tls_hint
+        self.requests_sent = 0
+        self._session = requests.Session()
+        self._session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json", **headers})
+        self._session.verify = verify
+        self._session.auth = auth
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}" if path else self.base_url
+
+    def close(self) -> None:
+        self._session.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        retry_unknown_outcome: bool = True,
+        resolve_unknown_outcome: Callable[[], Any] | None = None,
+    ) -> Any:
+        """Send a request and return the final answer (any status that is not retried).
+
+        A read timeout leaves the outcome unknown: it is retried when `retry_unknown_outcome`, after
+        `resolve_unknown_outcome()` had its say (a non-None value from it is returned instead of retrying).
+        Raises UnavailableError when the service cannot be reached or keeps failing.
+        """
+        url = self.url(path)
+        body = orjson.dumps(json) if json is not None else None
+        headers = {"Content-Type": "application/json"} if body is not None else None
+        retryable: tuple[type[Exception], ...] = (_RetryableAnswer, requests.ConnectionError)
+        if retry_unknown_outcome:
+            retryable += (_UnknownOutcome,)
+        retrying = Retrying(
+            stop=stop_after_attempt(self.policy.attempts) | stop_before_delay(self.policy.deadline),
+            wait=self._wait,
+            retry=retry_if_exception_type(retryable),
+            before_sleep=lambda state: self._log_retry(method, path, state),
+            reraise=True,
+        )
+        started = time.monotonic()
+        unknown_before = False
+        try:
+            for attempt in retrying:
+                with attempt:
+                    if unknown_before and resolve_unknown_outcome is not None:
+                        resolved = resolve_unknown_outcome()
+                        if resolved is not None:
+                            return resolved
+                    unknown_before = False
+                    try:
+                        return self._send(method, url, body, headers, params)
+                    except _UnknownOutcome:
+                        unknown_before = True
+                        raise
+        except _RetryableAnswer as exc:
+            raise UnavailableError(
+                f"{self.service} still answered {describe_status(exc.response)} to {method} {url} after "
+                f"{self._attempts(retrying)} attempt(s) over {time.monotonic() - started:.1f} s"
+                f"{self._answer_excerpt(exc.response)}",
+                exc.response.status_code,
+            ) from None
+        except requests.exceptions.SSLError as exc:
+            raise UnavailableError(
+                f"TLS verification of {self.service} at {url} failed: {self._reason(exc)}. {self.tls_hint}".strip()
+            ) from None
+        except _UnknownOutcome:
+            raise UnavailableError(
+                f"{self.service} did not answer {method} {url} within {self.timeout[1]:.0f} s; "
+                "the request may or may not have been processed"
+            ) from None
+        except requests.ConnectionError as exc:
+            raise UnavailableError(
+                f"{self.service} could not be reached at {url} after {self._attempts(retrying)} attempt(s) over "
+                f"{time.monotonic() - started:.1f} s: {self._reason(exc)}"
+            ) from None
+
+    def _send(self, method: str, url: str, body: bytes | None, headers: dict | None, params: dict | None):
+        self.requests_sent += 1
+        try:
+            response = self._session.request(
+                method, url, data=body, headers=headers, params=params, timeout=self.timeout
+            )
+        except requests.exceptions.SSLError:
+            raise
+        except requests.exceptions.ReadTimeout:
+            raise _UnknownOutcome() from None
+        if response.status_code in self.policy.statuses:
+            raise _RetryableAnswer(response)
+        return response
+
+    def _wait(self, state: RetryCallState) -> float:
+        exponential = wait_exponential_jitter(
+            initial=self.policy.initial_wait, max=self.policy.max_wait, jitter=self.policy.initial_wait
+        )(state)
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _RetryableAnswer):
+            asked = retry_after_seconds(exc.response)
+            if asked is not None:
+                return min(asked, self.policy.max_retry_after)
+        return exponential
+
+    def _log_retry(self, method: str, path: str, state: RetryCallState) -> None:
+        if self.on_retry is None or state.outcome is None:
+            return
+        exc = state.outcome.exception()
+        if isinstance(exc, _RetryableAnswer):
+            what = f"answered {describe_status(exc.response)}"
+        elif isinstance(exc, _UnknownOutcome):
+            what = f"did not answer within {self.timeout[1]:.0f} s"
+        else:
+            what = f"could not be reached ({self._reason(exc)})"
+        wait = state.next_action.sleep if state.next_action else 0.0
+        self.on_retry(
+            f"{self.service} {what} to {method} {path or '/'}: "
+            f"retry {state.attempt_number}/{self.policy.attempts - 1} in {wait:.2f} s"
+        )
+
+    @staticmethod
+    def _attempts(retrying: Retrying) -> int:
+        return retrying.statistics.get("attempt_number", 1)
+
+    @staticmethod
+    def _answer_excerpt(response: requests.Response) -> str:
+        text = response.text.strip()[:200].replace("\n", " ")
+        return f"; last answer: {text!r}" if text else ""
+
+    @staticmethod
+    def _reason(exc: BaseException | None) -> str:
+        """A short reason from a requests exception, without the urllib3 noise."""
+        text = str(exc)
+        for marker in ("Caused by ", "] "):
+            if marker in text:
+                text = text.rsplit(marker, 1)[-1]
+        return text.strip("()'\" ")[:200]

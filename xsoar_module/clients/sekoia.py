@@ -1,0 +1,204 @@
+"""The one Sekoia.io API client: alerts, alert listing and events search jobs."""
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from xsoar_module.clients.http import HttpSession, RetryLog, RetryPolicy, describe_status, parse_json
+from xsoar_module.errors import (
+    AuthenticationError,
+    MalformedResponseError,
+    NotFoundError,
+    RejectedRequestError,
+    ServiceError,
+)
+
+SERVICE = "Sekoia.io"
+JOB_DONE, JOB_CANCELED, JOB_FAILED = 2, 3, 4
+EVENTS_PAGE_SIZE = 1000
+ALERTS_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class PollSchedule:
+    """Check a search job at once, then at short, growing intervals, up to a deadline."""
+
+    first: float = 0.05
+    factor: float = 1.6
+    longest: float = 2.0
+    timeout: float = 300.0
+
+    def delays(self) -> Iterator[float]:
+        delay = self.first
+        while True:
+            yield delay
+            delay = min(delay * self.factor, self.longest)
+
+
+@dataclass
+class SearchOutcome:
+    events: list[dict[str, Any]]
+    job_uuid: str
+    total: int
+    status_polls: int
+
+
+class SekoiaClient:
+    """Talks to `{api_url}/v1/...` with a Bearer key; errors say what to fix."""
+
+    def __init__(
+        self,
+        api_url: str,
+        api_key: str,
+        *,
+        policy: RetryPolicy = RetryPolicy(),
+        timeout: tuple[float, float] = (5.0, 30.0),
+        on_retry: RetryLog | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.http = HttpSession(
+            SERVICE,
+            api_url,
+            {"Authorization": f"Bearer {api_key}"},
+            policy=policy,
+            timeout=timeout,
+            on_retry=on_retry,
+        )
+        self._sleep = sleep
+
+    def close(self) -> None:
+        self.http.close()
+
+    def me(self) -> dict[str, Any]:
+        """Who the API key belongs to: validates the key."""
+        return self._json("GET", "/v1/me", what="the API key check")
+
+    def get_alert(self, alert_id: str, stix: bool = False) -> dict[str, Any]:
+        """An alert by UUID or short ID."""
+        params = {"stix": "true"} if stix else None
+        return self._json(
+            "GET", f"/v1/sic/alerts/{quote(alert_id, safe='')}", params=params, what=f"alert {alert_id}"
+        )
+
+    def list_alerts(self, params: dict[str, Any]) -> dict[str, Any]:
+        """One page of `GET /v1/sic/alerts` (`{"total", "has_more", "items"}`)."""
+        page = self._json("GET", "/v1/sic/alerts", params=params, what="the alert listing")
+        if not isinstance(page.get("items"), list):
+            raise MalformedResponseError(f"{SERVICE} answered an alert listing without an items list")
+        return page
+
+    def search_events(
+        self,
+        query: str,
+        earliest_time: str,
+        latest_time: str,
+        limit: int,
+        schedule: PollSchedule = PollSchedule(),
+    ) -> SearchOutcome:
+        """Run an events search job to its end and return up to `limit` events."""
+        job = self._json(
+            "POST",
+            "/v1/sic/conf/events/search/jobs",
+            json={
+                "term": query,
+                "earliest_time": earliest_time,
+                "latest_time": latest_time,
+                "visible": False,
+                "max_last_events": limit,
+            },
+            what="the events search",
+        )
+        job_uuid = job.get("uuid")
+        if not isinstance(job_uuid, str):
+            raise MalformedResponseError(f"{SERVICE} created an events search job without a uuid")
+        status, polls = self._wait_for_job(job_uuid, query, schedule)
+        events = self._job_events(job_uuid, limit)
+        return SearchOutcome(events=events, job_uuid=job_uuid, total=int(status.get("total") or 0), status_polls=polls)
+
+    def _wait_for_job(self, job_uuid: str, query: str, schedule: PollSchedule) -> tuple[dict[str, Any], int]:
+        deadline = time.monotonic() + schedule.timeout
+        polls = 0
+        for delay in schedule.delays():
+            job = self._json("GET", f"/v1/sic/conf/events/search/jobs/{job_uuid}", what=f"search job {job_uuid}")
+            polls += 1
+            status = job.get("status")
+            if status == JOB_DONE:
+                return job, polls
+            if status in (JOB_CANCELED, JOB_FAILED):
+                state = "was canceled" if status == JOB_CANCELED else "failed"
+                raise ServiceError(
+                    f"The events search job {job_uuid} {state} on {SERVICE} (query {query!r}); "
+                    "check the query syntax and the time window, then run the block again"
+                )
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ServiceError(
+                    f"The events search job {job_uuid} did not finish within {schedule.timeout:.0f} s "
+                    f"(last status {status}); narrow the time window or the query"
+                )
+            self._sleep(min(delay, remaining))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _job_events(self, job_uuid: str, limit: int) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        while len(events) < limit:
+            size = min(EVENTS_PAGE_SIZE, limit - len(events))
+            page = self._json(
+                "GET",
+                f"/v1/sic/conf/events/search/jobs/{job_uuid}/events",
+                params={"limit": size, "offset": len(events)},
+                what=f"events of search job {job_uuid}",
+            )
+            items = page.get("items")
+            if not isinstance(items, list):
+                raise MalformedResponseError(f"{SERVICE} answered events of job {job_uuid} without an items list")
+            events.extend(items)
+            if len(items) < size or len(events) >= int(page.get("total") or 0):
+                break
+        return events[:limit]
+
+    def _json(self, method: str, path: str, *, what: str, **kwargs: Any) -> dict[str, Any]:
+        response = self.http.request(method, path, **kwargs)
+        if not response.ok:
+            raise self._error(response, what)
+        body = parse_json(response, SERVICE)
+        if not isinstance(body, dict):
+            raise MalformedResponseError(f"{SERVICE} answered {what} with JSON that is not an object")
+        return body
+
+    @staticmethod
+    def _error(response: requests.Response, what: str) -> ServiceError:
+        status = response.status_code
+        detail = _message(response)
+        if status == 401:
+            return AuthenticationError(
+                f"{SERVICE} rejected the API key (401) for {what}: set a valid api_key in the module configuration",
+                status,
+            )
+        if status == 403:
+            return AuthenticationError(
+                f"{SERVICE} refused {what} (403): the API key lacks a permission; give its role the "
+                "SYMPHONY_* permissions and read access to alerts and events",
+                status,
+            )
+        if status == 404:
+            return NotFoundError(f"{SERVICE} found no {what} (404){detail}", status)
+        return RejectedRequestError(f"{SERVICE} rejected {what}: {describe_status(response)}{detail}", status)
+
+
+def _message(response: requests.Response) -> str:
+    """The service's own explanation, when it gave one."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()[:200]
+        return f": {text}" if text else ""
+    if isinstance(body, dict):
+        for key in ("message", "detail", "error", "errors"):
+            if body.get(key):
+                return f": {body[key]}"
+    return ""

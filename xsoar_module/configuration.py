@@ -1,0 +1,151 @@
+"""The module configuration: one typed model, the manifest's `configuration` is generated from it."""
+
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from xsoar_module.errors import ConfigurationError
+
+DEFAULT_BASE_URL = "https://api.sekoia.io"
+
+
+def _check_url(value: str | None, field: str, schemes: tuple[str, ...] = ("http", "https")) -> str | None:
+    """Return the URL without its trailing slash, or raise naming the field."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.netloc:
+        raise ValueError(f"{field} must be an absolute {' or '.join(schemes)} URL, got a value without one")
+    return value.rstrip("/")
+
+
+def sekoia_api_url(base_url: str) -> str:
+    """Normalise a Sekoia API base so that `{result}/v1/...` is a valid path, for every region.
+
+    `https://api.sekoia.io` stays as is; `https://app.fra2.sekoia.io` and `.../api/` become `.../api`.
+    """
+    parts = urlsplit(base_url.rstrip("/"))
+    path = parts.path
+    while path.endswith("/api/api"):
+        path = path[: -len("/api")]
+    if parts.netloc.startswith("app.") and not path.endswith("/api"):
+        path += "/api"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def sekoia_app_url(base_url: str) -> str:
+    """Derive the web application base (used in alert links) from the API base."""
+    parts = urlsplit(base_url.rstrip("/"))
+    host = parts.netloc
+    if host.startswith("api."):
+        host = "app." + host[len("api.") :]
+    path = parts.path
+    if path.endswith("/api"):
+        path = path[: -len("/api")]
+    return urlunsplit((parts.scheme, host, path, "", ""))
+
+
+def liveapi_url_for(app_url: str) -> str:
+    """LiveAPI lives on the web application's host: `wss://<app host>/live/`."""
+    parts = urlsplit(app_url)
+    scheme = "ws" if parts.scheme == "http" else "wss"
+    return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + "/live/", "", ""))
+
+
+class ModuleConfiguration(BaseModel):
+    """Sekoia.io and Cortex XSOAR connection settings."""
+
+    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True)
+
+    base_url: str = Field(
+        DEFAULT_BASE_URL,
+        description="Sekoia.io API base URL of your region (e.g. https://api.sekoia.io, "
+        "https://app.fra2.sekoia.io/api); with or without /api",
+    )
+    api_key: str | None = Field(
+        None,
+        description="Sekoia.io API key (required) with the SYMPHONY_* and alert/event read permissions",
+        json_schema_extra={"secret": True},
+    )
+    app_url: str | None = Field(
+        None,
+        description="Sekoia.io web application base used in alert links; derived from base_url when empty",
+    )
+    liveapi_url: str | None = Field(
+        None, description="LiveAPI WebSocket URL override; derived from the web application host when empty"
+    )
+    xsoar_url: str = Field(
+        description="Cortex XSOAR Generic Webhook URL (webhook mode, e.g. https://xsoar.example.com/instance/"
+        "execute/sekoia) or XSOAR API base (api mode, e.g. https://xsoar.example.com or https://api-<fqdn>/xsoar)",
+    )
+    xsoar_mode: Literal["webhook", "api"] = Field(
+        "webhook", description="How incidents are created: through the Generic Webhook or the XSOAR REST API"
+    )
+    xsoar_token: str | None = Field(
+        None,
+        description="Webhook header authentication: sent as 'Authorization: Bearer <token>' "
+        "(the instance's username '_header:Authorization', password 'Bearer <token>')",
+        json_schema_extra={"secret": True},
+    )
+    xsoar_username: str | None = Field(None, description="Webhook Basic authentication username (XSOAR 8.5+)")
+    xsoar_password: str | None = Field(
+        None, description="Webhook Basic authentication password (XSOAR 8.5+)", json_schema_extra={"secret": True}
+    )
+    xsoar_api_key: str | None = Field(
+        None, description="XSOAR REST API key (api mode)", json_schema_extra={"secret": True}
+    )
+    xsoar_api_key_id: str | None = Field(
+        None, description="XSOAR 8 / XSIAM API key ID, sent as x-xdr-auth-id (api mode; empty for XSOAR 6)"
+    )
+    verify_certificate: bool = Field(True, description="Verify the TLS certificate of XSOAR")
+    ca_certificate: str | None = Field(
+        None, description="PEM of an extra certificate authority to trust for XSOAR (private CA)"
+    )
+
+    @field_validator("base_url", "xsoar_url", "app_url")
+    @classmethod
+    def _http_url(cls, value: str | None, info) -> str | None:
+        return _check_url(value, info.field_name)
+
+    @field_validator("liveapi_url")
+    @classmethod
+    def _ws_url(cls, value: str | None) -> str | None:
+        return _check_url(value, "liveapi_url", ("ws", "wss", "http", "https"))
+
+    @field_validator("ca_certificate")
+    @classmethod
+    def _pem(cls, value: str | None) -> str | None:
+        if value and "-----BEGIN CERTIFICATE-----" not in value:
+            raise ValueError("ca_certificate must be a PEM certificate (-----BEGIN CERTIFICATE----- ...)")
+        return value or None
+
+    @property
+    def sekoia_api_url(self) -> str:
+        return sekoia_api_url(self.base_url)
+
+    @property
+    def sekoia_app_url(self) -> str:
+        return self.app_url or sekoia_app_url(self.base_url)
+
+    @property
+    def sekoia_liveapi_url(self) -> str:
+        return self.liveapi_url or liveapi_url_for(self.sekoia_app_url)
+
+    def require_api_key(self) -> str:
+        """The Sekoia.io API key, once the platform delivered the secrets."""
+        if not self.api_key:
+            raise ConfigurationError("api_key is empty: set the Sekoia.io API key in the module configuration")
+        return self.api_key
+
+    def check_xsoar_credentials(self) -> None:
+        """Fail early, naming the setting to fix, when the XSOAR mode lacks what it needs."""
+        if self.xsoar_mode == "api" and not self.xsoar_api_key:
+            raise ConfigurationError("xsoar_mode is 'api' but xsoar_api_key is empty: set the XSOAR API key")
+        if self.xsoar_mode == "webhook" and self.xsoar_token and (self.xsoar_username or self.xsoar_password):
+            raise ConfigurationError(
+                "set either xsoar_token (header authentication) or xsoar_username/xsoar_password (Basic), not both"
+            )
+        if bool(self.xsoar_username) != bool(self.xsoar_password) and self.xsoar_mode == "webhook":
+            raise ConfigurationError("xsoar_username and xsoar_password go together: set both or neither")
