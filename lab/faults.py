@@ -7,13 +7,19 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Fault:
-    """One misbehaviour: an error status (with optional Retry-After), added latency, or a dropped connection."""
+    """One misbehaviour: an error status (with optional Retry-After), latency, or a dropped connection.
+
+    `delay` waits before handling; `delay_after` handles the request, then waits before answering (the
+    client may time out although the work was done); `raw_body` answers that text as is (not JSON).
+    """
 
     status: int | None = None
     retry_after: float | None = None
     delay: float = 0.0
+    delay_after: float = 0.0
     reset: bool = False
     body: str | None = None
+    raw_body: str | None = None
 
 
 @dataclass

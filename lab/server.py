@@ -30,8 +30,13 @@ def fault_middleware(plan: FaultPlan):
                 request.transport.abort()
             raise asyncio.CancelledError()
         if fault.status is None:
-            return await handler(request)
+            response = await handler(request)
+            if fault.delay_after:
+                await asyncio.sleep(fault.delay_after)
+            return response
         headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else None
+        if fault.raw_body is not None:
+            return web.Response(text=fault.raw_body, status=fault.status, headers=headers, content_type="text/html")
         return web.json_response(
             {"message": fault.body or f"injected fault {fault.status}"}, status=fault.status, headers=headers
         )
