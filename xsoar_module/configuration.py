@@ -3,9 +3,10 @@
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from xsoar_module.errors import ConfigurationError
+from xsoar_module.models.schema import ManifestModel, drop_null_variants
 
 DEFAULT_BASE_URL = "https://api.sekoia.io"
 
@@ -54,10 +55,10 @@ def liveapi_url_for(app_url: str) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + "/live/", "", ""))
 
 
-class ModuleConfiguration(BaseModel):
+class ModuleConfiguration(ManifestModel):
     """Sekoia.io and Cortex XSOAR connection settings."""
 
-    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True)
+    model_config = ConfigDict(extra="ignore", hide_input_in_errors=True, json_schema_extra=drop_null_variants)
 
     base_url: str = Field(
         DEFAULT_BASE_URL,

@@ -1,12 +1,13 @@
 """Get Alert: one Sekoia.io alert by UUID or short ID."""
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from xsoar_module.actions.base import ModuleAction
+from xsoar_module.models.schema import ManifestModel
 from xsoar_module.models.alert import Alert
 
 
-class GetAlertArguments(BaseModel):
+class GetAlertArguments(ManifestModel):
     uuid: str = Field(description="UUID or short ID of the alert (e.g. {{ node.0.alert_uuid }})")
     stix: bool = Field(False, description="Also return the alert's STIX bundle")
 

@@ -2,14 +2,15 @@
 
 import time
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from xsoar_module.actions.base import ModuleAction
+from xsoar_module.models.schema import ManifestModel
 from xsoar_module.clients.sekoia import PollSchedule
 from xsoar_module.models.events import EventsResults
 
 
-class GetEventsArguments(BaseModel):
+class GetEventsArguments(ManifestModel):
     query: str = Field(description='Events query, e.g. alert_short_ids:"{{ node.1.short_id }}"')
     earliest_time: str = Field(description="Start of the window: ISO-8601 (e.g. {{ node.1.first_seen_at }}) or -1d")
     latest_time: str = Field(description="End of the window: ISO-8601 (e.g. {{ node.1.last_seen_at }}) or now")

@@ -12,6 +12,7 @@ from tenacity import (
     RetryCallState,
     Retrying,
     retry_if_exception_type,
+    retry_if_not_exception_type,
     stop_after_attempt,
     stop_before_delay,
     wait_exponential_jitter,
@@ -44,7 +45,19 @@ class _RetryableAnswer(Exception):
 
 
 class _UnknownOutcome(Exception):
-    """The request may or may not have been processed (read timeout)."""
+    """The request was sent but no answer came back (read timeout, connection dropped): it may have been processed."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _never_sent(exc: requests.ConnectionError) -> bool:
+    """True when the connection failed before the request left (refused, DNS, connect timeout)."""
+    if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError)):
+        return True
+    text = str(exc)
+    return any(marker in text for marker in ("NewConnectionError", "NameResolutionError", "Connection refused"))
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:
@@ -120,25 +133,22 @@ class HttpSession:
         *,
         json: Any = None,
         params: dict[str, Any] | None = None,
-        retry_unknown_outcome: bool = True,
         resolve_unknown_outcome: Callable[[], Any] | None = None,
     ) -> Any:
         """Send a request and return the final answer (any status that is not retried).
 
-        A read timeout leaves the outcome unknown: it is retried when `retry_unknown_outcome`, after
-        `resolve_unknown_outcome()` had its say (a non-None value from it is returned instead of retrying).
+        After an attempt whose outcome is unknown (sent, no answer), `resolve_unknown_outcome()` has its say
+        before the next attempt: a non-None value from it is returned instead of retrying.
         Raises UnavailableError when the service cannot be reached or keeps failing.
         """
         url = self.url(path)
         body = orjson.dumps(json) if json is not None else None
         headers = {"Content-Type": "application/json"} if body is not None else None
-        retryable: tuple[type[Exception], ...] = (_RetryableAnswer, requests.ConnectionError)
-        if retry_unknown_outcome:
-            retryable += (_UnknownOutcome,)
+        retryable = (_RetryableAnswer, _UnknownOutcome, requests.ConnectionError)
         retrying = Retrying(
             stop=stop_after_attempt(self.policy.attempts) | stop_before_delay(self.policy.deadline),
             wait=self._wait,
-            retry=retry_if_exception_type(retryable),
+            retry=retry_if_exception_type(retryable) & retry_if_not_exception_type(requests.exceptions.SSLError),
             before_sleep=lambda state: self._log_retry(method, path, state),
             reraise=True,
         )
@@ -168,10 +178,10 @@ class HttpSession:
             raise UnavailableError(
                 f"TLS verification of {self.service} at {url} failed: {self._reason(exc)}. {self.tls_hint}".strip()
             ) from None
-        except _UnknownOutcome:
+        except _UnknownOutcome as exc:
             raise UnavailableError(
-                f"{self.service} did not answer {method} {url} within {self.timeout[1]:.0f} s; "
-                "the request may or may not have been processed"
+                f"{self.service} gave no answer to {method} {url} after {self._attempts(retrying)} attempt(s) over "
+                f"{time.monotonic() - started:.1f} s ({exc.reason}); the request may or may not have been processed"
             ) from None
         except requests.ConnectionError as exc:
             raise UnavailableError(
@@ -185,10 +195,12 @@ class HttpSession:
             response = self._session.request(
                 method, url, data=body, headers=headers, params=params, timeout=self.timeout
             )
-        except requests.exceptions.SSLError:
-            raise
         except requests.exceptions.ReadTimeout:
-            raise _UnknownOutcome() from None
+            raise _UnknownOutcome(f"no answer within {self.timeout[1]:g} s") from None
+        except requests.ConnectionError as exc:
+            if _never_sent(exc):
+                raise
+            raise _UnknownOutcome(f"connection dropped: {self._reason(exc)}") from None
         if response.status_code in self.policy.statuses:
             raise _RetryableAnswer(response)
         return response
@@ -211,7 +223,7 @@ class HttpSession:
         if isinstance(exc, _RetryableAnswer):
             what = f"answered {describe_status(exc.response)}"
         elif isinstance(exc, _UnknownOutcome):
-            what = f"did not answer within {self.timeout[1]:.0f} s"
+            what = f"gave no answer ({exc.reason})"
         else:
             what = f"could not be reached ({self._reason(exc)})"
         wait = state.next_action.sleep if state.next_action else 0.0

@@ -80,9 +80,7 @@ class SekoiaClient:
     def get_alert(self, alert_id: str, stix: bool = False) -> dict[str, Any]:
         """An alert by UUID or short ID."""
         params = {"stix": "true"} if stix else None
-        return self._json(
-            "GET", f"/v1/sic/alerts/{quote(alert_id, safe='')}", params=params, what=f"alert {alert_id}"
-        )
+        return self._json("GET", f"/v1/sic/alerts/{quote(alert_id, safe='')}", params=params, what=f"alert {alert_id}")
 
     def list_alerts(self, params: dict[str, Any]) -> dict[str, Any]:
         """One page of `GET /v1/sic/alerts` (`{"total", "has_more", "items"}`)."""

@@ -1,10 +1,12 @@
 """A Sekoia.io alert as the API returns it: typed where it matters, lenient to missing and extra fields."""
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from xsoar_module.models.schema import ManifestModel, drop_null_variants
 
 
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class _Lenient(ManifestModel):
+    model_config = ConfigDict(extra="allow", json_schema_extra=drop_null_variants)
 
 
 class AlertRule(_Lenient):

@@ -2,12 +2,14 @@
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from xsoar_module.models.schema import ManifestModel
 
 Event = dict[str, Any]
 
 
-class EventsResults(BaseModel):
+class EventsResults(ManifestModel):
     """Same shape as Sekoia.io's own Get Events results, so `{{ node.N.events }}` keeps working."""
 
     events: list[Event] = Field(description="Events found (flat dicts with dotted keys such as source.ip)")

@@ -1,0 +1,169 @@
+"""Create Incident: one Cortex XSOAR incident per Sekoia.io alert, through the Generic Webhook or the REST API."""
+
+from typing import Any, Literal
+
+import orjson
+from pydantic import Field, field_validator, model_validator
+
+from xsoar_module.actions.base import ModuleAction
+from xsoar_module.models.schema import ManifestModel
+from xsoar_module.clients.sekoia import SekoiaClient
+from xsoar_module.clients.xsoar import Delivery, XsoarClient
+from xsoar_module.errors import InvalidInputError
+from xsoar_module.mapping.incident import alert_id, api_body, webhook_body
+from xsoar_module.models.alert import Alert
+
+
+def _parse_json_text(value: Any) -> Any:
+    """Template expressions may render objects as JSON text: accept both."""
+    if isinstance(value, str) and value.strip()[:1] in ("{", "["):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value
+
+
+class CreateIncidentArguments(ManifestModel):
+    alert: dict[str, Any] | None = Field(None, description="The alert: Get Alert's results ({{ node.1 }})")
+    alert_path: str | None = Field(None, description="File holding the alert: the trigger's {{ node.0.file_path }}")
+    alert_uuid: str | None = Field(None, description="UUID or short ID of the alert, fetched from Sekoia.io")
+    events: list[dict[str, Any]] | None = Field(None, description="Events of the alert: {{ node.2.events }}")
+    events_path: str | None = Field(None, description="File holding the events (a JSON list)")
+    fetch_events: bool = Field(False, description="When no events are given, fetch the alert's events from Sekoia.io")
+    max_events: int = Field(10, ge=0, le=1000, description="At most that many events go into the incident")
+    name: str | None = Field(None, description="Incident name (default: the rule name)")
+    incident_type: str | None = Field(None, description="XSOAR incident type (default: the instance's)")
+    fields: dict[str, Any] | None = Field(
+        None, description='Object merged into the incident body last (e.g. {"severity": 4, "owner": "soc"})'
+    )
+    create_investigation: bool = Field(True, description="API mode: start the incident type's playbook")
+    playbook_id: str | None = Field(None, description="API mode: playbook to run on the incident")
+
+    @field_validator("alert", "events", "fields", mode="before")
+    @classmethod
+    def _json_text(cls, value: Any) -> Any:
+        return _parse_json_text(value)
+
+    @model_validator(mode="after")
+    def _one_alert_source(self) -> "CreateIncidentArguments":
+        if not (self.alert or self.alert_path or self.alert_uuid):
+            raise ValueError("give the alert: alert ({{ node.1 }}), alert_path ({{ node.0.file_path }}) or alert_uuid")
+        return self
+
+
+class CreateIncidentResults(ManifestModel):
+    incident_id: str | None = Field(None, description="ID of the XSOAR incident, when XSOAR returns one")
+    deduplicated: bool = Field(description="True when the incident already existed (API mode): nothing was created")
+    mode: Literal["webhook", "api"]
+    name: str = Field(description="Incident name")
+    severity: float = Field(description="XSOAR severity sent (0 unknown, 1 low, 2 medium, 3 high, 4 critical)")
+    alertId: str = Field(description="Sekoia.io alert short ID")
+    alertUrl: str = Field(description="Link to the alert in Sekoia.io")
+    events_sent: int = Field(description="Number of events included in the incident")
+
+
+class CreateIncident(ModuleAction):
+    """Create the XSOAR incident of a Sekoia.io alert, with its events, a real severity and no duplicate."""
+
+    name = "Create Incident"
+    description = (
+        "Create a Cortex XSOAR incident from a Sekoia.io alert (Generic Webhook or REST API, XSOAR 6 and 8 / XSIAM)"
+    )
+    results_model = CreateIncidentResults
+
+    def run(self, arguments: CreateIncidentArguments) -> CreateIncidentResults:
+        config = self.config
+        xsoar = XsoarClient(config, on_retry=self._log_retry, warn=self._log_retry)
+        raw = arguments.model_dump(exclude_none=True)
+        sekoia: SekoiaClient | None = None
+        if arguments.alert_uuid and not (arguments.alert or arguments.alert_path):
+            sekoia = self.sekoia_client()
+            alert = Alert.model_validate(sekoia.get_alert(arguments.alert_uuid))
+        else:
+            alert = self._read_alert(raw)
+        events = self._events(raw, arguments, alert, sekoia)
+        body = webhook_body(
+            alert,
+            events,
+            app_url=config.sekoia_app_url,
+            max_events=arguments.max_events,
+            name=arguments.name,
+            incident_type=arguments.incident_type,
+            fields=arguments.fields,
+        )
+        delivery = self._deliver(xsoar, body, arguments)
+        return CreateIncidentResults(
+            incident_id=delivery.incident_id,
+            deduplicated=delivery.deduplicated,
+            mode=xsoar.mode,
+            name=body["name"],
+            severity=body["severity"],
+            alertId=body["alertId"],
+            alertUrl=body["alertUrl"],
+            events_sent=len(body["events"]),
+        )
+
+    def _read_alert(self, raw: dict[str, Any]) -> Alert:
+        document = self._file_argument("alert", raw)
+        if not isinstance(document, dict):
+            raise InvalidInputError("alert must be an object (the results of Get Alert or the trigger's alert file)")
+        return Alert.model_validate(document)
+
+    def _events(
+        self, raw: dict[str, Any], arguments: CreateIncidentArguments, alert: Alert, sekoia: SekoiaClient | None
+    ) -> list[dict[str, Any]]:
+        if arguments.events is not None or arguments.events_path:
+            events = self._file_argument("events", raw)
+            if isinstance(events, dict) and isinstance(events.get("events"), list):
+                events = events["events"]  # a whole Get Events result
+            if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
+                raise InvalidInputError("events must be a list of event objects (Get Events' {{ node.2.events }})")
+            return events
+        if not arguments.fetch_events or arguments.max_events == 0:
+            return []
+        return self._fetch_events(alert, arguments.max_events, sekoia or self.sekoia_client())
+
+    def _fetch_events(self, alert: Alert, limit: int, sekoia: SekoiaClient) -> list[dict[str, Any]]:
+        if not (alert.short_id and alert.first_seen_at and alert.last_seen_at):
+            self.log(f"Alert {alert_id(alert)} has no short_id or seen times: no events fetched", level="warning")
+            return []
+        outcome = sekoia.search_events(
+            f'alert_short_ids:"{alert.short_id}"', alert.first_seen_at, alert.last_seen_at, limit
+        )
+        self.log(
+            f"Fetched {len(outcome.events)} event(s) of alert {alert.short_id} (search job {outcome.job_uuid}, "
+            f"{outcome.status_polls} status poll(s))",
+            level="info",
+        )
+        return outcome.events
+
+    def _file_argument(self, name: str, raw: dict[str, Any]) -> Any:
+        try:
+            return self.json_argument(name, raw)
+        except Exception as exc:  # the SDK's missing-file errors carry no message of their own
+            raise InvalidInputError(
+                f"{name}_path {raw.get(f'{name}_path')!r} could not be read from the playbook's data: "
+                f"{type(exc).__name__}; pass {name} directly or check the path"
+            ) from None
+
+    def _deliver(self, xsoar: XsoarClient, body: dict[str, Any], arguments: CreateIncidentArguments) -> Delivery:
+        where = f"{'REST API' if xsoar.mode == 'api' else 'Generic Webhook'} {xsoar.url}"
+        if xsoar.mode == "api":
+            payload = api_body(
+                body,
+                create_investigation=arguments.create_investigation,
+                playbook_id=arguments.playbook_id,
+                fields=arguments.fields,
+            )
+            delivery = xsoar.create_once(payload)
+        else:
+            delivery = xsoar.send_webhook(body)
+        outcome = "already existed, nothing created" if delivery.deduplicated else "created"
+        self.log(
+            f"Alert {body['alertId']} -> XSOAR {where}: incident {delivery.incident_id or '(id not returned)'} "
+            f"{outcome}; severity {body['severity']:g}, {len(body['events'])} event(s), "
+            f"{delivery.requests} request(s)",
+            level="info",
+        )
+        return delivery

@@ -1,0 +1,196 @@
+"""The one Cortex XSOAR client: Generic Webhook and REST API (XSOAR 6, XSOAR 8 / XSIAM)."""
+
+import hashlib
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import certifi
+import requests
+
+from xsoar_module.clients.http import HttpSession, RetryLog, RetryPolicy, describe_status, parse_json
+from xsoar_module.configuration import ModuleConfiguration
+from xsoar_module.errors import (
+    AuthenticationError,
+    MalformedResponseError,
+    NotFoundError,
+    RejectedRequestError,
+    ServiceError,
+)
+
+SERVICE = "Cortex XSOAR"
+TLS_HINT = (
+    "Set ca_certificate to the PEM of the certificate authority of your XSOAR or, for a test server only, "
+    "verify_certificate to false"
+)
+XSOAR_POLICY = RetryPolicy(attempts=6, deadline=120.0, initial_wait=0.5, max_wait=15.0, max_retry_after=60.0)
+
+
+@dataclass
+class Delivery:
+    """What XSOAR did with an incident."""
+
+    incident_id: str | None
+    deduplicated: bool
+    requests: int
+    answer: Any = None
+
+
+def ca_bundle(pem: str) -> str:
+    """A CA bundle file trusting the usual authorities plus `pem` (written once per distinct PEM)."""
+    digest = hashlib.sha256(pem.encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"xsoar-ca-{digest}.pem"
+    if not path.exists():
+        partial = path.with_suffix(".tmp")
+        partial.write_text(Path(certifi.where()).read_text() + "\n" + pem.strip() + "\n")
+        partial.replace(path)
+    return str(path)
+
+
+def api_base(url: str, api_key_id: str | None) -> str:
+    """XSOAR 8 / XSIAM REST paths live under `/xsoar`: accept the URL with or without it."""
+    url = url.rstrip("/")
+    if api_key_id and not (url.endswith("/xsoar") or url.endswith("/xsoar/public/v1")):
+        url += "/xsoar"
+    return url
+
+
+class XsoarClient:
+    """Creates incidents; errors name the setting to fix."""
+
+    def __init__(self, config: ModuleConfiguration, on_retry: RetryLog | None = None, warn: RetryLog | None = None):
+        config.check_xsoar_credentials()
+        self.mode = config.xsoar_mode
+        self._warn = warn or (lambda _message: None)
+        headers: dict[str, str] = {}
+        auth = None
+        base = config.xsoar_url
+        if self.mode == "api":
+            base = api_base(config.xsoar_url, config.xsoar_api_key_id)
+            headers["Authorization"] = config.xsoar_api_key or ""
+            if config.xsoar_api_key_id:
+                headers["x-xdr-auth-id"] = config.xsoar_api_key_id
+        elif config.xsoar_token:
+            headers["Authorization"] = f"Bearer {config.xsoar_token}"
+        elif config.xsoar_username:
+            auth = (config.xsoar_username, config.xsoar_password or "")
+        verify: bool | str = config.verify_certificate
+        if verify and config.ca_certificate:
+            verify = ca_bundle(config.ca_certificate)
+        self.http = HttpSession(
+            SERVICE, base, headers, policy=XSOAR_POLICY, verify=verify, auth=auth, on_retry=on_retry, tls_hint=TLS_HINT
+        )
+
+    @property
+    def url(self) -> str:
+        return self.http.base_url
+
+    def close(self) -> None:
+        self.http.close()
+
+    def send_webhook(self, body: dict[str, Any]) -> Delivery:
+        """POST the body to the Generic Webhook. A timed-out attempt is retried: a duplicate is possible."""
+        before = self.http.requests_sent
+
+        def warn_duplicate() -> None:
+            self._warn(
+                f"{SERVICE} did not answer the webhook in time: sending again, so the incident of alert "
+                f"{body.get('alertId')} may be created twice (an alert lost is worse than a duplicate)"
+            )
+
+        response = self.http.request("POST", "", json=body, resolve_unknown_outcome=warn_duplicate)
+        if not response.ok:
+            raise self._error(response, "the webhook")
+        answer = parse_json(response, SERVICE) if response.content.strip() else None
+        return Delivery(_webhook_incident_id(answer), False, self.http.requests_sent - before, answer)
+
+    def find_incident(self, mirror_id: str) -> dict[str, Any] | None:
+        """The incident whose dbotMirrorId is `mirror_id`, if XSOAR has one."""
+        query = {"filter": {"query": f'dbotMirrorId:"{mirror_id}"', "page": 0, "size": 1}}
+        response = self.http.request("POST", "/incidents/search", json=query)
+        if not response.ok:
+            raise self._error(response, "the incident search")
+        found = parse_json(response, SERVICE)
+        if not isinstance(found, dict):
+            raise MalformedResponseError(f"{SERVICE} answered the incident search with JSON that is not an object")
+        data = found.get("data") or []
+        return data[0] if data else None
+
+    def create_once(self, body: dict[str, Any]) -> Delivery:
+        """Create the incident unless one with the same dbotMirrorId exists (searched first, and again after
+        an attempt whose outcome is unknown)."""
+        before = self.http.requests_sent
+        mirror_id = body["dbotMirrorId"]
+        if existing := self.find_incident(mirror_id):
+            return Delivery(_id_of(existing), True, self.http.requests_sent - before, existing)
+        resolve: Callable[[], Any] = lambda: self.find_incident(mirror_id)  # noqa: E731
+        answer = self.http.request("POST", "/incident", json=body, resolve_unknown_outcome=resolve)
+        if isinstance(answer, dict):  # found by the search after a timed-out attempt: created by that attempt
+            return Delivery(_id_of(answer), False, self.http.requests_sent - before, answer)
+        if not answer.ok:
+            raise self._error(answer, "the incident")
+        created = parse_json(answer, SERVICE) if answer.content.strip() else {}
+        return Delivery(_id_of(created), False, self.http.requests_sent - before, created)
+
+    def _error(self, response: requests.Response, what: str) -> ServiceError:
+        status = response.status_code
+        detail = _message(response)
+        if status in (401, 403):
+            if self.mode == "api":
+                fix = (
+                    "check xsoar_api_key, and xsoar_api_key_id for XSOAR 8 / XSIAM (leave it empty for XSOAR 6); "
+                    "the key's role must allow creating and searching incidents"
+                )
+            else:
+                fix = (
+                    "check xsoar_token (sent as 'Authorization: Bearer <token>': the instance's username must be "
+                    "'_header:Authorization' and its password 'Bearer <token>'), or xsoar_username/xsoar_password "
+                    "for Basic authentication"
+                )
+            return AuthenticationError(f"{SERVICE} refused {what} ({status}{detail}): {fix}", status)
+        if status == 404:
+            if self.mode == "api":
+                fix = (
+                    "check xsoar_url: the server URL for XSOAR 6 (https://<server>), the API URL for XSOAR 8 / "
+                    "XSIAM (https://api-<fqdn>/xsoar) with xsoar_api_key_id set"
+                )
+            else:
+                fix = (
+                    "check the instance name at the end of xsoar_url (.../instance/execute/<instance name>) and, on "
+                    "XSOAR 6, that the server setting instance.execute.external.<instance name> is true"
+                )
+            return NotFoundError(f"{SERVICE} answered 404 for {what} at {self.url}: {fix}", status)
+        if status == 400:
+            return RejectedRequestError(f"{SERVICE} rejected {what} (400){detail or ': no reason given'}", status)
+        return RejectedRequestError(f"{SERVICE} refused {what}: {describe_status(response)}{detail}", status)
+
+
+def _id_of(incident: Any) -> str | None:
+    if isinstance(incident, dict) and incident.get("id") is not None:
+        return str(incident["id"])
+    return None
+
+
+def _webhook_incident_id(answer: Any) -> str | None:
+    """The Generic Webhook answers a list describing the created incident(s)."""
+    if isinstance(answer, list) and answer:
+        return _id_of(answer[0])
+    return _id_of(answer)
+
+
+def _message(response: requests.Response) -> str:
+    """XSOAR's own explanation, shortened."""
+    text = response.text.strip()
+    if not text or text.lstrip().startswith("<"):
+        return ""
+    try:
+        body = response.json()
+    except ValueError:
+        return f": {text[:300]}"
+    if isinstance(body, dict):
+        for key in ("error", "message", "detail"):
+            if body.get(key):
+                return f": {str(body[key])[:300]}"
+    return f": {text[:300]}"

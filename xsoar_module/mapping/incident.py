@@ -1,0 +1,160 @@
+"""Alert + events -> the XSOAR incident bodies (Generic Webhook and REST API). Pure functions, no I/O."""
+
+from typing import Any
+
+import orjson
+
+from xsoar_module.errors import InvalidInputError
+from xsoar_module.mapping.links import alert_url, epoch_to_iso8601
+from xsoar_module.mapping.severity import display_of, xsoar_severity
+from xsoar_module.models.alert import Alert
+
+MAX_BODY_BYTES = 512 * 1024
+
+
+def incident_name(alert: Alert) -> str:
+    """The rule name, as the documentation does; the alert title, then its id when the rule is missing."""
+    if alert.rule and alert.rule.name:
+        return alert.rule.name
+    return alert.title or f"Sekoia.io alert {alert_id(alert)}"
+
+
+def alert_id(alert: Alert) -> str:
+    """The short id (what analysts and XSOAR's Sekoia integration use), else the uuid."""
+    identifier = alert.short_id or alert.uuid
+    if not identifier:
+        raise InvalidInputError("The alert has neither short_id nor uuid: pass the output of Get Alert or the trigger")
+    return identifier
+
+
+def occurred(alert: Alert) -> str | None:
+    """ISO-8601 UTC creation time; the first event time when created_at is missing (None: XSOAR uses now)."""
+    if alert.created_at is not None:
+        return epoch_to_iso8601(alert.created_at)
+    return alert.first_seen_at
+
+
+def _event_time(event: dict[str, Any]) -> str:
+    value = event.get("timestamp") or event.get("@timestamp") or ""
+    return value if isinstance(value, str) else str(value)
+
+
+def select_events(events: list[dict[str, Any]], max_events: int) -> list[dict[str, Any]]:
+    """The first `max_events` events in time order."""
+    return sorted(events, key=_event_time)[:max_events]
+
+
+def _size(value: Any) -> int:
+    return len(orjson.dumps(value, default=str))
+
+
+def _fit(body: dict[str, Any], events: list[dict[str, Any]], max_bytes: int) -> list[dict[str, Any]]:
+    """Drop events from the end until the body fits in `max_bytes`."""
+    kept = list(events)
+    while kept and _size({**body, "events": kept}) > max_bytes:
+        kept.pop()
+    return kept
+
+
+def _context(alert: Alert) -> dict[str, Any]:
+    """Alert context an analyst needs in XSOAR besides the documentation's keys."""
+    rule = alert.rule
+    return {
+        "alertUuid": alert.uuid,
+        "title": alert.title,
+        "details": alert.details,
+        "rule": {"uuid": rule.uuid, "name": rule.name, "type": rule.type, "severity": rule.severity} if rule else None,
+        "status": alert.status.name if alert.status else None,
+        "entity": {"uuid": alert.entity.uuid, "name": alert.entity.name} if alert.entity else None,
+        "alertType": (
+            {"category": alert.alert_type.category, "value": alert.alert_type.value} if alert.alert_type else None
+        ),
+        "urgencyValue": alert.urgency.current_value if alert.urgency else None,
+        "urgencyDisplay": display_of(alert.urgency),
+        "firstSeenAt": alert.first_seen_at,
+        "lastSeenAt": alert.last_seen_at,
+        "eventCount": alert.similar,
+        "source": alert.source,
+        "target": alert.target,
+    }
+
+
+def webhook_body(
+    alert: Alert,
+    events: list[dict[str, Any]],
+    *,
+    app_url: str,
+    max_events: int,
+    name: str | None = None,
+    incident_type: str | None = None,
+    fields: dict[str, Any] | None = None,
+    max_bytes: int = MAX_BODY_BYTES,
+) -> dict[str, Any]:
+    """The Generic Webhook body: the documentation's keys (read by its incoming mapper), context, then `fields`.
+
+    `urgency` carries the numeric XSOAR severity, so the documentation's mapping `urgency -> severity` sets a
+    real severity; the Sekoia.io value and band are in `urgencyValue` / `urgencyDisplay`.
+    """
+    identifier = alert_id(alert)
+    severity = xsoar_severity(alert.urgency)
+    body: dict[str, Any] = {"name": name or incident_name(alert)}
+    if incident_type:
+        body["type"] = incident_type
+    if (when := occurred(alert)) is not None:
+        body["occurred"] = when
+    body |= {
+        "alertId": identifier,
+        "alertUrl": alert_url(app_url, identifier),
+        "urgency": severity,
+        "severity": severity,
+        **_context(alert),
+    }
+    selected = select_events(events, max_events)
+    kept = _fit(body, selected, max_bytes)
+    body["events"] = kept
+    if len(kept) < len(events):
+        body["eventsTruncated"] = True
+        body["eventsNote"] = (
+            f"{len(kept)} of {len(events)} events included (max_events={max_events}, body limit {max_bytes} bytes)"
+        )
+    return orjson.loads(orjson.dumps(body | (fields or {}), default=str))
+
+
+def _labels(body: dict[str, Any]) -> list[dict[str, str]]:
+    values = {
+        "Sekoia.io alert ID": body.get("alertId"),
+        "Sekoia.io alert URL": body.get("alertUrl"),
+        "Sekoia.io rule": (body.get("rule") or {}).get("name"),
+        "Sekoia.io urgency": body.get("urgencyDisplay"),
+        "Sekoia.io status": body.get("status"),
+        "Sekoia.io entity": (body.get("entity") or {}).get("name"),
+        "Sekoia.io source": body.get("source"),
+        "Sekoia.io target": body.get("target"),
+    }
+    return [{"type": label, "value": str(value)} for label, value in values.items() if value not in (None, "")]
+
+
+def api_body(
+    webhook: dict[str, Any],
+    *,
+    create_investigation: bool,
+    playbook_id: str | None = None,
+    fields: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The REST `POST /incident` body built from the webhook body, which also travels whole as `rawJSON`."""
+    details = webhook.get("details") or webhook.get("title") or ""
+    body: dict[str, Any] = {
+        "name": webhook["name"],
+        "type": webhook.get("type"),
+        "occurred": webhook.get("occurred"),
+        "severity": webhook["severity"],
+        "details": f"{details}\n\n{webhook['alertUrl']}".strip(),
+        "labels": _labels(webhook),
+        "rawJSON": orjson.dumps(webhook).decode(),
+        "dbotMirrorId": webhook["alertId"],
+        "createInvestigation": create_investigation,
+    }
+    if playbook_id:
+        body["playbookId"] = playbook_id
+    body = {key: value for key, value in body.items() if value is not None}
+    return body | (fields or {})
