@@ -207,7 +207,7 @@ class HttpSession:
 
     def _wait(self, state: RetryCallState) -> float:
         exponential = wait_exponential_jitter(
-            initial=self.policy.initial_wait, max=self.policy.max_wait, jitter=self.policy.initial_wait
+            multiplier=self.policy.initial_wait, max=self.policy.max_wait, jitter=self.policy.initial_wait
         )(state)
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _RetryableAnswer):

@@ -26,6 +26,7 @@ TLS_HINT = (
     "verify_certificate to false"
 )
 XSOAR_POLICY = RetryPolicy(attempts=6, deadline=120.0, initial_wait=0.5, max_wait=15.0, max_retry_after=60.0)
+XSOAR_TIMEOUT = (10.0, 60.0)  # connect, read: creating an incident may start a playbook
 
 
 @dataclass
@@ -80,7 +81,15 @@ class XsoarClient:
         if verify and config.ca_certificate:
             verify = ca_bundle(config.ca_certificate)
         self.http = HttpSession(
-            SERVICE, base, headers, policy=XSOAR_POLICY, verify=verify, auth=auth, on_retry=on_retry, tls_hint=TLS_HINT
+            SERVICE,
+            base,
+            headers,
+            policy=XSOAR_POLICY,
+            timeout=XSOAR_TIMEOUT,
+            verify=verify,
+            auth=auth,
+            on_retry=on_retry,
+            tls_hint=TLS_HINT,
         )
 
     @property

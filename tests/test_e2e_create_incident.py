@@ -1,0 +1,248 @@
+"""Create Incident run as the platform runs it, against the XSOAR and Sekoia.io simulators."""
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from lab.faults import Fault
+from lab.xsoar_simulator import XsoarSimulator
+from xsoar_module.clients.http import RetryPolicy
+from tests.conftest import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_PASSWORD, XSOAR_TOKEN, assert_no_secret
+
+SAMPLES = Path(__file__).resolve().parent.parent / "lab" / "samples"
+ALERT = json.loads((SAMPLES / "alert.json").read_text())
+EVENTS = json.loads((SAMPLES / "alert_events.json").read_text())["items"]
+
+
+def webhook_config(sekoia, xsoar, **overrides) -> dict:
+    return {
+        "base_url": sekoia.url,
+        "api_key": SEKOIA_KEY,
+        "xsoar_url": xsoar.webhook_url,
+        "xsoar_token": XSOAR_TOKEN,
+    } | overrides
+
+
+def api_config(sekoia, xsoar, version: int, **overrides) -> dict:
+    config = {
+        "base_url": sekoia.url,
+        "api_key": SEKOIA_KEY,
+        "xsoar_mode": "api",
+        "xsoar_url": xsoar.api_url_v6 if version == 6 else xsoar.api_url_v8,
+        "xsoar_api_key": XSOAR_API_KEY,
+    }
+    if version == 8:
+        config["xsoar_api_key_id"] = "17"
+    return config | overrides
+
+
+def create(symphony, config: dict, data_path: Path, in_process: bool = True, **arguments):
+    run = symphony.run_action(
+        "CreateIncident",
+        config,
+        {"alert": ALERT, "events": EVENTS} | arguments,
+        data_path=data_path,
+        in_process=in_process,
+    )
+    assert_no_secret(run.results, run.error, run.logs, getattr(run, "stderr", ""))
+    return run
+
+
+@pytest.mark.parametrize("in_process", [False, True], ids=["process", "in-process"])
+def test_webhook_with_header_auth(symphony, sekoia, xsoar, data_path, in_process):
+    run = create(symphony, webhook_config(sekoia, xsoar), data_path, in_process=in_process)
+    assert run.error is None, run.error
+    assert run.results["mode"] == "webhook" and run.results["deduplicated"] is False
+    assert run.results["incident_id"] == xsoar.incidents[0]["id"]
+    assert (run.results["alertId"], run.results["severity"], run.results["events_sent"]) == ("ALz7Qm3KpW2x", 3, 3)
+    [request] = [r for r in xsoar.requests if "/instance/execute/" in r["path"]]
+    assert request["headers"]["Authorization"] == f"Bearer {XSOAR_TOKEN}"
+    body = json.loads(request["body"])
+    assert body["name"] == "PowerShell Download Cradle" and body["occurred"] == "2025-11-28T08:00:00Z"
+    assert body["alertUrl"] == f"{sekoia.url}/operations/alerts/ALz7Qm3KpW2x"
+    assert body["urgency"] == 3 and len(body["events"]) == 3
+    assert "incident" in run.logs and xsoar.webhook_url in run.logs
+
+
+def test_webhook_with_basic_auth(symphony, sekoia, data_path):
+    with XsoarSimulator(webhook_basic=("sekoia", XSOAR_PASSWORD)) as basic:
+        config = webhook_config(
+            sekoia, basic, xsoar_token=None, xsoar_username="sekoia", xsoar_password=XSOAR_PASSWORD
+        )
+        run = create(symphony, config, data_path)
+        assert run.error is None, run.error
+        assert len(basic.incidents) == 1 and basic.requests[0]["headers"]["Authorization"].startswith("Basic ")
+
+
+def test_webhook_on_the_xsoar_8_external_path_and_type(symphony, sekoia, xsoar, data_path):
+    run = create(
+        symphony, webhook_config(sekoia, xsoar, xsoar_url=xsoar.webhook_url_v8), data_path, incident_type="Sekoia"
+    )
+    assert run.error is None and xsoar.incidents[0]["type"] == "Sekoia"
+
+
+@pytest.mark.parametrize("version", [6, 8])
+def test_api_mode_creates_once_and_deduplicates(symphony, sekoia, xsoar, data_path, version):
+    config = api_config(sekoia, xsoar, version)
+    first = create(symphony, config, data_path, playbook_id="pb-7")
+    assert first.error is None, first.error
+    assert first.results["deduplicated"] is False and first.results["mode"] == "api"
+    [incident] = xsoar.incidents_by_mirror_id("ALz7Qm3KpW2x")
+    assert incident["severity"] == 3 and incident["playbookId"] == "pb-7" and incident["createInvestigation"] is True
+    assert json.loads(incident["rawJSON"])["alertUrl"].endswith("/operations/alerts/ALz7Qm3KpW2x")
+    second = create(symphony, config, data_path)
+    assert second.results["deduplicated"] is True and second.results["incident_id"] == first.results["incident_id"]
+    assert len(xsoar.incidents) == 1 and "already existed" in second.logs
+    headers = [r["headers"] for r in xsoar.requests]
+    assert all(h["Authorization"] == XSOAR_API_KEY for h in headers)
+    assert all(h.get("x-xdr-auth-id") == ("17" if version == 8 else None) for h in headers)
+
+
+def test_api_mode_accepts_the_xsoar_8_url_with_or_without_its_suffix(symphony, sekoia, xsoar, data_path):
+    run = create(symphony, api_config(sekoia, xsoar, 8, xsoar_url=xsoar.url), data_path)
+    assert run.error is None and all(r["path"].startswith("/xsoar/") for r in xsoar.requests)
+
+
+def test_api_mode_any_2xx_is_a_success(symphony, sekoia, xsoar, data_path):
+    xsoar.create_status = 200
+    try:
+        run = create(symphony, api_config(sekoia, xsoar, 6), data_path)
+    finally:
+        xsoar.create_status = 201
+    assert run.error is None and run.results["incident_id"] == xsoar.incidents[0]["id"]
+
+
+@pytest.mark.parametrize("mode", ["webhook", "api"])
+def test_503_and_429_are_retried(symphony, sekoia, xsoar, data_path, mode):
+    xsoar.faults.script(Fault(status=503), Fault(status=429, retry_after=0.2), Fault(status=504))
+    config = webhook_config(sekoia, xsoar) if mode == "webhook" else api_config(sekoia, xsoar, 6)
+    run = create(symphony, config, data_path)
+    assert run.error is None, run.error
+    assert len(xsoar.incidents) == 1
+    assert "answered 503" in run.logs and "answered 429" in run.logs and "retry 1/" in run.logs
+
+
+@pytest.fixture
+def impatient_xsoar_client(monkeypatch):
+    """In-process runs: a short read timeout and quick retries, to exercise unknown outcomes fast."""
+    monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_TIMEOUT", (2.0, 0.5))
+    monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_POLICY", RetryPolicy(attempts=3, initial_wait=0.01))
+
+
+@pytest.mark.usefixtures("impatient_xsoar_client")
+def test_api_mode_timeout_with_unknown_outcome_searches_before_retrying(symphony, sekoia, xsoar, data_path):
+    xsoar.faults.script(Fault(delay_after=2.0), method="POST", path_contains="/incident")
+    run = create(symphony, api_config(sekoia, xsoar, 6), data_path)
+    assert run.error is None, run.error
+    assert len(xsoar.incidents) == 1 and run.results["incident_id"] == xsoar.incidents[0]["id"]
+    assert xsoar.count("POST", "/incident") - xsoar.count("POST", "/incidents/search") == 1  # no second create
+
+
+@pytest.mark.usefixtures("impatient_xsoar_client")
+def test_webhook_timeout_is_retried_and_warns_of_a_possible_duplicate(symphony, sekoia, xsoar, data_path):
+    xsoar.faults.script(Fault(delay_after=2.0), method="POST")
+    run = create(symphony, webhook_config(sekoia, xsoar), data_path)
+    assert run.error is None, run.error
+    assert len(xsoar.incidents) == 2 and "may be created twice" in run.logs
+
+
+@pytest.mark.parametrize(
+    ("fault", "mode", "expected"),
+    [
+        (Fault(status=400, body="Invalid incident: severity"), "api", "rejected the incident (400): Invalid incident"),
+        (Fault(status=401, body="Issue with CSRF code"), "api", "xsoar_api_key"),
+        (Fault(status=403), "webhook", "xsoar_token"),
+    ],
+)
+def test_xsoar_refusals_say_what_to_fix(symphony, sekoia, xsoar, data_path, fault, mode, expected):
+    xsoar.faults.script(fault, method="POST")
+    config = webhook_config(sekoia, xsoar) if mode == "webhook" else api_config(sekoia, xsoar, 6)
+    run = create(symphony, config, data_path)
+    assert run.results is None and expected in run.error and "Traceback" not in run.error
+
+
+def test_wrong_webhook_token(symphony, sekoia, xsoar, data_path):
+    run = create(symphony, webhook_config(sekoia, xsoar, xsoar_token="not-the-token"), data_path)
+    assert "refused the webhook (401" in run.error and "_header:Authorization" in run.error
+    assert xsoar.incidents == []
+
+
+def test_wrong_instance_name(symphony, sekoia, xsoar, data_path):
+    config = webhook_config(sekoia, xsoar, xsoar_url=xsoar.url + "/instance/execute/nope")
+    run = create(symphony, config, data_path)
+    assert "404" in run.error and "instance.execute.external" in run.error
+
+
+def test_tls_failure_names_the_settings(symphony, sekoia, xsoar, data_path):
+    config = webhook_config(sekoia, xsoar, xsoar_url=xsoar.webhook_url.replace("http://", "https://"))
+    run = create(symphony, config, data_path)
+    assert "TLS verification" in run.error and "ca_certificate" in run.error and "verify_certificate" in run.error
+
+
+@pytest.mark.usefixtures("impatient_xsoar_client")
+def test_unreachable_xsoar(symphony, sekoia, data_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = {"base_url": sekoia.url, "api_key": SEKOIA_KEY, "xsoar_url": f"http://127.0.0.1:{port}/x"}
+    run = create(symphony, config | {"xsoar_token": XSOAR_TOKEN}, data_path)
+    assert "could not be reached" in run.error and "after 3 attempt(s)" in run.error
+
+
+def test_api_mode_without_api_key(symphony, sekoia, xsoar, data_path):
+    run = create(symphony, api_config(sekoia, xsoar, 6, xsoar_api_key=None), data_path)
+    assert "xsoar_mode is 'api' but xsoar_api_key is empty" in run.error
+
+
+def test_alert_by_uuid_with_fetched_events(symphony, sekoia, xsoar, data_path):
+    run = symphony.run_action(
+        "CreateIncident",
+        webhook_config(sekoia, xsoar),
+        {"alert_uuid": "ALz7Qm3KpW2x", "fetch_events": True, "max_events": 2},
+        data_path=data_path,
+        in_process=True,
+    )
+    assert run.error is None, run.error
+    body = json.loads(xsoar.requests[-1]["body"])
+    assert len(body["events"]) == 2 and body["eventsTruncated"] is True
+    assert run.results["events_sent"] == 2
+
+
+def test_alert_path_from_the_data_storage(symphony, sekoia, xsoar, data_path):
+    (data_path / "event-dir").mkdir()
+    (data_path / "event-dir" / "alert.json").write_text(json.dumps(ALERT))
+    run = symphony.run_action(
+        "CreateIncident", webhook_config(sekoia, xsoar), {"alert_path": "event-dir/alert.json"}, data_path=data_path
+    )
+    assert run.error is None, run.error
+    assert run.results["alertId"] == "ALz7Qm3KpW2x" and run.results["events_sent"] == 0
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ({"alert": None}, "give the alert"),
+        ({"events": {"not": "a list"}}, "events"),
+        ({"events": [1, 2]}, "events"),
+        ({"alert": {"title": "no ids"}}, "neither short_id nor uuid"),
+        ({"alert_path": "missing.json", "alert": None}, "alert_path 'missing.json' could not be read"),
+        ({"max_events": -1}, "max_events"),
+    ],
+)
+def test_bad_input(symphony, sekoia, xsoar, data_path, arguments, expected):
+    run = create(symphony, webhook_config(sekoia, xsoar), data_path, **arguments)
+    assert run.results is None and expected in run.error and "Traceback" not in run.error
+    assert xsoar.incidents == []
+
+
+def test_events_given_as_json_text_are_accepted(symphony, sekoia, xsoar, data_path):
+    run = create(symphony, webhook_config(sekoia, xsoar), data_path, events=json.dumps(EVENTS))
+    assert run.error is None and run.results["events_sent"] == 3
+
+
+def test_alert_without_rule_or_events(symphony, sekoia, xsoar, data_path):
+    alert = {key: value for key, value in ALERT.items() if key not in ("rule",)}
+    run = create(symphony, webhook_config(sekoia, xsoar), data_path, alert=alert, events=[])
+    assert run.error is None and run.results["name"] == ALERT["title"] and run.results["events_sent"] == 0
