@@ -133,7 +133,8 @@ def impatient_xsoar_client(monkeypatch):
 
 @pytest.mark.usefixtures("impatient_xsoar_client")
 def test_api_mode_timeout_with_unknown_outcome_searches_before_retrying(symphony, sekoia, xsoar, data_path):
-    xsoar.faults.script(Fault(delay_after=2.0), method="POST", path_contains="/incident")
+    # the dedupe search first (answered normally), then the create, processed but answered too late
+    xsoar.faults.script(Fault(), Fault(delay_after=2.0), method="POST", path_contains="/incident")
     run = create(symphony, api_config(sekoia, xsoar, 6), data_path)
     assert run.error is None, run.error
     assert len(xsoar.incidents) == 1 and run.results["incident_id"] == xsoar.incidents[0]["id"]
