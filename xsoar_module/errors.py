@@ -47,6 +47,9 @@ def describe_validation_error(exc: ValidationError, what: str) -> str:
     """`Invalid arguments: limit: Input should be less than or equal to 1000; uuid: Field required`."""
     problems = []
     for error in exc.errors(include_url=False, include_input=False):
-        place = ".".join(str(part) for part in error["loc"]) or "(whole document)"
+        parts = list(error["loc"])
+        if parts and isinstance(parts[0], int):  # the position of the validated `run` argument
+            parts = parts[1:]
+        place = ".".join(str(part) for part in parts) or "(whole document)"
         problems.append(f"{place}: {error['msg']}")
     return f"Invalid {what}: " + "; ".join(problems)

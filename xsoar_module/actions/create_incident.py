@@ -82,7 +82,7 @@ class CreateIncident(ModuleAction):
             alert = Alert.model_validate(sekoia.get_alert(arguments.alert_uuid))
         else:
             alert = self._read_alert(raw)
-        events = self._events(raw, arguments, alert, sekoia)
+        events, events_total = self._events(raw, arguments, alert, sekoia)
         body = webhook_body(
             alert,
             events,
@@ -91,6 +91,7 @@ class CreateIncident(ModuleAction):
             name=arguments.name,
             incident_type=arguments.incident_type,
             fields=arguments.fields,
+            events_total=events_total,
         )
         delivery = self._deliver(xsoar, body, arguments)
         return CreateIncidentResults(
@@ -112,22 +113,23 @@ class CreateIncident(ModuleAction):
 
     def _events(
         self, raw: dict[str, Any], arguments: CreateIncidentArguments, alert: Alert, sekoia: SekoiaClient | None
-    ) -> list[dict[str, Any]]:
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The events to consider, and how many the alert has in all."""
         if arguments.events is not None or arguments.events_path:
             events = self._file_argument("events", raw)
             if isinstance(events, dict) and isinstance(events.get("events"), list):
                 events = events["events"]  # a whole Get Events result
             if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
                 raise InvalidInputError("events must be a list of event objects (Get Events' {{ node.2.events }})")
-            return events
+            return events, len(events)
         if not arguments.fetch_events or arguments.max_events == 0:
-            return []
+            return [], 0
         return self._fetch_events(alert, arguments.max_events, sekoia or self.sekoia_client())
 
-    def _fetch_events(self, alert: Alert, limit: int, sekoia: SekoiaClient) -> list[dict[str, Any]]:
+    def _fetch_events(self, alert: Alert, limit: int, sekoia: SekoiaClient) -> tuple[list[dict[str, Any]], int]:
         if not (alert.short_id and alert.first_seen_at and alert.last_seen_at):
             self.log(f"Alert {alert_id(alert)} has no short_id or seen times: no events fetched", level="warning")
-            return []
+            return [], 0
         outcome = sekoia.search_events(
             f'alert_short_ids:"{alert.short_id}"', alert.first_seen_at, alert.last_seen_at, limit
         )
@@ -136,7 +138,7 @@ class CreateIncident(ModuleAction):
             f"{outcome.status_polls} status poll(s))",
             level="info",
         )
-        return outcome.events
+        return outcome.events, outcome.total
 
     def _file_argument(self, name: str, raw: dict[str, Any]) -> Any:
         try:

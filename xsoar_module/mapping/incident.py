@@ -88,12 +88,14 @@ def webhook_body(
     name: str | None = None,
     incident_type: str | None = None,
     fields: dict[str, Any] | None = None,
+    events_total: int | None = None,
     max_bytes: int = MAX_BODY_BYTES,
 ) -> dict[str, Any]:
     """The Generic Webhook body: the documentation's keys (read by its incoming mapper), context, then `fields`.
 
     `urgency` carries the numeric XSOAR severity, so the documentation's mapping `urgency -> severity` sets a
-    real severity; the Sekoia.io value and band are in `urgencyValue` / `urgencyDisplay`.
+    real severity; the Sekoia.io value and band are in `urgencyValue` / `urgencyDisplay`. `events_total` is the
+    number of events the alert has when `events` is only the first of them (fetched with a limit).
     """
     identifier = alert_id(alert)
     severity = xsoar_severity(alert.urgency)
@@ -112,10 +114,11 @@ def webhook_body(
     selected = select_events(events, max_events)
     kept = _fit(body, selected, max_bytes)
     body["events"] = kept
-    if len(kept) < len(events):
+    total = max(events_total or 0, len(events))
+    if len(kept) < total:
         body["eventsTruncated"] = True
         body["eventsNote"] = (
-            f"{len(kept)} of {len(events)} events included (max_events={max_events}, body limit {max_bytes} bytes)"
+            f"{len(kept)} of {total} events included (max_events={max_events}, body limit {max_bytes} bytes)"
         )
     return orjson.loads(orjson.dumps(body | (fields or {}), default=str))
 
