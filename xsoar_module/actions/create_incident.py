@@ -138,7 +138,7 @@ class CreateIncident(ModuleAction):
             f"{outcome.status_polls} status poll(s))",
             level="info",
         )
-        return outcome.events, outcome.total
+        return outcome.events, max(outcome.total, alert.similar or 0)
 
     def _file_argument(self, name: str, raw: dict[str, Any]) -> Any:
         try:
