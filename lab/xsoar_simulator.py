@@ -471,12 +471,12 @@ def main(argv: list[str] | None = None) -> None:
         simulator.start()
     except PortInUseError as exc:
         parser.exit(2, f"{exc}\n")
-    print(f"Generic Webhook (XSOAR 6): {simulator.webhook_url}")
-    print(f"Generic Webhook (XSOAR 8): {simulator.webhook_url_v8}")
-    print(f"REST API (XSOAR 6):        {simulator.api_url_v6}")
-    print(f"REST API (XSOAR 8):        {simulator.api_url_v8} (x-xdr-auth-id: {args.api_key_id})")
-    print("Serving until Ctrl-C", flush=True)
     try:
+        print(f"Generic Webhook (XSOAR 6): {simulator.webhook_url}")
+        print(f"Generic Webhook (XSOAR 8): {simulator.webhook_url_v8}")
+        print(f"REST API (XSOAR 6):        {simulator.api_url_v6}")
+        print(f"REST API (XSOAR 8):        {simulator.api_url_v8} (x-xdr-auth-id: {args.api_key_id})")
+        print("Serving until Ctrl-C", flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass

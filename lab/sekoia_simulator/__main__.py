@@ -1,0 +1,39 @@
+"""`python -m lab.sekoia_simulator --port 8081 --api-key KEY --alerts 3`: serve until Ctrl-C."""
+
+import argparse
+import threading
+
+from lab.sekoia_simulator.simulator import AUTH_COOKIE, SekoiaSimulator
+from lab.server import PortInUseError
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m lab.sekoia_simulator", description="Serve a simulated Sekoia.io API and LiveAPI"
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--api-key", default="sekoia-test-key")
+    parser.add_argument("--alerts", type=int, default=0, help="alerts to add besides the sample alert")
+    args = parser.parse_args(argv)
+    simulator = SekoiaSimulator(args.api_key, args.host, args.port)
+    try:
+        simulator.start()
+    except PortInUseError as exc:
+        parser.exit(2, f"{exc}\n")
+    try:  # the whole session, so that Ctrl-C as soon as the URLs are printed still stops cleanly
+        print(f"API:     {simulator.url} (also {simulator.url}/api)")
+        print(f"LiveAPI: {simulator.liveapi_url} (cookie {AUTH_COOKIE}=<api key>)")
+        for _ in range(args.alerts):
+            alert = simulator.add_alert(notify=False)
+            print(f"Alert {alert['short_id']} {alert['uuid']}")
+        print("Serving until Ctrl-C", flush=True)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        simulator.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,358 @@
+"""The simulator itself: the aiohttp application (HTTP API and LiveAPI), its store and its test controls."""
+
+import asyncio
+import copy
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import NAMESPACE_URL, uuid5
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from lab.faults import FaultPlan
+from lab.sekoia_simulator.queries import (
+    DEFAULT_EVENTS_PAGE,
+    JOB_DONE,
+    JOB_QUEUED,
+    MAX_EVENTS_PAGE,
+    Refusal,
+    SearchJob,
+    alerts_page,
+    in_window,
+    int_parameter,
+    short_id_of_term,
+)
+from lab.sekoia_simulator.records import build_alert, build_events, created_notification, load_sample, new_short_id
+from lab.server import BackgroundServer, fault_middleware
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+
+API_PREFIXES = ("/v1", "/api/v1")
+LIVE_PATH = "/live/"
+AUTH_COOKIE = "access_token_cookie"
+CLOSE_UNAUTHORIZED = 4401
+HEARTBEAT = 20.0
+DEFAULT_EVENTS = 3
+
+
+def problem(status: int, message: str) -> web.Response:
+    return web.json_response({"message": message}, status=status)
+
+
+@dataclass
+class StoredAlert:
+    alert: dict[str, Any]
+    events: list[dict[str, Any]]
+
+
+@dataclass(eq=False)
+class LiveClient:
+    socket: web.WebSocketResponse
+    transport: asyncio.Transport | None
+    upgraded: bool = False
+
+
+def route_template(request: web.Request) -> str:
+    """`GET /v1/sic/alerts/{id}` for both prefixes; the raw path when no route matched."""
+    resource = request.match_info.route.resource
+    path = resource.canonical if resource is not None else request.path
+    return path.removeprefix("/api") if path.startswith("/api/v1/") else path
+
+
+def is_upgrade(text: str) -> bool:
+    try:
+        message = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(message, dict) and message.get("action") == "upgrade"
+
+
+class SekoiaSimulator:
+    """Sekoia.io's alerts and events API plus the LiveAPI (see the package docstring), with controls for tests.
+
+    `job_duration` and `job_final_status` apply to jobs created afterwards; `request_counts` counts HTTP API requests
+    by route template (`GET /v1/sic/alerts/{id}`, either prefix), `request_log` keeps `(method, path with query,
+    status)` once answered (status 0 when the connection was dropped); `liveapi_connections_total` counts
+    authenticated LiveAPI connections, to observe reconnects.
+    """
+
+    def __init__(
+        self, api_key: str = "sekoia-test-key", host: str = "127.0.0.1", port: int = 0, seed_samples: bool = True
+    ):
+        self.api_key = api_key
+        self.job_duration = 0.0
+        self.job_final_status = JOB_DONE
+        self.duplicate_notifications = False
+        self.request_counts: Counter[str] = Counter()
+        self.request_log: list[tuple[str, str, int]] = []
+        self.liveapi_connections_total = 0
+        self._faults = FaultPlan()
+        self._template: dict[str, Any] = load_sample("alert.json")
+        self._stored: list[StoredAlert] = []
+        self._jobs: dict[str, SearchJob] = {}
+        self._clients: set[LiveClient] = set()
+        self._lock = threading.Lock()
+        self._serving = False
+        self._server = BackgroundServer(self._app(), host, port, name="sekoia-simulator")
+        if seed_samples:
+            self._stored.append(StoredAlert(copy.deepcopy(self._template), load_sample("alert_events.json")["items"]))
+
+    @property
+    def faults(self) -> FaultPlan:
+        return self._faults
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    @property
+    def liveapi_url(self) -> str:
+        return f"ws://{self._server.host}:{self._server.port}{LIVE_PATH}"
+
+    @property
+    def total_requests(self) -> int:
+        return sum(self.request_counts.values())
+
+    @property
+    def connected_clients(self) -> int:
+        """Authenticated LiveAPI connections, upgraded or not."""
+        return len(self._clients)
+
+    def start(self) -> "SekoiaSimulator":
+        self._server.start()
+        self._serving = True
+        return self
+
+    def stop(self) -> None:
+        self._serving = False
+        self._server.stop()
+
+    def __enter__(self) -> "SekoiaSimulator":
+        return self.start()
+
+    def __exit__(self, *_: Any) -> None:
+        self.stop()
+
+    # Alerts
+
+    def add_alert(self, notify: bool = True, events: int | list[dict] | None = None, **overrides: Any) -> dict:
+        """Store a fresh alert (overrides replace top-level keys) with its events (a count or a list; default 3),
+        then, if `notify`, push its "alert created" notification to upgraded LiveAPI clients."""
+        with self._lock:
+            taken = {stored.alert.get("short_id") for stored in self._stored}
+            short_id = next(candidate for candidate in iter(new_short_id, None) if candidate not in taken)
+            alert = build_alert(self._template, short_id, overrides)
+            count = DEFAULT_EVENTS if events is None else events
+            attached = build_events(alert, count) if isinstance(count, int) else copy.deepcopy(count)
+            if "similar" not in overrides:
+                alert["similar"] = len(attached)
+            self._stored.append(StoredAlert(alert, attached))
+        if notify:
+            self.notify(alert)
+        return copy.deepcopy(alert)
+
+    def remove_alert(self, uuid: str) -> None:
+        """The API no longer knows the alert (by UUID or short ID) nor its events; KeyError if unknown."""
+        with self._lock:
+            stored = self._lookup(uuid)
+            if stored is None:
+                raise KeyError(uuid)
+            self._stored.remove(stored)
+
+    def alerts(self) -> list[dict]:
+        with self._lock:
+            return [copy.deepcopy(stored.alert) for stored in self._stored]
+
+    def reset_counts(self) -> None:
+        self.request_counts.clear()
+        self.request_log.clear()
+
+    def _lookup(self, alert_id: str) -> StoredAlert | None:
+        return next((s for s in self._stored if alert_id in (s.alert.get("uuid"), s.alert.get("short_id"))), None)
+
+    def _events_of(self, short_id: str | None) -> list[dict[str, Any]]:
+        """The events of the alert with this short ID, or of every alert."""
+        with self._lock:
+            chosen = [s for s in self._stored if short_id is None or s.alert.get("short_id") == short_id]
+            return [event for stored in chosen for event in stored.events]
+
+    # LiveAPI controls
+
+    def notify(self, alert: dict) -> None:
+        """Push the "alert created" message of `alert` (twice with `duplicate_notifications`)."""
+        text = json.dumps(created_notification(alert))
+        for _ in range(2 if self.duplicate_notifications else 1):
+            self._push(text, upgraded_only=True)
+
+    def send_raw(self, text: str) -> None:
+        """Push a frame as is to every connected client, upgraded or not."""
+        self._push(text, upgraded_only=False)
+
+    def drop_connections(self) -> None:
+        """Abort every LiveAPI connection without a closing handshake."""
+        if self._serving:
+            self._server.call(self._drop())
+
+    def wait_for_clients(self, n: int = 1, timeout: float = 10.0, upgraded: bool = True) -> None:
+        """Wait until `n` clients are connected and (unless `upgraded` is False) have sent their upgrade, so that
+        they receive the next notification; TimeoutError otherwise."""
+        deadline = time.monotonic() + timeout
+        while sum(1 for client in list(self._clients) if client.upgraded or not upgraded) < n:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{n} LiveAPI client(s) expected, {self.connected_clients} connected")
+            time.sleep(0.01)
+
+    def _push(self, text: str, upgraded_only: bool) -> None:
+        if self._serving:
+            self._server.call(self._broadcast(text, upgraded_only))
+
+    async def _broadcast(self, text: str, upgraded_only: bool) -> None:
+        for client in list(self._clients):
+            if client.upgraded or not upgraded_only:
+                try:
+                    await client.socket.send_str(text)
+                except ConnectionError:
+                    self._clients.discard(client)
+
+    async def _drop(self) -> None:
+        for client in list(self._clients):
+            self._clients.discard(client)
+            if client.transport is not None:
+                client.transport.abort()
+
+    async def _close_clients(self, _: web.Application) -> None:
+        for client in list(self._clients):
+            await client.socket.close(code=WSCloseCode.GOING_AWAY)
+
+    # HTTP
+
+    def _app(self) -> web.Application:
+        app = web.Application(middlewares=[self._api_middleware()])
+        routes = {
+            "/me": self._me,
+            "/sic/alerts": self._list_alerts,
+            "/sic/alerts/{id}": self._get_alert,
+            "/sic/conf/events/search/jobs/{job}": self._get_job,
+            "/sic/conf/events/search/jobs/{job}/events": self._job_events,
+        }
+        for prefix in API_PREFIXES:
+            for path, handler in routes.items():
+                app.router.add_get(prefix + path, handler)
+            app.router.add_post(prefix + "/sic/conf/events/search/jobs", self._create_job)
+        app.router.add_get(LIVE_PATH, self._live)
+        app.on_shutdown.append(self._close_clients)
+        return app
+
+    def _api_middleware(self) -> Middleware:
+        """HTTP API requests: count and log them, apply the fault plan, check the key, answer refusals."""
+        faults = fault_middleware(self._faults)
+
+        @web.middleware
+        async def api(request: web.Request, handler: Handler) -> web.StreamResponse:
+            if request.path == LIVE_PATH:
+                return await handler(request)
+            self.request_counts[f"{request.method} {route_template(request)}"] += 1
+            status = 0
+            try:
+                response = await faults(request, self._guarded(handler))
+                status = response.status
+                return response
+            except web.HTTPException as exc:
+                status = exc.status
+                raise
+            finally:
+                self.request_log.append((request.method, request.path_qs, status))
+
+        return api
+
+    def _guarded(self, handler: Handler) -> Handler:
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            if request.headers.get("Authorization") != f"Bearer {self.api_key}":
+                return problem(401, "Unauthorized")
+            try:
+                return await handler(request)
+            except Refusal as refusal:
+                return problem(refusal.status, str(refusal))
+
+        return guarded
+
+    async def _me(self, _: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "type": "apikey",
+                "uuid": str(uuid5(NAMESPACE_URL, self.api_key)),
+                "name": "Simulator API key",
+                "community_uuid": self._template["community_uuid"],
+            }
+        )
+
+    async def _get_alert(self, request: web.Request) -> web.Response:
+        with self._lock:
+            stored = self._lookup(request.match_info["id"])
+        if stored is None:
+            raise Refusal("Alert not found", 404)
+        return web.json_response(stored.alert)
+
+    async def _list_alerts(self, request: web.Request) -> web.Response:
+        with self._lock:
+            alerts = [stored.alert for stored in self._stored]
+        return web.json_response(alerts_page(alerts, request.query))
+
+    async def _create_job(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise Refusal("Invalid JSON body") from None
+        if not isinstance(body, dict):
+            raise Refusal("The body must be a JSON object")
+        selected = self._events_of(short_id_of_term(body.get("term")))
+        events = in_window(selected, body.get("earliest_time"), body.get("latest_time"))
+        cap = body.get("max_last_events")
+        if isinstance(cap, int) and cap > 0:
+            events = events[-cap:]
+        job = SearchJob(body, events, self.job_duration, self.job_final_status)
+        self._jobs[job.uuid] = job
+        return web.json_response(job.describe(JOB_QUEUED))
+
+    def _job(self, request: web.Request) -> SearchJob:
+        job = self._jobs.get(request.match_info["job"])
+        if job is None:
+            raise Refusal("Job not found", 404)
+        return job
+
+    async def _get_job(self, request: web.Request) -> web.Response:
+        return web.json_response(self._job(request).describe())
+
+    async def _job_events(self, request: web.Request) -> web.Response:
+        job = self._job(request)
+        limit = int_parameter(request.query, "limit", DEFAULT_EVENTS_PAGE, 1, MAX_EVENTS_PAGE)
+        offset = int_parameter(request.query, "offset", 0, 0)
+        if job.status != JOB_DONE:
+            raise Refusal(f"The search job is not done (status {job.status})", 409)
+        return web.json_response({"items": job.events[offset : offset + limit], "total": len(job.events)})
+
+    # LiveAPI
+
+    async def _live(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse(heartbeat=HEARTBEAT)
+        await socket.prepare(request)
+        if request.cookies.get(AUTH_COOKIE) != self.api_key:
+            await socket.send_json({"authenticated": False, "message": f"missing or invalid {AUTH_COOKIE}"})
+            await socket.close(code=CLOSE_UNAUTHORIZED, message=b"Unauthorized")
+            return socket
+        client = LiveClient(socket, request.transport)
+        self._clients.add(client)
+        self.liveapi_connections_total += 1
+        try:
+            await socket.send_json({"authenticated": True})
+            async for message in socket:
+                if message.type == WSMsgType.TEXT and is_upgrade(message.data):
+                    client.upgraded = True
+        finally:
+            self._clients.discard(client)
+        return socket
