@@ -1,0 +1,248 @@
+"""Rewrite a playbook built like the documentation's template with this module's blocks.
+
+Sekoia.io's Alert Created / Get Alert / Get events become this module's blocks (same node ids, same
+arguments where they apply); the HTTP request to the XSOAR Generic Webhook becomes Create Incident, which
+reads the alert and events from the same nodes. What cannot be carried over is told in the notes.
+"""
+
+import copy
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lab.playbook import (
+    BLOCK_UUID_KEYS,
+    HTTP_MODULE_UUID,
+    HTTP_REQUEST_UUID,
+    SEKOIA_ALERT_CREATED_UUID,
+    SEKOIA_GET_ALERT_UUID,
+    SEKOIA_GET_EVENTS_UUID,
+    SEKOIA_MODULE_UUID,
+    Block,
+    Catalogue,
+    Node,
+    Playbook,
+    PlaybookError,
+    dump_playbook,
+    load_playbook,
+    node_id_key,
+)
+
+SEKOIA_BLOCKS = {
+    SEKOIA_ALERT_CREATED_UUID: "Alert Created",
+    SEKOIA_GET_ALERT_UUID: "Get Alert",
+    SEKOIA_GET_EVENTS_UUID: "Get Events",
+}
+COMPUTED_KEYS = ("occurred", "alertId", "alertUrl", "urgency", "severity", "events")
+HTTP_NOTES = {
+    "json": None,
+    "headers": None,
+    "url": None,
+    "method": "method: Create Incident always POSTs",
+    "fail_on_http_error": "fail_on_http_error: Create Incident always fails on an HTTP error (after its retries)",
+}
+JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+HELD = re.compile(r"@@jinja(\d+)@@")
+STRING_OR_HELD = re.compile(r'"(?:[^"\\]|\\.)*"|@@jinja\d+@@')
+
+
+class MigrationError(Exception):
+    """A playbook that cannot be migrated."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """The migrated playbook document and what the user must know or do."""
+
+    playbook: dict[str, Any]
+    notes: list[str]
+
+
+def migrate_file(source: Path | str, target: Path | str, catalogue: Catalogue) -> Migration:
+    """Migrate the playbook file `source` and write the result to `target`."""
+    try:
+        document = load_playbook(source).document
+    except PlaybookError as exc:
+        raise MigrationError(str(exc)) from None
+    migration = migrate_playbook(document, catalogue)
+    Path(target).write_text(dump_playbook(migration.playbook))
+    return migration
+
+
+def migrate_playbook(document: dict[str, Any], catalogue: Catalogue) -> Migration:
+    """The playbook with this module's blocks, and notes on what was not carried over."""
+    try:
+        playbook = Playbook.from_document(document)
+    except PlaybookError as exc:
+        raise MigrationError(str(exc)) from None
+    migrated = copy.deepcopy(document)
+    notes: list[str] = []
+    changed = 0
+    for node in playbook.nodes.values():
+        label = f"node {node.id} ({node.name})"
+        if node.module_uuid == SEKOIA_MODULE_UUID and node.block_uuid in SEKOIA_BLOCKS:
+            block = _native(catalogue, SEKOIA_BLOCKS[node.block_uuid])
+            migrated["nodes"][node.id] = _use_block(migrated["nodes"][node.id], block, label, notes)
+            changed += 1
+        elif (node.module_uuid, node.block_uuid) == (HTTP_MODULE_UUID, HTTP_REQUEST_UUID) and _is_xsoar_call(node):
+            block = _native(catalogue, "Create Incident")
+            migrated["nodes"][node.id] = _create_incident_node(playbook, node, block, label, notes)
+            changed += 1
+        elif node.module_uuid != catalogue.module_uuid:
+            notes.append(f"{label}: left as is, not a block of the documentation's template")
+    if not changed:
+        raise MigrationError("no block of the documentation's template (Sekoia.io module, HTTP request) to migrate")
+    migrated["uuid"] = _new_uuid(catalogue.module_uuid, document.get("uuid"))
+    notes.append(f"new playbook uuid {migrated['uuid']}, so the migrated playbook can be imported beside the original")
+    return Migration(playbook=migrated, notes=notes)
+
+
+def _native(catalogue: Catalogue, name: str) -> Block:
+    try:
+        return catalogue.native(name)
+    except PlaybookError as exc:
+        raise MigrationError(str(exc)) from None
+
+
+def _new_uuid(module_uuid: str, original: Any) -> str:
+    return str(uuid.uuid5(uuid.UUID(module_uuid), f"migrated {original}"))
+
+
+def _use_block(raw: dict[str, Any], block: Block, label: str, notes: list[str]) -> dict[str, Any]:
+    """The node with `block` instead of its Sekoia.io block, keeping the arguments the block has."""
+    properties = block.arguments.get("properties") or {}
+    node = {key: value for key, value in raw.items() if key != "icon"}
+    node |= {BLOCK_UUID_KEYS[block.kind]: block.uuid, "module_uuid": block.module_uuid}
+    if "arguments" in raw:
+        node["arguments"] = {name: value for name, value in raw["arguments"].items() if name in properties}
+        for name in raw["arguments"]:
+            if name not in properties:
+                notes.append(f"{label}: argument {name!r} has no equivalent in {block.name}: dropped")
+    return node
+
+
+def _is_xsoar_call(node: Node) -> bool:
+    """An HTTP request to a Generic Webhook (`/instance/execute/`) or posting the documentation's alertId."""
+    body = _json_body(node.arguments.get("json"))
+    return "/instance/execute/" in str(node.arguments.get("url", "")) or bool(body and "alertId" in body)
+
+
+def _create_incident_node(playbook: Playbook, node: Node, block: Block, label: str, notes: list[str]) -> dict:
+    """Create Incident in place of the HTTP request, fed by the Sekoia.io nodes that run before it."""
+    arguments = {**_alert_source(playbook, node, label), **_events_source(playbook, node, label, notes)}
+    arguments |= _body_arguments(node.arguments.get("json"), label, notes)
+    _note_http_arguments(node.arguments, label, notes)
+    raw = playbook.document["nodes"][node.id]
+    return {
+        "name": raw.get("name", block.name),
+        "type": "action",
+        "outputs": raw.get("outputs", {"default": []}),
+        "arguments": arguments,
+        "action_uuid": block.uuid,
+        "module_uuid": block.module_uuid,
+    }
+
+
+def _last_before(playbook: Playbook, node: Node, block_uuid: str) -> str | None:
+    found = [
+        key
+        for key in playbook.ancestors(node.id)
+        if (playbook.nodes[key].module_uuid, playbook.nodes[key].block_uuid) == (SEKOIA_MODULE_UUID, block_uuid)
+    ]
+    return max(found, key=node_id_key) if found else None
+
+
+def _alert_source(playbook: Playbook, node: Node, label: str) -> dict[str, Any]:
+    if (get_alert := _last_before(playbook, node, SEKOIA_GET_ALERT_UUID)) is not None:
+        return {"alert": f"{{{{ node.{get_alert} }}}}"}
+    if (trigger := _last_before(playbook, node, SEKOIA_ALERT_CREATED_UUID)) is not None:
+        return {"alert_path": f"{{{{ node.{trigger}.file_path }}}}"}
+    raise MigrationError(
+        f"{label}: neither Get Alert nor Alert Created runs before it: which alert to send is unknown"
+    )
+
+
+def _events_source(playbook: Playbook, node: Node, label: str, notes: list[str]) -> dict[str, Any]:
+    if (get_events := _last_before(playbook, node, SEKOIA_GET_EVENTS_UUID)) is not None:
+        return {"events": f"{{{{ node.{get_events}.events }}}}"}
+    notes.append(f"{label}: no Get events node before it: Create Incident fetches the alert's events (fetch_events)")
+    return {"fetch_events": True}
+
+
+def _body_arguments(template: Any, label: str, notes: list[str]) -> dict[str, Any]:
+    """Create Incident's name, incident_type and fields from the webhook body template."""
+    body = _json_body(template)
+    if body is None:
+        notes.append(f"{label}: the JSON body could not be read: set name and fields by hand if needed")
+        return {}
+    arguments: dict[str, Any] = {}
+    if "name" in body:
+        arguments["name"] = body.pop("name")
+    if "type" in body:
+        arguments["incident_type"] = body.pop("type")
+    computed = [key for key in COMPUTED_KEYS if key in body]
+    for key in computed:
+        del body[key]
+    if computed:
+        notes.append(
+            f"{label}: {', '.join(computed)} are built by Create Incident from the alert (the urgency becomes a "
+            "numeric XSOAR severity; events are kept even when there are none)"
+        )
+    if body:
+        arguments["fields"] = body
+        notes.append(f"{label}: the other body keys ({', '.join(body)}) are passed as Create Incident's fields")
+    return arguments
+
+
+def _json_body(template: Any) -> dict[str, Any] | None:
+    """The body template as a dict of (template) values: Jinja is held aside while the JSON is parsed."""
+    if isinstance(template, dict):
+        return dict(template)
+    if not isinstance(template, str):
+        return None
+    held: list[str] = []
+
+    def hold(match: re.Match) -> str:
+        held.append(match.group())
+        return f"@@jinja{len(held) - 1}@@"
+
+    text = JINJA.sub(hold, template)
+    text = STRING_OR_HELD.sub(lambda match: match.group() if match.group()[0] == '"' else f'"{match.group()}"', text)
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return _restore(body, held) if isinstance(body, dict) else None
+
+
+def _restore(value: Any, held: list[str]) -> Any:
+    if isinstance(value, dict):
+        return {_restore(key, held): _restore(item, held) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_restore(item, held) for item in value]
+    if isinstance(value, str):
+        return HELD.sub(lambda match: held[int(match.group(1))], value)
+    return value
+
+
+def _note_http_arguments(arguments: dict[str, Any], label: str, notes: list[str]) -> None:
+    if "url" in arguments:
+        notes.append(
+            f"{label}: url: set the module configuration's xsoar_url to {arguments['url']} (xsoar_mode webhook)"
+        )
+    for header in arguments.get("headers") or {}:
+        if header.lower() == "authorization":
+            notes.append(
+                f"{label}: the token of the Authorization header is not carried over: put it in the module "
+                "configuration's xsoar_token (a secret), not in the playbook"
+            )
+        else:
+            notes.append(f"{label}: header {header!r} is not carried over (Create Incident sends its own headers)")
+    for name in arguments:
+        if name not in HTTP_NOTES:
+            notes.append(f"{label}: HTTP argument {name!r} is not carried over")
+        elif HTTP_NOTES[name]:
+            notes.append(f"{label}: {HTTP_NOTES[name]}")
