@@ -1,5 +1,6 @@
 """The platform's side of the SDK protocol: run callbacks, secrets, trigger events and trigger logs."""
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -56,6 +57,11 @@ class CallbackServer:
         body = await _json_object(request)
         if not isinstance(body.get("name"), str) or "event" not in body:
             raise web.HTTPBadRequest(text="an event needs a name and an event")
+        if body.get("directory"):
+            try:
+                await asyncio.to_thread(run.keep_event_directory, body["directory"])
+            except (OSError, ValueError) as exc:
+                raise web.HTTPBadRequest(text=str(exc)) from None
         run.add_event(body)
         return web.json_response({})
 

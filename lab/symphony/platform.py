@@ -230,10 +230,18 @@ class Symphony:
         data_path: Path,
         on_event: EventHook | None = None,
         env: dict | None = None,
+        event_data_path: Path | None = None,
     ) -> TriggerRun:
-        """Start a trigger process (its own liveness and metrics ports); `on_event(record)` runs for each event."""
+        """Start a trigger process (its own liveness and metrics ports); `on_event(record)` runs for each event.
+
+        An event's directory is copied from `data_path` to `event_data_path` (default: `<data_path>_runs`), where
+        the playbook runs read it, before the event is acknowledged.
+        """
         run = self._open_run(module_configuration, secrets, on_event)
+        run.data_path = data_path
+        run.event_data_path = event_data_path or data_path.with_name(f"{data_path.name}_runs")
         data_path.mkdir(parents=True, exist_ok=True)
+        run.event_data_path.mkdir(parents=True, exist_ok=True)
         liveness_port, metrics_port = _free_ports(2)
         environment = self._environment(run, data_path, trigger_configuration=trigger_configuration) | {
             "LIVENESS_PORT": str(liveness_port),

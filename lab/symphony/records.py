@@ -1,10 +1,12 @@
 """What the stand-in keeps of one run: its credentials and secrets, and everything the item reported."""
 
+import shutil
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 EventHook = Callable[[dict[str, Any]], None]
@@ -19,6 +21,8 @@ class RunRecord:
     secrets: dict[str, Any]
     item_configuration: dict[str, Any]
     on_event: EventHook | None = None
+    data_path: Path | None = None
+    event_data_path: Path | None = None
     secret_requests: int = 0
     finished: dict[str, Any] | None = None
     finished_at: float | None = None
@@ -41,6 +45,16 @@ class RunRecord:
             self.finished, self.finished_at = report, time.monotonic()
             self.changed.notify_all()
             return True
+
+    def keep_event_directory(self, directory: str) -> None:
+        """Copy a trigger event's directory where the playbook runs read it, as the platform does before the
+        trigger removes its own copy (`send_event(..., remove_directory=True)`)."""
+        if self.data_path is None or self.event_data_path is None:
+            raise ValueError("this run has no data path to take an event directory from")
+        source = (self.data_path / directory).resolve()
+        if not source.is_relative_to(self.data_path.resolve()) or not source.is_dir():
+            raise FileNotFoundError(f"event directory {directory!r} is not in the trigger's data path")
+        shutil.copytree(source, self.event_data_path / directory, dirs_exist_ok=True)
 
     def add_event(self, event: dict[str, Any]) -> None:
         """Record an event, then hand it to `on_event` in a worker thread (in order), as the platform starts runs."""

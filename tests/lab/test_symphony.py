@@ -12,6 +12,7 @@ from aiohttp import web
 from lab.faults import Fault
 from lab.server import BackgroundServer
 from lab.symphony import PLACEHOLDER, ActionResult, Symphony
+from lab.symphony.records import RunRecord
 
 API_KEY = "k-secret-123"
 ALERT = {"uuid": "7a1c2b3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "short_id": "ALtiny1", "title": "Tiny alert"}
@@ -195,3 +196,15 @@ def test_failed_event_posts_are_retried_or_reported_by_the_trigger_and_kill_is_a
     trigger.kill()
     assert not trigger.is_running()
     assert trigger.stop() == -signal.SIGKILL
+
+
+def test_an_event_directory_is_kept_for_the_playbook_runs(tmp_path: Path):
+    trigger_data, run_data = tmp_path / "trigger", tmp_path / "runs"
+    (trigger_data / "evt-1").mkdir(parents=True)
+    (trigger_data / "evt-1" / "alert.json").write_text('{"uuid": "u"}')
+    record = RunRecord(run_id="r", token="t", secrets={}, item_configuration={})
+    record.data_path, record.event_data_path = trigger_data, run_data
+    record.keep_event_directory("evt-1")
+    assert (run_data / "evt-1" / "alert.json").read_text() == '{"uuid": "u"}'
+    with pytest.raises(FileNotFoundError):
+        record.keep_event_directory("../outside")
