@@ -1,0 +1,141 @@
+"""`python -m lab`: the demo, playbook runs against real endpoints, the run history, checks and migration."""
+
+import json
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from lab.demo import DEFAULT_PLAYBOOK, REPO_ROOT, DemoOptions, run_demo
+from lab.history import History, HistoryError
+from lab.migrate import MigrationError, migrate_file
+from lab.playbook import Catalogue, PlaybookError, check_file, load_playbook
+from lab.runner import PlaybookRunner, RunnerError, RunnerOptions
+from lab.settings import ENV_PREFIX, SettingsError, load_settings, secret_values
+from lab.symphony import Symphony
+from lab.views import run_detail, runs_table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console() if sys.stdout.isatty() else Console(width=160)
+STATE = REPO_ROOT / ".state"
+StateOption = Annotated[Path, typer.Option(help="Where the run history is kept")]
+
+
+def fail(message: str) -> None:
+    console.print(f"[red]{message}[/]")
+    raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    alerts: Annotated[int, typer.Option(min=1, max=5000, help="How many alerts to raise")] = 5,
+    mode: Annotated[str, typer.Option(help="webhook or api")] = "webhook",
+    playbook: Annotated[Path, typer.Option(help="The playbook to run")] = DEFAULT_PLAYBOOK,
+    process: Annotated[bool, typer.Option(help="Run each block as its own process, like a container")] = False,
+    stay: Annotated[bool, typer.Option(help="Stay up after the runs, to inspect")] = False,
+    state: StateOption = STATE,
+) -> None:
+    """Simulated Sekoia.io and XSOAR, the shipped playbook, a handful of varied alerts: the runs and the incidents."""
+    if mode not in ("webhook", "api"):
+        fail(f"--mode must be webhook or api, not {mode!r}")
+    options = DemoOptions(alerts, mode, playbook.resolve(), not process, stay, state=state)  # type: ignore[arg-type]
+    try:
+        succeeded = run_demo(options, console)
+    except (PlaybookError, RunnerError, OSError) as exc:
+        fail(str(exc))
+    if not succeeded:
+        fail("Not every alert got its incident: see the failed runs above (python -m lab show <run>)")
+
+
+@app.command()
+def run(
+    playbook: Annotated[Path, typer.Argument(help="The playbook to run")],
+    config: Annotated[Path | None, typer.Option(help=f"Module configuration (JSON); {ENV_PREFIX}* override")] = None,
+    process: Annotated[bool, typer.Option(help="Run each block as its own process")] = False,
+    concurrency: Annotated[int, typer.Option(min=1, max=64)] = 4,
+    state: StateOption = STATE,
+) -> None:
+    """Run a playbook against real Sekoia.io and XSOAR endpoints until Ctrl-C (secrets are never printed)."""
+    try:
+        settings = load_settings(config)
+    except SettingsError as exc:
+        fail(str(exc))
+    state.mkdir(parents=True, exist_ok=True)
+    with Symphony() as symphony, History(state / "runs.sqlite3", secrets=secret_values(settings)) as history:
+        with tempfile.TemporaryDirectory(prefix="playbook-data-") as data_root:
+
+            def show(run_id: int, status: str, summary: str) -> None:
+                console.print(f"run {run_id}: {status} - {summary}")
+
+            try:
+                runner = PlaybookRunner(
+                    load_playbook(playbook),
+                    Catalogue.from_module(),
+                    symphony,
+                    settings,
+                    history,
+                    Path(data_root),
+                    RunnerOptions(in_process=not process, concurrency=concurrency),
+                    show,
+                )
+            except (PlaybookError, RunnerError) as exc:
+                fail(str(exc))
+            runner.start()
+            console.print(f"Running {playbook}: waiting for alerts (Ctrl-C to stop)")
+            try:
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                console.print("Stopping")
+            finally:
+                runner.stop()
+
+
+@app.command()
+def runs(limit: Annotated[int, typer.Option(min=1)] = 20, state: StateOption = STATE) -> None:
+    """The latest runs: status, event, duration and each block's outcome."""
+    with History(state / "runs.sqlite3") as history:
+        console.print(runs_table(history.recent_runs(limit)))
+
+
+@app.command()
+def show(run_id: Annotated[int, typer.Argument(help="Run number (see: runs)")], state: StateOption = STATE) -> None:
+    """One run block by block: arguments, results, logs, errors."""
+    with History(state / "runs.sqlite3") as history:
+        try:
+            console.print(run_detail(history.run_detail(run_id)))
+        except HistoryError as exc:
+            fail(str(exc))
+
+
+@app.command()
+def check(playbook: Annotated[Path, typer.Argument(help="The playbook to check")]) -> None:
+    """Check a playbook: structure, references, blocks and arguments."""
+    problems = check_file(playbook, Catalogue.from_module())
+    for problem in problems:
+        console.print(f"[red]-[/] {problem}")
+    if problems:
+        raise typer.Exit(1)
+    console.print(f"{playbook}: no problem found")
+
+
+@app.command()
+def migrate(
+    source: Annotated[Path, typer.Argument(help="Playbook built with Sekoia.io's blocks and an HTTP request")],
+    target: Annotated[Path, typer.Argument(help="Where to write the playbook with this module's blocks")],
+) -> None:
+    """Rewrite a playbook of the documentation's blocks with this module's blocks (paste it in Sekoia's Code tab)."""
+    try:
+        migration = migrate_file(source, target, Catalogue.from_module())
+    except (MigrationError, PlaybookError, OSError, json.JSONDecodeError) as exc:
+        fail(str(exc))
+    console.print(f"Wrote {target}")
+    for note in migration.notes:
+        console.print(f"- {note}")
+
+
+if __name__ == "__main__":
+    app(prog_name="python -m lab")

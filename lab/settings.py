@@ -1,0 +1,57 @@
+"""The module configuration for local runs against real endpoints: a JSON file, then environment variables."""
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from xsoar_module.configuration import ModuleConfiguration
+from xsoar_module.errors import describe_validation_error
+from xsoar_module.secrets import secret_fields
+
+ENV_PREFIX = "XSOAR_MODULE_"
+
+
+class SettingsError(Exception):
+    """A configuration value is missing or wrong: the message names it and where it came from."""
+
+
+def environment_settings(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """`XSOAR_MODULE_<FIELD>` variables, e.g. XSOAR_MODULE_API_KEY, XSOAR_MODULE_XSOAR_URL."""
+    environ = dict(os.environ) if environ is None else environ
+    settings: dict[str, Any] = {}
+    for name in ModuleConfiguration.model_fields:
+        value = environ.get(f"{ENV_PREFIX}{name.upper()}")
+        if value is not None:
+            settings[name] = value.lower() in ("1", "true", "yes") if name == "verify_certificate" else value
+    return settings
+
+
+def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """The module configuration from `path` (JSON object) overridden by the environment, checked."""
+    settings: dict[str, Any] = {}
+    if path is not None:
+        try:
+            settings = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise SettingsError(f"{path}: cannot read a JSON object ({exc})") from None
+        if not isinstance(settings, dict):
+            raise SettingsError(f"{path}: the configuration must be a JSON object")
+    settings |= environment_settings(environ)
+    try:
+        config = ModuleConfiguration.model_validate(settings)
+        config.require_api_key()
+        config.check_xsoar_credentials()
+    except ValidationError as exc:
+        where = f"{path} or {ENV_PREFIX}* variables" if path else f"{ENV_PREFIX}* variables"
+        raise SettingsError(f"{describe_validation_error(exc, 'module configuration')} (from {where})") from None
+    except Exception as exc:
+        raise SettingsError(str(exc)) from None
+    return settings
+
+
+def secret_values(settings: dict[str, Any]) -> list[str]:
+    """The secret values of a configuration, to mask wherever they could be printed."""
+    return [str(settings[name]) for name in secret_fields(ModuleConfiguration) if settings.get(name)]

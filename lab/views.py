@@ -1,0 +1,78 @@
+"""Readable tables: the local counterpart of Sekoia.io's Runs page, and what XSOAR received."""
+
+import json
+from typing import Any
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+
+from lab.history import Run
+
+STATUS_STYLE = {"succeeded": "green", "failed": "red", "running": "yellow", "skipped": "dim"}
+
+
+def _status(status: str) -> str:
+    return f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
+
+
+def _duration(run: Run) -> str:
+    total = sum(block.duration or 0.0 for block in run.blocks)
+    return f"{total * 1000:.0f} ms"
+
+
+def runs_table(runs: list[Run]) -> Table:
+    """One line per run: status, event, duration, and each block's outcome."""
+    table = Table(title="Playbook runs", show_lines=False)
+    for column in ("run", "status", "event", "started", "duration", "blocks"):
+        table.add_column(column)
+    for run in runs:
+        blocks = "  ".join(f"{block.node_id}:{_status(block.status)}" for block in run.blocks)
+        table.add_row(str(run.id), _status(run.status), run.summary, run.started[11:23], _duration(run), blocks)
+    return table
+
+
+def _compact(value: Any, limit: int = 1500) -> str:
+    text = json.dumps(value, indent=2, default=str) if not isinstance(value, str) else value
+    return text if len(text) <= limit else text[:limit] + f"\n... ({len(text) - limit} more characters)"
+
+
+def run_detail(run: Run) -> Group:
+    """A run block by block: arguments (secrets masked), results, logs, error, timing."""
+    header = (
+        f"Run {run.id} of [bold]{run.playbook_name}[/] - {_status(run.status)} - {run.summary}\n"
+        f"started {run.started}, ended {run.ended or '-'}"
+    )
+    parts: list[Any] = [header]
+    if run.error:
+        parts.append(f"[red]error:[/] {run.error}")
+    for block in run.blocks:
+        body = [f"status {_status(block.status)}, {1000 * (block.duration or 0):.0f} ms"]
+        if block.arguments is not None:
+            body.append(f"[bold]arguments[/]\n{_compact(block.arguments)}")
+        if block.results is not None:
+            body.append(f"[bold]results[/]\n{_compact(block.results)}")
+        if block.logs:
+            body.append(f"[bold]logs[/]\n{_compact(block.logs)}")
+        if block.error:
+            body.append(f"[bold red]error[/]\n{block.error}")
+        parts.append(Panel("\n".join(body), title=f"node {block.node_id}: {block.block_name}", title_align="left"))
+    return Group(*parts)
+
+
+def incidents_table(incidents: list[dict[str, Any]]) -> Table:
+    """What XSOAR received: id, name, severity, alertId, link, events."""
+    table = Table(title="Incidents received by XSOAR")
+    for column in ("id", "via", "name", "severity", "alertId", "alertUrl", "events"):
+        table.add_column(column)
+    for incident in incidents:
+        table.add_row(
+            str(incident.get("id")),
+            str(incident.get("source", "")),
+            str(incident.get("name")),
+            f"{incident.get('severity', 0):g}",
+            str(incident.get("alertId")),
+            str(incident.get("alertUrl")),
+            str(incident.get("events")),
+        )
+    return table

@@ -1,0 +1,131 @@
+"""The shipped playbooks run end to end through the runner (trigger -> incident), with the run history."""
+
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lab.demo import REPO_ROOT, DemoOptions, running_chain
+from lab.faults import Fault
+
+TWO_BLOCKS = REPO_ROOT / "playbooks" / "create_incident_on_cortex_xsoar_two_blocks.json"
+DOCS_TEMPLATE = REPO_ROOT / "tests" / "fixtures" / "docs_template_create_incident_on_cortex_xsoar.json"
+
+
+def wait_for(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the condition did not come true")
+        time.sleep(0.02)
+
+
+def settle(runner, count: int) -> list:
+    wait_for(lambda: len([r for r in runner.history.recent_runs(100) if r.status != "running"]) >= count)
+    assert runner.wait_idle(30)
+    return runner.history.recent_runs(100)
+
+
+@pytest.mark.parametrize("mode", ["webhook", "api"])
+def test_the_shipped_template_creates_one_incident_per_alert(tmp_path: Path, mode: str):
+    options = DemoOptions(mode=mode, state=tmp_path)
+    with running_chain(options) as (sekoia, xsoar, runner):
+        alerts = [sekoia.add_alert(events=n, urgency={"current_value": v}) for n, v in ((2, 10), (0, 50), (14, 90))]
+        runs = settle(runner, 3)
+        incidents = {incident["alertId"]: incident for incident in xsoar.summary()}
+    assert sorted(incidents) == sorted(alert["short_id"] for alert in alerts)
+    assert [incidents[a["short_id"]]["severity"] for a in alerts] == [1, 3, 4]
+    assert [incidents[a["short_id"]]["events"] for a in alerts] == [2, 0, 10]
+    assert all(run.status == "succeeded" for run in runs)
+    assert all([block.node_id for block in run.blocks] == ["1", "2", "3"] for run in runs)
+    create = next(block for block in runs[0].blocks if block.node_id == "3")
+    assert create.results["mode"] == mode and create.results["deduplicated"] is False
+    assert "incident" in create.logs
+
+
+def test_the_two_block_template_reads_the_trigger_file_and_fetches_events(tmp_path: Path):
+    options = DemoOptions(playbook=TWO_BLOCKS, state=tmp_path)
+    with running_chain(options) as (sekoia, xsoar, runner):
+        alert = sekoia.add_alert(events=4)
+        [run] = settle(runner, 1)
+        [incident] = xsoar.summary()
+    assert run.status == "succeeded" and [b.node_id for b in run.blocks] == ["1"]
+    assert run.blocks[0].arguments["alert_path"].endswith("alert.json")
+    assert incident["alertId"] == alert["short_id"] and incident["events"] == 4
+
+
+def test_blocks_can_run_as_processes(tmp_path: Path):
+    with running_chain(DemoOptions(in_process=False, state=tmp_path)) as (sekoia, xsoar, runner):
+        sekoia.add_alert(events=1)
+        [run] = settle(runner, 1)
+    assert run.status == "succeeded" and len(xsoar.incidents) == 1
+
+
+def test_a_failing_block_fails_its_run_and_the_others_go_on(tmp_path: Path):
+    with running_chain(DemoOptions(state=tmp_path)) as (sekoia, xsoar, runner):
+        xsoar.faults.script(Fault(status=401, body="Authorization failed."), method="POST")
+        sekoia.add_alert()
+        [failed] = settle(runner, 1)
+        sekoia.add_alert()
+        runs = settle(runner, 2)
+        secrets = [runner.module_configuration["api_key"], runner.module_configuration["xsoar_token"]]
+        database = tmp_path / "runs.sqlite3"
+    assert failed.status == "failed" and "node 3 (Create Incident)" in failed.error and "xsoar_token" in failed.error
+    assert [block.status for block in failed.blocks] == ["succeeded", "succeeded", "failed"]
+    assert runs[0].status == "succeeded" and len(xsoar.incidents) == 1
+    dump = "\n".join(sqlite3.connect(database).iterdump())
+    assert all(secret not in dump for secret in secrets)
+
+
+def test_a_failing_expression_is_recorded_with_its_place(tmp_path: Path):
+    document = json.loads(TWO_BLOCKS.read_text())
+    document["nodes"]["1"]["arguments"]["name"] = "{{ node.0.rule.nonexistent.deeper }}"
+    playbook = tmp_path / "broken.json"
+    playbook.write_text(json.dumps(document))
+    with running_chain(DemoOptions(playbook=playbook, state=tmp_path)) as (sekoia, xsoar, runner):
+        sekoia.add_alert()
+        [run] = settle(runner, 1)
+    assert run.status == "failed" and "node 1" in run.error and "name" in run.error
+    assert xsoar.incidents == []
+
+
+def cli(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "lab", *arguments], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_migrate_then_check_the_documentation_template(tmp_path: Path):
+    target = tmp_path / "migrated.json"
+    migrated = cli("migrate", str(DOCS_TEMPLATE), str(target))
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    assert "xsoar_token" in migrated.stdout and "YOUR_XSOAR_TOKEN" not in target.read_text()
+    checked = cli("check", str(target))
+    assert checked.returncode == 0 and "no problem found" in checked.stdout
+
+
+def test_check_reports_every_problem(tmp_path: Path):
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"name": "x", "uuid": "not-a-uuid", "nodes": {}}')
+    result = cli("check", str(broken))
+    assert result.returncode == 1 and result.stdout.count("- ") >= 2
+
+
+@pytest.mark.parametrize("mode", ["webhook", "api"])
+def test_the_demo_command(tmp_path: Path, mode: str):
+    result = cli("demo", "--alerts", "3", "--mode", mode, "--state", str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 run(s) finished (0 failed), 3 incident(s) in XSOAR" in result.stdout
+    listed = cli("runs", "--state", str(tmp_path))
+    assert listed.stdout.count("succeeded") >= 3
+    shown = cli("show", "1", "--state", str(tmp_path))
+    assert "node 3: Create Incident" in shown.stdout
+
+
+def test_unknown_run_and_bad_mode_are_clear(tmp_path: Path):
+    assert "no run 42" in cli("show", "42", "--state", str(tmp_path)).stdout.lower()
+    assert "--mode must be webhook or api" in cli("demo", "--mode", "email", "--state", str(tmp_path)).stdout
