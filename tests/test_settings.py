@@ -1,0 +1,48 @@
+"""Configuration of local runs against real endpoints: file, environment, clear errors, no secret printed."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lab.settings import SettingsError, load_settings, secret_values
+
+BASE = {"api_key": "sekoia-canary-a1", "xsoar_url": "https://xsoar.example.com/instance/execute/sekoia"}
+
+
+def test_file_then_environment(tmp_path: Path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(BASE | {"xsoar_token": "file-token-canary"}))
+    settings = load_settings(
+        path, {"XSOAR_MODULE_XSOAR_TOKEN": "env-token-canary", "XSOAR_MODULE_VERIFY_CERTIFICATE": "no"}
+    )
+    assert settings["xsoar_token"] == "env-token-canary" and settings["verify_certificate"] is False
+    assert set(secret_values(settings)) == {"sekoia-canary-a1", "env-token-canary"}
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"XSOAR_MODULE_API_KEY": "sekoia-canary-a1"}, "xsoar_url: Field required"),
+        ({"XSOAR_MODULE_XSOAR_URL": "https://x/instance/execute/s"}, "api_key is empty"),
+        (
+            {
+                "XSOAR_MODULE_API_KEY": "sekoia-canary-a1",
+                "XSOAR_MODULE_XSOAR_URL": "x",
+                "XSOAR_MODULE_XSOAR_MODE": "api",
+            },
+            "xsoar_url",
+        ),
+    ],
+)
+def test_missing_or_wrong_values_are_named(environ, expected):
+    with pytest.raises(SettingsError) as caught:
+        load_settings(None, environ)
+    assert expected in str(caught.value) and "sekoia-canary-a1" not in str(caught.value)
+
+
+def test_unreadable_file(tmp_path: Path):
+    path = tmp_path / "config.json"
+    path.write_text("{not json")
+    with pytest.raises(SettingsError, match="cannot read a JSON object"):
+        load_settings(path, {})
