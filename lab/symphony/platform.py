@@ -106,6 +106,10 @@ class TriggerRun:
     def is_running(self) -> bool:
         return self._process.poll() is None
 
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
     def wait_for_events(self, n: int, timeout: float = 30) -> list[dict]:
         self._wait(lambda: len(self.record.events) >= n, timeout, lambda: f"{n} events expected, got {self.events}")
         return self.events
