@@ -232,6 +232,7 @@ class XsoarSimulator:
         self.api_key = api_key
         self.api_key_id = api_key_id
         self.create_status = 201
+        self.on_incident: Callable[[dict[str, Any]], None] | None = None  # called with each incident stored
         self.incidents: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
         self._faults = FaultPlan(seed)
@@ -340,6 +341,8 @@ class XsoarSimulator:
             }
             incident["status"] = STATUS_ACTIVE if incident["createInvestigation"] else STATUS_PENDING
             self.incidents.append(incident)
+        if self.on_incident is not None:
+            self.on_incident(incident)
         return incident
 
     def _find(self, incident_id: Any) -> dict[str, Any] | None:

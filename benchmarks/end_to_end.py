@@ -1,0 +1,104 @@
+"""End to end through the runner (in-process blocks): alert created in the Sekoia.io simulator -> incident stored in
+the XSOAR simulator, with the shipped four-block template.
+
+Prints p50/p95 for single alerts (one at a time) and for a burst, the burst's throughput, loss and duplicates, the
+peak resident memory of the trigger and of the runner process (which also hosts both simulators), and the HTTP
+requests per alert counted by the simulators, next to the minimum the APIs allow.
+Usage, from the repository root: .venv/bin/python benchmarks/end_to_end.py [webhook|api] [burst]
+"""
+
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lab.demo import DemoOptions, running_chain  # noqa: E402
+from lab.measure import Timing, memory_kib  # noqa: E402
+
+SINGLE = 20
+MINIMUM = {
+    "sekoia": 4,
+    "webhook": 1,
+    "api": 2,
+}  # alert + (job, one status poll, one events page); XSOAR create(+search)
+
+
+class Arrivals:
+    """When each alert's incident was stored, keyed by short id."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+        self.counts: Counter[str] = Counter()
+        self.changed = threading.Condition()
+
+    def record(self, incident: dict) -> None:
+        raw = incident.get("rawJSON") or ""
+        short_id = incident.get("dbotMirrorId") or incident.get("CustomFields", {}).get("alertid")
+        if not short_id and '"alertId"' in raw:
+            short_id = raw.split('"alertId":"', 1)[1].split('"', 1)[0]
+        with self.changed:
+            self.times.setdefault(short_id, time.monotonic())
+            self.counts[short_id] += 1
+            self.changed.notify_all()
+
+    def wait(self, short_ids: list[str], timeout: float) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: all(s in self.times for s in short_ids), timeout)
+
+
+def main() -> None:
+    mode = sys.argv[1] if len(sys.argv) > 1 else "webhook"
+    burst = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+    arrivals = Arrivals()
+    with tempfile.TemporaryDirectory() as state, running_chain(DemoOptions(mode=mode, state=Path(state))) as chain:
+        sekoia, xsoar, runner = chain
+        xsoar.on_incident = arrivals.record
+        sekoia.reset_counts()
+        xsoar.reset()
+        single = []
+        for _ in range(SINGLE):
+            created = time.monotonic()
+            short_id = sekoia.add_alert(events=3)["short_id"]
+            if not arrivals.wait([short_id], 30):
+                raise RuntimeError(f"no incident for {short_id}")
+            single.append(arrivals.times[short_id] - created)
+        runner.wait_idle(30)
+        sekoia_per_alert = sekoia.total_requests / SINGLE
+        xsoar_per_alert = len(xsoar.requests) / SINGLE
+        print(f"mode {mode}, shipped template (4 blocks), in-process blocks, loopback\n")
+        print(Timing(single).line(f"single alerts, creation -> incident ({SINGLE})"))
+
+        created_at: dict[str, float] = {}
+        started = time.monotonic()
+        for _ in range(burst):
+            alert = sekoia.add_alert(events=3)
+            created_at[alert["short_id"]] = time.monotonic()
+        delivered = arrivals.wait(list(created_at), 600)
+        elapsed = time.monotonic() - started
+        runner.wait_idle(60)
+        latencies = [arrivals.times[s] - created_at[s] for s in created_at if s in arrivals.times]
+        print(Timing(latencies).line(f"burst of {burst}, creation -> incident"))
+        lost = sum(1 for s in created_at if s not in arrivals.times)
+        duplicated = sum(arrivals.counts[s] - 1 for s in created_at if arrivals.counts[s] > 1)
+        print(
+            f"burst: {burst} raised, {burst - lost} delivered, {lost} lost, {duplicated} duplicated, "
+            f"{elapsed:.1f} s, {burst / elapsed:.0f} alerts/s{'' if delivered else ' (timed out)'}"
+        )
+        print(
+            f"peak resident memory: trigger {memory_kib(runner.trigger.pid, 'VmHWM') / 1024:.0f} MiB, "
+            f"runner with both simulators {memory_kib('self', 'VmHWM') / 1024:.0f} MiB"
+        )
+        print(
+            f"HTTP requests per alert: Sekoia.io {sekoia_per_alert:.1f} (minimum {MINIMUM['sekoia']}: the trigger's "
+            f"alert fetch and the events search; the template's Get Alert fetches the alert again), "
+            f"XSOAR {xsoar_per_alert:.1f} (minimum {MINIMUM[mode]})"
+        )
+
+
+if __name__ == "__main__":
+    main()

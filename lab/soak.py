@@ -1,0 +1,115 @@
+"""Alerts through the whole chain while XSOAR, the Sekoia.io API, LiveAPI and the trigger misbehave: count what lands.
+
+Shared by the soak benchmark (benchmarks/soak.py, 1,000 alerts) and its small variant in the test suite.
+"""
+
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from lab.demo import DemoOptions, running_chain
+from lab.faults import Fault
+
+
+@dataclass(frozen=True)
+class SoakPlan:
+    alerts: int = 1000
+    mode: str = "api"
+    raise_over: float = 60.0  # seconds over which the alerts are raised, at a steady rate
+    xsoar_fault_rate: float = 0.3  # 503, 429 or a slow answer
+    sekoia_fault_rate: float = 0.1  # 500, 502 or 503
+    drop_every: float = 20.0  # seconds between LiveAPI connection drops
+    restarts: int = 3  # trigger killed (SIGKILL) and started again
+    timeout: float = 480.0  # to deliver everything after the last alert
+
+
+@dataclass(frozen=True)
+class SoakReport:
+    raised: int
+    incidents: int
+    lost: int
+    duplicated: int
+    failed_runs: int
+    drops: int
+    restarts: int
+    faults_xsoar: int
+    faults_sekoia: int
+    seconds: float
+
+    def lines(self) -> list[str]:
+        return [
+            f"alerts raised        {self.raised}",
+            f"incidents created    {self.incidents}",
+            f"lost                 {self.lost}",
+            f"duplicated           {self.duplicated}",
+            f"failed runs          {self.failed_runs}",
+            f"LiveAPI drops        {self.drops}",
+            f"trigger restarts     {self.restarts}",
+            f"faults injected      XSOAR {self.faults_xsoar}, Sekoia.io API {self.faults_sekoia}",
+            f"duration             {self.seconds:.1f} s",
+        ]
+
+
+def _every(period: float, stop: threading.Event, action: Callable[[], None]) -> threading.Thread:
+    def loop() -> None:
+        while not stop.wait(period):
+            action()
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    return thread
+
+
+def run_soak(plan: SoakPlan, progress: Callable[[str], None] = lambda _line: None) -> SoakReport:
+    """Raise the alerts under faults, restart the trigger, wait for delivery, and count lost and duplicated."""
+    started = time.monotonic()
+    with (
+        tempfile.TemporaryDirectory() as state,
+        running_chain(DemoOptions(mode=plan.mode, state=Path(state))) as (
+            sekoia,
+            xsoar,
+            runner,
+        ),
+    ):
+        failed: list[int] = []
+        runner.listener = lambda run_id, status, _summary: failed.append(run_id) if status != "succeeded" else None
+        xsoar.faults.rate(
+            plan.xsoar_fault_rate, Fault(status=503), Fault(status=429, retry_after=0.2), Fault(delay=1.0)
+        )
+        sekoia.faults.rate(plan.sekoia_fault_rate, Fault(status=500), Fault(status=502), Fault(status=503))
+        stop = threading.Event()
+        drops = Counter()
+        _every(plan.drop_every, stop, lambda: (sekoia.drop_connections(), drops.update(["drop"])))
+        raised: list[str] = []
+        restart_at = {round(plan.alerts * (k + 1) / (plan.restarts + 1)) for k in range(plan.restarts)}
+        interval = plan.raise_over / plan.alerts
+        for index in range(plan.alerts):
+            raised.append(sekoia.add_alert(events=index % 4)["short_id"])
+            if index + 1 in restart_at:
+                runner.trigger.kill()
+                progress(f"{index + 1} alerts raised: trigger killed, starting it again")
+                runner.start()
+            time.sleep(interval)
+        deadline = time.monotonic() + plan.timeout
+        while time.monotonic() < deadline and len({i["alertId"] for i in xsoar.summary()} & set(raised)) < plan.alerts:
+            time.sleep(0.2)
+        stop.set()
+        runner.wait_idle(60)
+        delivered = Counter(incident["alertId"] for incident in xsoar.summary())
+        report = SoakReport(
+            raised=len(raised),
+            incidents=sum(delivered.values()),
+            lost=sum(1 for short_id in raised if not delivered[short_id]),
+            duplicated=sum(count - 1 for count in delivered.values() if count > 1),
+            failed_runs=len(failed),
+            drops=drops["drop"],
+            restarts=len(restart_at),
+            faults_xsoar=xsoar.faults.injected,
+            faults_sekoia=sekoia.faults.injected,
+            seconds=time.monotonic() - started,
+        )
+    return report

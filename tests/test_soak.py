@@ -1,0 +1,16 @@
+"""A small soak as a correctness test: alerts under injected faults and a trigger restart, none lost."""
+
+import pytest
+
+from lab.soak import SoakPlan, run_soak
+
+
+@pytest.mark.parametrize("mode", ["api", "webhook"])
+def test_no_alert_lost_under_faults_and_a_restart(mode: str):
+    plan = SoakPlan(alerts=60, mode=mode, raise_over=3.0, drop_every=1.0, restarts=1, timeout=90.0)
+    report = run_soak(plan)
+    assert report.raised == 60 and report.restarts == 1 and report.drops >= 1
+    assert report.faults_xsoar > 0 and report.faults_sekoia > 0
+    assert report.lost == 0, report.lines()
+    if mode == "api":
+        assert report.duplicated == 0, report.lines()
