@@ -21,6 +21,7 @@ from lab.demo import DemoOptions, running_chain  # noqa: E402
 from lab.measure import Timing, memory_kib  # noqa: E402
 
 SINGLE = 20
+SPACING = 0.5  # seconds between single alerts: alerts arriving one by one, under the trigger's request rate
 MINIMUM = {
     "sekoia": 4,
     "webhook": 1,
@@ -67,11 +68,12 @@ def main() -> None:
             if not arrivals.wait([short_id], 30):
                 raise RuntimeError(f"no incident for {short_id}")
             single.append(arrivals.times[short_id] - created)
+            time.sleep(SPACING)
         runner.wait_idle(30)
         sekoia_per_alert = sekoia.total_requests / SINGLE
         xsoar_per_alert = len(xsoar.requests) / SINGLE
         print(f"mode {mode}, shipped template (4 blocks), in-process blocks, loopback\n")
-        print(Timing(single).line(f"single alerts, creation -> incident ({SINGLE})"))
+        print(Timing(single).line(f"single alerts {SPACING:g} s apart, creation -> incident"))
 
         created_at: dict[str, float] = {}
         started = time.monotonic()

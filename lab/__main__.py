@@ -3,7 +3,6 @@
 import json
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +14,7 @@ from lab.history import History, HistoryError
 from lab.migrate import MigrationError, migrate_file
 from lab.playbook import Catalogue, PlaybookError, check_file, load_playbook
 from lab.runner import PlaybookRunner, RunnerError, RunnerOptions
+from lab.server import wait_for_interrupt
 from lab.settings import ENV_PREFIX, SettingsError, load_settings, secret_values
 from lab.symphony import Symphony
 from lab.views import run_detail, runs_table
@@ -87,8 +87,7 @@ def run(
             runner.start()
             console.print(f"Running {playbook}: waiting for alerts (Ctrl-C to stop)")
             try:
-                threading.Event().wait()
-            except KeyboardInterrupt:
+                wait_for_interrupt()
                 console.print("Stopping")
             finally:
                 runner.stop()

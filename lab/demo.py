@@ -15,6 +15,7 @@ from rich.progress import Progress
 
 from lab.history import History
 from lab.playbook import Catalogue, load_playbook
+from lab.server import wait_for_interrupt
 from lab.runner import PlaybookRunner, RunnerOptions
 from lab.sekoia_simulator import SekoiaSimulator
 from lab.symphony import Symphony
@@ -133,8 +134,5 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
         console.print("Inspect a run: python -m lab show <run>   List them: python -m lab runs")
         if options.stay:
             console.print("Staying up (Ctrl-C to stop): point a browser or curl at the URLs above.")
-            try:
-                threading.Event().wait()
-            except KeyboardInterrupt:
-                pass
+            wait_for_interrupt()
         return complete and failed == 0

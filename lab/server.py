@@ -2,6 +2,7 @@
 
 import asyncio
 import errno
+import signal
 import threading
 from collections.abc import Coroutine
 from typing import Any
@@ -13,6 +14,15 @@ from lab.faults import FaultPlan
 
 class PortInUseError(RuntimeError):
     pass
+
+
+def wait_for_interrupt() -> None:
+    """Block until Ctrl-C or SIGTERM, also in a process started with SIGINT ignored (as background jobs are)."""
+    interrupted = threading.Event()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, lambda *_: interrupted.set())
+    while not interrupted.wait(0.5):
+        pass
 
 
 def fault_middleware(plan: FaultPlan):

@@ -22,7 +22,7 @@ from typing import Any
 from aiohttp import BasicAuth, web
 
 from lab.faults import FaultPlan
-from lab.server import BackgroundServer, PortInUseError, fault_middleware
+from lab.server import BackgroundServer, PortInUseError, fault_middleware, wait_for_interrupt
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
@@ -480,9 +480,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"REST API (XSOAR 6):        {simulator.api_url_v6}")
         print(f"REST API (XSOAR 8):        {simulator.api_url_v8} (x-xdr-auth-id: {args.api_key_id})")
         print("Serving until Ctrl-C", flush=True)
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
+        wait_for_interrupt()
     finally:
         simulator.stop()
     for line in simulator.summary():

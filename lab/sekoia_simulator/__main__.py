@@ -1,10 +1,9 @@
 """`python -m lab.sekoia_simulator --port 8081 --api-key KEY --alerts 3`: serve until Ctrl-C."""
 
 import argparse
-import threading
 
 from lab.sekoia_simulator.simulator import AUTH_COOKIE, SekoiaSimulator
-from lab.server import PortInUseError
+from lab.server import PortInUseError, wait_for_interrupt
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -28,9 +27,7 @@ def main(argv: list[str] | None = None) -> None:
             alert = simulator.add_alert(notify=False)
             print(f"Alert {alert['short_id']} {alert['uuid']}")
         print("Serving until Ctrl-C", flush=True)
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
+        wait_for_interrupt()
     finally:
         simulator.stop()
 

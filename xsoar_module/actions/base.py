@@ -10,8 +10,8 @@ from sekoia_automation.exceptions import ModuleConfigurationError
 
 from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.configuration import ModuleConfiguration
-from xsoar_module.errors import ConfigurationError, ModuleError, describe_validation_error
-from xsoar_module.secrets import SecretMasker
+from xsoar_module.errors import ModuleError, describe_validation_error
+from xsoar_module.module import configuration_of, masker_of
 
 
 class ModuleAction(Action):
@@ -23,16 +23,7 @@ class ModuleAction(Action):
 
     @property
     def config(self) -> ModuleConfiguration:
-        try:
-            configuration = self.module.configuration
-        except ModuleConfigurationError as exc:
-            cause = exc.__context__
-            if isinstance(cause, ValidationError):
-                raise ConfigurationError(describe_validation_error(cause, "module configuration")) from None
-            raise ConfigurationError(f"Invalid module configuration: {exc.args[0] if exc.args else exc}") from None
-        if not isinstance(configuration, ModuleConfiguration):
-            raise ConfigurationError("The module configuration is missing")
-        return configuration
+        return configuration_of(self.module)
 
     def sekoia_client(self) -> SekoiaClient:
         config = self.config
@@ -45,17 +36,13 @@ class ModuleAction(Action):
             pass  # reported as a clean error by run(), which reads the configuration again
 
     def log(self, message: str, level: str = "debug", only_sentry: bool = True, **kwargs: Any) -> None:
-        super().log(self._masker().mask(message), level, only_sentry, **kwargs)  # type: ignore[arg-type]
+        super().log(masker_of(self.module).mask(message), level, only_sentry, **kwargs)  # type: ignore[arg-type]
 
     def error(self, message: str) -> None:
-        super().error(self._masker().mask(message))
+        super().error(masker_of(self.module).mask(message))
 
     def _log_retry(self, message: str) -> None:
         self.log(message, level="warning")
-
-    def _masker(self) -> SecretMasker:
-        configuration = self.module._configuration  # never triggers a load from here
-        return SecretMasker.of(configuration if isinstance(configuration, ModuleConfiguration) else None)
 
     def _reporting_errors(self, run: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(run)

@@ -187,6 +187,42 @@ class SekoiaClient:
             return NotFoundError(f"{SERVICE} found no {what} (404){detail}", status)
         return RejectedRequestError(f"{SERVICE} rejected {what}: {describe_status(response)}{detail}", status)
 
+    def iter_alerts_created_since(self, since: int, page_size: int = ALERTS_PAGE_SIZE) -> Iterator[dict[str, Any]]:
+        """Alerts created at or after `since` (epoch seconds), oldest first; the caller deduplicates by uuid.
+
+        Each page moves the window to the newest `created_at` listed and skips, by offset, the alerts already listed
+        in that second: many alerts created in one second neither stall the paging nor make the offsets grow.
+        """
+        start, offset = since, 0
+        while True:
+            page = self.list_alerts(
+                {
+                    "date[created_at]": f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(start))},now",
+                    "sort": "created_at",
+                    "direction": "asc",
+                    "limit": page_size,
+                    "offset": offset,
+                }
+            )
+            items = page["items"]
+            yield from items
+            if len(items) < page_size:
+                return
+            last = items[-1].get("created_at")
+            if not isinstance(last, (int, float)) or int(last) <= start:
+                offset += len(items)
+                continue
+            start = int(last)
+            offset = sum(1 for item in items if item.get("created_at") == last)
+
+    def get_alerts(self, uuids: list[str]) -> dict[str, dict[str, Any]]:
+        """Up to a page of alerts by uuid in one listing request; the ones it does not return are left out."""
+        if len(uuids) > ALERTS_PAGE_SIZE:
+            raise ValueError(f"at most {ALERTS_PAGE_SIZE} alerts at once")
+        page = self.list_alerts({"match[uuid]": ",".join(uuids), "limit": len(uuids)})
+        wanted = set(uuids)
+        return {item["uuid"]: item for item in page["items"] if isinstance(item, dict) and item.get("uuid") in wanted}
+
 
 def _message(response: requests.Response) -> str:
     """The service's own explanation, when it gave one."""

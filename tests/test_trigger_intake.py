@@ -1,0 +1,176 @@
+"""The queue of notified alerts: arrival order, batching under load, request rate, bounds."""
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from xsoar_module.errors import NotFoundError, UnavailableError
+from xsoar_module.triggers.intake import LiveIntake, Notified, RateLimit
+
+
+class Fetcher:
+    """Scripted fetches: `missing` uuids are absent from listings, `broken` ones fail, `slow` ones take a while."""
+
+    def __init__(self, missing: set[str] = frozenset(), broken: set[str] = frozenset(), slow: set[str] = frozenset()):
+        self.missing, self.broken, self.slow = missing, broken, slow
+        self.one: list[str] = []
+        self.many: list[list[str]] = []
+        self.listing_error: Exception | None = None
+
+    def fetch_one(self, uuid: str) -> dict:
+        self.one.append(uuid)
+        if uuid in self.slow:
+            time.sleep(0.2)
+        if uuid in self.broken:
+            raise NotFoundError(f"no alert {uuid}", 404)
+        return {"uuid": uuid}
+
+    def fetch_many(self, uuids: list[str]) -> dict[str, dict]:
+        self.many.append(list(uuids))
+        if self.listing_error:
+            raise self.listing_error
+        return {uuid: {"uuid": uuid, "listed": True} for uuid in uuids if uuid not in self.missing | self.broken}
+
+
+@pytest.fixture
+def fetcher() -> Fetcher:
+    return Fetcher()
+
+
+def intake_of(fetcher: Fetcher, done: set[str] = frozenset(), **kwargs) -> LiveIntake:
+    return LiveIntake(fetcher.fetch_one, fetcher.fetch_many, done.__contains__, **kwargs)
+
+
+def taken(intake: LiveIntake, count: int, timeout: float = 5.0) -> list[Notified]:
+    entries, deadline = [], time.monotonic() + timeout
+    while len(entries) < count:
+        assert time.monotonic() < deadline, f"only {len(entries)} of {count} entries came"
+        entry = intake.take(0.1)
+        if entry is not None:
+            entries.append(entry)
+    return entries
+
+
+@pytest.fixture
+def started() -> Iterator[list[LiveIntake]]:
+    intakes: list[LiveIntake] = []
+    yield intakes
+    for intake in intakes:
+        intake.close()
+
+
+def test_a_lone_notification_is_fetched_at_once(fetcher: Fetcher, started: list[LiveIntake]):
+    intake = intake_of(fetcher)
+    started.append(intake)
+    intake.start()
+    intake.offer(Notified("a", time.time()))
+    [entry] = taken(intake, 1)
+    assert entry.alert == {"uuid": "a"} and entry.error is None
+    assert fetcher.one == ["a"] and fetcher.many == []
+
+
+def test_waiting_notifications_are_fetched_in_one_listing(fetcher: Fetcher, started: list[LiveIntake]):
+    intake = intake_of(fetcher, rate=RateLimit(per_second=1000, burst=1))
+    started.append(intake)
+    uuids = [f"u{index:03d}" for index in range(150)]
+    for uuid in uuids:
+        intake.offer(Notified(uuid, time.time()))
+    intake.start()
+    entries = taken(intake, 150)
+    assert [entry.uuid for entry in entries] == uuids  # arrival order
+    assert sorted(len(batch) for batch in fetcher.many) == [50, 100]  # a page, then the rest
+    assert fetcher.one == []
+
+
+def test_arrival_order_holds_when_fetches_end_out_of_order(started: list[LiveIntake]):
+    fetcher = Fetcher(slow={"first"})
+    intake = intake_of(fetcher)
+    started.append(intake)
+    intake.start()
+    intake.offer(Notified("first", time.time()))
+    time.sleep(0.02)  # the first thread took it alone
+    intake.offer(Notified("second", time.time()))
+    assert [entry.uuid for entry in taken(intake, 2)] == ["first", "second"]
+
+
+def test_alerts_missing_from_the_listing_are_fetched_one_by_one(started: list[LiveIntake]):
+    fetcher = Fetcher(missing={"late"}, broken={"gone"})
+    intake = intake_of(fetcher, rate=RateLimit(per_second=1000, burst=1))
+    started.append(intake)
+    for uuid in ["a", "late", "gone", "b"]:
+        intake.offer(Notified(uuid, time.time()))
+    intake.start()
+    entries = {entry.uuid: entry for entry in taken(intake, 4)}
+    assert entries["a"].alert == {"uuid": "a", "listed": True}
+    assert entries["late"].alert == {"uuid": "late"}
+    assert isinstance(entries["gone"].error, NotFoundError) and entries["gone"].alert is None
+    assert sorted(fetcher.one) == ["gone", "late"]
+
+
+def test_a_failed_listing_is_the_error_of_each_of_its_alerts(fetcher: Fetcher, started: list[LiveIntake]):
+    fetcher.listing_error = UnavailableError("Sekoia.io could not be reached")
+    intake = intake_of(fetcher, rate=RateLimit(per_second=1000, burst=1))
+    started.append(intake)
+    for uuid in ["a", "b", "c"]:
+        intake.offer(Notified(uuid, time.time()))
+    intake.start()
+    assert all(entry.error is fetcher.listing_error for entry in taken(intake, 3))
+    assert fetcher.one == []  # no request storm against a failing service
+
+
+def test_handled_alerts_are_not_fetched(fetcher: Fetcher, started: list[LiveIntake]):
+    intake = intake_of(fetcher, done={"old"})
+    started.append(intake)
+    intake.offer(Notified("old", time.time()))
+    intake.offer(Notified("new", time.time()))
+    intake.start()
+    entries = taken(intake, 2)
+    assert [(entry.uuid, entry.alert) for entry in entries] == [("old", None), ("new", {"uuid": "new"})]
+    assert "old" not in fetcher.one + [uuid for batch in fetcher.many for uuid in batch]
+
+
+def test_the_queue_is_bounded_and_deduplicated(fetcher: Fetcher):
+    intake = intake_of(fetcher, capacity=2)
+    assert intake.offer(Notified("a", 0.0)) and intake.offer(Notified("a", 0.0))
+    assert intake.offer(Notified("b", 0.0))
+    assert not intake.offer(Notified("c", 0.0))
+    assert len(intake) == 2
+
+
+def test_only_a_few_alerts_are_fetched_ahead_of_the_emission(fetcher: Fetcher, started: list[LiveIntake]):
+    intake = intake_of(fetcher, ahead=3, batch=1)
+    started.append(intake)
+    for index in range(10):
+        intake.offer(Notified(f"u{index}", time.time()))
+    intake.start()
+    time.sleep(0.3)
+    assert len(fetcher.one) == 3  # nothing taken yet: memory holds at most `ahead` alerts
+    taken(intake, 1)
+    time.sleep(0.2)
+    assert len(fetcher.one) == 4
+
+
+def test_take_returns_early_when_woken(fetcher: Fetcher):
+    intake = intake_of(fetcher)
+    threading.Timer(0.05, intake.wake).start()
+    started = time.monotonic()
+    assert intake.take(5.0) is None
+    assert time.monotonic() - started < 1.0
+
+
+def test_rate_limit_allows_a_burst_then_spaces_requests():
+    rate, stop = RateLimit(per_second=20, burst=2), threading.Event()
+    started = time.monotonic()
+    assert all(rate.wait(stop) for _ in range(2))
+    assert time.monotonic() - started < 0.02
+    assert all(rate.wait(stop) for _ in range(3))
+    assert time.monotonic() - started >= 0.14
+
+
+def test_rate_limit_wait_ends_when_stopped():
+    rate, stop = RateLimit(per_second=0.1, burst=1), threading.Event()
+    assert rate.wait(stop)
+    stop.set()
+    assert not rate.wait(stop)

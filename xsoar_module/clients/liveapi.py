@@ -1,0 +1,203 @@
+"""Sekoia.io LiveAPI: a WebSocket notifying alert creations as they happen, kept open with pings and reconnections."""
+
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import orjson
+from websockets.exceptions import InvalidStatus, WebSocketException
+from websockets.sync.client import ClientConnection, connect
+
+from xsoar_module.version import USER_AGENT
+
+KNOWN_TYPES = frozenset({"alert", "alert-comment"})
+Level = Literal["debug", "info", "warning", "error"]
+
+
+class LiveApiAuthenticationError(Exception):
+    """The LiveAPI refused the API key: reconnecting cannot help."""
+
+
+@dataclass(frozen=True)
+class AlertCreatedNotification:
+    uuid: str
+    short_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A message that starts nothing; `reason` is worth a log line when set."""
+
+    reason: str | None = None
+    level: Level = "warning"
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Reconnect soon, then less and less often; a connection that lived `stable_after` seconds resets it."""
+
+    first: float = 0.5
+    factor: float = 2.0
+    longest: float = 60.0
+    stable_after: float = 60.0
+
+    def delay(self, failures: int) -> float:
+        base = min(self.first * self.factor ** max(failures - 1, 0), self.longest)
+        return base * random.uniform(0.8, 1.2)
+
+
+class LiveApiHandler(Protocol):
+    """What the listener reports to its owner."""
+
+    def connected(self) -> None: ...
+
+    def disconnected(self) -> None: ...
+
+    def alert_created(self, notification: AlertCreatedNotification) -> None: ...
+
+    def alive(self) -> None: ...
+
+    def log(self, message: str, level: Level) -> None: ...
+
+
+def parse_message(text: str | bytes) -> AlertCreatedNotification | Ignored:
+    """Read one LiveAPI message (v2 envelope); raises LiveApiAuthenticationError on `{"authenticated": false}`."""
+    try:
+        body = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return Ignored("Ignored a LiveAPI message that is not JSON")
+    if not isinstance(body, dict):
+        return Ignored("Ignored a LiveAPI message that is not a JSON object")
+    if "authenticated" in body:
+        if body["authenticated"] is False:
+            raise LiveApiAuthenticationError(
+                "The Sekoia.io LiveAPI rejected the API key (authenticated: false): set a valid api_key in the "
+                "module configuration, whose role may read alerts"
+            )
+        return Ignored()
+    metadata = body.get("metadata")
+    version = metadata.get("version") if isinstance(metadata, dict) else None
+    if version != 2:
+        return Ignored(f"Ignored a LiveAPI message of version {version or 1}: only version 2 is read", "debug")
+    kind, action = body.get("type"), body.get("action")
+    if kind not in KNOWN_TYPES:
+        return Ignored(f"Ignored LiveAPI messages of unknown type {str(kind)[:40]!r}", "info")
+    if kind != "alert" or action != "created":
+        return Ignored()
+    attributes = body.get("attributes")
+    uuid = attributes.get("uuid") if isinstance(attributes, dict) else None
+    if not isinstance(uuid, str) or not uuid.strip():
+        return Ignored("Ignored an alert creation notification without an alert uuid")
+    short_id = attributes.get("short_id")
+    return AlertCreatedNotification(uuid.strip(), short_id if isinstance(short_id, str) else None)
+
+
+def websocket_url(url: str) -> str:
+    """`https://host/live/` -> `wss://host/live/` (the setting accepts either form)."""
+    for web, socket in (("https://", "wss://"), ("http://", "ws://")):
+        if url.startswith(web):
+            return socket + url[len(web) :]
+    return url
+
+
+class LiveApiListener:
+    """Keeps one LiveAPI connection open until stopped, reporting alert creations to the handler."""
+
+    def __init__(
+        self,
+        url: str,
+        api_key: str,
+        handler: LiveApiHandler,
+        *,
+        backoff: Backoff = Backoff(),
+        ping_interval: float = 20.0,
+        receive_timeout: float = 1.0,
+        open_timeout: float = 10.0,
+    ):
+        self.url = websocket_url(url)
+        self._api_key = api_key
+        self._handler = handler
+        self._backoff = backoff
+        self._ping_interval = ping_interval
+        self._receive_timeout = receive_timeout
+        self._open_timeout = open_timeout
+        self._connection: ClientConnection | None = None
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        """Connect, listen, reconnect with backoff, until `close()`; raises LiveApiAuthenticationError."""
+        failures = 0
+        while not self._stop.is_set():
+            opened_at: list[float] = []
+            try:
+                self._listen(opened_at)
+                reason = "was closed by the server"
+            except InvalidStatus as exc:
+                status = exc.response.status_code
+                if status in (401, 403):
+                    raise LiveApiAuthenticationError(
+                        f"The Sekoia.io LiveAPI refused the connection ({status}): set a valid api_key in the module "
+                        "configuration, whose role may read alerts"
+                    ) from None
+                reason = f"was refused with HTTP {status}"
+            except (OSError, TimeoutError, WebSocketException) as exc:
+                reason = f"failed ({type(exc).__name__}: {str(exc)[:160] or 'no detail'})"
+            if self._stop.is_set():
+                return
+            if opened_at and time.monotonic() - opened_at[0] >= self._backoff.stable_after:
+                failures = 0
+            failures += 1
+            delay = self._backoff.delay(failures)
+            if opened_at:
+                self._handler.disconnected()
+            self._handler.log(
+                f"The LiveAPI connection to {self.url} {reason}: reconnecting in {delay:.1f} s (attempt {failures})",
+                "warning",
+            )
+            self._stop.wait(delay)
+
+    def close(self) -> None:
+        """Stop listening (from any thread): the open connection is closed and `run()` returns."""
+        self._stop.set()
+        connection = self._connection
+        if connection is not None:
+            connection.close()
+
+    def _listen(self, opened_at: list[float]) -> None:
+        with connect(
+            self.url,
+            additional_headers={"Cookie": f"access_token_cookie={self._api_key}"},
+            user_agent_header=USER_AGENT,
+            open_timeout=self._open_timeout,
+            ping_interval=self._ping_interval,
+            ping_timeout=self._ping_interval,
+            close_timeout=2.0,
+        ) as connection:
+            self._connection = connection
+            try:
+                if self._stop.is_set():
+                    return
+                connection.send('{"action": "upgrade"}')
+                opened_at.append(time.monotonic())
+                self._handler.log(f"Listening to the LiveAPI at {self.url}", "info")
+                self._handler.connected()
+                self._receive(connection)
+            finally:
+                self._connection = None
+
+    def _receive(self, connection: ClientConnection) -> None:
+        while not self._stop.is_set():
+            try:
+                message = connection.recv(timeout=self._receive_timeout)
+            except TimeoutError:
+                self._handler.alive()  # the keepalive pings would have closed a dead connection
+                continue
+            self._handler.alive()
+            outcome = parse_message(message)
+            if isinstance(outcome, Ignored):
+                if outcome.reason:
+                    self._handler.log(outcome.reason, outcome.level)
+            else:
+                self._handler.alert_created(outcome)

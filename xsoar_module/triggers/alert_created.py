@@ -1,0 +1,272 @@
+"""Alert Created: one playbook run per new Sekoia.io alert, in real time, none lost and none repeated.
+
+The trigger checks the API key, opens the checkpoint, then runs an AlertFeed (LiveAPI notifications merged with
+catch-ups of the alert listing) until stopped. Its configuration selects the alerts that start a run.
+"""
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from sekoia_automation.configuration.exception import MissingConfigurationError
+from sekoia_automation.exceptions import TriggerConfigurationError
+from sekoia_automation.storage import temp_directory
+from sekoia_automation.trigger import Trigger
+
+from xsoar_module.clients.http import RetryPolicy
+from xsoar_module.clients.liveapi import Backoff, LiveApiAuthenticationError
+from xsoar_module.clients.sekoia import SekoiaClient
+from xsoar_module.configuration import ModuleConfiguration
+from xsoar_module.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ModuleError,
+    NotFoundError,
+    describe_validation_error,
+)
+from xsoar_module.models.schema import ManifestModel, drop_null_variants
+from xsoar_module.models.trigger_event import AlertCreatedEvent
+from xsoar_module.module import configuration_of, masker_of
+from xsoar_module.triggers.checkpoint import CHECKPOINT_FILE, Checkpoint, CheckpointError, CheckpointStore, Ledger
+from xsoar_module.triggers.feed import AlertFeed, iso, retry_delay
+
+ALERT_FILE = "alert.json"
+CLIENT_POLICY = RetryPolicy(attempts=4, deadline=20.0, max_wait=5.0)
+
+
+class AlertCreatedConfiguration(ManifestModel):
+    """Which new alerts start a run (all of them when no filter is set).
+
+    An invalid setting is ignored (its filter does not apply: more runs rather than lost alerts) and reported once.
+    """
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra=drop_null_variants)
+
+    rule_filter: str | None = Field(
+        None, description="Create a run only for alerts raised by this rule (name or UUID)"
+    )
+    rule_names_filter: list[str] = Field(
+        [], description="Create a run only for alerts raised by one of these rules (names or UUIDs)"
+    )
+    min_urgency: int = Field(
+        0, ge=0, le=100, description="Create a run only for alerts of at least this urgency (0-100)"
+    )
+    entity_filter: list[str] = Field([], description="Create a run only for alerts of these entities (names or UUIDs)")
+    alert_type_filter: list[str] = Field(
+        [], description="Create a run only for alerts of these types (alert type values or categories)"
+    )
+    backfill_minutes: int = Field(
+        0,
+        ge=0,
+        le=10080,
+        description="On the very first start, also create runs for the alerts created this many minutes before "
+        "(0: only alerts created from then on; later restarts always resume where the trigger stopped)",
+    )
+
+    _ignored: str | None = PrivateAttr(None)
+
+    @property
+    def ignored(self) -> str | None:
+        """Why some settings were ignored, if any were invalid."""
+        return self._ignored
+
+    @field_validator("rule_names_filter", "entity_filter", "alert_type_filter", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("rule_filter", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _skip_invalid(cls, data: Any, handler: Callable[[Any], Any]) -> Any:
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            settings = handler({})
+            settings._ignored = "the trigger configuration is not a JSON object"
+            return settings
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            invalid = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
+            settings = handler({key: value for key, value in data.items() if key not in invalid})
+            settings._ignored = describe_validation_error(exc, "trigger configuration")
+            return settings
+
+    def filtered_out_because(self, alert: dict[str, Any]) -> str | None:
+        """Why the alert starts no run, or None when it passes every filter (an unknown value never filters out)."""
+        rules = self.rule_names_filter + ([self.rule_filter] if self.rule_filter else [])
+        if rules and not _matches(rules, alert.get("rule"), "name", "uuid"):
+            return "its rule is not in rule_filter / rule_names_filter"
+        urgency = (alert.get("urgency") or {}).get("current_value") if isinstance(alert.get("urgency"), dict) else None
+        if isinstance(urgency, (int, float)) and urgency < self.min_urgency:
+            return f"its urgency {urgency} is below min_urgency {self.min_urgency}"
+        if self.entity_filter and not _matches(self.entity_filter, alert.get("entity"), "name", "uuid"):
+            return "its entity is not in entity_filter"
+        if self.alert_type_filter and not _matches(
+            self.alert_type_filter, alert.get("alert_type"), "value", "category"
+        ):
+            return "its alert type is not in alert_type_filter"
+        return None
+
+    def describe(self) -> str:
+        active = {
+            "rules": self.rule_names_filter + ([self.rule_filter] if self.rule_filter else []),
+            "min_urgency": self.min_urgency or None,
+            "entities": self.entity_filter,
+            "alert types": self.alert_type_filter,
+        }
+        shown = [f"{name} {value}" for name, value in active.items() if value]
+        return "filters: " + "; ".join(shown) if shown else "no filter: every new alert starts a run"
+
+
+def _matches(wanted: list[str], value: Any, *keys: str) -> bool:
+    if not isinstance(value, dict):
+        return False
+    targets = {item.strip().casefold() for item in wanted}
+    return any(isinstance(value.get(key), str) and value[key].strip().casefold() in targets for key in keys)
+
+
+class AlertCreatedTrigger(Trigger):
+    """Start a run for each new Sekoia.io alert: real time through the LiveAPI, with catch-up after any gap."""
+
+    name = "Alert Created"
+    description = (
+        "Start a run for each new Sekoia.io alert, in real time (LiveAPI). Alerts created while the trigger was "
+        "stopped or disconnected are caught up after it resumes: no alert is lost and none starts two runs. "
+        "The event carries the alert's main fields and the full alert as a file (file_path)"
+    )
+    configuration: AlertCreatedConfiguration
+    results_model = AlertCreatedEvent
+    last_heartbeat_threshold = 600
+
+    liveapi_backoff = Backoff()
+    liveapi_ping_interval = 20.0
+    restart_delay = 10.0
+    _feed: AlertFeed | None = None
+
+    def run(self) -> None:
+        if self._critical_log_sent:  # bad credentials: wait for the platform to stop the trigger
+            self._stop_event.wait(self._STOP_EVENT_WAIT)
+            return
+        try:
+            self._serve()
+        except (ConfigurationError, AuthenticationError, LiveApiAuthenticationError) as exc:
+            self.log(str(exc), "critical")
+        except Exception:
+            self._stop_event.wait(self.restart_delay)  # then the SDK logs the error and runs again
+            raise
+
+    def stop(self, *args: Any, **kwargs: Any) -> None:
+        super().stop(*args, **kwargs)
+        if self._feed is not None:
+            self._feed.wake()  # SIGTERM: leave the idle wait at once
+
+    def log(self, message: str, level: str = "info", *args: Any, **kwargs: Any) -> None:
+        super().log(masker_of(self.module).mask(message), level, *args, **kwargs)  # type: ignore[arg-type]
+
+    def _serve(self) -> None:
+        config = configuration_of(self.module)
+        api_key = config.require_api_key()
+        settings = self._settings()
+        client = self._client(config, api_key)
+        try:
+            if not self._check_api_key(client):
+                return
+            ledger = self._open_ledger(settings)
+            self.log(f"Alert Created started ({settings.describe()})", "info")
+            self._feed = AlertFeed(
+                client=client,
+                client_factory=lambda: self._client(config, api_key),
+                liveapi_url=config.sekoia_liveapi_url,
+                api_key=api_key,
+                ledger=ledger,
+                select=settings.filtered_out_because,
+                emit=self._emit,
+                log=self.log,
+                heartbeat=self.heartbeat,
+                stop=self._stop_event,
+                backoff=self.liveapi_backoff,
+                ping_interval=self.liveapi_ping_interval,
+            )
+            self._feed.serve()
+        finally:
+            self._feed = None
+            client.close()
+
+    def _settings(self) -> AlertCreatedConfiguration:
+        try:
+            settings = self.configuration
+        except (TriggerConfigurationError, MissingConfigurationError) as exc:
+            self.log(f"The trigger configuration could not be read ({exc}): no filter applies", "error")
+            settings = None
+        if not isinstance(settings, AlertCreatedConfiguration):
+            settings = AlertCreatedConfiguration()
+        if settings.ignored:
+            self.log(f"{settings.ignored}. These settings are ignored: their filters do not apply", "error")
+        return settings
+
+    def _client(self, config: ModuleConfiguration, api_key: str) -> SekoiaClient:
+        return SekoiaClient(
+            config.sekoia_api_url, api_key, policy=CLIENT_POLICY, on_retry=lambda message: self.log(message, "debug")
+        )
+
+    def _check_api_key(self, client: SekoiaClient) -> bool:
+        """GET /v1/me until it answers; AuthenticationError (critical) when the key is refused."""
+        failures = 0
+        while self.running:
+            self.heartbeat()
+            try:
+                client.me()
+            except AuthenticationError:
+                raise
+            except NotFoundError:
+                raise ConfigurationError(
+                    f"Sekoia.io has no /v1/me at {client.http.base_url} (404): set base_url to the Sekoia.io API of "
+                    "your region (e.g. https://api.sekoia.io)"
+                ) from None
+            except ModuleError as exc:
+                failures += 1
+                delay = retry_delay(failures, first=5.0, longest=120.0)
+                self.log(f"The Sekoia.io API key could not be checked ({exc}): retrying in {delay:.0f} s", "warning")
+                self._stop_event.wait(delay)
+                continue
+            self.log(f"The Sekoia.io API key was accepted by {client.http.base_url}", "info")
+            return True
+        return False
+
+    def _open_ledger(self, settings: AlertCreatedConfiguration) -> Ledger:
+        store = CheckpointStore(self.data_path / CHECKPOINT_FILE)
+        try:
+            checkpoint = store.load()
+        except CheckpointError as exc:
+            self.log(
+                f"{exc}: starting as on a first start; alerts created while the trigger was stopped are not caught up",
+                "error",
+            )
+            checkpoint = None
+        if checkpoint is None:
+            checkpoint = Checkpoint.first_start(time.time(), settings.backfill_minutes)
+            store.save(checkpoint)  # a restart resumes from this first start, not from its own "now"
+            self.log(f"First start: alerts created since {iso(checkpoint.floor)} start runs", "info")
+        else:
+            self.log(
+                f"Resuming after the alerts created until {iso(checkpoint.created_at)} "
+                f"({len(checkpoint.recent)} recent alerts remembered)",
+                "info",
+            )
+        return Ledger(store, checkpoint)
+
+    def _emit(self, alert: dict[str, Any]) -> None:
+        directory = temp_directory(self.data_path)
+        (self.data_path / directory / ALERT_FILE).write_bytes(orjson.dumps(alert))
+        event = AlertCreatedEvent.of(alert, f"{directory}/{ALERT_FILE}")
+        self.send_event(f"Sekoia.io alert {event.short_id or event.alert_uuid}", event, directory, True)
