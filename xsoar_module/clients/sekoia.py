@@ -27,8 +27,8 @@ ALERTS_PAGE_SIZE = 100
 class PollSchedule:
     """Check a search job at once, then at short, growing intervals, up to a deadline."""
 
-    first: float = 0.05
-    factor: float = 1.6
+    first: float = 0.025
+    factor: float = 1.5
     longest: float = 2.0
     timeout: float = 300.0
 
