@@ -5,7 +5,7 @@ import errno
 import signal
 import threading
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 
@@ -104,6 +104,29 @@ class BackgroundServer:
         self._thread.join(timeout=10)
 
     def __enter__(self) -> "BackgroundServer":
+        return self.start()
+
+    def __exit__(self, *_: Any) -> None:
+        self.stop()
+
+
+class LocalService:
+    """Something served on 127.0.0.1 by a BackgroundServer (`self._server`): its URL, start/stop, `with` support."""
+
+    _server: BackgroundServer
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    def start(self) -> Self:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *_: Any) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 from aiohttp import BasicAuth, web
 
 from lab.faults import FaultPlan
-from lab.server import BackgroundServer, PortInUseError, fault_middleware, wait_for_interrupt
+from lab.server import BackgroundServer, LocalService, PortInUseError, fault_middleware, wait_for_interrupt
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
@@ -212,7 +212,7 @@ def recording_middleware(log: list[dict[str, Any]]) -> Middleware:
     return record
 
 
-class XsoarSimulator:
+class XsoarSimulator(LocalService):
     """A Cortex XSOAR answering the Generic Webhook and the REST API, with a fault plan applied to every route."""
 
     def __init__(
@@ -245,10 +245,6 @@ class XsoarSimulator:
         return self._faults
 
     @property
-    def url(self) -> str:
-        return self._server.url
-
-    @property
     def webhook_url(self) -> str:
         return f"{self.url}/instance/execute/{self.webhook_instance}"
 
@@ -263,19 +259,6 @@ class XsoarSimulator:
     @property
     def api_url_v8(self) -> str:
         return f"{self.url}/xsoar"
-
-    def start(self) -> "XsoarSimulator":
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> "XsoarSimulator":
-        return self.start()
-
-    def __exit__(self, *_: Any) -> None:
-        self.stop()
 
     def incidents_by_mirror_id(self, mirror_id: str) -> list[dict[str, Any]]:
         return [incident for incident in self.incidents if incident.get("dbotMirrorId") == mirror_id]

@@ -37,7 +37,7 @@ def test_get_alert_with_the_api_prefix_in_base_url(symphony, sekoia, config, dat
         ({"uuid": "AL-does-not-exist"}, {}, "Sekoia.io found no alert AL-does-not-exist (404)"),
         ({"uuid": SAMPLE_UUID}, {"api_key": "wrong-key-canary-5b1f0e"}, "rejected the API key (401)"),
         ({}, {}, "Invalid arguments: uuid: Field required"),
-        ({"uuid": "  "}, {}, "Invalid arguments: uuid: Value error, the alert UUID or short ID is empty"),
+        ({"uuid": "  "}, {}, "Invalid arguments: uuid: String should have at least 1 character"),
         ({"uuid": SAMPLE_UUID}, {"base_url": "ftp://nowhere"}, "Invalid module configuration: base_url"),
         ({"uuid": SAMPLE_UUID}, {"api_key": None}, "api_key is empty"),
     ],

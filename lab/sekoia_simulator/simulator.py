@@ -27,7 +27,7 @@ from lab.sekoia_simulator.queries import (
     short_id_of_term,
 )
 from lab.sekoia_simulator.records import build_alert, build_events, created_notification, load_sample, new_short_id
-from lab.server import BackgroundServer, fault_middleware
+from lab.server import BackgroundServer, LocalService, fault_middleware
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
@@ -72,7 +72,7 @@ def is_upgrade(text: str) -> bool:
     return isinstance(message, dict) and message.get("action") == "upgrade"
 
 
-class SekoiaSimulator:
+class SekoiaSimulator(LocalService):
     """Sekoia.io's alerts and events API plus the LiveAPI (see the package docstring), with controls for tests.
 
     `job_duration` and `job_final_status` apply to jobs created afterwards; `request_counts` counts HTTP API requests
@@ -107,10 +107,6 @@ class SekoiaSimulator:
         return self._faults
 
     @property
-    def url(self) -> str:
-        return self._server.url
-
-    @property
     def liveapi_url(self) -> str:
         return f"ws://{self._server.host}:{self._server.port}{LIVE_PATH}"
 
@@ -124,19 +120,13 @@ class SekoiaSimulator:
         return len(self._clients)
 
     def start(self) -> "SekoiaSimulator":
-        self._server.start()
+        super().start()
         self._serving = True
         return self
 
     def stop(self) -> None:
         self._serving = False
-        self._server.stop()
-
-    def __enter__(self) -> "SekoiaSimulator":
-        return self.start()
-
-    def __exit__(self, *_: Any) -> None:
-        self.stop()
+        super().stop()
 
     # Alerts
 

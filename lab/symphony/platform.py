@@ -24,7 +24,7 @@ from typing import Any
 from uuid import uuid4
 
 from lab.faults import FaultPlan
-from lab.server import BackgroundServer
+from lab.server import BackgroundServer, LocalService
 from lab.symphony.callbacks import CallbackServer
 from lab.symphony.records import EventHook, RunRecord
 from lab.symphony.warm import EntryPoint
@@ -159,7 +159,7 @@ class TriggerRun:
                 self.record.changed.wait(min(remaining, 0.2))
 
 
-class Symphony:
+class Symphony(LocalService):
     """Serves the callbacks of the runs it starts; `faults` makes its endpoints misbehave on purpose."""
 
     def __init__(self, module_dir: Path = REPO_ROOT, host: str = "127.0.0.1", port: int = 0):
@@ -170,28 +170,17 @@ class Symphony:
         self._server = BackgroundServer(CallbackServer(self.runs, self.faults).app(), host, port, name="symphony")
         self._output_dir = Path()
 
-    @property
-    def url(self) -> str:
-        return self._server.url
-
     def start(self) -> "Symphony":
         self._output_dir = Path(tempfile.mkdtemp(prefix="symphony-"))
-        self._server.start()
-        return self
+        return super().start()
 
     def stop(self) -> None:
         for trigger in self._triggers:
             trigger.stop(timeout=5)
         for run in self.runs.values():
             run.close_hooks(wait=True)
-        self._server.stop()
+        super().stop()
         shutil.rmtree(self._output_dir, ignore_errors=True)
-
-    def __enter__(self) -> "Symphony":
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
 
     def run_action(
         self,

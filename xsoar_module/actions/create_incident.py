@@ -6,12 +6,12 @@ import orjson
 from pydantic import Field, field_validator, model_validator
 
 from xsoar_module.actions.base import ModuleAction
-from xsoar_module.models.schema import ManifestModel
 from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.clients.xsoar import Delivery, XsoarClient
 from xsoar_module.errors import InvalidInputError
 from xsoar_module.mapping.incident import alert_id, api_body, webhook_body
 from xsoar_module.models.alert import Alert
+from xsoar_module.models.schema import ManifestModel
 
 
 def _parse_json_text(value: Any) -> Any:

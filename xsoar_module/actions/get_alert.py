@@ -1,22 +1,15 @@
 """Get Alert: one Sekoia.io alert by UUID or short ID."""
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from xsoar_module.actions.base import ModuleAction
-from xsoar_module.models.schema import ManifestModel
 from xsoar_module.models.alert import Alert
+from xsoar_module.models.schema import ManifestModel, NonBlankStr
 
 
 class GetAlertArguments(ManifestModel):
-    uuid: str = Field(description="UUID or short ID of the alert (e.g. {{ node.0.alert_uuid }})")
+    uuid: NonBlankStr = Field(description="UUID or short ID of the alert (e.g. {{ node.0.alert_uuid }})")
     stix: bool = Field(False, description="Also return the alert's STIX bundle")
-
-    @field_validator("uuid")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("the alert UUID or short ID is empty")
-        return value.strip()
 
 
 class GetAlert(ModuleAction):

@@ -2,27 +2,22 @@
 
 import time
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from xsoar_module.actions.base import ModuleAction
-from xsoar_module.models.schema import ManifestModel
 from xsoar_module.clients.sekoia import PollSchedule
 from xsoar_module.models.events import EventsResults
+from xsoar_module.models.schema import ManifestModel, NonBlankStr
 
 
 class GetEventsArguments(ManifestModel):
-    query: str = Field(description='Events query, e.g. alert_short_ids:"{{ node.1.short_id }}"')
-    earliest_time: str = Field(description="Start of the window: ISO-8601 (e.g. {{ node.1.first_seen_at }}) or -1d")
-    latest_time: str = Field(description="End of the window: ISO-8601 (e.g. {{ node.1.last_seen_at }}) or now")
+    query: NonBlankStr = Field(description='Events query, e.g. alert_short_ids:"{{ node.1.short_id }}"')
+    earliest_time: NonBlankStr = Field(
+        description="Start of the window: ISO-8601 (e.g. {{ node.1.first_seen_at }}) or -1d"
+    )
+    latest_time: NonBlankStr = Field(description="End of the window: ISO-8601 (e.g. {{ node.1.last_seen_at }}) or now")
     limit: int = Field(100, ge=1, le=1000, description="Maximum number of events to return (1-1000)")
     timeout: int = Field(300, ge=1, le=3600, description="Seconds to wait for the search job to finish")
-
-    @field_validator("query", "earliest_time", "latest_time")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be empty")
-        return value.strip()
 
 
 class GetEvents(ModuleAction):

@@ -1,8 +1,10 @@
 """Manifest schemas that read well in the Playbook editor."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+NonBlankStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
 def drop_null_variants(schema: dict[str, Any], _model: type | None = None) -> None:
