@@ -98,8 +98,11 @@ class PlaybookRunner:
         return False
 
     def stop(self) -> None:
-        if self.trigger is not None and self.trigger.is_running():
-            self.trigger.stop()
+        """Stop the trigger, start the runs of the events it already sent, and wait for every run."""
+        if self.trigger is not None:
+            if self.trigger.is_running():
+                self.trigger.stop()
+            self.trigger.record.close_hooks(wait=True)
         self._pool.shutdown(wait=True)
 
     def run_event(self, record: dict[str, Any]) -> int:

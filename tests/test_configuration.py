@@ -120,3 +120,18 @@ def test_incoherent_xsoar_settings_are_refused_early(settings, expected):
 def test_a_missing_api_key_names_the_setting():
     with pytest.raises(ConfigurationError, match="api_key"):
         ModuleConfiguration(xsoar_url=XSOAR).require_api_key()
+
+
+def test_pasted_secrets_are_trimmed_and_inner_line_breaks_refused():
+    assert ModuleConfiguration(xsoar_url=XSOAR, api_key="  key-canary-77\n").api_key == "key-canary-77"
+    with pytest.raises(ValidationError) as caught:
+        ModuleConfiguration(xsoar_url=XSOAR, xsoar_token="tok\ncanary-88")
+    message = describe_validation_error(caught.value, "module configuration")
+    assert "xsoar_token contains a line break" in message and "canary-88" not in message + str(caught.value)
+
+
+def test_secrets_are_masked_also_when_quoted_with_escapes():
+    from xsoar_module.secrets import SecretMasker
+
+    masker = SecretMasker(("a\tsecret-canary",))
+    assert masker.mask("header value 'a\\tsecret-canary' and a\tsecret-canary") == "header value '***' and ***"

@@ -231,6 +231,8 @@ def test_alert_path_from_the_data_storage(symphony, sekoia, xsoar, data_path):
         ({"alert": {"title": "no ids"}}, "neither short_id nor uuid"),
         ({"alert_path": "missing.json", "alert": None}, "alert_path 'missing.json' could not be read"),
         ({"max_events": -1}, "max_events"),
+        ({"fields": {"alertId": "other", "events": []}}, "alertId, events identify the alert"),
+        ({"fields": {"severity": "high"}}, "severity must be a number"),
     ],
 )
 def test_bad_input(symphony, sekoia, xsoar, data_path, arguments, expected):
@@ -248,3 +250,16 @@ def test_alert_without_rule_or_events(symphony, sekoia, xsoar, data_path):
     alert = {key: value for key, value in ALERT.items() if key not in ("rule",)}
     run = create(symphony, webhook_config(sekoia, xsoar), data_path, alert=alert, events=[])
     assert run.error is None and run.results["name"] == ALERT["title"] and run.results["events_sent"] == 0
+
+
+def test_fields_may_set_a_numeric_severity_given_as_text(symphony, sekoia, xsoar, data_path):
+    run = create(symphony, webhook_config(sekoia, xsoar), data_path, fields={"severity": "4", "owner": "soc"})
+    assert run.error is None and run.results["severity"] == 4
+    body = json.loads(xsoar.requests[-1]["body"])
+    assert body["severity"] == 4 and body["owner"] == "soc"
+
+
+def test_a_webhook_answer_that_is_not_json_is_still_a_success(symphony, sekoia, xsoar, data_path):
+    xsoar.faults.script(Fault(status=200, raw_body="<html>ok</html>"), method="POST")
+    run = create(symphony, webhook_config(sekoia, xsoar), data_path)
+    assert run.error is None and run.results["incident_id"] is None and "not JSON" in run.logs

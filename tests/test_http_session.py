@@ -96,3 +96,18 @@ def test_non_json_answers_are_reported():
 def test_user_agent_names_the_module(server):
     answer = session(server.url).request("GET", "/thing").json()
     assert answer["user_agent"].startswith("sekoiaio-cortex-xsoar-module/")
+
+
+def test_a_request_that_cannot_be_sent_is_named_without_its_headers(server):
+    http = HttpSession("Test service", server.url, {"X-Key": "bad\nheader-canary"}, policy=FAST)
+    with pytest.raises(UnavailableError) as caught:
+        http.request("GET", "/thing")
+    assert "could not be sent (InvalidHeader)" in str(caught.value) and "canary" not in str(caught.value)
+
+
+def test_once_unknown_the_outcome_is_checked_before_every_later_attempt(server):
+    server.plan.script(Fault(delay_after=1.0), Fault(status=503))
+    asked: list[int] = []
+    http = session(server.url, timeout=(1.0, 0.3))
+    assert http.request("POST", "/thing", json={}, resolve_unknown_outcome=lambda: asked.append(1)).status_code == 200
+    assert len(asked) == 2

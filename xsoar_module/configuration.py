@@ -115,6 +115,17 @@ class ModuleConfiguration(ManifestModel):
     def _ws_url(cls, value: str | None) -> str | None:
         return _check_url(value, "liveapi_url", ("ws", "wss", "http", "https"))
 
+    @field_validator("api_key", "xsoar_token", "xsoar_password", "xsoar_api_key", "xsoar_api_key_id", "xsoar_username")
+    @classmethod
+    def _single_line(cls, value: str | None, info) -> str | None:
+        """Pasted credentials often carry a line break: strip the ends, refuse one inside (it breaks HTTP headers)."""
+        if value is None:
+            return None
+        value = value.strip()
+        if any(ord(character) < 32 or ord(character) == 127 for character in value):
+            raise ValueError(f"{info.field_name} contains a line break or a control character: paste it again")
+        return value or None
+
     @field_validator("ca_certificate")
     @classmethod
     def _pem(cls, value: str | None) -> str | None:

@@ -29,6 +29,7 @@ class SecretMasker:
         return cls(tuple(sorted({v for v in values if isinstance(v, str) and len(v) >= 4}, key=len, reverse=True)))
 
     def mask(self, text: str) -> str:
+        """Replace each secret, as is and as Python would quote it in a message (escaped characters)."""
         for value in self.values:
-            text = text.replace(value, MASK)
+            text = text.replace(value, MASK).replace(repr(value)[1:-1], MASK)
         return text

@@ -1,5 +1,8 @@
 """Create Incident: one Cortex XSOAR incident per Sekoia.io alert, through the Generic Webhook or the REST API."""
 
+from collections.abc import Callable
+from contextlib import ExitStack
+from functools import cache
 from typing import Any, Literal
 
 import orjson
@@ -24,6 +27,9 @@ def _parse_json_text(value: Any) -> Any:
     return value
 
 
+RESERVED_FIELDS = {"alertId", "alertUrl", "dbotMirrorId", "events"}
+
+
 class CreateIncidentArguments(ManifestModel):
     alert: dict[str, Any] | None = Field(None, description="The alert: Get Alert's results ({{ node.1 }})")
     alert_path: str | None = Field(None, description="File holding the alert: the trigger's {{ node.0.file_path }}")
@@ -44,6 +50,21 @@ class CreateIncidentArguments(ManifestModel):
     @classmethod
     def _json_text(cls, value: Any) -> Any:
         return _parse_json_text(value)
+
+    @field_validator("fields")
+    @classmethod
+    def _fields_keep_the_identity(cls, fields: dict[str, Any] | None) -> dict[str, Any] | None:
+        """`fields` adapts the body but cannot change what identifies the alert, nor make severity a text."""
+        if not fields:
+            return fields
+        if reserved := sorted(RESERVED_FIELDS & set(fields)):
+            raise ValueError(f"{', '.join(reserved)} identify the alert and cannot be set through fields")
+        if "severity" in fields:
+            try:
+                fields = fields | {"severity": float(fields["severity"])}
+            except (TypeError, ValueError):
+                raise ValueError("severity must be a number: 0 unknown, 0.5 informational, 1 low ... 4 critical")
+        return fields
 
     @model_validator(mode="after")
     def _one_alert_source(self) -> "CreateIncidentArguments":
@@ -73,13 +94,18 @@ class CreateIncident(ModuleAction):
     results_model = CreateIncidentResults
 
     def run(self, arguments: CreateIncidentArguments) -> CreateIncidentResults:
+        with ExitStack() as clients:
+            xsoar = clients.enter_context(XsoarClient(self.config, on_retry=self._log_retry, warn=self._log_retry))
+            sekoia = cache(lambda: clients.enter_context(self.sekoia_client()))  # only when the alert asks for it
+            return self._create(arguments, xsoar, sekoia)
+
+    def _create(
+        self, arguments: CreateIncidentArguments, xsoar: XsoarClient, sekoia: Callable[[], SekoiaClient]
+    ) -> CreateIncidentResults:
         config = self.config
-        xsoar = XsoarClient(config, on_retry=self._log_retry, warn=self._log_retry)
         raw = arguments.model_dump(exclude_none=True)
-        sekoia: SekoiaClient | None = None
         if arguments.alert_uuid and not (arguments.alert or arguments.alert_path):
-            sekoia = self.sekoia_client()
-            alert = Alert.model_validate(sekoia.get_alert(arguments.alert_uuid))
+            alert = Alert.model_validate(sekoia().get_alert(arguments.alert_uuid))
         else:
             alert = self._read_alert(raw)
         events, events_total = self._events(raw, arguments, alert, sekoia)
@@ -112,7 +138,7 @@ class CreateIncident(ModuleAction):
         return Alert.model_validate(document)
 
     def _events(
-        self, raw: dict[str, Any], arguments: CreateIncidentArguments, alert: Alert, sekoia: SekoiaClient | None
+        self, raw: dict[str, Any], arguments: CreateIncidentArguments, alert: Alert, sekoia: Callable[[], SekoiaClient]
     ) -> tuple[list[dict[str, Any]], int]:
         """The events to consider, and how many the alert has in all."""
         if arguments.events is not None or arguments.events_path:
@@ -124,7 +150,7 @@ class CreateIncident(ModuleAction):
             return events, len(events)
         if not arguments.fetch_events or arguments.max_events == 0:
             return [], 0
-        return self._fetch_events(alert, arguments.max_events, sekoia or self.sekoia_client())
+        return self._fetch_events(alert, arguments.max_events, sekoia())
 
     def _fetch_events(self, alert: Alert, limit: int, sekoia: SekoiaClient) -> tuple[list[dict[str, Any]], int]:
         if not (alert.short_id and alert.first_seen_at and alert.last_seen_at):

@@ -20,8 +20,8 @@ class GetAlert(ModuleAction):
     results_model = Alert
 
     def run(self, arguments: GetAlertArguments) -> Alert:
-        client = self.sekoia_client()
-        alert = Alert.model_validate(client.get_alert(arguments.uuid, stix=arguments.stix))
+        with self.sekoia_client() as client:
+            alert = Alert.model_validate(client.get_alert(arguments.uuid, stix=arguments.stix))
         self.log(
             f"Alert {alert.short_id} ({alert.uuid}) '{alert.title}' fetched from {client.http.base_url}",
             level="info",

@@ -28,15 +28,15 @@ class GetEvents(ModuleAction):
     results_model = EventsResults
 
     def run(self, arguments: GetEventsArguments) -> EventsResults:
-        client = self.sekoia_client()
         started = time.monotonic()
-        outcome = client.search_events(
-            arguments.query,
-            arguments.earliest_time,
-            arguments.latest_time,
-            arguments.limit,
-            PollSchedule(timeout=arguments.timeout),
-        )
+        with self.sekoia_client() as client:
+            outcome = client.search_events(
+                arguments.query,
+                arguments.earliest_time,
+                arguments.latest_time,
+                arguments.limit,
+                PollSchedule(timeout=arguments.timeout),
+            )
         self.log(
             f"Search job {outcome.job_uuid} for {arguments.query!r} ({arguments.earliest_time} .. "
             f"{arguments.latest_time}) finished after {outcome.status_polls} status poll(s) in "

@@ -4,7 +4,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Self
 
 import orjson
 import requests
@@ -80,6 +80,22 @@ def describe_status(response: requests.Response) -> str:
     return f"{response.status_code} {response.reason or ''}".strip()
 
 
+def service_message(response: requests.Response) -> str:
+    """The service's own explanation of a refusal (`: ...`), shortened; nothing for an HTML error page."""
+    text = response.text.strip()
+    if not text or text.startswith("<"):
+        return ""
+    try:
+        body = response.json()
+    except ValueError:
+        return f": {text[:300]}"
+    if isinstance(body, dict):
+        for key in ("message", "error", "detail", "errors"):
+            if body.get(key):
+                return f": {str(body[key])[:300]}"
+    return f": {text[:300]}"
+
+
 def parse_json(response: requests.Response, service: str) -> Any:
     """The JSON body of an answer, or an error saying the service answered something else."""
     try:
@@ -90,6 +106,21 @@ def parse_json(response: requests.Response, service: str) -> Any:
             f"{service} answered {describe_status(response)} with a body that is not JSON: {snippet!r}",
             response.status_code,
         ) from None
+
+
+class ClosingClient:
+    """A client owning an HttpSession: `with Client(...) as client:` closes it."""
+
+    http: "HttpSession"
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.close()
 
 
 class HttpSession:
@@ -157,11 +188,10 @@ class HttpSession:
         try:
             for attempt in retrying:
                 with attempt:
-                    if unknown_before and resolve_unknown_outcome is not None:
+                    if unknown_before and resolve_unknown_outcome is not None:  # once unknown, always checked
                         resolved = resolve_unknown_outcome()
                         if resolved is not None:
                             return resolved
-                    unknown_before = False
                     try:
                         return self._send(method, url, body, headers, params)
                     except _UnknownOutcome:
@@ -201,6 +231,10 @@ class HttpSession:
             if _never_sent(exc):
                 raise
             raise _UnknownOutcome(f"connection dropped: {self._reason(exc)}") from None
+        except requests.RequestException as exc:  # its text may quote a header, hence a secret: name it only
+            raise UnavailableError(
+                f"{self.service}: {method} {url} could not be sent ({type(exc).__name__})"
+            ) from None
         if response.status_code in self.policy.statuses:
             raise _RetryableAnswer(response)
         return response

@@ -8,7 +8,15 @@ from urllib.parse import quote
 
 import requests
 
-from xsoar_module.clients.http import HttpSession, RetryLog, RetryPolicy, describe_status, parse_json
+from xsoar_module.clients.http import (
+    ClosingClient,
+    HttpSession,
+    RetryLog,
+    RetryPolicy,
+    describe_status,
+    parse_json,
+    service_message,
+)
 from xsoar_module.errors import (
     AuthenticationError,
     MalformedResponseError,
@@ -47,7 +55,7 @@ class SearchOutcome:
     status_polls: int
 
 
-class SekoiaClient:
+class SekoiaClient(ClosingClient):
     """Talks to `{api_url}/v1/...` with a Bearer key; errors say what to fix."""
 
     def __init__(
@@ -69,9 +77,6 @@ class SekoiaClient:
             on_retry=on_retry,
         )
         self._sleep = sleep
-
-    def close(self) -> None:
-        self.http.close()
 
     def me(self) -> dict[str, Any]:
         """Who the API key belongs to: validates the key."""
@@ -171,7 +176,7 @@ class SekoiaClient:
     @staticmethod
     def _error(response: requests.Response, what: str) -> ServiceError:
         status = response.status_code
-        detail = _message(response)
+        detail = service_message(response)
         if status == 401:
             return AuthenticationError(
                 f"{SERVICE} rejected the API key (401) for {what}: set a valid api_key in the module configuration",
@@ -222,17 +227,3 @@ class SekoiaClient:
         page = self.list_alerts({"match[uuid]": ",".join(uuids), "limit": len(uuids)})
         wanted = set(uuids)
         return {item["uuid"]: item for item in page["items"] if isinstance(item, dict) and item.get("uuid") in wanted}
-
-
-def _message(response: requests.Response) -> str:
-    """The service's own explanation, when it gave one."""
-    try:
-        body = response.json()
-    except ValueError:
-        text = response.text.strip()[:200]
-        return f": {text}" if text else ""
-    if isinstance(body, dict):
-        for key in ("message", "detail", "error", "errors"):
-            if body.get(key):
-                return f": {body[key]}"
-    return ""

@@ -2,7 +2,7 @@
 
 import hashlib
 import tempfile
-from collections.abc import Callable
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,10 +10,19 @@ from typing import Any
 import certifi
 import requests
 
-from xsoar_module.clients.http import HttpSession, RetryLog, RetryPolicy, describe_status, parse_json
+from xsoar_module.clients.http import (
+    ClosingClient,
+    HttpSession,
+    RetryLog,
+    RetryPolicy,
+    describe_status,
+    parse_json,
+    service_message,
+)
 from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.errors import (
     AuthenticationError,
+    ConfigurationError,
     MalformedResponseError,
     NotFoundError,
     RejectedRequestError,
@@ -36,17 +45,20 @@ class Delivery:
     incident_id: str | None
     deduplicated: bool
     requests: int
-    answer: Any = None
 
 
 def ca_bundle(pem: str) -> str:
     """A CA bundle file trusting the usual authorities plus `pem` (written once per distinct PEM)."""
     digest = hashlib.sha256(pem.encode()).hexdigest()[:16]
     path = Path(tempfile.gettempdir()) / f"xsoar-ca-{digest}.pem"
-    if not path.exists():
-        partial = path.with_suffix(".tmp")
-        partial.write_text(Path(certifi.where()).read_text() + "\n" + pem.strip() + "\n")
-        partial.replace(path)
+    bundle = Path(certifi.where()).read_text() + "\n" + pem.strip() + "\n"
+    try:
+        if not path.exists() or path.read_text() != bundle:
+            partial = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
+            partial.write_text(bundle)
+            partial.replace(path)
+    except OSError as exc:
+        raise ConfigurationError(f"ca_certificate could not be written to a CA bundle file: {exc.strerror}") from None
     return str(path)
 
 
@@ -58,7 +70,7 @@ def api_base(url: str, api_key_id: str | None) -> str:
     return url
 
 
-class XsoarClient:
+class XsoarClient(ClosingClient):
     """Creates incidents; errors name the setting to fix."""
 
     def __init__(self, config: ModuleConfiguration, on_retry: RetryLog | None = None, warn: RetryLog | None = None):
@@ -96,9 +108,6 @@ class XsoarClient:
     def url(self) -> str:
         return self.http.base_url
 
-    def close(self) -> None:
-        self.http.close()
-
     def send_webhook(self, body: dict[str, Any]) -> Delivery:
         """POST the body to the Generic Webhook. A timed-out attempt is retried: a duplicate is possible."""
         before = self.http.requests_sent
@@ -112,8 +121,12 @@ class XsoarClient:
         response = self.http.request("POST", "", json=body, resolve_unknown_outcome=warn_duplicate)
         if not response.ok:
             raise self._error(response, "the webhook")
-        answer = parse_json(response, SERVICE) if response.content.strip() else None
-        return Delivery(_webhook_incident_id(answer), False, self.http.requests_sent - before, answer)
+        try:
+            answer = parse_json(response, SERVICE) if response.content.strip() else None
+        except MalformedResponseError:  # created all the same: failing now would only bring a duplicate
+            self._warn(f"{SERVICE} accepted the webhook ({response.status_code}) but its answer is not JSON")
+            answer = None
+        return Delivery(_webhook_incident_id(answer), False, self.http.requests_sent - before)
 
     def find_incident(self, mirror_id: str) -> dict[str, Any] | None:
         """The incident whose dbotMirrorId is `mirror_id`, if XSOAR has one."""
@@ -133,19 +146,22 @@ class XsoarClient:
         before = self.http.requests_sent
         mirror_id = body["dbotMirrorId"]
         if existing := self.find_incident(mirror_id):
-            return Delivery(_id_of(existing), True, self.http.requests_sent - before, existing)
-        resolve: Callable[[], Any] = lambda: self.find_incident(mirror_id)  # noqa: E731
-        answer = self.http.request("POST", "/incident", json=body, resolve_unknown_outcome=resolve)
+            return Delivery(_id_of(existing), True, self.http.requests_sent - before)
+
+        def created_meanwhile() -> dict[str, Any] | None:
+            return self.find_incident(mirror_id)
+
+        answer = self.http.request("POST", "/incident", json=body, resolve_unknown_outcome=created_meanwhile)
         if isinstance(answer, dict):  # found by the search after a timed-out attempt: created by that attempt
-            return Delivery(_id_of(answer), False, self.http.requests_sent - before, answer)
+            return Delivery(_id_of(answer), False, self.http.requests_sent - before)
         if not answer.ok:
             raise self._error(answer, "the incident")
         created = parse_json(answer, SERVICE) if answer.content.strip() else {}
-        return Delivery(_id_of(created), False, self.http.requests_sent - before, created)
+        return Delivery(_id_of(created), False, self.http.requests_sent - before)
 
     def _error(self, response: requests.Response, what: str) -> ServiceError:
         status = response.status_code
-        detail = _message(response)
+        detail = service_message(response)
         if status in (401, 403):
             if self.mode == "api":
                 fix = (
@@ -187,19 +203,3 @@ def _webhook_incident_id(answer: Any) -> str | None:
     if isinstance(answer, list) and answer:
         return _id_of(answer[0])
     return _id_of(answer)
-
-
-def _message(response: requests.Response) -> str:
-    """XSOAR's own explanation, shortened."""
-    text = response.text.strip()
-    if not text or text.lstrip().startswith("<"):
-        return ""
-    try:
-        body = response.json()
-    except ValueError:
-        return f": {text[:300]}"
-    if isinstance(body, dict):
-        for key in ("error", "message", "detail"):
-            if body.get(key):
-                return f": {str(body[key])[:300]}"
-    return f": {text[:300]}"

@@ -49,10 +49,14 @@ def _size(value: Any) -> int:
 
 
 def _fit(body: dict[str, Any], events: list[dict[str, Any]], max_bytes: int) -> list[dict[str, Any]]:
-    """Drop events from the end until the body fits in `max_bytes`."""
-    kept = list(events)
-    while kept and _size({**body, "events": kept}) > max_bytes:
-        kept.pop()
+    """The first events that fit in `max_bytes` with the rest of the body (each event measured once)."""
+    room = max_bytes - _size({**body, "events": []})
+    kept: list[dict[str, Any]] = []
+    for event in events:
+        room -= _size(event) + 1  # and its comma
+        if room < 0:
+            break
+        kept.append(event)
     return kept
 
 
@@ -112,7 +116,8 @@ def webhook_body(
         **_context(alert),
     }
     selected = select_events(events, max_events)
-    kept = _fit(body, selected, max_bytes)
+    reserve = _size(fields or {}) + 200  # what `fields` and the truncation note may add
+    kept = _fit(body, selected, max_bytes - reserve)
     body["events"] = kept
     total = max(events_total or 0, len(events))
     if len(kept) < total:
