@@ -131,7 +131,7 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
             f"{options.alerts} alert(s) raised, {len(finished)} run(s) finished ({failed} failed), "
             f"{len(xsoar.incidents)} incident(s) in XSOAR, in {elapsed:.2f} s"
         )
-        console.print("Inspect a run: python -m lab show <run>   List them: python -m lab runs")
+        console.print("Inspect a run: .venv/bin/python -m lab show <run>   List them: .venv/bin/python -m lab runs")
         if options.stay:
             console.print("Staying up (Ctrl-C to stop): point a browser or curl at the URLs above.")
             wait_for_interrupt()
