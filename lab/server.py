@@ -3,6 +3,7 @@
 import asyncio
 import errno
 import signal
+import ssl
 import threading
 from collections.abc import Coroutine
 from typing import Any, Self
@@ -57,8 +58,16 @@ def fault_middleware(plan: FaultPlan):
 class BackgroundServer:
     """`start()` binds (port 0 = any free port) and serves until `stop()`."""
 
-    def __init__(self, app: web.Application, host: str = "127.0.0.1", port: int = 0, name: str = "server"):
+    def __init__(
+        self,
+        app: web.Application,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        name: str = "server",
+        ssl_context: ssl.SSLContext | None = None,
+    ):
         self.app = app
+        self.ssl_context = ssl_context
         self.host = host
         self.port = port
         self.name = name
@@ -68,7 +77,7 @@ class BackgroundServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.ssl_context else 'http'}://{self.host}:{self.port}"
 
     def start(self) -> "BackgroundServer":
         self._thread.start()
@@ -86,7 +95,7 @@ class BackgroundServer:
     async def _start(self) -> None:
         self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=False)
+        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=False, ssl_context=self.ssl_context)
         await site.start()
         sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
         if sockets:

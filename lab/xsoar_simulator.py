@@ -14,6 +14,7 @@ always creates (no update by `id` + `version`); `null` fields of a REST body cou
 import argparse
 import json
 import re
+import ssl
 import threading
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
@@ -225,6 +226,7 @@ class XsoarSimulator(LocalService):
         api_key: str = "xsoar-test-key",
         api_key_id: str = "7",
         seed: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
     ):
         self.webhook_instance = webhook_instance
         self.webhook_token = webhook_token
@@ -238,7 +240,7 @@ class XsoarSimulator(LocalService):
         self._faults = FaultPlan(seed)
         self._lock = threading.Lock()
         self._last_id = 0
-        self._server = BackgroundServer(self._app(), host, port, name="xsoar-simulator")
+        self._server = BackgroundServer(self._app(), host, port, name="xsoar-simulator", ssl_context=ssl_context)
 
     @property
     def faults(self) -> FaultPlan:

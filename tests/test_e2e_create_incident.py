@@ -2,9 +2,11 @@
 
 import json
 import socket
+import ssl
 from pathlib import Path
 
 import pytest
+import trustme
 
 from lab.faults import Fault
 from lab.xsoar_simulator import XsoarSimulator
@@ -263,3 +265,18 @@ def test_a_webhook_answer_that_is_not_json_is_still_a_success(symphony, sekoia, 
     xsoar.faults.script(Fault(status=200, raw_body="<html>ok</html>"), method="POST")
     run = create(symphony, webhook_config(sekoia, xsoar), data_path)
     assert run.error is None and run.results["incident_id"] is None and "not JSON" in run.logs
+
+
+def test_a_private_ca_is_trusted_through_ca_certificate(symphony, sekoia, data_path):
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    with XsoarSimulator(webhook_token=XSOAR_TOKEN, ssl_context=context) as private:
+        assert private.webhook_url.startswith("https://127.0.0.1:")
+        refused = create(symphony, webhook_config(sekoia, private), data_path)
+        assert "TLS verification" in refused.error and private.incidents == []
+        pem = ca.cert_pem.bytes().decode()
+        trusted = create(symphony, webhook_config(sekoia, private, ca_certificate=pem), data_path)
+        assert trusted.error is None, trusted.error
+        unchecked = create(symphony, webhook_config(sekoia, private, verify_certificate=False), data_path)
+        assert unchecked.error is None and len(private.incidents) == 2

@@ -148,7 +148,7 @@ class HttpSession:
         self.requests_sent = 0
         self._session = requests.Session()
         self._session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json", **headers})
-        self._session.verify = verify
+        self._verify = verify  # per request: requests lets REQUESTS_CA_BUNDLE override a session's verify
         self._session.auth = auth
 
     def url(self, path: str) -> str:
@@ -223,7 +223,7 @@ class HttpSession:
         self.requests_sent += 1
         try:
             response = self._session.request(
-                method, url, data=body, headers=headers, params=params, timeout=self.timeout
+                method, url, data=body, headers=headers, params=params, timeout=self.timeout, verify=self._verify
             )
         except requests.exceptions.ReadTimeout:
             raise _UnknownOutcome(f"no answer within {self.timeout[1]:g} s") from None

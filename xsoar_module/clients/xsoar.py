@@ -1,6 +1,7 @@
 """The one Cortex XSOAR client: Generic Webhook and REST API (XSOAR 6, XSOAR 8 / XSIAM)."""
 
 import hashlib
+import os
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -48,10 +49,11 @@ class Delivery:
 
 
 def ca_bundle(pem: str) -> str:
-    """A CA bundle file trusting the usual authorities plus `pem` (written once per distinct PEM)."""
+    """A CA bundle file trusting the usual authorities (the environment's bundle, else certifi's) plus `pem`."""
     digest = hashlib.sha256(pem.encode()).hexdigest()[:16]
     path = Path(tempfile.gettempdir()) / f"xsoar-ca-{digest}.pem"
-    bundle = Path(certifi.where()).read_text() + "\n" + pem.strip() + "\n"
+    usual = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
+    bundle = Path(usual).read_text() + "\n" + pem.strip() + "\n"
     try:
         if not path.exists() or path.read_text() != bundle:
             partial = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
