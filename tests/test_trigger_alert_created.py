@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from sekoia_automation.exceptions import SendEventError
+
 from lab.faults import Fault
 from lab.sekoia_simulator import SekoiaSimulator
 from lab.symphony import Symphony, TriggerRun
@@ -126,6 +128,33 @@ def test_alerts_created_while_stopped_or_after_a_crash_start_runs_after_restart_
     assert "Resuming after the alerts created until" in messages(stopped_logs(run))
 
 
+def test_alerts_created_while_stopped_start_runs_although_the_first_catch_ups_fail(symphony, sekoia, data_path):
+    now = int(time.time())
+    CheckpointStore(data_path / "alert_created_checkpoint.json").save(Checkpoint(now - 1800, now - 1800))
+    while_stopped = [sekoia.add_alert(notify=False, events=0, created_at=now - 1200 + index) for index in range(2)]
+    sekoia.faults.script(*[Fault()] * 5, method="GET", path_contains="/sic/alerts/")  # fetching one alert works
+    sekoia.faults.script(*[Fault(status=500)] * 4, method="GET", path_contains="/sic/alerts")  # listing fails
+    run = symphony.start_trigger(TRIGGER, module_configuration(sekoia), {}, data_path=data_path)
+    sekoia.wait_for_clients(1, timeout=20)
+    until(lambda: sekoia.request_counts["GET /v1/sic/alerts"] >= 4)
+    live = sekoia.add_alert(events=0)  # sent while the catch-up waits for its retry
+    assert emitted(run, 3, timeout=30) == Counter(alert["uuid"] for alert in [*while_stopped, live])
+    assert "Catch-up of the alerts created since" in messages(stopped_logs(run), "warning")
+
+
+def test_an_alert_that_cannot_be_sent_is_given_up_without_blocking_the_next(symphony, sekoia, data_path):
+    run = start(symphony, sekoia, data_path)
+    bad = sekoia.add_alert(events=[], first_seen_at=12345)
+    good = sekoia.add_alert(events=0)
+    assert emitted(run, 1) == Counter([good["uuid"]])
+    logs = messages(stopped_logs(run), "error")
+    assert (
+        f"Alert {bad['short_id']} ({bad['uuid']}) cannot be sent to the playbook (ValueError: Invalid alert: "
+        "first_seen_at: Input should be a valid string): given up, it started no run"
+    ) in logs
+    assert [path.name for path in data_path.iterdir()] == ["alert_created_checkpoint.json"]  # no directory left
+
+
 def test_a_connection_drop_during_a_burst_loses_and_repeats_nothing(symphony, sekoia, data_path):
     run = start(symphony, sekoia, data_path)
     created = []
@@ -216,7 +245,7 @@ def test_an_alert_deleted_before_its_fetch_is_skipped_with_one_log(symphony, sek
     sekoia.notify(gone)
     kept = sekoia.add_alert(events=0)
     assert emitted(run, 1) == Counter([kept["uuid"]])
-    until(lambda: sekoia.request_counts["GET /v1/sic/alerts/{id}"] >= 3)  # the deleted one was asked twice
+    until(lambda: sekoia.request_log.count(("GET", f"/v1/sic/alerts/{gone['uuid']}", 404)) == 2)  # asked twice
     logs = messages(stopped_logs(run), "info")
     assert logs.count(f"Alert {gone['uuid']} was notified but Sekoia.io no longer has it (deleted): skipped") == 1
     assert len(run.events) == 1
@@ -317,13 +346,14 @@ def test_a_wrong_base_url_is_a_critical_log_naming_the_setting(symphony, sekoia,
 class ScriptedSekoia:
     """Alerts by uuid; `failing` uuids cannot be fetched, `unlisted` ones are missing from the listings.
 
-    `fetched` counts the requests for one alert (`get_alert`).
+    `fetched` counts the requests for one alert (`get_alert`); while `listing_down`, every catch-up fails.
     """
 
     def __init__(self, alerts: list[dict], failing: set[str] = frozenset(), unlisted: set[str] = frozenset()):
         self.alerts = {alert["uuid"]: alert for alert in alerts}
         self.failing, self.unlisted = failing, unlisted
         self.fetched: Counter = Counter()
+        self.listing_down = False
 
     def get_alert(self, uuid: str) -> dict:
         self.fetched[uuid] += 1
@@ -335,7 +365,9 @@ class ScriptedSekoia:
         return {uuid: dict(self.alerts[uuid]) for uuid in uuids if uuid not in self.unlisted | self.failing}
 
     def iter_alerts_created_since(self, since: int):
-        listed = [a for a in self.alerts.values() if a["created_at"] >= since and a["uuid"] not in self.unlisted]
+        if self.listing_down:
+            raise UnavailableError("Sekoia.io answered HTTP 500")
+        listed = [a for a in list(self.alerts.values()) if a["created_at"] >= since and a["uuid"] not in self.unlisted]
         yield from sorted(listed, key=lambda alert: alert["created_at"])
 
     def close(self) -> None:
@@ -343,10 +375,15 @@ class ScriptedSekoia:
 
 
 class Feed:
-    """An AlertFeed served in a thread; its LiveAPI is unreachable, notifications are handed to it directly."""
+    """An AlertFeed served in a thread; its LiveAPI is unreachable, notifications are handed to it directly.
 
-    def __init__(self, sekoia: ScriptedSekoia, tmp_path: Path, floor: int):
+    `failures`: uuid -> the exceptions its sends raise, in order, before one succeeds; `attempts` counts the sends.
+    """
+
+    def __init__(self, sekoia: ScriptedSekoia, tmp_path: Path, floor: int, failures: dict | None = None):
         self.sent: list[str] = []
+        self.attempts: Counter = Counter()
+        self.failures = failures or {}
         self.logs: list[tuple[str, str]] = []
         self.stop = threading.Event()
         self.ledger = Ledger(CheckpointStore(tmp_path / "checkpoint.json"), Checkpoint(floor, floor))
@@ -357,13 +394,19 @@ class Feed:
             api_key="unused",
             ledger=self.ledger,
             select=lambda _alert: None,
-            emit=lambda alert: self.sent.append(alert["uuid"]),
+            emit=self.emit,
             log=lambda message, level: self.logs.append((level, message)),
             heartbeat=lambda: None,
             stop=self.stop,
             backoff=Backoff(first=30.0),
         )
         self.thread = threading.Thread(target=self.feed.serve, daemon=True)
+
+    def emit(self, alert: dict) -> None:
+        self.attempts[alert["uuid"]] += 1
+        if self.failures.get(alert["uuid"]):
+            raise self.failures[alert["uuid"]].pop(0)
+        self.sent.append(alert["uuid"])
 
     def __enter__(self) -> "Feed":
         self.thread.start()
@@ -413,3 +456,62 @@ def test_an_alert_that_cannot_be_fetched_holds_the_checkpoint_until_given_up(tmp
         until(lambda: "could not be fetched after 5 attempts" in feed.messages("error"))
         until(lambda: feed.ledger.watermark == alerts[-1]["created_at"])
     assert sekoia.fetched[broken] == 5 and broken not in feed.sent
+
+
+def test_an_alert_that_can_never_be_sent_is_given_up_and_the_next_ones_go_on(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(feed_module, "retry_delay", lambda *_args, **_kwargs: 0.01)
+    now = int(time.time())
+    alerts = fresh_alerts(3, now)
+    bad, refused, fine = (alert["uuid"] for alert in alerts)
+    failures = {bad: [KeyError("uuid")], refused: [SendEventError("Impossible to send"), OSError("disk full")]}
+    with Feed(ScriptedSekoia(alerts), tmp_path, now, failures) as feed:
+        for alert in alerts:
+            feed.feed.alert_created(AlertCreatedNotification(alert["uuid"]))
+        until(lambda: len(feed.sent) == 2)
+        time.sleep(0.2)
+    assert feed.sent == [refused, fine] and feed.attempts == Counter({bad: 1, refused: 3, fine: 1})
+    assert feed.ledger.is_done(bad) and feed.ledger.watermark == alerts[-1]["created_at"]
+    errors = feed.messages("error")
+    assert f"Alert AL000 ({bad}) cannot be sent to the playbook (KeyError: 'uuid'): given up" in errors
+    assert f"Alert AL001 ({refused}) could not be sent to the playbook (OSError: disk full): retrying" in errors
+
+
+def test_at_start_the_checkpoint_waits_for_a_catch_up_that_completes(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(feed_module, "STARTUP_GRACE", 0.0)
+    monkeypatch.setattr(feed_module, "retry_delay", lambda *_args, **_kwargs: 0.05)
+    now = int(time.time())
+    stopped_at = now - 1800
+    while_stopped = [{"uuid": f"old-{index}", "created_at": now - 1200 + index} for index in range(2)]
+    live = {"uuid": "live", "created_at": now}
+    sekoia = ScriptedSekoia([*while_stopped, live])
+    sekoia.listing_down = True
+    with Feed(sekoia, tmp_path, stopped_at) as feed:
+        feed.feed.alert_created(AlertCreatedNotification("live"))
+        until(lambda: feed.sent == ["live"] and "Catch-up of the alerts" in feed.messages("warning"))
+        assert feed.ledger.watermark == stopped_at  # the live alert does not move it past the unlisted ones
+        sekoia.listing_down = False
+        until(lambda: len(feed.sent) == 3)
+        time.sleep(0.2)
+    assert sorted(feed.sent) == ["live", "old-0", "old-1"] and feed.ledger.watermark == now
+
+
+def test_after_a_reconnection_the_checkpoint_waits_for_a_catch_up_that_completes(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(feed_module, "STARTUP_GRACE", 0.0)
+    monkeypatch.setattr(feed_module, "POLL_WHILE_DISCONNECTED", 0.05)
+    monkeypatch.setattr(feed_module, "retry_delay", lambda *_args, **_kwargs: 0.05)
+    now = int(time.time())
+    sekoia = ScriptedSekoia([])
+    with Feed(sekoia, tmp_path, now - 60) as feed:
+        feed.feed.disconnected()
+        until(lambda: "(the LiveAPI is disconnected)" in feed.messages("debug"))  # a catch-up closed that gap
+        sekoia.listing_down = True
+        sekoia.alerts["missed"] = {"uuid": "missed", "created_at": now + 500}  # after that catch-up, before connecting
+        sekoia.alerts["live"] = {"uuid": "live", "created_at": now + 1000}
+        feed.feed.connected()
+        feed.feed.alert_created(AlertCreatedNotification("live"))
+        until(lambda: feed.sent == ["live"] and "Catch-up of the alerts" in feed.messages("warning"))
+        assert feed.ledger.watermark <= now + 1  # at most when the connection was last known alive
+        sekoia.listing_down = False
+        until(lambda: len(feed.sent) == 2)
+        time.sleep(0.2)
+    assert sorted(feed.sent) == ["live", "missed"] and feed.ledger.watermark == now + 1000

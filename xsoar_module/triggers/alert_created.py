@@ -4,6 +4,7 @@ The trigger checks the API key, opens the checkpoint, then runs an AlertFeed (Li
 catch-ups of the alert listing) until stopped. Its configuration selects the alerts that start a run.
 """
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -266,7 +267,16 @@ class AlertCreatedTrigger(Trigger):
         return Ledger(store, checkpoint)
 
     def _emit(self, alert: dict[str, Any]) -> None:
+        """Send the event with the alert as a file; its directory is removed whether the send succeeds or fails."""
         directory = temp_directory(self.data_path)
-        (self.data_path / directory / ALERT_FILE).write_bytes(orjson.dumps(alert))
-        event = AlertCreatedEvent.of(alert, f"{directory}/{ALERT_FILE}")
-        self.send_event(f"Sekoia.io alert {event.short_id or event.alert_uuid}", event, directory, True)
+        try:
+            (self.data_path / directory / ALERT_FILE).write_bytes(orjson.dumps(alert))
+            try:
+                event = AlertCreatedEvent.of(alert, f"{directory}/{ALERT_FILE}")
+            except ValidationError as exc:
+                raise ValueError(describe_validation_error(exc, "alert")) from None
+            self.send_event(f"Sekoia.io alert {event.short_id or event.alert_uuid}", event, directory, True)
+        except BaseException:
+            with contextlib.suppress(Exception):  # already removed by the SDK, or not removable: keep the cause
+                self._rm_tree(self.data_path / directory)
+            raise

@@ -197,6 +197,11 @@ class Ledger:
             del recent[uuid]
 
     def _cap_recent(self) -> None:
+        """Keep the newest `max_recent` uuids, forgetting the oldest (pruning normally keeps far fewer).
+
+        Beyond that many alerts handled within the window a catch-up lists (a flood, or a catch-up failing for long
+        while the watermark is held), a forgotten alert listed again starts a second run.
+        """
         recent = self._checkpoint.recent
         if len(recent) > self._max_recent:
             for uuid in sorted(recent, key=recent.__getitem__)[: len(recent) - self._max_recent]:

@@ -2,7 +2,8 @@
 
 Whenever notifications may have been missed (start, reconnection, full queue, failed fetch, and every few minutes as
 a safety net), a catch-up lists the alerts created since the checkpoint, oldest first. One thread emits, skips what
-was already handled, and moves the checkpoint only after the platform accepted the event.
+was already handled, and moves the checkpoint only after the platform accepted the event (or the alert proved
+unsendable).
 """
 
 import threading
@@ -10,6 +11,9 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from sekoia_automation.exceptions import SendEventError
 
 from xsoar_module.clients.liveapi import AlertCreatedNotification, Backoff, Level, LiveApiListener
 from xsoar_module.clients.sekoia import SekoiaClient
@@ -24,6 +28,9 @@ POLL_WHILE_DISCONNECTED = 30.0
 SAFETY_CATCH_UP = 300.0
 
 Select = Callable[[dict[str, Any]], str | None]
+
+# The platform or the storage failed, not the alert: its event is sent again until accepted
+TRANSIENT_SEND_ERRORS = (SendEventError, OSError, BotoCoreError, ClientError)
 
 
 def iso(epoch: float) -> str:
@@ -84,6 +91,7 @@ class AlertFeed:
 
     def serve(self) -> None:
         """Run until the stop event; raises LiveApiAuthenticationError or AuthenticationError (bad credentials)."""
+        self._ledger.open_gap(self._ledger.watermark)  # nothing listened while stopped: a catch-up must fill that
         listener = threading.Thread(target=self._listen, name="liveapi", daemon=True)
         listener.start()
         self._intake.start()
@@ -122,6 +130,7 @@ class AlertFeed:
     # -- LiveApiHandler (called from the listener thread) --------------------------------------------------------
 
     def connected(self) -> None:
+        self._ledger.open_gap(self._last_alive)  # even if a catch-up ran while disconnected, alerts came since
         self._connected = True
         self._schedule(0.0, "the LiveAPI connection opened")
 
@@ -294,19 +303,24 @@ class AlertFeed:
             self._ledger.done(uuid, created_at)
             self._log(f"Alert {_label(alert)} started no run: {reason}", "debug")
             return "filtered out"
-        if not self._send(alert):
+        outcome = self._send(alert)
+        if outcome is None:
             return None
         self._ledger.done(uuid, created_at)
         self._flush()
-        return "started a run"
+        return outcome
 
-    def _send(self, alert: dict[str, Any]) -> bool:
-        """Emit until the platform accepts the event; False if stopped first (the alert stays pending)."""
+    def _send(self, alert: dict[str, Any]) -> str | None:
+        """Emit until the platform accepts the event; the outcome, or None if stopped first (the alert stays pending).
+
+        A failure of the platform or of the storage is retried; any other comes from the alert itself (e.g. a field
+        of the wrong type), which could never be sent: it is logged and given up so that the next alerts go on.
+        """
         failures = 0
         while not self._stop.is_set():
             try:
                 self._emit(alert)
-            except Exception as exc:  # the SDK gave up (SendEventError) or the data path failed: retry, never drop
+            except TRANSIENT_SEND_ERRORS as exc:
                 failures += 1
                 delay = retry_delay(failures, first=1.0)
                 self._log(
@@ -316,13 +330,20 @@ class AlertFeed:
                 )
                 self._stop.wait(delay)
                 continue
+            except Exception as exc:
+                self._log(
+                    f"Alert {_label(alert)} cannot be sent to the playbook ({type(exc).__name__}: {exc}): given up, "
+                    "it started no run",
+                    "error",
+                )
+                return "could not be sent"
             rule = (alert.get("rule") or {}).get("name") if isinstance(alert.get("rule"), dict) else None
             self._log(
                 f"Alert {_label(alert)} started a run (rule {rule!r}, created {iso(alert.get('created_at') or 0)})",
                 "info",
             )
-            return True
-        return False
+            return "started a run"
+        return None
 
     def _flush(self) -> None:
         try:
