@@ -214,14 +214,14 @@ def test_alert_by_uuid_with_fetched_events(symphony, sekoia, xsoar, data_path):
     assert run.results["events_sent"] == 2
 
 
-def test_alert_path_from_the_data_storage(symphony, sekoia, xsoar, data_path):
+def test_alert_path_and_events_path_from_the_data_storage(symphony, sekoia, xsoar, data_path):
     (data_path / "event-dir").mkdir()
     (data_path / "event-dir" / "alert.json").write_text(json.dumps(ALERT))
-    run = symphony.run_action(
-        "CreateIncident", webhook_config(sekoia, xsoar), {"alert_path": "event-dir/alert.json"}, data_path=data_path
-    )
+    (data_path / "event-dir" / "events.json").write_text(json.dumps(EVENTS[:2]))
+    arguments = {"alert_path": "event-dir/alert.json", "events_path": "event-dir/events.json"}
+    run = symphony.run_action("CreateIncident", webhook_config(sekoia, xsoar), arguments, data_path=data_path)
     assert run.error is None, run.error
-    assert run.results["alertId"] == "ALz7Qm3KpW2x" and run.results["events_sent"] == 0
+    assert run.results["alertId"] == "ALz7Qm3KpW2x" and run.results["events_sent"] == 2
 
 
 @pytest.mark.parametrize(

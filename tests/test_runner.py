@@ -1,6 +1,7 @@
 """The shipped playbooks run end to end through the runner (trigger -> incident), with the run history."""
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -129,3 +130,33 @@ def test_the_demo_command(tmp_path: Path, mode: str):
 def test_unknown_run_and_bad_mode_are_clear(tmp_path: Path):
     assert "no run 42" in cli("show", "42", "--state", str(tmp_path)).stdout.lower()
     assert "--mode must be webhook or api" in cli("demo", "--mode", "email", "--state", str(tmp_path)).stdout
+
+
+def test_run_against_endpoints_from_a_configuration_file(tmp_path: Path, sekoia, xsoar):
+    """`python -m lab run` as a user would point it at real endpoints; here the simulators stand in for them."""
+    from tests.conftest import SEKOIA_KEY, XSOAR_TOKEN
+
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"base_url": sekoia.url, "xsoar_url": xsoar.webhook_url}))
+    secrets = {"XSOAR_MODULE_API_KEY": SEKOIA_KEY, "XSOAR_MODULE_XSOAR_TOKEN": XSOAR_TOKEN}
+    command = [sys.executable, "-m", "lab", "run", str(TWO_BLOCKS), "--config", str(config), "--state", str(tmp_path)]
+    output = tmp_path / "output.txt"
+    with output.open("w") as sink:
+        process = subprocess.Popen(
+            command, cwd=REPO_ROOT, stdout=sink, stderr=subprocess.STDOUT, env=os.environ | secrets
+        )
+        try:
+            sekoia.wait_for_clients(1, timeout=30)
+            alert = sekoia.add_alert(events=2)
+            wait_for(lambda: "run 1: succeeded" in output.read_text())
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    assert process.returncode == 0
+    assert [incident["alertId"] for incident in xsoar.summary()] == [alert["short_id"]]
+    assert SEKOIA_KEY not in output.read_text() and XSOAR_TOKEN not in output.read_text()
+
+
+def test_run_names_a_missing_setting(tmp_path: Path):
+    result = cli("run", str(TWO_BLOCKS), "--state", str(tmp_path))
+    assert result.returncode == 1 and "xsoar_url: Field required" in result.stdout
