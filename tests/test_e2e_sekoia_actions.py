@@ -110,7 +110,7 @@ def test_get_events_fails_clearly_on_canceled_or_failed_jobs(symphony, sekoia, c
         run = symphony.run_action("GetEvents", config, events_arguments(), data_path=data_path, in_process=True)
     finally:
         sekoia.job_final_status = 2
-    assert run.results is None and f"job" in run.error and word in run.error
+    assert run.results is None and "job" in run.error and word in run.error
 
 
 def test_get_events_times_out_on_a_job_that_never_ends(symphony, sekoia, config, data_path):

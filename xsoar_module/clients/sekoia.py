@@ -31,6 +31,11 @@ EVENTS_PAGE_SIZE = 1000
 ALERTS_PAGE_SIZE = 100
 
 
+def iso8601_utc(epoch: float) -> str:
+    """Epoch seconds -> `2025-11-28T08:00:00Z`, the form the alert listing's date filter takes."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
 @dataclass(frozen=True)
 class PollSchedule:
     """Check a search job at once, then at short, growing intervals, up to a deadline."""
@@ -202,7 +207,7 @@ class SekoiaClient(ClosingClient):
         while True:
             page = self.list_alerts(
                 {
-                    "date[created_at]": f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(start))},now",
+                    "date[created_at]": f"{iso8601_utc(start)},now",
                     "sort": "created_at",
                     "direction": "asc",
                     "limit": page_size,

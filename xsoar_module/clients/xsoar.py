@@ -49,15 +49,18 @@ class Delivery:
 
 
 def ca_bundle(pem: str) -> str:
-    """A CA bundle file trusting the usual authorities (the environment's bundle, else certifi's) plus `pem`."""
-    digest = hashlib.sha256(pem.encode()).hexdigest()[:16]
-    path = Path(tempfile.gettempdir()) / f"xsoar-ca-{digest}.pem"
-    usual = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
-    bundle = Path(usual).read_text() + "\n" + pem.strip() + "\n"
+    """A CA bundle file trusting the usual authorities (the environment's bundle, else certifi's) plus `pem`.
+
+    Named after both inputs (the usual bundle by path, size and time), so an existing file is used without reading.
+    """
+    usual = Path(os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where())
     try:
-        if not path.exists() or path.read_text() != bundle:
+        stat = usual.stat()
+        key = f"{pem}\n{usual}\n{stat.st_size}\n{stat.st_mtime_ns}"
+        path = Path(tempfile.gettempdir()) / f"xsoar-ca-{hashlib.sha256(key.encode()).hexdigest()[:24]}.pem"
+        if not path.exists():
             partial = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
-            partial.write_text(bundle)
+            partial.write_text(usual.read_text() + "\n" + pem.strip() + "\n")
             partial.replace(path)
     except OSError as exc:
         raise ConfigurationError(f"ca_certificate could not be written to a CA bundle file: {exc.strerror}") from None

@@ -18,7 +18,7 @@ from sekoia_automation.trigger import Trigger
 
 from xsoar_module.clients.http import RetryPolicy
 from xsoar_module.clients.liveapi import Backoff, LiveApiAuthenticationError
-from xsoar_module.clients.sekoia import SekoiaClient
+from xsoar_module.clients.sekoia import SekoiaClient, iso8601_utc
 from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.errors import (
     AuthenticationError,
@@ -31,7 +31,7 @@ from xsoar_module.models.schema import ManifestModel, drop_null_variants
 from xsoar_module.models.trigger_event import AlertCreatedEvent
 from xsoar_module.module import configuration_of, masker_of
 from xsoar_module.triggers.checkpoint import CHECKPOINT_FILE, Checkpoint, CheckpointError, CheckpointStore, Ledger
-from xsoar_module.triggers.feed import AlertFeed, iso, retry_delay
+from xsoar_module.triggers.feed import AlertFeed, retry_delay
 
 ALERT_FILE = "alert.json"
 CLIENT_POLICY = RetryPolicy(attempts=4, deadline=20.0, max_wait=5.0)
@@ -257,10 +257,10 @@ class AlertCreatedTrigger(Trigger):
         if checkpoint is None:
             checkpoint = Checkpoint.first_start(time.time(), settings.backfill_minutes)
             store.save(checkpoint)  # a restart resumes from this first start, not from its own "now"
-            self.log(f"First start: alerts created since {iso(checkpoint.floor)} start runs", "info")
+            self.log(f"First start: alerts created since {iso8601_utc(checkpoint.floor)} start runs", "info")
         else:
             self.log(
-                f"Resuming after the alerts created until {iso(checkpoint.created_at)} "
+                f"Resuming after the alerts created until {iso8601_utc(checkpoint.created_at)} "
                 f"({len(checkpoint.recent)} recent alerts remembered)",
                 "info",
             )

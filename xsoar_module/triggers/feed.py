@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sekoia_automation.exceptions import SendEventError
 
 from xsoar_module.clients.liveapi import AlertCreatedNotification, Backoff, Level, LiveApiListener
-from xsoar_module.clients.sekoia import SekoiaClient
+from xsoar_module.clients.sekoia import SekoiaClient, iso8601_utc
 from xsoar_module.errors import AuthenticationError, ModuleError, NotFoundError
 from xsoar_module.triggers.checkpoint import Ledger
 from xsoar_module.triggers.intake import LiveIntake, Notified
@@ -31,10 +31,6 @@ Select = Callable[[dict[str, Any]], str | None]
 
 # The platform or the storage failed, not the alert: its event is sent again until accepted
 TRANSIENT_SEND_ERRORS = (SendEventError, OSError, BotoCoreError, ClientError)
-
-
-def iso(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def retry_delay(failures: int, first: float = 5.0, longest: float = 300.0) -> float:
@@ -274,7 +270,7 @@ class AlertFeed:
             delay = retry_delay(self._catch_up_failures)
             self._schedule(delay, reason)
             self._log(
-                f"Catch-up of the alerts created since {iso(since)} failed ({exc}): retrying in {delay:.0f} s",
+                f"Catch-up of the alerts created since {iso8601_utc(since)} failed ({exc}): retrying in {delay:.0f} s",
                 "warning",
             )
             return
@@ -288,7 +284,7 @@ class AlertFeed:
             self._schedule(POLL_WHILE_DISCONNECTED, "the LiveAPI is disconnected")
         summary = ", ".join(f"{count} {name}" for name, count in sorted(counts.items())) or "no alert listed"
         level: Level = "info" if counts.keys() - {"already handled"} else "debug"
-        self._log(f"Caught up on the alerts created since {iso(since)} ({reason}): {summary}", level)
+        self._log(f"Caught up on the alerts created since {iso8601_utc(since)} ({reason}): {summary}", level)
 
     # -- emission ----------------------------------------------------------------------------------------------
 
@@ -339,7 +335,7 @@ class AlertFeed:
                 return "could not be sent"
             rule = (alert.get("rule") or {}).get("name") if isinstance(alert.get("rule"), dict) else None
             self._log(
-                f"Alert {_label(alert)} started a run (rule {rule!r}, created {iso(alert.get('created_at') or 0)})",
+                f"Alert {_label(alert)} started a run (rule {rule!r}, created {iso8601_utc(alert.get('created_at') or 0)})",
                 "info",
             )
             return "started a run"
