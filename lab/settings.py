@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.errors import describe_validation_error
-from xsoar_module.secrets import secret_fields
+from xsoar_module.secrets import SecretMasker, secret_fields
 
 ENV_PREFIX = "XSOAR_MODULE_"
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
@@ -69,5 +69,6 @@ def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> d
 
 
 def secret_values(settings: dict[str, Any]) -> list[str]:
-    """The secret values of a configuration, to mask wherever they could be printed."""
-    return [str(settings[name]) for name in secret_fields(ModuleConfiguration) if settings.get(name)]
+    """Every form of the secrets of checked settings (the module's masker: trimmed, escaped, URL-encoded, base64)."""
+    raw = [settings[name] for name in secret_fields(ModuleConfiguration) if settings.get(name)]
+    return list(SecretMasker.of(ModuleConfiguration.model_validate(settings), extra=raw).values)

@@ -11,8 +11,8 @@ import trustme
 from aiohttp import web
 from pydantic import ValidationError
 
-from lab.faults import Fault
-from lab.server import BackgroundServer
+from lab.faults import Fault, FaultPlan
+from lab.server import BackgroundServer, fault_middleware
 from tests.conftest import (
     SECRETS,
     SEKOIA_KEY,
@@ -379,19 +379,29 @@ def test_http_to_an_https_server_suggests_https(tls_server):
     http = HttpSession("Cortex XSOAR", plain, {}, policy=FAST, setting="xsoar_url")
     with pytest.raises(UnavailableError) as caught:
         http.request("GET", "/thing")
-    assert "speaks HTTPS" in str(caught.value) and "set xsoar_url to https://" in str(caught.value)
+    assert "serves HTTPS on that port" in str(caught.value) and "set xsoar_url to https://" in str(caught.value)
     assert http.requests_sent == 1
+
+
+def test_nginx_plain_http_to_https_page_suggests_https(redirecting):
+    page = "<html><h1>400 Bad Request</h1>The plain HTTP request was sent to HTTPS port</html>"
+    redirecting.plan.script(Fault(status=400, raw_body=page))
+    http = HttpSession("Cortex XSOAR", redirecting.url, {}, policy=FAST, setting="xsoar_url")
+    with pytest.raises(UnavailableError, match="serves HTTPS on that port, not plain HTTP: set xsoar_url to https"):
+        http.request("POST", "/hook", json={})
 
 
 @pytest.fixture(scope="module")
 def redirecting():
-    app = web.Application()
+    plan = FaultPlan()
+    app = web.Application(middlewares=[fault_middleware(plan)])
 
     async def elsewhere(request: web.Request) -> web.Response:
         raise web.HTTPFound("https://login.example.net/sso?next=/thing")
 
     app.router.add_route("*", "/{tail:.*}", elsewhere)
     with BackgroundServer(app) as running:
+        running.plan = plan
         yield running
 
 

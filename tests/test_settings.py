@@ -1,5 +1,6 @@
 """Configuration of local runs against real endpoints: file, environment, clear errors, no secret printed."""
 
+import base64
 import json
 from pathlib import Path
 
@@ -17,7 +18,9 @@ def test_file_then_environment(tmp_path: Path):
         path, {"XSOAR_MODULE_XSOAR_TOKEN": "env-token-canary", "XSOAR_MODULE_VERIFY_CERTIFICATE": "no"}
     )
     assert settings["xsoar_token"] == "env-token-canary" and settings["verify_certificate"] is False
-    assert set(secret_values(settings)) == {"sekoia-canary-a1", "env-token-canary"}
+    forms = secret_values(settings)
+    assert {"sekoia-canary-a1", "env-token-canary"} <= set(forms) and "file-token-canary" not in forms
+    assert any(form in base64.b64encode(b"Bearer env-token-canary").decode() for form in forms)
 
 
 @pytest.mark.parametrize(

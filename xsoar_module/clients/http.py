@@ -26,6 +26,7 @@ from xsoar_module.errors import MalformedResponseError, ServiceError, Unavailabl
 from xsoar_module.version import USER_AGENT
 
 RetryLog = Callable[[str], None]
+PLAIN_HTTP_TO_HTTPS = "plain HTTP request was sent to HTTPS port"  # nginx's 400 page
 
 
 @dataclass(frozen=True)
@@ -264,10 +265,7 @@ class HttpSession:
             if _never_sent(exc):
                 raise
             if speaks_tls(url):
-                raise UnavailableError(
-                    f"{self.service} at {shorten(url)} answered no HTTP: the server speaks HTTPS on that port; "
-                    f"set {self.setting or 'its URL'} to https://..."
-                ) from None
+                raise self._https_expected(url) from None
             raise _UnknownOutcome(f"connection dropped: {self._reason(exc)}") from None
         except requests.RequestException as exc:  # its text may quote a header, hence a secret: name it only
             raise UnavailableError(
@@ -277,7 +275,15 @@ class HttpSession:
             raise _RetryableAnswer(response)
         if response.is_redirect:
             self._refuse_redirect(method, url, response)
+        if response.status_code == 400 and url.startswith("http:") and PLAIN_HTTP_TO_HTTPS in response.text[:2000]:
+            raise self._https_expected(url)
         return response
+
+    def _https_expected(self, url: str) -> UnavailableError:
+        return UnavailableError(
+            f"{self.service} at {shorten(url)} serves HTTPS on that port, not plain HTTP: "
+            f"set {self.setting or 'its URL'} to https://..."
+        )
 
     def _refuse_redirect(self, method: str, url: str, response: requests.Response) -> None:
         target = urljoin(url, response.headers.get("Location", ""))
