@@ -166,7 +166,7 @@ class HttpSession:
         setting: str = "",
     ):
         self.service = service
-        self.setting = setting  # the configuration setting holding base_url, named in errors
+        self.setting = setting  # the setting holding this service's URL (base_url, xsoar_url), named in errors
         self.base_url = base_url.rstrip("/")
         self.policy = policy
         self.timeout = timeout
