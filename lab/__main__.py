@@ -3,11 +3,14 @@
 import json
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from lab.demo import DEFAULT_PLAYBOOK, REPO_ROOT, DemoOptions, run_demo
 from lab.history import History, HistoryError
@@ -26,8 +29,17 @@ StateOption = Annotated[Path, typer.Option(help="Where the run history is kept")
 
 
 def fail(message: str) -> None:
-    console.print(f"[red]{message}[/]")
+    console.print(f"[red]{escape(message)}[/]")
     raise typer.Exit(1)
+
+
+@contextmanager
+def reading(path: Path) -> Iterator[None]:
+    """A file that is not UTF-8 ends the command with one clear line instead of a traceback."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        fail(f"{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8 JSON")
 
 
 @app.command()
@@ -62,7 +74,9 @@ def run(
     """Run a playbook against real Sekoia.io and XSOAR endpoints until Ctrl-C (secrets are never printed)."""
     try:
         settings = load_settings(config)
-    except SettingsError as exc:
+        with reading(playbook):
+            loaded = load_playbook(playbook)
+    except (SettingsError, PlaybookError) as exc:
         fail(str(exc))
     state.mkdir(parents=True, exist_ok=True)
     with Symphony() as symphony, History(state / "runs.sqlite3", secrets=secret_values(settings)) as history:
@@ -73,7 +87,7 @@ def run(
 
             try:
                 runner = PlaybookRunner(
-                    load_playbook(playbook),
+                    loaded,
                     Catalogue.from_module(),
                     symphony,
                     settings,
@@ -113,7 +127,8 @@ def show(run_id: Annotated[int, typer.Argument(help="Run number (see: runs)")], 
 @app.command()
 def check(playbook: Annotated[Path, typer.Argument(help="The playbook to check")]) -> None:
     """Check a playbook: structure, references, blocks and arguments."""
-    problems = check_file(playbook, Catalogue.from_module())
+    with reading(playbook):
+        problems = check_file(playbook, Catalogue.from_module())
     for problem in problems:
         console.print(f"[red]-[/] {problem}")
     if problems:
@@ -128,7 +143,8 @@ def migrate(
 ) -> None:
     """Rewrite a playbook of the documentation's blocks with this module's blocks (paste it in Sekoia's Code tab)."""
     try:
-        migration = migrate_file(source, target, Catalogue.from_module())
+        with reading(source):
+            migration = migrate_file(source, target, Catalogue.from_module())
     except (MigrationError, PlaybookError, OSError, json.JSONDecodeError) as exc:
         fail(str(exc))
     console.print(f"Wrote {target}")

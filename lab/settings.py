@@ -9,9 +9,11 @@ from pydantic import ValidationError
 
 from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.errors import describe_validation_error
-from xsoar_module.secrets import secret_fields
+from xsoar_module.secrets import SecretMasker, secret_fields
 
 ENV_PREFIX = "XSOAR_MODULE_"
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 
 
 class SettingsError(Exception):
@@ -23,10 +25,20 @@ def environment_settings(environ: dict[str, str] | None = None) -> dict[str, Any
     environ = dict(os.environ) if environ is None else environ
     settings: dict[str, Any] = {}
     for name in ModuleConfiguration.model_fields:
-        value = environ.get(f"{ENV_PREFIX}{name.upper()}")
+        variable = f"{ENV_PREFIX}{name.upper()}"
+        value = environ.get(variable)
         if value is not None:
-            settings[name] = value.lower() in ("1", "true", "yes") if name == "verify_certificate" else value
+            is_flag = ModuleConfiguration.model_fields[name].annotation is bool
+            settings[name] = parse_flag(variable, value) if is_flag else value
     return settings
+
+
+def parse_flag(variable: str, value: str) -> bool:
+    """true/false, 1/0, yes/no, on/off (any case); anything else is an error, never a silent `false`."""
+    word = value.strip().lower()
+    if word in TRUE_WORDS or word in FALSE_WORDS:
+        return word in TRUE_WORDS
+    raise SettingsError(f"{variable} must be true or false (or 1/0, yes/no, on/off), not {value[:40]!r}")
 
 
 def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> dict[str, Any]:
@@ -34,8 +46,12 @@ def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> d
     settings: dict[str, Any] = {}
     if path is not None:
         try:
-            settings = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+            settings = json.loads(path.read_bytes().decode("utf-8"))
+        except OSError as exc:
+            raise SettingsError(f"{path}: cannot be read ({exc.strerror})") from None
+        except UnicodeDecodeError:
+            raise SettingsError(f"{path}: not UTF-8 text: save the configuration as UTF-8 JSON") from None
+        except json.JSONDecodeError as exc:
             raise SettingsError(f"{path}: cannot read a JSON object ({exc})") from None
         if not isinstance(settings, dict):
             raise SettingsError(f"{path}: the configuration must be a JSON object")
@@ -53,5 +69,6 @@ def load_settings(path: Path | None, environ: dict[str, str] | None = None) -> d
 
 
 def secret_values(settings: dict[str, Any]) -> list[str]:
-    """The secret values of a configuration, to mask wherever they could be printed."""
-    return [str(settings[name]) for name in secret_fields(ModuleConfiguration) if settings.get(name)]
+    """Every form of the secrets of checked settings (the module's masker: trimmed, escaped, URL-encoded, base64)."""
+    raw = [settings[name] for name in secret_fields(ModuleConfiguration) if settings.get(name)]
+    return list(SecretMasker.of(ModuleConfiguration.model_validate(settings), extra=raw).values)

@@ -133,5 +133,5 @@ def test_pasted_secrets_are_trimmed_and_inner_line_breaks_refused():
 def test_secrets_are_masked_also_when_quoted_with_escapes():
     from xsoar_module.secrets import SecretMasker
 
-    masker = SecretMasker(("a\tsecret-canary",))
+    masker = SecretMasker.of_values(["a\tsecret-canary"])
     assert masker.mask("header value 'a\\tsecret-canary' and a\tsecret-canary") == "header value '***' and ***"

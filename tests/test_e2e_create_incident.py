@@ -231,7 +231,7 @@ def test_alert_path_and_events_path_from_the_data_storage(symphony, sekoia, xsoa
         ({"events": {"not": "a list"}}, "events"),
         ({"events": [1, 2]}, "events"),
         ({"alert": {"title": "no ids"}}, "neither short_id nor uuid"),
-        ({"alert_path": "missing.json", "alert": None}, "alert_path 'missing.json' could not be read"),
+        ({"alert_path": "missing.json", "alert": None}, "alert_path 'missing.json': no such file in the run's data"),
         ({"max_events": -1}, "max_events"),
         ({"fields": {"alertId": "other", "events": []}}, "alertId, events identify the alert"),
         ({"fields": {"severity": "high"}}, "severity must be a number"),

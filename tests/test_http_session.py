@@ -89,8 +89,11 @@ def test_non_json_answers_are_reported():
     app.router.add_get("/thing", unreachable)
     with BackgroundServer(app) as running:
         response = session(running.url).request("GET", "/thing")
-        with pytest.raises(MalformedResponseError, match="not JSON: '<html>oops</html>'"):
-            parse_json(response, "Test service")
+        with pytest.raises(MalformedResponseError) as caught:
+            parse_json(response, "Test service", "base_url")
+        message = str(caught.value)
+        assert "an HTML page (not JSON)" in message and "'<html>oops</html>'" in message
+        assert f"{running.url}/thing" in message and "check base_url" in message
 
 
 def test_user_agent_names_the_module(server):

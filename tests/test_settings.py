@@ -1,5 +1,6 @@
 """Configuration of local runs against real endpoints: file, environment, clear errors, no secret printed."""
 
+import base64
 import json
 from pathlib import Path
 
@@ -17,7 +18,9 @@ def test_file_then_environment(tmp_path: Path):
         path, {"XSOAR_MODULE_XSOAR_TOKEN": "env-token-canary", "XSOAR_MODULE_VERIFY_CERTIFICATE": "no"}
     )
     assert settings["xsoar_token"] == "env-token-canary" and settings["verify_certificate"] is False
-    assert set(secret_values(settings)) == {"sekoia-canary-a1", "env-token-canary"}
+    forms = secret_values(settings)
+    assert {"sekoia-canary-a1", "env-token-canary"} <= set(forms) and "file-token-canary" not in forms
+    assert any(form in base64.b64encode(b"Bearer env-token-canary").decode() for form in forms)
 
 
 @pytest.mark.parametrize(
@@ -46,3 +49,28 @@ def test_unreadable_file(tmp_path: Path):
     path.write_text("{not json")
     with pytest.raises(SettingsError, match="cannot read a JSON object"):
         load_settings(path, {})
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("true", True), ("ON", True), (" yes ", True), ("1", True), ("false", False), ("Off", False), ("no", False)],
+)
+def test_flags_are_parsed_strictly(value, expected):
+    settings = load_settings(None, {**ENVIRON, "XSOAR_MODULE_VERIFY_CERTIFICATE": value})
+    assert settings["verify_certificate"] is expected
+
+
+@pytest.mark.parametrize("value", ["tru", "enabled", "", "2", "yes please"])
+def test_an_unknown_flag_value_is_an_error_naming_the_variable(value):
+    with pytest.raises(SettingsError, match="XSOAR_MODULE_VERIFY_CERTIFICATE must be true or false"):
+        load_settings(None, {**ENVIRON, "XSOAR_MODULE_VERIFY_CERTIFICATE": value})
+
+
+def test_a_configuration_file_that_is_not_utf8(tmp_path: Path):
+    path = tmp_path / "config.json"
+    path.write_bytes(b'{"api_key": "caf\xe9"}')
+    with pytest.raises(SettingsError, match="not UTF-8 text"):
+        load_settings(path, {})
+
+
+ENVIRON = {"XSOAR_MODULE_API_KEY": "sekoia-canary-a1", "XSOAR_MODULE_XSOAR_URL": BASE["xsoar_url"]}

@@ -333,10 +333,9 @@ def test_invalid_settings_are_dropped_with_the_reason():
 
 
 def test_a_wrong_base_url_is_a_critical_log_naming_the_setting(symphony, sekoia, data_path):
-    configuration = module_configuration(sekoia) | {"base_url": f"{sekoia.url}/elsewhere"}
+    configuration = module_configuration(sekoia) | {"base_url": f"{sekoia.url}/api/elsewhere"}
     run = symphony.start_trigger(TRIGGER, configuration, {}, data_path=data_path)
-    log = run.wait_for_log("set base_url", level="critical", timeout=20)
-    assert "(404)" in log["message"]
+    run.wait_for_log("base_url must be the Sekoia.io API base", level="critical", timeout=20)
     run.stop()
 
 

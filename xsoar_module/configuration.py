@@ -55,6 +55,44 @@ def liveapi_url_for(app_url: str) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + "/live/", "", ""))
 
 
+CREDENTIALS = ("api_key", "xsoar_token", "xsoar_password", "xsoar_api_key", "xsoar_api_key_id", "xsoar_username")
+API_BASE_PATHS = ("", "/api")
+
+
+def check_credential(value: str | None, field: str) -> str | None:
+    """A credential as HTTP headers can carry it: trimmed, one line, latin-1; the error names it, never its value.
+
+    Pasted credentials often carry a line break at the end: it is stripped; one inside would break (or inject)
+    a header, and a character outside latin-1 cannot be sent in a header at all.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if any(ord(character) < 32 or 127 <= ord(character) < 160 for character in value):
+        raise ValueError(f"{field} contains a line break or a control character: paste it again")
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise ValueError(
+            f"{field} contains a character that cannot be sent in an HTTP header (not latin-1): paste it again"
+        ) from None
+    return value or None
+
+
+def check_api_base(value: str) -> str:
+    """`base_url` is a host, with at most the /api prefix: another path, a query or a fragment is a mistake."""
+    parts = urlsplit(value)
+    path = parts.path.rstrip("/")
+    while path.endswith("/api/api"):
+        path = path[: -len("/api")]
+    if path not in API_BASE_PATHS or parts.query or parts.fragment or value.endswith(("?", "#")):
+        raise ValueError(
+            "base_url must be the Sekoia.io API base of your region, with no other path than /api and no query "
+            "(e.g. https://api.sekoia.io or https://app.fra2.sekoia.io/api)"
+        )
+    return value
+
+
 class ModuleConfiguration(ManifestModel):
     """Sekoia.io and Cortex XSOAR connection settings."""
 
@@ -110,21 +148,20 @@ class ModuleConfiguration(ManifestModel):
     def _http_url(cls, value: str | None, info) -> str | None:
         return _check_url(value, info.field_name)
 
+    @field_validator("base_url")
+    @classmethod
+    def _api_base(cls, value: str) -> str:
+        return check_api_base(value)
+
     @field_validator("liveapi_url")
     @classmethod
     def _ws_url(cls, value: str | None) -> str | None:
         return _check_url(value, "liveapi_url", ("ws", "wss", "http", "https"))
 
-    @field_validator("api_key", "xsoar_token", "xsoar_password", "xsoar_api_key", "xsoar_api_key_id", "xsoar_username")
+    @field_validator(*CREDENTIALS)
     @classmethod
-    def _single_line(cls, value: str | None, info) -> str | None:
-        """Pasted credentials often carry a line break: strip the ends, refuse one inside (it breaks HTTP headers)."""
-        if value is None:
-            return None
-        value = value.strip()
-        if any(ord(character) < 32 or ord(character) == 127 for character in value):
-            raise ValueError(f"{info.field_name} contains a line break or a control character: paste it again")
-        return value or None
+    def _credential(cls, value: str | None, info) -> str | None:
+        return check_credential(value, info.field_name)
 
     @field_validator("ca_certificate")
     @classmethod

@@ -1,6 +1,8 @@
 """The module: one configuration shared by the trigger and the actions."""
 
-from pydantic import ValidationError
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
 from sekoia_automation.exceptions import ModuleConfigurationError
 from sekoia_automation.module import Module
 
@@ -8,15 +10,40 @@ from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.errors import ConfigurationError, describe_validation_error
 from xsoar_module.secrets import SecretMasker
 
+DELIVERED_SECRETS = "_delivered_secrets"
+
 
 class XsoarModule(Module):
     """Cortex XSOAR module for Sekoia.io playbooks."""
 
     configuration: ModuleConfiguration
 
+    def set_secrets(self, secrets: dict[str, Any]) -> None:
+        """The SDK's merge of the secrets the platform delivers (an action's running answer, a trigger's secrets URL).
+
+        Never raises: the trigger calls it outside any error handling, where an exception is a traceback on stderr
+        and nothing on the platform. A configuration that cannot be read is reported by the item when it reads it
+        (`configuration_of`), which also validates the merged secrets.
+        """
+        remember_secrets(self, secrets)
+        try:
+            super().set_secrets(secrets)
+        except ModuleConfigurationError:
+            pass
+
+
+def remember_secrets(module: Module, secrets: dict[str, Any]) -> None:
+    """Keep the delivered values for masking, even when they are refused or the configuration is unreadable."""
+    setattr(module, DELIVERED_SECRETS, getattr(module, DELIVERED_SECRETS, ()) + tuple(secrets.values()))
+
 
 def configuration_of(module: Module) -> ModuleConfiguration:
-    """The module's configuration, or a ConfigurationError naming what is wrong (never pydantic's raw text)."""
+    """The module's configuration with the secrets merged and validated, or a ConfigurationError naming the setting.
+
+    The one place both actions and triggers read it: the SDK assigns delivered secrets as attributes, without
+    validation, after the configuration is loaded; they are validated here, on every read (never pydantic's raw
+    text, never a value).
+    """
     try:
         configuration = module.configuration
     except ModuleConfigurationError as exc:
@@ -26,10 +53,24 @@ def configuration_of(module: Module) -> ModuleConfiguration:
         raise ConfigurationError(f"Invalid module configuration: {exc.args[0] if exc.args else exc}") from None
     if not isinstance(configuration, ModuleConfiguration):
         raise ConfigurationError("The module configuration is missing")
-    return configuration
+    checked = _with_checked_secrets(configuration)
+    if checked is not configuration:
+        module._configuration = checked
+    return checked
+
+
+def _with_checked_secrets(configuration: ModuleConfiguration) -> ModuleConfiguration:
+    """The configuration itself when its values (secrets assigned since) are valid as they are, else a validated copy."""
+    try:
+        checked = ModuleConfiguration.model_validate(configuration.model_dump(warnings=False))
+    except ValidationError as exc:
+        raise ConfigurationError(describe_validation_error(exc, "module configuration")) from None
+    return configuration if checked == configuration else checked
 
 
 def masker_of(module: Module) -> SecretMasker:
-    """Masks the configuration's secrets; never loads the configuration itself."""
+    """Masks the configuration's secrets and every value delivered as one; never loads the configuration itself."""
     configuration = module._configuration
-    return SecretMasker.of(configuration if isinstance(configuration, ModuleConfiguration) else None)
+    return SecretMasker.of(
+        configuration if isinstance(configuration, BaseModel) else None, getattr(module, DELIVERED_SECRETS, ())
+    )

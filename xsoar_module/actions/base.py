@@ -1,17 +1,32 @@
-"""What every action of the module shares: configuration access, clients, clean errors, masked secrets."""
+"""What every action of the module shares: configuration access, clients, clean errors, masked secrets, files."""
 
+import posixpath
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import ValidationError
+import orjson
+from pydantic import AfterValidator, ValidationError, ValidationInfo
 from sekoia_automation.action import Action
 from sekoia_automation.exceptions import ModuleConfigurationError
 
+from xsoar_module.bounds import MAX_MESSAGE, check_identifier, quoted, shorten
 from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.configuration import ModuleConfiguration
-from xsoar_module.errors import ModuleError, describe_validation_error
+from xsoar_module.errors import InvalidInputError, ModuleError, describe_validation_error
+from xsoar_module.models.schema import NonBlankStr
 from xsoar_module.module import configuration_of, masker_of
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+def _bounded_identifier(value: str, info: ValidationInfo) -> str:
+    return check_identifier(value, info.field_name or "identifier")
+
+
+BoundedIdentifier = AfterValidator(_bounded_identifier)
+Identifier = Annotated[NonBlankStr, BoundedIdentifier]  # a UUID or short ID argument: length-checked, one line
 
 
 class ModuleAction(Action):
@@ -36,10 +51,82 @@ class ModuleAction(Action):
             pass  # reported as a clean error by run(), which reads the configuration again
 
     def log(self, message: str, level: str = "debug", only_sentry: bool = True, **kwargs: Any) -> None:
-        super().log(masker_of(self.module).mask(message), level, only_sentry, **kwargs)  # type: ignore[arg-type]
+        """Masked and bounded: quote long inputs with `bounds.shorten` so that the rest of the line stays."""
+        message = shorten(masker_of(self.module).mask(str(message)), MAX_MESSAGE)
+        super().log(message, level, only_sentry, **kwargs)  # type: ignore[arg-type]
 
     def error(self, message: str) -> None:
-        super().error(masker_of(self.module).mask(message))
+        super().error(shorten(masker_of(self.module).mask(str(message)), MAX_MESSAGE))
+
+    def send_results(self) -> None:
+        """Results are masked like logs and errors before they leave (an answer may echo a credential)."""
+        if self._results is not None:
+            self._results = masker_of(self.module).mask_value(self._results)
+        super().send_results()
+
+    def json_argument(self, name: str, arguments: dict, required: bool = True) -> Any:
+        """`name` itself, or the JSON file `{name}_path` of the run's data folder (see `read_data_file`)."""
+        if arguments.get(name) is not None:
+            self._result_as_file = False
+            return arguments[name]
+        if arguments.get(f"{name}_path") is not None:
+            self._result_as_file = True
+            return self.read_json_file(f"{name}_path", arguments[f"{name}_path"])
+        if required:
+            raise InvalidInputError(f"{name} is missing: give {name} or {name}_path")
+        return None
+
+    def read_json_file(self, argument: str, value: Any) -> Any:
+        """The JSON document of a `*_path` argument, or one clear InvalidInputError naming the argument."""
+        content = self.read_data_file(argument, value)
+        try:
+            return orjson.loads(content)
+        except orjson.JSONDecodeError:
+            raise InvalidInputError(f"{argument} {quoted(value)} is not a JSON file (or not UTF-8)") from None
+
+    def read_data_file(self, argument: str, value: Any) -> bytes:
+        """The bytes of a file of the run's data folder named by a `*_path` argument.
+
+        A path that leaves the folder (absolute elsewhere, `..`, a symbolic link pointing out, a NUL byte) is
+        refused with the same message whether the target exists or not; a missing file inside says so.
+        """
+        path = self._data_file(argument, value)
+        try:
+            if not path.is_file():
+                raise InvalidInputError(
+                    f"{argument} {quoted(value)}: no such file in the run's data (a file of an earlier block, "
+                    "e.g. {{ node.0.file_path }}); check the path or pass the value itself"
+                )
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                raise InvalidInputError(
+                    f"{argument} {quoted(value)} is {size} bytes: at most {MAX_FILE_BYTES} are read"
+                )
+            return path.read_bytes()
+        except OSError as exc:
+            raise InvalidInputError(f"{argument} {quoted(value)} could not be read ({exc.strerror})") from None
+
+    def _data_file(self, argument: str, value: Any) -> Path:
+        refused = InvalidInputError(
+            f"{argument} must be a path inside the run's data folder, relative to it (e.g. {{{{ node.0.file_path }}}}): "
+            f"{quoted(value, 80)} is refused"
+        )
+        if not isinstance(value, str) or not value.strip() or "\0" in value:
+            raise refused
+        root = self.data_path
+        if getattr(root, "bucket", None) is not None:  # object storage: no links, the path is checked as written
+            relative = posixpath.normpath(value)
+            if posixpath.isabs(relative) or relative == ".." or relative.startswith("../"):
+                raise refused
+            return root / relative
+        try:
+            base = root.resolve()
+            resolved = (base / value).resolve()
+        except (OSError, RuntimeError, ValueError):  # a link loop, an unresolvable name
+            raise refused from None
+        if resolved == base or not resolved.is_relative_to(base):
+            raise refused
+        return resolved
 
     def _log_retry(self, message: str) -> None:
         self.log(message, level="warning")

@@ -3,12 +3,12 @@
 from collections.abc import Callable
 from contextlib import ExitStack
 from functools import cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import Field, field_validator, model_validator
 
-from xsoar_module.actions.base import ModuleAction
+from xsoar_module.actions.base import BoundedIdentifier, ModuleAction
 from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.clients.xsoar import Delivery, XsoarClient
 from xsoar_module.errors import InvalidInputError
@@ -33,7 +33,9 @@ RESERVED_FIELDS = {"alertId", "alertUrl", "dbotMirrorId", "events"}
 class CreateIncidentArguments(ManifestModel):
     alert: dict[str, Any] | None = Field(None, description="The alert: Get Alert's results ({{ node.1 }})")
     alert_path: str | None = Field(None, description="File holding the alert: the trigger's {{ node.0.file_path }}")
-    alert_uuid: str | None = Field(None, description="UUID or short ID of the alert, fetched from Sekoia.io")
+    alert_uuid: Annotated[str, BoundedIdentifier] | None = Field(
+        None, description="UUID or short ID of the alert, fetched from Sekoia.io"
+    )
     events: list[dict[str, Any]] | None = Field(None, description="Events of the alert: {{ node.2.events }}")
     events_path: str | None = Field(None, description="File holding the events (a JSON list)")
     fetch_events: bool = Field(False, description="When no events are given, fetch the alert's events from Sekoia.io")
@@ -132,7 +134,7 @@ class CreateIncident(ModuleAction):
         )
 
     def _read_alert(self, raw: dict[str, Any]) -> Alert:
-        document = self._file_argument("alert", raw)
+        document = self.json_argument("alert", raw)
         if not isinstance(document, dict):
             raise InvalidInputError("alert must be an object (the results of Get Alert or the trigger's alert file)")
         return Alert.model_validate(document)
@@ -142,7 +144,7 @@ class CreateIncident(ModuleAction):
     ) -> tuple[list[dict[str, Any]], int]:
         """The events to consider, and how many the alert has in all."""
         if arguments.events is not None or arguments.events_path:
-            events = self._file_argument("events", raw)
+            events = self.json_argument("events", raw)
             if isinstance(events, dict) and isinstance(events.get("events"), list):
                 events = events["events"]  # a whole Get Events result
             if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
@@ -165,15 +167,6 @@ class CreateIncident(ModuleAction):
             level="info",
         )
         return outcome.events, max(outcome.total, alert.similar or 0)
-
-    def _file_argument(self, name: str, raw: dict[str, Any]) -> Any:
-        try:
-            return self.json_argument(name, raw)
-        except Exception as exc:  # the SDK's missing-file errors carry no message of their own
-            raise InvalidInputError(
-                f"{name}_path {raw.get(f'{name}_path')!r} could not be read from the playbook's data: "
-                f"{type(exc).__name__}; pass {name} directly or check the path"
-            ) from None
 
     def _deliver(self, xsoar: XsoarClient, body: dict[str, Any], arguments: CreateIncidentArguments) -> Delivery:
         where = f"{'REST API' if xsoar.mode == 'api' else 'Generic Webhook'} {xsoar.url}"

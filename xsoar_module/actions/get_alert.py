@@ -2,13 +2,13 @@
 
 from pydantic import Field
 
-from xsoar_module.actions.base import ModuleAction
+from xsoar_module.actions.base import Identifier, ModuleAction
 from xsoar_module.models.alert import Alert
-from xsoar_module.models.schema import ManifestModel, NonBlankStr
+from xsoar_module.models.schema import ManifestModel
 
 
 class GetAlertArguments(ManifestModel):
-    uuid: NonBlankStr = Field(description="UUID or short ID of the alert (e.g. {{ node.0.alert_uuid }})")
+    uuid: Identifier = Field(description="UUID or short ID of the alert (e.g. {{ node.0.alert_uuid }})")
     stix: bool = Field(False, description="Also return the alert's STIX bundle")
 
 

@@ -1,10 +1,13 @@
 """One HTTP layer for both services: a session, timeouts, retries with backoff, readable failures."""
 
+import socket
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Self
+from urllib.parse import urljoin, urlsplit
 
 import orjson
 import requests
@@ -18,10 +21,12 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from xsoar_module.bounds import shorten
+from xsoar_module.errors import MalformedResponseError, ServiceError, UnavailableError
 from xsoar_module.version import USER_AGENT
-from xsoar_module.errors import MalformedResponseError, UnavailableError
 
 RetryLog = Callable[[str], None]
+PLAIN_HTTP_TO_HTTPS = "plain HTTP request was sent to HTTPS port"  # nginx's 400 page
 
 
 @dataclass(frozen=True)
@@ -96,16 +101,36 @@ def service_message(response: requests.Response) -> str:
     return f": {text[:300]}"
 
 
-def parse_json(response: requests.Response, service: str) -> Any:
-    """The JSON body of an answer, or an error saying the service answered something else."""
+def parse_json(response: requests.Response, service: str, setting: str = "") -> Any:
+    """The JSON body of an answer, or an error naming the service, the URL and the setting to check."""
     try:
         return orjson.loads(response.content)
     except orjson.JSONDecodeError:
-        snippet = response.text[:120].replace("\n", " ")
+        snippet = shorten(response.text.strip().replace("\n", " "), 120)
+        html = "html" in response.headers.get("Content-Type", "").lower() or snippet.startswith("<")
+        what = "an HTML page" if html else "a body that is not JSON"
+        check = f": check {setting}, it must point to the {service} API" if setting else ""
         raise MalformedResponseError(
-            f"{service} answered {describe_status(response)} with a body that is not JSON: {snippet!r}",
+            f"{service} answered {describe_status(response)} with {what} (not JSON) at {shorten(response.url)}"
+            f"{check} ({snippet!r})",
             response.status_code,
         ) from None
+
+
+def speaks_tls(url: str, timeout: float = 3.0) -> bool:
+    """True when the host and port of an `http://` URL complete a TLS handshake: an HTTPS server."""
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname:
+        return False
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 80), timeout=timeout) as raw:
+            with context.wrap_socket(raw, server_hostname=parts.hostname):
+                return True
+    except (OSError, ValueError):
+        return False
 
 
 class ClosingClient:
@@ -138,8 +163,10 @@ class HttpSession:
         auth: tuple[str, str] | None = None,
         on_retry: RetryLog | None = None,
         tls_hint: str = "",
+        setting: str = "",
     ):
         self.service = service
+        self.setting = setting  # the setting holding this service's URL (base_url, xsoar_url), named in errors
         self.base_url = base_url.rstrip("/")
         self.policy = policy
         self.timeout = timeout
@@ -223,13 +250,22 @@ class HttpSession:
         self.requests_sent += 1
         try:
             response = self._session.request(
-                method, url, data=body, headers=headers, params=params, timeout=self.timeout, verify=self._verify
+                method,
+                url,
+                data=body,
+                headers=headers,
+                params=params,
+                timeout=self.timeout,
+                verify=self._verify,
+                allow_redirects=False,  # followed blindly, a redirect drops the credentials or sends them elsewhere
             )
         except requests.exceptions.ReadTimeout:
             raise _UnknownOutcome(f"no answer within {self.timeout[1]:g} s") from None
         except requests.ConnectionError as exc:
             if _never_sent(exc):
                 raise
+            if speaks_tls(url):
+                raise self._https_expected(url) from None
             raise _UnknownOutcome(f"connection dropped: {self._reason(exc)}") from None
         except requests.RequestException as exc:  # its text may quote a header, hence a secret: name it only
             raise UnavailableError(
@@ -237,7 +273,26 @@ class HttpSession:
             ) from None
         if response.status_code in self.policy.statuses:
             raise _RetryableAnswer(response)
+        if response.is_redirect:
+            self._refuse_redirect(method, url, response)
+        if response.status_code == 400 and url.startswith("http:") and PLAIN_HTTP_TO_HTTPS in response.text[:2000]:
+            raise self._https_expected(url)
         return response
+
+    def _https_expected(self, url: str) -> UnavailableError:
+        return UnavailableError(
+            f"{self.service} at {shorten(url)} serves HTTPS on that port, not plain HTTP: "
+            f"set {self.setting or 'its URL'} to https://..."
+        )
+
+    def _refuse_redirect(self, method: str, url: str, response: requests.Response) -> None:
+        target = urljoin(url, response.headers.get("Location", ""))
+        raise ServiceError(
+            f"{self.service} redirected {method} {shorten(url)} to {shorten(target)} ({describe_status(response)}): "
+            f"set {self.setting or 'its URL'} to the address that answers (redirects are not followed: they would "
+            "drop the credentials or send them elsewhere)",
+            response.status_code,
+        )
 
     def _wait(self, state: RetryCallState) -> float:
         exponential = wait_exponential_jitter(

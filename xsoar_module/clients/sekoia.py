@@ -80,6 +80,7 @@ class SekoiaClient(ClosingClient):
             policy=policy,
             timeout=timeout,
             on_retry=on_retry,
+            setting="base_url",
         )
         self._sleep = sleep
 
@@ -173,7 +174,7 @@ class SekoiaClient(ClosingClient):
         response = self.http.request(method, path, **kwargs)
         if not response.ok:
             raise self._error(response, what)
-        body = parse_json(response, SERVICE)
+        body = parse_json(response, SERVICE, "base_url")
         if not isinstance(body, dict):
             raise MalformedResponseError(f"{SERVICE} answered {what} with JSON that is not an object")
         return body

@@ -107,6 +107,7 @@ class XsoarClient(ClosingClient):
             auth=auth,
             on_retry=on_retry,
             tls_hint=TLS_HINT,
+            setting="xsoar_url",
         )
 
     @property
@@ -127,7 +128,7 @@ class XsoarClient(ClosingClient):
         if not response.ok:
             raise self._error(response, "the webhook")
         try:
-            answer = parse_json(response, SERVICE) if response.content.strip() else None
+            answer = parse_json(response, SERVICE, "xsoar_url") if response.content.strip() else None
         except MalformedResponseError:  # created all the same: failing now would only bring a duplicate
             self._warn(f"{SERVICE} accepted the webhook ({response.status_code}) but its answer is not JSON")
             answer = None
@@ -139,7 +140,7 @@ class XsoarClient(ClosingClient):
         response = self.http.request("POST", "/incidents/search", json=query)
         if not response.ok:
             raise self._error(response, "the incident search")
-        found = parse_json(response, SERVICE)
+        found = parse_json(response, SERVICE, "xsoar_url")
         if not isinstance(found, dict):
             raise MalformedResponseError(f"{SERVICE} answered the incident search with JSON that is not an object")
         data = found.get("data") or []
@@ -161,7 +162,7 @@ class XsoarClient(ClosingClient):
             return Delivery(_id_of(answer), False, self.http.requests_sent - before)
         if not answer.ok:
             raise self._error(answer, "the incident")
-        created = parse_json(answer, SERVICE) if answer.content.strip() else {}
+        created = parse_json(answer, SERVICE, "xsoar_url") if answer.content.strip() else {}
         return Delivery(_id_of(created), False, self.http.requests_sent - before)
 
     def _error(self, response: requests.Response, what: str) -> ServiceError:

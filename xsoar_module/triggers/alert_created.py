@@ -16,6 +16,7 @@ from sekoia_automation.exceptions import TriggerConfigurationError
 from sekoia_automation.storage import temp_directory
 from sekoia_automation.trigger import Trigger
 
+from xsoar_module.bounds import MAX_MESSAGE, shorten
 from xsoar_module.clients.http import RetryPolicy
 from xsoar_module.clients.liveapi import Backoff, LiveApiAuthenticationError
 from xsoar_module.clients.sekoia import SekoiaClient, iso8601_utc
@@ -172,7 +173,8 @@ class AlertCreatedTrigger(Trigger):
             self._feed.wake()  # SIGTERM: leave the idle wait at once
 
     def log(self, message: str, level: str = "info", *args: Any, **kwargs: Any) -> None:
-        super().log(masker_of(self.module).mask(message), level, *args, **kwargs)  # type: ignore[arg-type]
+        message = shorten(masker_of(self.module).mask(str(message)), MAX_MESSAGE)
+        super().log(message, level, *args, **kwargs)  # type: ignore[arg-type]
 
     def _serve(self) -> None:
         config = configuration_of(self.module)
