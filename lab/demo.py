@@ -31,6 +31,7 @@ VARIED_ALERTS: list[dict[str, Any]] = [
         "rule": {"uuid": "0c5e3f1a-8b7d-4c2e-9f10-a1b2c3d4e5f6", "name": "VPN brute force", "type": "sigma"},
         "urgency": {"current_value": 85, "display": "Urgent"},
         "title": "Brute force on the VPN gateway",
+        "last_seen_at": None,  # as a third of real alerts: the events are found all the same
     },
     {
         "events": 1,
@@ -60,7 +61,7 @@ class DemoOptions:
 
 
 def varied_alert(index: int) -> dict[str, Any]:
-    """The index-th alert of the demo: several urgencies, event counts, one without rule."""
+    """The index-th alert of the demo: several urgencies, event counts, one without rule, one without last_seen_at."""
     return dict(VARIED_ALERTS[index % len(VARIED_ALERTS)])
 
 
@@ -99,6 +100,14 @@ def running_chain(options: DemoOptions, listener=None) -> Iterator[tuple[SekoiaS
         yield sekoia, xsoar, runner
 
 
+def unseen_end_line(alerts: list[dict[str, Any]], incidents: list[dict[str, Any]]) -> str:
+    """How the alerts that have events but no `last_seen_at` fared: the events of their incidents."""
+    events = {incident["alertId"]: incident["events"] for incident in incidents}
+    unseen = [alert["short_id"] for alert in alerts if alert.get("last_seen_at") is None and alert.get("similar")]
+    with_events = sum(1 for short_id in unseen if events.get(short_id))
+    return f"{len(unseen)} alert(s) with events but no last_seen_at, {with_events} of their incidents with events"
+
+
 def run_demo(options: DemoOptions, console: Console) -> bool:
     """Raise the alerts, wait for their incidents, print the runs and the incidents; True when all arrived."""
     finished: list[tuple[int, str, str]] = []
@@ -116,8 +125,7 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
         started = time.monotonic()
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("alerts -> incidents", total=options.alerts)
-            for index in range(options.alerts):
-                sekoia.add_alert(**varied_alert(index))
+            raised = [sekoia.add_alert(**varied_alert(index)) for index in range(options.alerts)]
             deadline = started + options.timeout
             while not done.is_set() and time.monotonic() < deadline:
                 progress.update(task, completed=len(finished))
@@ -131,6 +139,7 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
             f"{options.alerts} alert(s) raised, {len(finished)} run(s) finished ({failed} failed), "
             f"{len(xsoar.incidents)} incident(s) in XSOAR, in {elapsed:.2f} s"
         )
+        console.print(unseen_end_line(raised, xsoar.summary()))
         console.print("Inspect a run: .venv/bin/python -m lab show <run>   List them: .venv/bin/python -m lab runs")
         if options.stay:
             console.print("Staying up (Ctrl-C to stop): point a browser or curl at the URLs above.")

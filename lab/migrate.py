@@ -47,6 +47,10 @@ HTTP_NOTES = {
 JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 HELD = re.compile(r"@@jinja(\d+)@@")
 STRING_OR_HELD = re.compile(r'"(?:[^"\\]|\\.)*"|@@jinja\d+@@')
+SEEN_TIME = re.compile(
+    r"""node(?:\.(?P<dotted>\w+)|\[['"]?(?P<indexed>\w+)['"]?\])\.(?P<field>first_seen_at|last_seen_at)\b"""
+)
+WINDOW_FIELDS = {"first_seen_at": "events_earliest_time", "last_seen_at": "events_latest_time"}
 
 
 class MigrationError(Exception):
@@ -86,6 +90,8 @@ def migrate_playbook(document: dict[str, Any], catalogue: Catalogue) -> Migratio
         if node.module_uuid == SEKOIA_MODULE_UUID and node.block_uuid in SEKOIA_BLOCKS:
             block = _native(catalogue, SEKOIA_BLOCKS[node.block_uuid])
             migrated["nodes"][node.id] = _use_block(migrated["nodes"][node.id], block, label, notes)
+            if node.block_uuid == SEKOIA_GET_EVENTS_UUID:
+                _use_window_fields(migrated["nodes"][node.id], _get_alert_nodes(playbook), label, notes)
             changed += 1
         elif (node.module_uuid, node.block_uuid) == (HTTP_MODULE_UUID, HTTP_REQUEST_UUID) and _is_xsoar_call(node):
             block = _native(catalogue, "Create Incident")
@@ -122,6 +128,33 @@ def _use_block(raw: dict[str, Any], block: Block, label: str, notes: list[str]) 
             if name not in properties:
                 notes.append(f"{label}: argument {name!r} has no equivalent in {block.name}: dropped")
     return node
+
+
+def _get_alert_nodes(playbook: Playbook) -> set[str]:
+    return {
+        key
+        for key, node in playbook.nodes.items()
+        if (node.module_uuid, node.block_uuid) == (SEKOIA_MODULE_UUID, SEKOIA_GET_ALERT_UUID)
+    }
+
+
+def _use_window_fields(raw: dict[str, Any], get_alerts: set[str], label: str, notes: list[str]) -> None:
+    """`node.1.first_seen_at` / `last_seen_at` of Get Alert -> its never-null `events_earliest_time` /
+    `events_latest_time`: real alerts often have no `last_seen_at`, and old ones no seen times at all."""
+
+    def window_field(found: re.Match) -> str:
+        if (found["dotted"] or found["indexed"]) not in get_alerts:
+            return found.group()
+        return found.group()[: found.start("field") - found.start()] + WINDOW_FIELDS[found["field"]]
+
+    arguments = raw.get("arguments") or {}
+    for name, value in arguments.items():
+        if isinstance(value, str) and (rewritten := SEEN_TIME.sub(window_field, value)) != value:
+            arguments[name] = rewritten
+            notes.append(
+                f"{label}: {name}: the alert's seen time became {rewritten!r}, the window Get Alert computes "
+                "(never null, unlike last_seen_at)"
+            )
 
 
 def _is_xsoar_call(node: Node) -> bool:

@@ -39,7 +39,11 @@ def test_the_documentation_template_migrates_to_a_clean_playbook(catalogue):
     assert nodes["2"]["action_uuid"] == block_uuid(catalogue, "Get Events")
     assert nodes["3"]["action_uuid"] == block_uuid(catalogue, "Create Incident")
     assert nodes["1"]["arguments"] == TEMPLATE["nodes"]["1"]["arguments"]
-    assert nodes["2"]["arguments"] == TEMPLATE["nodes"]["2"]["arguments"]
+    assert nodes["2"]["arguments"] == {
+        "query": TEMPLATE["nodes"]["2"]["arguments"]["query"],
+        "earliest_time": "{{ node.1.events_earliest_time }}",
+        "latest_time": "{{ node.1.events_latest_time }}",
+    }
     assert nodes["3"]["arguments"] == {
         "alert": "{{ node.1 }}",
         "events": "{{ node.2.events }}",
@@ -58,6 +62,17 @@ def test_the_notes_tell_where_the_token_and_url_go_and_never_copy_the_token(cata
     assert "urgency" in notes
     assert "YOUR_XSOAR_TOKEN" not in notes
     assert "YOUR_XSOAR_TOKEN" not in json.dumps(migration.playbook)
+
+
+def test_the_seen_times_of_get_alert_become_its_never_null_window(catalogue):
+    document = copy.deepcopy(TEMPLATE)
+    arguments = document["nodes"]["2"]["arguments"]
+    arguments |= {"earliest_time": "{{ node['1'].first_seen_at }}", "latest_time": "{{ node.0.last_seen_at }}"}
+    migration = migrate_playbook(document, catalogue)
+    migrated = migration.playbook["nodes"]["2"]["arguments"]
+    assert migrated["earliest_time"] == "{{ node['1'].events_earliest_time }}"
+    assert migrated["latest_time"] == "{{ node.0.last_seen_at }}"  # the trigger's, not Get Alert's: left as is
+    assert sum("events_earliest_time" in note for note in migration.notes) == 1
 
 
 def test_without_get_events_the_action_fetches_them(catalogue):

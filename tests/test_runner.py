@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -46,6 +47,37 @@ def test_the_shipped_template_creates_one_incident_per_alert(tmp_path: Path, mod
     create = next(block for block in runs[0].blocks if block.node_id == "3")
     assert create.results["mode"] == mode and create.results["deduplicated"] is False
     assert "incident" in create.logs
+
+
+SHIPPED = REPO_ROOT / "playbooks" / "create_incident_on_cortex_xsoar.json"
+
+
+def with_latest_time(tmp_path: Path, latest_time: str) -> Path:
+    """The shipped template with another end of the events window in Get Events."""
+    document = json.loads(SHIPPED.read_text())
+    document["nodes"]["2"]["arguments"]["latest_time"] = latest_time
+    path = tmp_path / "playbook.json"
+    path.write_text(json.dumps(document, indent=2))
+    return path
+
+
+@pytest.mark.parametrize(
+    "latest_time",
+    [None, "{{ node.1.last_seen_at }}", "{{ node.1.last_seen_at or '' }}", "{{ node.1.last_seen_at }}{{ '' }}"],
+    ids=["shipped", "null", "empty", "None-text"],
+)
+def test_the_events_of_alerts_without_last_seen_at_reach_the_incident(tmp_path: Path, latest_time: str | None):
+    playbook = SHIPPED if latest_time is None else with_latest_time(tmp_path, latest_time)
+    with running_chain(DemoOptions(state=tmp_path, playbook=playbook)) as (sekoia, xsoar, runner):
+        alerts = [
+            sekoia.add_alert(events=3, last_seen_at=None),
+            sekoia.add_alert(events=2, last_seen_at=None, first_seen_at=None),
+            sekoia.add_alert(events=4),
+        ]
+        runs = settle(runner, 3)
+        incidents = {incident["alertId"]: incident for incident in xsoar.summary()}
+    assert all(run.status == "succeeded" for run in runs), [run.blocks for run in runs]
+    assert [incidents[alert["short_id"]]["events"] for alert in alerts] == [3, 2, 4]
 
 
 def test_the_two_block_template_reads_the_trigger_file_and_fetches_events(tmp_path: Path):
@@ -121,6 +153,10 @@ def test_the_demo_command(tmp_path: Path, mode: str):
     result = cli("demo", "--alerts", "3", "--mode", mode, "--state", str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 run(s) finished (0 failed), 3 incident(s) in XSOAR" in result.stdout
+    without_last_seen = re.search(
+        r"(\d+) alert\(s\) with events but no last_seen_at, (\d+) of their incidents with events", result.stdout
+    )
+    assert without_last_seen and int(without_last_seen[1]) >= 1 and without_last_seen[1] == without_last_seen[2]
     listed = cli("runs", "--state", str(tmp_path))
     assert listed.stdout.count("succeeded") >= 3
     shown = cli("show", "1", "--state", str(tmp_path))

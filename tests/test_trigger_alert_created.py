@@ -229,6 +229,32 @@ def test_bad_frames_are_ignored_logged_and_the_trigger_keeps_running(symphony, s
     assert "unknown type 'weather'" in logs
 
 
+def test_updates_comments_and_cases_start_no_run_and_the_next_alert_arrives(symphony, sekoia, data_path):
+    run = start(symphony, sekoia, data_path)
+    first = sekoia.add_alert(events=0)
+    assert emitted(run, 1) == Counter([first["uuid"]])
+    for alert in (first, *sekoia.add_real_alerts()):
+        sekoia.notify_activity(alert)  # alert updated (status, urgency), comment created, case created and updated
+    following = sekoia.add_alert(events=0)
+    assert emitted(run, 2) == Counter([first["uuid"], following["uuid"]])
+    logs = stopped_logs(run)
+    assert not [log for log in logs if log["level"] in ("warning", "error", "critical")]
+
+
+def test_reduced_listing_items_are_caught_up_as_whole_alerts(symphony, data_path):
+    with SekoiaSimulator(api_key=SEKOIA_KEY, seed_samples=False, reduced_listing=True) as sekoia:
+        now = int(time.time())
+        while_stopped = [sekoia.add_alert(notify=False, events=0, created_at=now - 60 + index) for index in range(8)]
+        run = start(symphony, sekoia, data_path, {"backfill_minutes": 10})
+        assert emitted(run, 8) == Counter(alert["uuid"] for alert in while_stopped)
+        assert sekoia.request_counts["GET /v1/sic/alerts/{id}"] >= 1  # the reduced items were fetched whole
+        for event in run.events:
+            alert = next(alert for alert in while_stopped if alert["uuid"] == event["event"]["alert_uuid"])
+            assert event["event"]["rule"] == {"name": alert["rule"]["name"], "uuid": alert["rule"]["uuid"]}
+            assert event["event"]["urgency"] == alert["urgency"]["current_value"]
+        stopped_logs(run)
+
+
 def test_failed_fetches_are_kept_pending_then_caught_up(symphony, sekoia, data_path):
     run = start(symphony, sekoia, data_path)
     sekoia.faults.script(*[Fault(status=503)] * 4, method="GET", path_contains="/sic/alerts/")

@@ -8,13 +8,16 @@ Errors answer `{"message": ...}`: 400 for bad parameters or queries, 404 for unk
 
 LiveAPI `GET /live/` (WebSocket): without the cookie `access_token_cookie=<key>` the server sends
 `{"authenticated": false, "message": ...}` and closes with code 4401; otherwise it sends `{"authenticated": true}`
-and, only once the client sent `{"action": "upgrade"}`, v2 notifications.
+and, only once the client sent `{"action": "upgrade"}`, v2 notifications: alert `created`, and, through
+`notify_activity`, alert `updated`, `alert-comment` `created`, `case` `created`/`updated`.
 
 Choices where Sekoia's behaviour is unconfirmed: the listing sorts by `created_at` descending unless told (ties keep
 insertion order, alerts without the sort field come last); date bounds are compared as epoch seconds, fractions
 kept; a new job answers status 0, then 1 for `job_duration` seconds, then `job_final_status`, with `total` 0 until
-done; the events of a job not done answer 409; `max_last_events` keeps the latest events; each ISO-8601 bound of a
-search applies on its own, relative ones (`-1d`, `now`) are ignored. Faults, `request_counts` and `request_log`
+done, then every matching event although `max_last_events` keeps only the latest (as real jobs count far more
+than a page returns); a share of done jobs say `expired: true` yet serve their events; ISO-8601 bounds are echoed in
+UTC without zone, relative ones as sent; the events of a job not done answer 409; each ISO-8601 bound of a search
+applies on its own, relative ones (`-1d`, `now`) are ignored. Faults, `request_counts` and `request_log`
 cover the HTTP API only, not the LiveAPI (it has its own counters).
 """
 

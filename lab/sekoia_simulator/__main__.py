@@ -14,6 +14,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--api-key", default="sekoia-test-key")
     parser.add_argument("--alerts", type=int, default=0, help="alerts to add besides the sample alert")
+    parser.add_argument("--real", action="store_true", help="also serve the real-shaped alerts of lab/samples")
     args = parser.parse_args(argv)
     simulator = SekoiaSimulator(args.api_key, args.host, args.port)
     try:
@@ -23,6 +24,8 @@ def main(argv: list[str] | None = None) -> None:
     try:  # the whole session, so that Ctrl-C as soon as the URLs are printed still stops cleanly
         print(f"API:     {simulator.url} (also {simulator.url}/api)")
         print(f"LiveAPI: {simulator.liveapi_url} (cookie {AUTH_COOKIE}=<api key>)")
+        for alert in simulator.add_real_alerts() if args.real else []:
+            print(f"Real-shaped alert {alert['short_id']} {alert['uuid']}")
         for _ in range(args.alerts):
             alert = simulator.add_alert(notify=False)
             print(f"Alert {alert['short_id']} {alert['uuid']}")

@@ -173,6 +173,8 @@ class SearchJob:
     events: list[dict[str, Any]]
     duration: float
     final_status: int
+    matched: int
+    expires_early: bool = False
     uuid: str = field(default_factory=lambda: str(uuid4()))
     started: float = field(default_factory=time.monotonic)
     created_at: str = field(default_factory=lambda: iso_z(datetime.now(timezone.utc)))
@@ -183,13 +185,23 @@ class SearchJob:
 
     def describe(self, status: int | None = None) -> dict[str, Any]:
         status = self.status if status is None else status
+        done = status == JOB_DONE
         return {
             "uuid": self.uuid,
             "term": self.body.get("term"),
-            "earliest_time": self.body.get("earliest_time"),
-            "latest_time": self.body.get("latest_time"),
+            "earliest_time": echoed_time(self.body.get("earliest_time")),
+            "latest_time": echoed_time(self.body.get("latest_time")),
+            "visible": self.body.get("visible"),
+            "max_last_events": self.body.get("max_last_events"),
             "status": status,
-            "total": len(self.events) if status == JOB_DONE else 0,
+            "total": self.matched if done else 0,
             "results_ttl": RESULTS_TTL,
+            "expired": done and self.expires_early,
             "created_at": self.created_at,
         }
+
+
+def echoed_time(value: Any) -> Any:
+    """A search bound as jobs echo it: ISO-8601 in UTC without zone, anything else (`-1d`, `now`) as sent."""
+    moment = parse_iso(value)
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat() if moment else value

@@ -3,6 +3,7 @@
 import asyncio
 import copy
 import json
+import random
 import threading
 import time
 from collections import Counter
@@ -26,7 +27,16 @@ from lab.sekoia_simulator.queries import (
     int_parameter,
     short_id_of_term,
 )
-from lab.sekoia_simulator.records import build_alert, build_events, created_notification, load_sample, new_short_id
+from lab.sekoia_simulator.records import (
+    activity_notifications,
+    build_alert,
+    build_events,
+    created_notification,
+    listing_item,
+    load_sample,
+    new_short_id,
+    roughen,
+)
 from lab.server import BackgroundServer, LocalService, fault_middleware
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -75,6 +85,14 @@ def is_upgrade(text: str) -> bool:
 class SekoiaSimulator(LocalService):
     """Sekoia.io's alerts and events API plus the LiveAPI (see the package docstring), with controls for tests.
 
+    As real answers (SEKOIA.md section 2), unless `messy` is False, a share of the added alerts have a null
+    `last_seen_at`, no title nor seen times, null `rule.type` or `target`, extra fields, short ids of 6 to 13
+    characters and real-sized events; which ones depends only on `seed` and the order of the alerts, so a test sees
+    the same alerts on every run. Overrides given to `add_alert` win over that. `reduced_listing` makes the listing
+    answer items in the reduced shapes of real listings (no uuid, rule, entity; urgency `{display}`, status `{name}`)
+    for the alerts the seed picks. `add_real_alerts` stores the hand-written real-shaped alerts of
+    `lab/samples/real_alerts.json`.
+
     `job_duration` and `job_final_status` apply to jobs created afterwards; `request_counts` counts HTTP API requests
     by route template (`GET /v1/sic/alerts/{id}`, either prefix), `request_log` keeps `(method, path with query,
     status)` once answered (status 0 when the connection was dropped); `liveapi_connections_total` counts
@@ -82,9 +100,19 @@ class SekoiaSimulator(LocalService):
     """
 
     def __init__(
-        self, api_key: str = "sekoia-test-key", host: str = "127.0.0.1", port: int = 0, seed_samples: bool = True
+        self,
+        api_key: str = "sekoia-test-key",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed_samples: bool = True,
+        *,
+        seed: int = 0,
+        messy: bool = True,
+        reduced_listing: bool = False,
     ):
         self.api_key = api_key
+        self.seed, self.messy, self.reduced_listing = seed, messy, reduced_listing
+        self._added = 0
         self.job_duration = 0.0
         self.job_final_status = JOB_DONE
         self.duplicate_notifications = False
@@ -134,17 +162,38 @@ class SekoiaSimulator(LocalService):
         """Store a fresh alert (overrides replace top-level keys) with its events (a count or a list; default 3),
         then, if `notify`, push its "alert created" notification to upgraded LiveAPI clients."""
         with self._lock:
+            rng = random.Random(f"{self.seed}/{self._added}") if self.messy else None
+            self._added += 1
             taken = {stored.alert.get("short_id") for stored in self._stored}
-            short_id = next(candidate for candidate in iter(new_short_id, None) if candidate not in taken)
-            alert = build_alert(self._template, short_id, overrides)
+            short_id = next(candidate for candidate in iter(lambda: new_short_id(rng), None) if candidate not in taken)
+            alert = build_alert(self._template, short_id, {})
+            alert = (roughen(alert, rng) if rng else alert) | overrides
             count = DEFAULT_EVENTS if events is None else events
-            attached = build_events(alert, count) if isinstance(count, int) else copy.deepcopy(count)
+            attached = build_events(alert, count, rng) if isinstance(count, int) else copy.deepcopy(count)
             if "similar" not in overrides:
                 alert["similar"] = len(attached)
             self._stored.append(StoredAlert(alert, attached))
         if notify:
             self.notify(alert)
         return copy.deepcopy(alert)
+
+    def add_real_alerts(self) -> list[dict]:
+        """Store the real-shaped alerts of `lab/samples/real_alerts.json` (old `created_at`, so that they stay out
+        of a trigger's catch-up), each with `similar` real-sized events; no notification."""
+        alerts = load_sample("real_alerts.json")
+        with self._lock:
+            for alert in alerts:
+                rng = random.Random(alert["short_id"])
+                self._stored.append(StoredAlert(alert, build_events(alert, alert.get("similar") or 0, rng)))
+        return copy.deepcopy(alerts)
+
+    def events_of(self, alert_id: str) -> list[dict]:
+        """The events attached to an alert (by UUID or short ID); KeyError if unknown."""
+        with self._lock:
+            stored = self._lookup(alert_id)
+            if stored is None:
+                raise KeyError(alert_id)
+            return copy.deepcopy(stored.events)
 
     def remove_alert(self, uuid: str) -> None:
         """The API no longer knows the alert (by UUID or short ID) nor its events; KeyError if unknown."""
@@ -178,6 +227,11 @@ class SekoiaSimulator(LocalService):
         text = json.dumps(created_notification(alert))
         for _ in range(2 if self.duplicate_notifications else 1):
             self._push(text, upgraded_only=True)
+
+    def notify_activity(self, alert: dict) -> None:
+        """Push what else the LiveAPI says about an alert: `updated` (status, urgency), a comment, a case."""
+        for message in activity_notifications(alert):
+            self._push(json.dumps(message), upgraded_only=True)
 
     def send_raw(self, text: str) -> None:
         """Push a frame as is to every connected client, upgraded or not."""
@@ -291,7 +345,15 @@ class SekoiaSimulator(LocalService):
     async def _list_alerts(self, request: web.Request) -> web.Response:
         with self._lock:
             alerts = [stored.alert for stored in self._stored]
-        return web.json_response(alerts_page(alerts, request.query))
+        page = alerts_page(alerts, request.query)
+        if self.reduced_listing:
+            page["items"] = [self._listed(alert) for alert in page["items"]]
+        return web.json_response(page)
+
+    def _listed(self, alert: dict[str, Any]) -> dict[str, Any]:
+        """The item of an alert in a reduced listing, for about half of the alerts (the seed picks them)."""
+        rng = random.Random(f"{self.seed}/listing/{alert.get('short_id')}")
+        return listing_item(alert, rng) if rng.random() < 1 / 2 else alert
 
     async def _create_job(self, request: web.Request) -> web.Response:
         try:
@@ -302,10 +364,12 @@ class SekoiaSimulator(LocalService):
             raise Refusal("The body must be a JSON object")
         selected = self._events_of(short_id_of_term(body.get("term")))
         events = in_window(selected, body.get("earliest_time"), body.get("latest_time"))
+        matched = len(events)
         cap = body.get("max_last_events")
         if isinstance(cap, int) and cap > 0:
             events = events[-cap:]
-        job = SearchJob(body, events, self.job_duration, self.job_final_status)
+        expired = self.messy and random.Random(f"{self.seed}/job/{len(self._jobs)}").random() < 1 / 2
+        job = SearchJob(body, events, self.job_duration, self.job_final_status, matched, expired)
         self._jobs[job.uuid] = job
         return web.json_response(job.describe(JOB_QUEUED))
 
@@ -324,7 +388,7 @@ class SekoiaSimulator(LocalService):
         offset = int_parameter(request.query, "offset", 0, 0)
         if job.status != JOB_DONE:
             raise Refusal(f"The search job is not done (status {job.status})", 409)
-        return web.json_response({"items": job.events[offset : offset + limit], "total": len(job.events)})
+        return web.json_response({"items": job.events[offset : offset + limit], "total": job.matched})
 
     # LiveAPI
 

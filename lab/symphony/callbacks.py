@@ -9,6 +9,8 @@ from lab.faults import FaultPlan
 from lab.server import fault_middleware
 from lab.symphony.records import RunRecord
 
+MAX_CALLBACK_BYTES = 64 * 1024 * 1024  # the platform's limit is unknown: well above 1,000 real-sized events (~3 MB)
+
 
 class CallbackServer:
     """Answers the runs it knows, each authenticated by its own Bearer token."""
@@ -18,7 +20,7 @@ class CallbackServer:
         self._faults = faults
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[fault_middleware(self._faults)])
+        app = web.Application(middlewares=[fault_middleware(self._faults)], client_max_size=MAX_CALLBACK_BYTES)
         app.add_routes(
             [
                 web.patch("/callback/{run_id}", self._report),

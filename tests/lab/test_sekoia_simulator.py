@@ -1,5 +1,6 @@
 """The Sekoia.io simulator answers as the project's Sekoia reference says: alerts, search jobs, LiveAPI, faults."""
 
+import base64
 import json
 import re
 import signal
@@ -19,6 +20,8 @@ from websockets.sync.client import ClientConnection, connect
 from lab.faults import Fault
 from lab.sekoia_simulator import SekoiaSimulator
 from lab.sekoia_simulator.records import urgency_display
+from xsoar_module.mapping.window import events_window
+from xsoar_module.models.alert import Alert
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 KEY = "key-sekoia-42"
@@ -105,11 +108,16 @@ def test_alert_by_uuid_or_short_id_and_unknown_alerts(simulator):
     assert missing.status_code == 404 and missing.json() == {"message": "Alert not found"}
 
 
-def test_added_alerts_are_complete_and_fresh(simulator):
+def test_added_alerts_are_complete_and_fresh_unless_messy():
+    with SekoiaSimulator(api_key=KEY, messy=False) as simulator:
+        check_complete_and_fresh(simulator)
+
+
+def check_complete_and_fresh(simulator: SekoiaSimulator) -> None:
     before = int(time.time())
     first, second = simulator.add_alert(notify=False), simulator.add_alert(notify=False, rule=None, urgency={"x": 1})
     assert first["uuid"] != second["uuid"] and first["short_id"] != second["short_id"]
-    assert len(first["short_id"]) == 12 and first["short_id"].startswith("AL")
+    assert 6 <= len(first["short_id"]) <= 13 and first["short_id"].startswith("AL")
     assert isinstance(first["created_at"], int) and before <= first["created_at"] <= time.time()
     assert ISO_Z.fullmatch(first["first_seen_at"]) and ISO_Z.fullmatch(first["last_seen_at"])
     assert first["first_seen_at"] < first["last_seen_at"]
@@ -201,6 +209,108 @@ def test_listing_date_range_is_inclusive_and_accepts_now(simulator):
     fresh = simulator.add_alert(notify=False)
     assert uuids(f"{iso(time.time() - 60)},now") == [fresh["uuid"]]
     assert get(simulator, "/v1/sic/alerts", **{"date[created_at]": "yesterday,now"}).status_code == 400
+
+
+# Real-shaped data
+
+
+def added(seed: int, count: int, **options) -> list[dict]:
+    with SekoiaSimulator(api_key=KEY, seed_samples=False, seed=seed, **options) as simulator:
+        return [simulator.add_alert(notify=False) for _ in range(count)]
+
+
+def shape(alert: dict) -> tuple:
+    """What the seed decides about an alert (not its fresh uuid and times)."""
+    return (
+        alert["short_id"],
+        "last_seen_at" in alert and alert["last_seen_at"] is None,
+        "title" in alert,
+        alert["target"],
+        alert["rule"]["type"],
+        alert["detection_type"],
+    )
+
+
+def test_messy_alerts_are_real_shaped_and_the_same_for_a_seed():
+    alerts = added(7, 60)
+    assert [shape(alert) for alert in alerts] == [shape(alert) for alert in added(7, 60)]
+    assert [shape(alert) for alert in alerts] != [shape(alert) for alert in added(8, 60)]
+    null_last_seen = sum(1 for alert in alerts if "last_seen_at" in alert and alert["last_seen_at"] is None)
+    old = [alert for alert in alerts if "first_seen_at" not in alert]
+    assert 10 <= null_last_seen <= 30 and 3 <= len(old) <= 20
+    assert all("title" not in alert and "last_seen_at" not in alert for alert in old)
+    assert {len(alert["short_id"]) for alert in alerts} <= set(range(6, 14))
+    assert len({len(alert["short_id"]) for alert in alerts}) >= 5
+    assert any(alert["rule"]["type"] is None for alert in alerts) and any(alert["target"] is None for alert in alerts)
+    assert any(alert.get("stix") == {} for alert in alerts)
+    for key in (
+        "created_by",
+        "created_by_type",
+        "updated_by",
+        "intake_uuids",
+        "similarity_strategy",
+        "detection_type",
+    ):
+        assert all(key in alert for alert in alerts), key
+
+
+def test_overrides_win_over_the_mess():
+    with SekoiaSimulator(api_key=KEY, seed_samples=False) as simulator:
+        kept = [simulator.add_alert(notify=False, last_seen_at="2025-11-28T08:00:00Z", title="t") for _ in range(20)]
+    assert {(alert["last_seen_at"], alert["title"]) for alert in kept} == {("2025-11-28T08:00:00Z", "t")}
+
+
+def test_messy_events_are_real_sized_and_inside_the_alert_window(simulator):
+    for index in range(12):
+        alert = simulator.add_alert(notify=False, events=4)
+        earliest, latest = events_window(Alert.model_validate(alert), datetime.now(timezone.utc))
+        for event in simulator.events_of(alert["short_id"]):
+            assert 40 <= len(event) <= 80
+            assert earliest <= event["timestamp"] <= latest, (alert, event["timestamp"])
+            assert isinstance(event["sekoiaio.matches"], list) and isinstance(event["sekoiaio.matches"][0], dict)
+            assert isinstance(event["source.port"], int) and isinstance(event["related.ip"], list)
+            assert all(isinstance(item, list) for item in event["winlog.event_data.PrivilegeList"])
+            assert len(base64.b64decode(event["__event_id"], validate=True)) == 24
+    events = [event for alert in simulator.alerts()[1:] for event in simulator.events_of(alert["uuid"])]
+    assert 0 < sum("alert_short_ids" not in event for event in events) < len(events)
+
+
+def test_real_fixtures_are_served(simulator):
+    real = simulator.add_real_alerts()
+    assert len(real) == 8
+    assert sum(alert.get("last_seen_at") is None for alert in real) >= 3
+    assert sum("first_seen_at" not in alert and "title" not in alert for alert in real) == 2
+    assert {len(alert["short_id"]) for alert in real} >= {6, 13}
+    for alert in real:
+        assert get(simulator, f"/v1/sic/alerts/{alert['short_id']}").json() == alert
+        assert len(simulator.events_of(alert["uuid"])) == alert["similar"]
+
+
+def test_reduced_listing_items():
+    with SekoiaSimulator(api_key=KEY, seed_samples=False, reduced_listing=True) as simulator:
+        alerts = {alert["short_id"]: alert for alert in (simulator.add_alert(notify=False) for _ in range(20))}
+        items = listing(simulator, limit=100)["items"]
+    reduced = [item for item in items if "rule" not in item]
+    assert 0 < len(reduced) < len(items) and any("uuid" not in item for item in reduced)
+    for item in reduced:
+        alert = alerts[item["short_id"]]
+        assert "entity" not in item and item["urgency"] == {"display": alert["urgency"]["display"]}
+        assert item["status"] == {"name": alert["status"]["name"]}
+    assert all(item == alerts[item["short_id"]] for item in items if "rule" in item)
+
+
+def test_job_answers_carry_the_real_fields(simulator):
+    alert = simulator.add_alert(notify=False, events=30)
+    term = f'alert_short_ids:"{alert["short_id"]}"'
+    jobs = [
+        finished_job(simulator, term, earliest="2025-11-28T09:00:00+02:00", latest="now", most=5) for _ in range(6)
+    ]
+    for job in jobs:
+        assert (job["total"], job["results_ttl"]) == (30, 3600)
+        assert (job["earliest_time"], job["latest_time"]) == ("2025-11-28T07:00:00", "now")
+        assert len(get(simulator, f"{JOBS}/{job['uuid']}/events", limit=100).json()["items"]) == 5
+    assert {job["expired"] for job in jobs} == {True, False}
+    assert finished_job(simulator, term, earliest="-1d")["earliest_time"] == "-1d"
 
 
 # Events search jobs
@@ -359,6 +469,25 @@ def test_drop_connections_forces_a_reconnect(simulator):
         alert = simulator.add_alert()
         assert json.loads(again.recv(timeout=5))["attributes"]["uuid"] == alert["uuid"]
     assert simulator.liveapi_connections_total == 2
+
+
+def test_activity_notifications_beside_created(simulator):
+    alert = simulator.alerts()[0]
+    with live(simulator) as socket:
+        simulator.wait_for_clients(1, timeout=5)
+        simulator.notify_activity(alert)
+        messages = [json.loads(socket.recv(timeout=5)) for _ in range(5)]
+    assert [(m["type"], m["action"]) for m in messages] == [
+        ("alert", "updated"),
+        ("alert", "updated"),
+        ("alert-comment", "created"),
+        ("case", "created"),
+        ("case", "updated"),
+    ]
+    assert messages[0]["attributes"]["updated"]["status_name"] == "Acknowledged"
+    assert "dynamic_urgency_value" in messages[1]["attributes"]["updated"]
+    assert messages[2]["attributes"]["alert_short_id"] == SAMPLE_SHORT_ID
+    assert all(m["metadata"]["version"] == 2 for m in messages)
 
 
 def test_send_raw_reaches_every_client(simulator):

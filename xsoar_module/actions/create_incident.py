@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any, Literal
 
@@ -9,10 +10,11 @@ import orjson
 from pydantic import Field, field_validator, model_validator
 
 from xsoar_module.actions.base import BoundedIdentifier, ModuleAction
-from xsoar_module.clients.sekoia import SekoiaClient
+from xsoar_module.clients.sekoia import MAX_SEARCH_TIMEOUT, SEARCH_TIMEOUT, PollSchedule, SekoiaClient
 from xsoar_module.clients.xsoar import Delivery, XsoarClient
 from xsoar_module.errors import InvalidInputError
 from xsoar_module.mapping.incident import alert_id, api_body, webhook_body
+from xsoar_module.mapping.window import events_window
 from xsoar_module.models.alert import Alert
 from xsoar_module.models.schema import ManifestModel
 
@@ -39,6 +41,12 @@ class CreateIncidentArguments(ManifestModel):
     events: list[dict[str, Any]] | None = Field(None, description="Events of the alert: {{ node.2.events }}")
     events_path: str | None = Field(None, description="File holding the events (a JSON list)")
     fetch_events: bool = Field(False, description="When no events are given, fetch the alert's events from Sekoia.io")
+    events_timeout: int = Field(
+        SEARCH_TIMEOUT,
+        ge=1,
+        le=MAX_SEARCH_TIMEOUT,
+        description="fetch_events: seconds to wait for the events search job to finish",
+    )
     max_events: int = Field(10, ge=0, le=1000, description="At most that many events go into the incident")
     name: str | None = Field(None, description="Incident name (default: the rule name)")
     incident_type: str | None = Field(None, description="XSOAR incident type (default: the instance's)")
@@ -152,18 +160,25 @@ class CreateIncident(ModuleAction):
             return events, len(events)
         if not arguments.fetch_events or arguments.max_events == 0:
             return [], 0
-        return self._fetch_events(alert, arguments.max_events, sekoia())
+        return self._fetch_events(alert, arguments, sekoia())
 
-    def _fetch_events(self, alert: Alert, limit: int, sekoia: SekoiaClient) -> tuple[list[dict[str, Any]], int]:
-        if not (alert.short_id and alert.first_seen_at and alert.last_seen_at):
-            self.log(f"Alert {alert_id(alert)} has no short_id or seen times: no events fetched", level="warning")
+    def _fetch_events(
+        self, alert: Alert, arguments: CreateIncidentArguments, sekoia: SekoiaClient
+    ) -> tuple[list[dict[str, Any]], int]:
+        if not alert.short_id:
+            self.log(f"Alert {alert_id(alert)} has no short_id: no events fetched", level="warning")
             return [], 0
+        earliest, latest = events_window(alert, datetime.now(UTC))
         outcome = sekoia.search_events(
-            f'alert_short_ids:"{alert.short_id}"', alert.first_seen_at, alert.last_seen_at, limit
+            f'alert_short_ids:"{alert.short_id}"',
+            earliest,
+            latest,
+            arguments.max_events,
+            PollSchedule(timeout=arguments.events_timeout),
         )
         self.log(
-            f"Fetched {len(outcome.events)} event(s) of alert {alert.short_id} (search job {outcome.job_uuid}, "
-            f"{outcome.status_polls} status poll(s))",
+            f"Fetched {len(outcome.events)} event(s) of alert {alert.short_id} in {earliest} .. {latest} "
+            f"(search job {outcome.job_uuid}, {outcome.status_polls} status poll(s))",
             level="info",
         )
         return outcome.events, max(outcome.total, alert.similar or 0)

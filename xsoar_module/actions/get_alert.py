@@ -1,9 +1,12 @@
-"""Get Alert: one Sekoia.io alert by UUID or short ID."""
+"""Get Alert: one Sekoia.io alert by UUID or short ID, with the time window of its events."""
+
+from datetime import UTC, datetime
 
 from pydantic import Field
 
 from xsoar_module.actions.base import Identifier, ModuleAction
-from xsoar_module.models.alert import Alert
+from xsoar_module.mapping.window import events_window
+from xsoar_module.models.alert import Alert, AlertWithWindow
 from xsoar_module.models.schema import ManifestModel
 
 
@@ -17,13 +20,16 @@ class GetAlert(ModuleAction):
 
     name = "Get Alert"
     description = "Get a Sekoia.io alert by UUID or short ID"
-    results_model = Alert
+    results_model = AlertWithWindow
 
-    def run(self, arguments: GetAlertArguments) -> Alert:
+    def run(self, arguments: GetAlertArguments) -> AlertWithWindow:
         with self.sekoia_client() as client:
-            alert = Alert.model_validate(client.get_alert(arguments.uuid, stix=arguments.stix))
+            raw = client.get_alert(arguments.uuid, stix=arguments.stix)
+        alert = Alert.model_validate(raw)
+        earliest, latest = events_window(alert, datetime.now(UTC))
         self.log(
-            f"Alert {alert.short_id} ({alert.uuid}) '{alert.title}' fetched from {client.http.base_url}",
+            f"Alert {alert.short_id} ({alert.uuid}) '{alert.title}' fetched from {client.http.base_url}; "
+            f"its events window is {earliest} .. {latest}",
             level="info",
         )
-        return alert
+        return AlertWithWindow.model_validate(raw | {"events_earliest_time": earliest, "events_latest_time": latest})

@@ -1,11 +1,13 @@
 """Get Events: the events matching a query in a time window, through a Sekoia.io search job."""
 
 import time
+from datetime import UTC, datetime
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from xsoar_module.actions.base import ModuleAction
-from xsoar_module.clients.sekoia import PollSchedule
+from xsoar_module.clients.sekoia import MAX_SEARCH_TIMEOUT, SEARCH_TIMEOUT, PollSchedule
+from xsoar_module.mapping.window import NOW, check_window, is_null_rendering
 from xsoar_module.models.events import EventsResults
 from xsoar_module.models.schema import ManifestModel, NonBlankStr
 
@@ -13,11 +15,32 @@ from xsoar_module.models.schema import ManifestModel, NonBlankStr
 class GetEventsArguments(ManifestModel):
     query: NonBlankStr = Field(description='Events query, e.g. alert_short_ids:"{{ node.1.short_id }}"')
     earliest_time: NonBlankStr = Field(
-        description="Start of the window: ISO-8601 (e.g. {{ node.1.first_seen_at }}) or -1d"
+        description="Start of the window: ISO-8601 (e.g. {{ node.1.events_earliest_time }}) or relative (-1d)"
     )
-    latest_time: NonBlankStr = Field(description="End of the window: ISO-8601 (e.g. {{ node.1.last_seen_at }}) or now")
+    latest_time: str | None = Field(
+        NOW,
+        description="End of the window: ISO-8601 (e.g. {{ node.1.events_latest_time }}) or now; "
+        "empty, null or None mean now",
+    )
     limit: int = Field(100, ge=1, le=1000, description="Maximum number of events to return (1-1000)")
-    timeout: int = Field(300, ge=1, le=3600, description="Seconds to wait for the search job to finish")
+    timeout: int = Field(
+        SEARCH_TIMEOUT, ge=1, le=MAX_SEARCH_TIMEOUT, description="Seconds to wait for the search job to finish"
+    )
+
+    @field_validator("earliest_time", mode="before")
+    @classmethod
+    def _earliest_is_a_time(cls, value: object) -> object:
+        if is_null_rendering(value):
+            raise ValueError(
+                f"{value!r} is no time (a null alert time?): use {{{{ node.1.events_earliest_time }}}}, "
+                "which is never null, or a relative time such as -1d"
+            )
+        return value
+
+    @field_validator("latest_time", mode="after")
+    @classmethod
+    def _null_latest_is_now(cls, value: str | None) -> str:
+        return NOW if is_null_rendering(value) else value.strip()
 
 
 class GetEvents(ModuleAction):
@@ -29,6 +52,7 @@ class GetEvents(ModuleAction):
 
     def run(self, arguments: GetEventsArguments) -> EventsResults:
         started = time.monotonic()
+        check_window(arguments.earliest_time, arguments.latest_time, datetime.now(UTC))
         with self.sekoia_client() as client:
             outcome = client.search_events(
                 arguments.query,

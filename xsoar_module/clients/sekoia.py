@@ -29,6 +29,7 @@ SERVICE = "Sekoia.io"
 JOB_DONE, JOB_CANCELED, JOB_FAILED = 2, 3, 4
 EVENTS_PAGE_SIZE = 1000
 ALERTS_PAGE_SIZE = 100
+SEARCH_TIMEOUT, MAX_SEARCH_TIMEOUT = 300, 3600  # seconds a search job may take: default, and the most allowed
 
 
 def iso8601_utc(epoch: float) -> str:
@@ -43,7 +44,7 @@ class PollSchedule:
     first: float = 0.025
     factor: float = 1.5
     longest: float = 2.0
-    timeout: float = 300.0
+    timeout: float = SEARCH_TIMEOUT
 
     def delays(self) -> Iterator[float]:
         delay = self.first

@@ -2,11 +2,11 @@
 
 from pydantic import ConfigDict, Field
 
-from xsoar_module.models.schema import ManifestModel, drop_null_variants
+from xsoar_module.models.schema import ManifestModel, nullable_types
 
 
 class _Lenient(ManifestModel):
-    model_config = ConfigDict(extra="allow", json_schema_extra=drop_null_variants)
+    model_config = ConfigDict(extra="allow", json_schema_extra=nullable_types)
 
 
 class AlertRule(_Lenient):
@@ -66,3 +66,14 @@ class Alert(_Lenient):
     adversaries: list[dict] | None = None
     assets: list[str] | None = None
     is_incident: bool | None = None
+
+
+class AlertWithWindow(Alert):
+    """Get Alert's results: the alert, plus the time window of its events, ready for Get Events."""
+
+    events_earliest_time: str = Field(
+        description="Start of the alert's events window, ISO-8601, never null: first_seen_at, else created_at"
+    )
+    events_latest_time: str = Field(
+        description="End of the alert's events window, ISO-8601, never null: last_seen_at, else the time of Get Alert"
+    )

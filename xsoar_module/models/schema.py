@@ -1,4 +1,4 @@
-"""Manifest schemas that read well in the Playbook editor."""
+"""Manifest schemas that read well in the Playbook editor and say the truth about null values."""
 
 from typing import Annotated, Any
 
@@ -8,7 +8,8 @@ NonBlankStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length
 
 
 def drop_null_variants(schema: dict[str, Any], _model: type | None = None) -> None:
-    """`anyOf: [{type: string}, {type: null}]` -> `type: string`: optional fields simply have no value."""
+    """`anyOf: [{type: string}, {type: null}]` -> `type: string`, for forms a user fills in (configurations), where
+    an optional field simply has no value."""
     for prop in schema.get("properties", {}).values():
         variants = [variant for variant in prop.get("anyOf", []) if variant != {"type": "null"}]
         if "anyOf" in prop and len(variants) == 1:
@@ -16,7 +17,23 @@ def drop_null_variants(schema: dict[str, Any], _model: type | None = None) -> No
             prop.update(variants[0])
 
 
-class ManifestModel(BaseModel):
-    """Base of the models whose JSON schema goes into a manifest."""
+def nullable_types(schema: dict[str, Any], _model: type | None = None) -> None:
+    """`anyOf: [{type: string}, {type: null}]` -> `type: [string, null]`: shorter, and null stays valid.
 
-    model_config = ConfigDict(json_schema_extra=drop_null_variants)
+    Real Sekoia.io answers carry null in many fields (`last_seen_at`, `rule.type`, `target`...): a schema that
+    declared them non-null would reject real results. Variants that are not plain types (`$ref`) keep their anyOf.
+    """
+    for prop in schema.get("properties", {}).values():
+        variants = prop.get("anyOf", [])
+        if {"type": "null"} not in variants or len(variants) != 2:
+            continue
+        [variant] = [variant for variant in variants if variant != {"type": "null"}]
+        if set(variant) == {"type"} and isinstance(variant["type"], str):
+            del prop["anyOf"]
+            prop["type"] = [variant["type"], "null"]
+
+
+class ManifestModel(BaseModel):
+    """Base of the arguments and results models, whose JSON schema goes into a manifest."""
+
+    model_config = ConfigDict(json_schema_extra=nullable_types)

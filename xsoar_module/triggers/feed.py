@@ -38,6 +38,18 @@ def retry_delay(failures: int, first: float = 5.0, longest: float = 300.0) -> fl
     return min(first * 2 ** max(failures - 1, 0), longest)
 
 
+def is_reduced(item: dict[str, Any]) -> bool:
+    """A listing item in one of the reduced shapes of real listings: no uuid, rule or entity, or an urgency
+    without its value (`{"display": ...}`)."""
+    urgency = item.get("urgency")
+    return (
+        not item.get("uuid")
+        or "rule" not in item
+        or "entity" not in item
+        or (isinstance(urgency, dict) and "current_value" not in urgency)
+    )
+
+
 def _label(alert: dict[str, Any]) -> str:
     return f"{alert.get('short_id') or '?'} ({alert.get('uuid')})"
 
@@ -249,12 +261,15 @@ class AlertFeed:
         reason, since, gaps = self._catch_up_reason, self._ledger.catch_up_since, self._ledger.gaps_opened
         counts: Counter[str] = Counter()
         try:
-            for alert in self._client.iter_alerts_created_since(since):
+            for listed in self._client.iter_alerts_created_since(since):
                 if self._stop.is_set():
                     return
                 self._heartbeat()
+                alert = self._full_alert(listed)
                 uuid = alert.get("uuid") if isinstance(alert, dict) else None
-                if not isinstance(uuid, str) or not uuid:
+                if alert is None:
+                    counts["deleted since listed"] += 1
+                elif not isinstance(uuid, str) or not uuid:
                     counts["unusable"] += 1
                 elif self._ledger.is_done(uuid):
                     counts["already handled"] += 1
@@ -285,6 +300,21 @@ class AlertFeed:
         summary = ", ".join(f"{count} {name}" for name, count in sorted(counts.items())) or "no alert listed"
         level: Level = "info" if counts.keys() - {"already handled"} else "debug"
         self._log(f"Caught up on the alerts created since {iso8601_utc(since)} ({reason}): {summary}", level)
+
+    def _full_alert(self, item: Any) -> dict[str, Any] | None:
+        """The listed alert, fetched whole when the listing gave a reduced item (None: deleted since listed)."""
+        if not isinstance(item, dict) or not is_reduced(item):
+            return item
+        uuid = item.get("uuid")
+        if isinstance(uuid, str) and uuid and self._ledger.is_done(uuid):
+            return item
+        alert_id = uuid or item.get("short_id")
+        if not isinstance(alert_id, str) or not alert_id:
+            return item
+        try:
+            return self._client.get_alert(alert_id)
+        except NotFoundError:
+            return None
 
     # -- emission ----------------------------------------------------------------------------------------------
 

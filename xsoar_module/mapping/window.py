@@ -1,0 +1,65 @@
+"""The time window of an alert's events, and the checks of a search window. Pure functions, no I/O."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from xsoar_module.errors import InvalidInputError
+from xsoar_module.models.alert import Alert
+
+NOW = "now"
+NULL_RENDERINGS = ("", "none", "null")  # what a template engine may make of a null value
+RELATIVE = re.compile(r"-(?P<count>\d+)(?P<unit>[smhdw])")
+UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+LOOKBACK_WITHOUT_TIMES = timedelta(days=30)
+
+
+def parse_time(text: object, now: datetime) -> datetime | None:
+    """An ISO-8601 time (UTC when no zone), `now` or `-<n><s|m|h|d|w>` as an aware datetime; None otherwise."""
+    if not isinstance(text, str):
+        return None
+    text = text.strip()
+    if text == NOW:
+        return now
+    if relative := RELATIVE.fullmatch(text):
+        return now - timedelta(**{UNITS[relative["unit"]]: int(relative["count"])})
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _iso(moment: datetime) -> str:
+    """ISO-8601 UTC with a Z, to the microsecond so that no bound cuts an event off."""
+    moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds").replace("+00:00", "Z")
+
+
+def events_window(alert: Alert, now: datetime) -> tuple[str, str]:
+    """ISO-8601 bounds of the search of an alert's events, never null.
+
+    From `first_seen_at`, else `created_at`; to `last_seen_at`, else `now` (real alerts often have no
+    `last_seen_at`). An alert without any time searches the 30 days before its end.
+    """
+    latest = parse_time(alert.last_seen_at, now) or now
+    earliest = parse_time(alert.first_seen_at, now)
+    if earliest is None and isinstance(alert.created_at, (int, float)):
+        earliest = datetime.fromtimestamp(alert.created_at, UTC)
+    if earliest is None:
+        earliest = latest - LOOKBACK_WITHOUT_TIMES
+    return _iso(min(earliest, latest)), _iso(latest)
+
+
+def is_null_rendering(text: object) -> bool:
+    """True for None and for the texts a null renders to (`""`, `None`, `null`)."""
+    return text is None or (isinstance(text, str) and text.strip().lower() in NULL_RENDERINGS)
+
+
+def check_window(earliest_time: str, latest_time: str, now: datetime) -> None:
+    """Refuse a window whose start is after its end (when both are times this module understands)."""
+    earliest, latest = parse_time(earliest_time, now), parse_time(latest_time, now)
+    if earliest is not None and latest is not None and earliest > latest:
+        raise InvalidInputError(
+            f"Invalid arguments: earliest_time {earliest_time!r} is after latest_time {latest_time!r}: "
+            "give the start of the window in earliest_time and its end in latest_time"
+        )
