@@ -40,8 +40,9 @@ def pack_fields() -> dict[str, tuple[str, str]]:
 
 
 @cache
-def load_mapper(path: Path = MAPPER) -> dict[str, Any]:
-    return json.loads(path.read_text())
+def load_mapper() -> dict[str, Any]:
+    """The pack's incoming mapper."""
+    return json.loads(MAPPER.read_text())
 
 
 def resolve(raw: Any, path: str) -> Any:
