@@ -4,8 +4,10 @@ POETRY_VERSION := 2.5.1
 TOOLS := .poetry
 VENV := .venv
 PY := $(VENV)/bin/python
+SDK_VENV := .xsoar-sdk
+SDK_REQUIREMENTS := xsoar_content/requirements-sdk.txt
 
-.PHONY: test demo format lint manifests install clean
+.PHONY: test demo format lint manifests install clean xsoar-pack
 
 $(TOOLS)/bin/poetry:
 	$(PYTHON) -m venv $(TOOLS)
@@ -21,7 +23,7 @@ $(VENV)/.installed: poetry.lock pyproject.toml | $(TOOLS)/bin/poetry
 
 install: $(VENV)/.installed
 
-test: install
+test: install xsoar-pack
 	$(PY) -m pytest
 
 demo: install
@@ -36,5 +38,15 @@ lint: install
 manifests: install
 	$(VENV)/bin/sekoia-automation generate-files-from-code .
 
+# demisto-sdk pins pydantic < 2 and tenacity < 9: it lives in its own tool env, not in .venv.
+$(SDK_VENV)/.installed: $(SDK_REQUIREMENTS)
+	$(PYTHON) -m venv $(SDK_VENV)
+	$(SDK_VENV)/bin/pip install --quiet --require-hashes --requirement $(SDK_REQUIREMENTS)
+	touch $@
+
+# The XSOAR content pack, validated by demisto-sdk, zipped into dist/SekoiaIOAlerts.zip (part of `make test`).
+xsoar-pack: $(SDK_VENV)/.installed
+	xsoar_content/build.sh $(SDK_VENV)/bin/demisto-sdk dist
+
 clean:
-	rm -rf $(VENV) $(TOOLS)
+	rm -rf $(VENV) $(TOOLS) $(SDK_VENV) dist

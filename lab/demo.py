@@ -20,6 +20,7 @@ from lab.runner import PlaybookRunner, RunnerOptions
 from lab.sekoia_simulator import SekoiaSimulator
 from lab.symphony import Symphony
 from lab.views import incidents_table, runs_table
+from lab.xsoar_mapper import INCIDENT_TYPE
 from lab.xsoar_simulator import XsoarSimulator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -78,7 +79,11 @@ def running_chain(options: DemoOptions, listener=None) -> Iterator[tuple[SekoiaS
     keys = {"sekoia": secrets.token_urlsafe(16), "xsoar": secrets.token_urlsafe(16)}
     with ExitStack() as stack:
         sekoia = stack.enter_context(SekoiaSimulator(api_key=keys["sekoia"], seed_samples=False))
-        xsoar = stack.enter_context(XsoarSimulator(webhook_token=keys["xsoar"], api_key=keys["xsoar"], api_key_id="1"))
+        xsoar = stack.enter_context(
+            XsoarSimulator(
+                webhook_token=keys["xsoar"], api_key=keys["xsoar"], api_key_id="1", incident_type=INCIDENT_TYPE
+            )
+        )
         symphony = stack.enter_context(Symphony())
         config = module_configuration(sekoia, xsoar, options.mode, keys)
         options.state.mkdir(parents=True, exist_ok=True)

@@ -61,9 +61,21 @@ def run_detail(run: Run) -> Group:
 
 
 def incidents_table(incidents: list[dict[str, Any]]) -> Table:
-    """What XSOAR received: id, name, severity, alertId, link, events."""
+    """What XSOAR received: id, name, severity, alertId, link, events, type, mapped urgency and status, custom fields."""
     table = Table(title="Incidents received by XSOAR")
-    for column in ("id", "via", "name", "severity", "alertId", "alertUrl", "events"):
+    for column in (
+        "id",
+        "via",
+        "name",
+        "severity",
+        "alertId",
+        "alertUrl",
+        "events",
+        "type",
+        "urgency",
+        "status",
+        "fields",
+    ):
         table.add_column(column)
     for incident in incidents:
         table.add_row(
@@ -74,5 +86,9 @@ def incidents_table(incidents: list[dict[str, Any]]) -> Table:
             str(incident.get("alertId")),
             str(incident.get("alertUrl")),
             str(incident.get("events")),
+            str(incident.get("type")),
+            str(incident.get("urgency") or ""),
+            str(incident.get("status") or ""),
+            str(incident.get("fields")),
         )
     return table

@@ -8,7 +8,8 @@ Served paths (the project's XSOAR reference, §1 and §2):
 Choices where XSOAR's behaviour is unconfirmed or left out: the webhook answers 200; `POST /incident` answers
 `create_status` (201 unless a test changes it); a search finding nothing answers `"data": []` (a real server may
 answer `null`); results come in creation order; `severity` must be one of 0, 0.5, 1, 2, 3, 4; `POST /incident`
-always creates (no update by `id` + `version`); `null` fields of a REST body count as absent.
+always creates (no update by `id` + `version`); `null` fields of a REST body count as absent. Webhook incidents go
+through the content pack's incoming mapper (`lab/xsoar_mapper.py`), as for an instance with that mapper selected.
 """
 
 import argparse
@@ -24,6 +25,7 @@ from aiohttp import BasicAuth, web
 
 from lab.faults import FaultPlan
 from lab.server import BackgroundServer, LocalService, PortInUseError, fault_middleware, wait_for_interrupt
+from lab.xsoar_mapper import INCIDENT_TYPE, map_webhook_incident
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
@@ -37,7 +39,6 @@ NOT_FOUND_PAGE = (
     "<!DOCTYPE html><html><head><title>404 Not Found</title></head>"
     "<body><h1>404 Not Found</h1><p>The requested URL was not found on this server.</p></body></html>"
 )
-MAPPED_FIELDS = ("alertId", "alertUrl", "events", "urgency")
 SEVERITIES = (0, 0.5, 1, 2, 3, 4)
 REST_FIELDS = (
     "name",
@@ -78,21 +79,6 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def incoming_mapper(raw: Any) -> dict[str, Any]:
-    """The simulator's stand-in for the documentation's incoming mapper.
-
-    `alertId`, `alertUrl`, `events` and `urgency` of the raw JSON go to custom fields under their machine names
-    (lower case); a numeric `severity` becomes the incident's severity (else 0).
-    """
-    if not isinstance(raw, dict):
-        return {"severity": 0, "CustomFields": {}}
-    severity = raw.get("severity")
-    return {
-        "severity": severity if is_number(severity) else 0,
-        "CustomFields": {name.lower(): raw[name] for name in MAPPED_FIELDS if name in raw},
-    }
-
-
 def webhook_incident(item: dict[str, Any]) -> dict[str, Any]:
     """Fields of the incident made from one webhook object: `name`, `type`, `occurred`, then `rawJson`
     (`raw_json`; parsed when a string) or else the whole object as raw JSON."""
@@ -109,7 +95,6 @@ def webhook_incident(item: dict[str, Any]) -> dict[str, Any]:
         "type": item.get("type") or DEFAULT_TYPE,
         "occurred": item.get("occurred") or now(),
         "rawJSON": json.dumps(raw),
-        **incoming_mapper(raw),
     }
 
 
@@ -169,15 +154,19 @@ def summarize(incident: dict[str, Any]) -> dict[str, Any]:
         raw = {}
     raw = raw if isinstance(raw, dict) else {}
     fields = incident["CustomFields"]
-    events = fields.get("events", raw.get("events"))
+    events = raw.get("events")
     return {
         "id": incident["id"],
         "source": incident["source"],
         "name": incident["name"],
         "severity": incident["severity"],
         "alertId": fields.get("alertid", raw.get("alertId")),
-        "alertUrl": fields.get("alerturl", raw.get("alertUrl")),
+        "alertUrl": fields.get("sekoiaioalerturl", raw.get("alertUrl")),
         "events": len(events) if isinstance(events, list) else 0,
+        "type": incident["type"],
+        "urgency": fields.get("sekoiaiourgencyband"),
+        "status": fields.get("sekoiaiostatus"),
+        "fields": len(fields),
     }
 
 
@@ -227,8 +216,10 @@ class XsoarSimulator(LocalService):
         api_key_id: str = "7",
         seed: int = 0,
         ssl_context: ssl.SSLContext | None = None,
+        incident_type: str | None = None,
     ):
         self.webhook_instance = webhook_instance
+        self.incident_type = incident_type  # the webhook instance's type, e.g. the pack's "Sekoia.io Alert"
         self.webhook_token = webhook_token
         self.webhook_basic = webhook_basic
         self.api_key = api_key
@@ -277,7 +268,7 @@ class XsoarSimulator(LocalService):
             self._last_id = 0
 
     def summary(self) -> list[dict[str, Any]]:
-        """id, source, name, severity, alertId, alertUrl and number of events of each incident, for people."""
+        """id, source, name, severity, alertId, alertUrl, events, type, mapped urgency band and status, and count of custom fields."""
         return [summarize(incident) for incident in self.incidents]
 
     def _app(self) -> web.Application:
@@ -347,7 +338,10 @@ class XsoarSimulator(LocalService):
             "sourceInstance": self.webhook_instance,
             "createInvestigation": True,
         }
-        created = [self._store(fields | origin, "webhook") for fields in made]
+        mapped = [
+            map_webhook_incident(fields, DEFAULT_TYPE, self.incident_type) for fields in made
+        ]  # the pack's mapper
+        created = [self._store(fields | origin, "webhook") for fields in mapped]
         return web.json_response(
             [{key: incident[key] for key in ("id", "name", "type", "occurred", "rawJSON")} for incident in created]
         )
@@ -451,9 +445,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--basic", type=credentials, metavar="USER:PASSWORD", help="webhook Basic authentication")
     parser.add_argument("--api-key", default="xsoar-test-key")
     parser.add_argument("--api-key-id", default="7", help="expected x-xdr-auth-id on the XSOAR 8 paths")
+    parser.add_argument("--incident-type", default=INCIDENT_TYPE, help="the webhook instance's incident type")
     args = parser.parse_args(argv)
     simulator = XsoarSimulator(
-        args.host, args.port, args.instance, args.token, args.basic, args.api_key, args.api_key_id
+        args.host,
+        args.port,
+        args.instance,
+        args.token,
+        args.basic,
+        args.api_key,
+        args.api_key_id,
+        incident_type=args.incident_type,
     )
     try:
         simulator.start()

@@ -72,12 +72,7 @@ def test_webhook_with_header_token_creates_a_mapped_incident(simulator):
     assert answer["occurred"] == "2025-11-28T08:00:00Z" and json.loads(answer["rawJSON"]) == ALERT_BODY
     [incident] = simulator.incidents
     assert incident["source"] == "webhook" and incident["severity"] == 3
-    assert incident["CustomFields"] == {
-        "alertid": "ALz7Qm3KpW2x",
-        "alerturl": ALERT_BODY["alertUrl"],
-        "urgency": 3,
-        "events": ALERT_BODY["events"],
-    }
+    assert incident["CustomFields"] == {"alertid": "ALz7Qm3KpW2x"} and incident["dbotMirrorId"] == "ALz7Qm3KpW2x"
 
 
 @pytest.mark.parametrize(
@@ -314,8 +309,24 @@ def test_summary(simulator):
             "alertId": "ALz7Qm3KpW2x",
             "alertUrl": ALERT_BODY["alertUrl"],
             "events": 2,
+            "type": "Unclassified",
+            "urgency": None,
+            "status": None,
+            "fields": 1,
         },
-        {"id": "2", "source": "api", "name": "Alert", "severity": 2, "alertId": "B", "alertUrl": None, "events": 1},
+        {
+            "id": "2",
+            "source": "api",
+            "name": "Alert",
+            "severity": 2,
+            "alertId": "B",
+            "alertUrl": None,
+            "events": 1,
+            "type": "Unclassified",
+            "urgency": None,
+            "status": None,
+            "fields": 0,
+        },
     ]
 
 
