@@ -289,13 +289,43 @@ def test_alert_path_and_events_path_from_the_data_storage(symphony, sekoia, xsoa
         ({"alert_path": "missing.json", "alert": None}, "alert_path 'missing.json' could not be read"),
         ({"max_events": -1}, "max_events"),
         ({"fields": {"alertId": "other", "events": []}}, "alertId, events identify the alert"),
-        ({"fields": {"severity": "high"}}, "severity must be a number"),
+        ({"fields": {"Alert ID": "other"}}, "Alert ID identify the alert"),
+        ({"fields": {"CustomFields": {"alertid": "other"}}}, "alertid identify the alert"),
+        ({"fields": {"severity": "high"}}, "fields.severity must be a number from 0 to 4"),
+        ({"fields": {"severity": 99}}, "fields.severity must be a number from 0 to 4"),
+        ({"fields": {"severity": "NaN"}}, "fields.severity must be a number from 0 to 4"),
+        ({"fields": {"Severity": "-Infinity"}}, "fields.severity must be a number from 0 to 4"),
+        ({"fields": {"severity": True}}, "fields.severity must be a number from 0 to 4"),
+        ({"fields": {"name": 5}}, "fields.name must be a text"),
+        ({"fields": {"occurred": 1764316800}}, "fields.occurred must be a text"),
+        ({"fields": {"Owner": "a", "owner": "b"}}, "two keys name the same XSOAR field"),
     ],
 )
-def test_bad_input(symphony, sekoia, xsoar, data_path, arguments, expected):
-    run = create(symphony, webhook_config(sekoia, xsoar), data_path, **arguments)
+@pytest.mark.parametrize("mode", ["webhook", "api"])
+def test_bad_input(symphony, sekoia, xsoar, data_path, arguments, expected, mode):
+    config = webhook_config(sekoia, xsoar) if mode == "webhook" else api_config(sekoia, xsoar, 6)
+    run = create(symphony, config, data_path, **arguments)
     assert run.results is None and expected in run.error and "Traceback" not in run.error
-    assert xsoar.incidents == []
+    assert xsoar.requests == []  # checked before anything is sent
+
+
+def test_a_nan_severity_in_the_arguments_json_is_refused_before_sending(symphony, sekoia, xsoar, data_path):
+    run = create(symphony, api_config(sekoia, xsoar, 8), data_path, fields={"severity": math.nan})
+    assert "fields.severity must be a number from 0 to 4" in run.error and xsoar.requests == []
+
+
+@pytest.mark.parametrize("mode", ["webhook", "api"])
+def test_huge_name_and_details_are_trimmed_under_512_kib(symphony, sekoia, xsoar, data_path, mode):
+    alert = ALERT | {"details": "d" * (50 * 1024 * 1024)}
+    config = webhook_config(sekoia, xsoar) if mode == "webhook" else api_config(sekoia, xsoar, 6)
+    run = create(symphony, config, data_path, alert=alert, name="N" * (10 * 1024 * 1024))
+    assert run.error is None, run.error
+    [sent] = [r for r in xsoar.requests if not r["path"].endswith("/search")]
+    assert len(sent["body"]) <= 512 * 1024
+    body = json.loads(sent["body"])
+    raw = json.loads(body["rawJSON"]) if mode == "api" else body
+    assert {"name", "details"} <= set(raw["truncatedFields"]) and raw["alertId"] == "ALz7Qm3KpW2x"
+    assert run.results["events_sent"] == 3 and len(run.results["name"]) < 512 * 1024
 
 
 def test_events_given_as_json_text_are_accepted(symphony, sekoia, xsoar, data_path):

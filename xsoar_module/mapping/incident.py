@@ -109,8 +109,9 @@ def webhook_body(
     `urgency` carries the numeric XSOAR severity, so the documentation's mapping `urgency -> severity` sets a
     real severity; the Sekoia.io value and band are in `urgencyValue` / `urgencyDisplay`. `events_total` is the
     number of events the alert has when `events` is only the first of them (fetched with a limit).
-    The body stays under `max_bytes`: the largest other parts are trimmed first (listed in `truncatedFields`),
-    then events are left out (`eventsTruncated`, `eventsNote`).
+    The body stays under `max_bytes`: when it would not, the largest other parts are trimmed (listed in
+    `truncatedFields`) to leave the events up to half the room, then the events that do not fit are left out
+    (`eventsTruncated`, `eventsNote`).
     """
     identifier = alert_id(alert)
     severity = xsoar_severity(alert.urgency)
@@ -126,8 +127,11 @@ def webhook_body(
         "severity": severity,
         **_context(alert),
     }
-    body, trimmed = bound(body | (fields or {}), max_bytes - NOTE_BYTES, WEBHOOK_KEPT)
-    kept = _fit(body, select_events(events, max_events), max_bytes - NOTE_BYTES)
+    selected = select_events(events, max_events)
+    room = max_bytes - NOTE_BYTES
+    others = max(room // 2, room - size({"events": selected}))  # events get up to half the room when both are large
+    body, trimmed = bound(body | (fields or {}), others, WEBHOOK_KEPT)
+    kept = _fit(body, selected, room)
     body["events"] = kept
     total = max(events_total or 0, len(events))
     if len(kept) < total:
