@@ -2,10 +2,11 @@
 
 Served paths (the project's XSOAR reference, §1, §2 and §2b):
 - webhook: `POST /instance/execute/<instance>` (XSOAR 6) and `POST /xsoar/instance/execute/<instance>` (XSOAR 8),
-  as Palo Alto's Generic Webhook behaves: the body is checked first (`name`, `type`, `occurred` strings or null,
-  `raw_json` an object or null: else 422), then the instance's one credentials scheme (401); rawJSON is `raw_json`
-  or the whole body, plus the request headers without the auth header; `type` defaults to the instance's incident
-  type, an absent `occurred` stays null; the instance's incoming mapper (`mapper`, a seam) sets the other fields;
+  as Palo Alto's Generic Webhook behaves: the body is checked first (one object, not an array; `name`, `type`,
+  `occurred` strings or null; `raw_json` an object or null: else 422), then the instance's one credentials scheme
+  (401); rawJSON is `raw_json` or the whole body, plus the request headers without the auth header; `type`
+  defaults to the instance's incident type, an absent `occurred` stays null; the instance's incoming mapper
+  (`mapper`, a seam: raw JSON -> incident fields) sets the other fields;
 - REST: `POST /incident`, `/incidents/search`, `/incident/batchClose`, `/entry` at the root (XSOAR 6, header
   `Authorization: <key>`) and under `/xsoar` and `/xsoar/public/v1` (XSOAR 8, plus `x-xdr-auth-id: <key id>`).
 
