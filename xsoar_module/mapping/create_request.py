@@ -87,7 +87,9 @@ def split_fields(fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
     custom: list[tuple[str, Any]] = []
     for key, value in fields.items():
         field = create_request_field(key)
-        if field == "CustomFields" and isinstance(value, dict):
+        if field == "CustomFields":
+            if not isinstance(value, dict):
+                raise InvalidInputError(f"{key} must be an object of custom fields, got {type(value).__name__}")
             custom.extend(value.items())
         elif field:
             top[field] = value
