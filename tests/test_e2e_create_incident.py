@@ -300,6 +300,7 @@ def test_alert_path_and_events_path_from_the_data_storage(symphony, sekoia, xsoa
         ({"fields": {"occurred": 1764316800}}, "fields.occurred must be a text"),
         ({"fields": {"Owner": "a", "owner": "b"}}, "two keys name the same XSOAR field"),
         ({"fields": {"CustomFields": "x"}}, "CustomFields must be an object"),
+        ({"fields": {"deep": json.loads("[" * 300 + "]" * 300)}}, "nested too deeply"),
         ({"fields": {"a b": 1, "AB": 2}}, "are the same XSOAR field 'ab'"),
     ],
 )

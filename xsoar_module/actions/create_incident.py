@@ -52,8 +52,11 @@ def _check_fields(fields: dict[str, Any]) -> dict[str, Any]:
         fields = fields | {"severity": _severity(fields["severity"])}
     try:
         split_fields(fields)
+        orjson.dumps(fields, default=str)
     except InvalidInputError as exc:
         raise ValueError(str(exc)) from None
+    except orjson.JSONEncodeError:
+        raise ValueError("fields cannot be sent as JSON: nested too deeply (more than 250 levels)") from None
     return fields
 
 

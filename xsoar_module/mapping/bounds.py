@@ -53,18 +53,18 @@ def _children(node: Any) -> list[tuple[str | int, Any]]:
     return []
 
 
-def _largest(node: Any, path: Path, protected: frozenset[Path], excess: int) -> Path | None:
+def _largest(node: Any, path: Path, protected: frozenset[Path], excess: int, node_size: int = 0) -> Path | None:
     """Down the largest unprotected child while it can absorb the excess or is a large share of its parent; else
     this container, whose largest members go (None: nothing can be trimmed here)."""
     candidates = [(size(child), key) for key, child in _children(node) if (*path, key) not in protected]
     if not candidates:
         return None
     biggest, key = max(candidates, key=lambda pair: pair[0])
-    if biggest < excess and biggest * DOMINANT < size(node):
+    if biggest < excess and biggest * DOMINANT < (node_size or size(node)):
         return path
     child = node[key]
     if _children(child):
-        return _largest(child, (*path, key), protected, excess) or (*path, key)
+        return _largest(child, (*path, key), protected, excess, biggest) or (*path, key)
     return (*path, key)
 
 
