@@ -81,7 +81,7 @@ def running_chain(options: DemoOptions, listener=None) -> Iterator[tuple[SekoiaS
         sekoia = stack.enter_context(SekoiaSimulator(api_key=keys["sekoia"], seed_samples=False))
         xsoar = stack.enter_context(
             XsoarSimulator(
-                webhook_token=keys["xsoar"], api_key=keys["xsoar"], api_key_id="1", incident_type=INCIDENT_TYPE
+                webhook_token=keys["xsoar"], api_key=keys["xsoar"], api_key_id="1", webhook_incident_type=INCIDENT_TYPE
             )
         )
         symphony = stack.enter_context(Symphony())

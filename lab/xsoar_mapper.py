@@ -89,14 +89,12 @@ def apply(mapper: dict[str, Any], raw: Any, incident_type: str) -> dict[str, Any
     return result
 
 
-def map_webhook_incident(incident: dict[str, Any], default_type: str, instance_type: str | None) -> dict[str, Any]:
-    """The webhook incident with the instance's incident type (when the body named none) and the mapped fields.
+def map_raw_json(raw: Any, incident_type: str) -> dict[str, Any]:
+    """The incident fields the pack's mapper sets from a webhook incident's raw JSON (an `XsoarSimulator.mapper`).
 
     A severity that is not a number is left out (XSOAR keeps the incident's default, 0).
     """
-    if instance_type and incident["type"] == default_type:
-        incident = incident | {"type": instance_type}
-    mapped = apply(load_mapper(), json.loads(incident["rawJSON"]), incident["type"])
+    mapped = apply(load_mapper(), raw, incident_type)
     if not isinstance(mapped.get("severity"), (int, float)) or isinstance(mapped.get("severity"), bool):
         mapped.pop("severity", None)
-    return incident | mapped | {"CustomFields": incident.get("CustomFields", {}) | mapped["CustomFields"]}
+    return mapped

@@ -1,19 +1,31 @@
 """A simulated Cortex XSOAR on 127.0.0.1: the Generic Webhook and the REST API incident calls, on one port.
 
-Served paths (the project's XSOAR reference, §1 and §2):
-- webhook: `POST /instance/execute/<instance>` (XSOAR 6) and `POST /xsoar/instance/execute/<instance>` (XSOAR 8);
+Served paths (the project's XSOAR reference, §1, §2 and §2b):
+- webhook: `POST /instance/execute/<instance>` (XSOAR 6) and `POST /xsoar/instance/execute/<instance>` (XSOAR 8),
+  as Palo Alto's Generic Webhook behaves: the body is checked first (one object, not an array; `name`, `type`,
+  `occurred` strings or null; `raw_json` an object or null: else 422), then the instance's one credentials scheme
+  (401); rawJSON is `raw_json` or the whole body, plus the request headers without the auth header; `type`
+  defaults to the instance's incident type, an absent `occurred` stays null; the instance's incoming mapper
+  (`mapper`: by default the content pack's, `lab/xsoar_mapper.py`) sets the other fields;
 - REST: `POST /incident`, `/incidents/search`, `/incident/batchClose`, `/entry` at the root (XSOAR 6, header
   `Authorization: <key>`) and under `/xsoar` and `/xsoar/public/v1` (XSOAR 8, plus `x-xdr-auth-id: <key id>`).
 
-Choices where XSOAR's behaviour is unconfirmed or left out: the webhook answers 200; `POST /incident` answers
-`create_status` (201 unless a test changes it); a search finding nothing answers `"data": []` (a real server may
-answer `null`); results come in creation order; `severity` must be one of 0, 0.5, 1, 2, 3, 4; `POST /incident`
-always creates (no update by `id` + `version`); `null` fields of a REST body count as absent. Webhook incidents go
-through the content pack's incoming mapper (`lab/xsoar_mapper.py`), as for an instance with that mapper selected.
+`POST /incident` follows the published swagger (the one Palo Alto's demisto-py is generated from): strict (the
+default), it keeps only the keys of the create request, so `dbotMirrorId` is dropped unless under `CustomFields`;
+lenient (`strict=False`), it keeps every top-level key. Searches understand `field:"value"` / `field:value` terms
+(top-level fields and custom fields, names case-insensitive) joined by `and`, `or` or a space (and); anything
+else is refused (400) rather than matching everything.
+
+Choices where XSOAR's behaviour is unconfirmed or left out: `POST /incident` answers `create_status` (200, the
+swagger's); a search finding nothing answers `"data": []` (a real server may answer `null`); results come in
+creation order; `severity` must be a number from 0 to 4; `POST /incident` always creates (`id`, `version`,
+`created`, `modified` of the body are the server's: ignored, no update); `null` fields of a REST body count as
+absent.
 """
 
 import argparse
 import json
+import math
 import re
 import ssl
 import threading
@@ -25,39 +37,28 @@ from aiohttp import BasicAuth, web
 
 from lab.faults import FaultPlan
 from lab.server import BackgroundServer, LocalService, PortInUseError, fault_middleware, wait_for_interrupt
-from lab.xsoar_mapper import INCIDENT_TYPE, map_webhook_incident
+from lab.xsoar_mapper import INCIDENT_TYPE, map_raw_json
+from xsoar_module.mapping.create_request import CREATE_REQUEST_FIELDS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 Operation = Callable[[Any], tuple[int, Any]]
+Mapper = Callable[[Any, str], dict[str, Any]]  # (raw JSON, incident type) -> incident fields
 
 WEBHOOK_NAME = "Generic webhook triggered incident"
 DEFAULT_TYPE = "Unclassified"
-BAD_JSON = "Request, and rawJson field if exists must be in JSON format"
 AUTH_FAILED = "Authorization failed."
 NOT_FOUND_PAGE = (
     "<!DOCTYPE html><html><head><title>404 Not Found</title></head>"
     "<body><h1>404 Not Found</h1><p>The requested URL was not found on this server.</p></body></html>"
 )
-SEVERITIES = (0, 0.5, 1, 2, 3, 4)
-REST_FIELDS = (
-    "name",
-    "type",
-    "severity",
-    "occurred",
-    "details",
-    "owner",
-    "labels",
-    "CustomFields",
-    "rawJSON",
-    "dbotMirrorId",
-    "createInvestigation",
-    "playbookId",
-    "sourceBrand",
-    "sourceInstance",
-)
+WEBHOOK_TEXT_KEYS = ("name", "type", "occurred")
+SERVER_KEYS = ("id", "version", "created", "modified")  # set by the server, whatever a create body says
 REST_PREFIXES = ("", "/xsoar", "/xsoar/public/v1")
-SEARCH_QUERY = re.compile(r'\s*(dbotMirrorId|id):(?:"([^"]*)"|(\S+))\s*')
+QUERY_TOKEN = re.compile(
+    r'\s*(?:(?P<op>and|or)(?=\s)|(?P<field>[A-Za-z_][\w.]*):(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<bare>[^\s"]+)))\s*',
+    re.IGNORECASE,
+)
 DEFAULT_PAGE_SIZE = 50
 STATUS_PENDING, STATUS_ACTIVE, STATUS_CLOSED = 0, 1, 2
 SIMULATOR_KEYS = ("source", "entries")  # kept on stored incidents, never answered
@@ -79,59 +80,97 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def webhook_incident(item: dict[str, Any]) -> dict[str, Any]:
-    """Fields of the incident made from one webhook object: `name`, `type`, `occurred`, then `rawJson`
-    (`raw_json`; parsed when a string) or else the whole object as raw JSON."""
-    raw = item.get("rawJson", item.get("raw_json"))
-    if raw is None:
-        raw = item
-    elif isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            raise Refusal(BAD_JSON) from None
+def webhook_item(body: bytes) -> dict[str, Any]:
+    """The webhook body checked as the integration's request model does (422 otherwise), before any credential."""
+    try:
+        item = json.loads(body)
+    except ValueError:
+        raise Refusal("JSON decode error", 422) from None
+    if not isinstance(item, dict):
+        raise Refusal("Input should be a valid dictionary or object to extract fields from", 422)
+    for key in WEBHOOK_TEXT_KEYS:
+        if item.get(key) is not None and not isinstance(item[key], str):
+            raise Refusal(f"{key}: Input should be a valid string", 422)
+    if item.get("raw_json") is not None and not isinstance(item["raw_json"], dict):
+        raise Refusal("raw_json: Input should be a valid dictionary", 422)
+    return item
+
+
+def webhook_incident(item: dict[str, Any], headers: dict[str, str], incident_type: str) -> dict[str, Any]:
+    """What the integration hands to XSOAR: `name`, `type`, `occurred` (null when absent) and `rawJSON` =
+    `raw_json` (or the whole body) plus the request headers."""
+    raw = item.get("raw_json") or item
     return {
         "name": item.get("name") or WEBHOOK_NAME,
-        "type": item.get("type") or DEFAULT_TYPE,
-        "occurred": item.get("occurred") or now(),
-        "rawJSON": json.dumps(raw),
+        "type": item.get("type") or incident_type,
+        "occurred": item.get("occurred"),
+        "rawJSON": json.dumps(raw | {"headers": headers}),
     }
 
 
-def webhook_incidents(body: bytes) -> list[dict[str, Any]]:
-    """The incidents of a webhook body (one object or an array of objects), all checked before any is made."""
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        raise Refusal(BAD_JSON) from None
-    items = parsed if isinstance(parsed, list) else [parsed]
-    if not all(isinstance(item, dict) for item in items):
-        raise Refusal(BAD_JSON)
-    return [webhook_incident(item) for item in items]
+def unprocessable(refusal: "Refusal") -> web.Response:
+    """A 422 as the integration's web framework words it."""
+    return web.json_response({"detail": [{"loc": ["body"], "msg": str(refusal)}]}, status=422)
 
 
-def rest_incident(body: Any) -> dict[str, Any]:
-    """The fields of a REST `POST /incident` body, checked as XSOAR would."""
+def rest_incident(body: Any, strict: bool) -> dict[str, Any]:
+    """The fields of a REST `POST /incident` body, checked as XSOAR would; strict: create-request fields only."""
     if not isinstance(body, dict):
         raise Refusal("the incident must be a JSON object")
-    fields = {key: body[key] for key in REST_FIELDS if body.get(key) is not None}
+    kept = (key for key in body if (key in CREATE_REQUEST_FIELDS or not strict) and key not in SERVER_KEYS)
+    fields = {key: body[key] for key in kept if body[key] is not None}
     if not isinstance(fields.get("name"), str) or not fields["name"]:
         raise Refusal("incident name is required and must be a string")
-    if "severity" in fields and not (is_number(fields["severity"]) and fields["severity"] in SEVERITIES):
-        raise Refusal(f"invalid severity {fields['severity']!r}: use 0, 0.5, 1, 2, 3 or 4")
+    severity = fields.get("severity", 0)
+    if not (is_number(severity) and math.isfinite(severity) and 0 <= severity <= 4):
+        raise Refusal(f"invalid severity {str(severity)[:40]!r}: a number from 0 (unknown) to 4 (critical)")
     for key, kind in (("rawJSON", str), ("labels", list), ("CustomFields", dict)):
         if key in fields and not isinstance(fields[key], kind):
             raise Refusal(f"{key} must be a {'string' if kind is str else 'JSON ' + kind.__name__}")
     return fields
 
 
-def matches(incident: dict[str, Any], query: str) -> bool:
-    """`dbotMirrorId:"X"`, `id:"X"` or `id:X` select by that field; any other query selects everything."""
-    found = SEARCH_QUERY.fullmatch(query)
-    if not found:
+def parse_query(query: str) -> list[list[tuple[str, str]]]:
+    """`a:"1" and b:2 or c:3` -> [[(a, 1), (b, 2)], [(c, 3)]]: OR of ANDs (a space is an and); [] selects all."""
+    groups: list[list[tuple[str, str]]] = [[]]
+    position = 0
+    while position < len(query.rstrip()):
+        token = QUERY_TOKEN.match(query, position)
+        if token is None:
+            raise Refusal(f'unsupported query near {query[position:position + 40]!r}: use field:"value" terms')
+        position = token.end()
+        if token["op"] and token["op"].lower() == "or":
+            groups.append([])
+        elif token["field"]:
+            value = token["quoted"] if token["quoted"] is not None else token["bare"]
+            groups[-1].append((token["field"], re.sub(r"\\(.)", r"\1", value)))
+    if any(not group for group in groups) and query.strip():
+        raise Refusal(f"unsupported query {query[:80]!r}: an operator without a term")
+    return [group for group in groups if group]
+
+
+def field_value(incident: dict[str, Any], field: str) -> Any:
+    """A top-level field or a custom field (machine name), names compared case-insensitively."""
+    wanted = field.lower()
+    for source in (incident, incident.get("CustomFields") or {}):
+        for key, value in source.items():
+            if key.lower() == wanted and key != "CustomFields":
+                return value
+    return None
+
+
+def as_text(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    if is_number(value) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def matches(incident: dict[str, Any], groups: list[list[tuple[str, str]]]) -> bool:
+    if not groups:
         return True
-    field, quoted, bare = found.groups()
-    return str(incident.get(field)) == (quoted if quoted is not None else bare)
+    return any(all(as_text(field_value(incident, f)) == value for f, value in group) for group in groups)
 
 
 def page_bounds(search: dict[str, Any]) -> tuple[int, int]:
@@ -216,15 +255,21 @@ class XsoarSimulator(LocalService):
         api_key_id: str = "7",
         seed: int = 0,
         ssl_context: ssl.SSLContext | None = None,
-        incident_type: str | None = None,
+        strict: bool = True,
+        webhook_incident_type: str = DEFAULT_TYPE,
+        mapper: Mapper = map_raw_json,
     ):
+        if webhook_token is not None and webhook_basic is not None:
+            raise ValueError("a Generic Webhook instance has one credentials setting: a header token or Basic")
         self.webhook_instance = webhook_instance
-        self.incident_type = incident_type  # the webhook instance's type, e.g. the pack's "Sekoia.io Alert"
         self.webhook_token = webhook_token
         self.webhook_basic = webhook_basic
+        self.webhook_incident_type = webhook_incident_type
+        self.mapper = mapper  # the instance's incoming mapper: raw JSON -> incident fields (webhook incidents)
+        self.strict = strict
         self.api_key = api_key
         self.api_key_id = api_key_id
-        self.create_status = 201
+        self.create_status = 200
         self.on_incident: Callable[[dict[str, Any]], None] | None = None  # called with each incident stored
         self.incidents: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
@@ -253,8 +298,9 @@ class XsoarSimulator(LocalService):
     def api_url_v8(self) -> str:
         return f"{self.url}/xsoar"
 
-    def incidents_by_mirror_id(self, mirror_id: str) -> list[dict[str, Any]]:
-        return [incident for incident in self.incidents if incident.get("dbotMirrorId") == mirror_id]
+    def incidents_by_alert_id(self, alert_id: str) -> list[dict[str, Any]]:
+        """The incidents whose custom field `alertid` is `alert_id`."""
+        return [incident for incident in self.incidents if incident["CustomFields"].get("alertid") == alert_id]
 
     def count(self, method: str, path_contains: str) -> int:
         """Requests received with this method and a path containing `path_contains`."""
@@ -268,7 +314,8 @@ class XsoarSimulator(LocalService):
             self._last_id = 0
 
     def summary(self) -> list[dict[str, Any]]:
-        """id, source, name, severity, alertId, alertUrl, events, type, mapped urgency band and status, and count of custom fields."""
+        """id, source, name, severity, alertId, alertUrl, events, type, mapped urgency band and status, and count of
+        custom fields."""
         return [summarize(incident) for incident in self.incidents]
 
     def _app(self) -> web.Application:
@@ -327,32 +374,33 @@ class XsoarSimulator(LocalService):
     async def _webhook(self, request: web.Request) -> web.Response:
         if request.match_info["name"] != self.webhook_instance:
             return web.Response(status=404, text=NOT_FOUND_PAGE, content_type="text/html")
+        try:
+            item = webhook_item(await request.read())
+        except Refusal as refusal:
+            return unprocessable(refusal)
         if not self._webhook_authorized(request.headers.get("Authorization")):
             return web.Response(status=401, text=AUTH_FAILED)
-        try:
-            made = webhook_incidents(await request.read())
-        except Refusal as refusal:
-            return web.Response(status=refusal.status, text=str(refusal))
+        headers = {name.lower(): value for name, value in request.headers.items() if name.lower() != "authorization"}
+        incident = self._store(self._mapped(webhook_incident(item, headers, self.webhook_incident_type)), "webhook")
+        return web.json_response([{key: incident[key] for key in ("id", "name", "type", "occurred", "rawJSON")}])
+
+    def _mapped(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """The fields of a webhook incident after the instance's incoming mapper read its raw JSON."""
         origin = {
             "sourceBrand": "Generic Webhook",
             "sourceInstance": self.webhook_instance,
             "createInvestigation": True,
         }
-        mapped = [
-            map_webhook_incident(fields, DEFAULT_TYPE, self.incident_type) for fields in made
-        ]  # the pack's mapper
-        created = [self._store(fields | origin, "webhook") for fields in mapped]
-        return web.json_response(
-            [{key: incident[key] for key in ("id", "name", "type", "occurred", "rawJSON")} for incident in created]
-        )
+        return fields | origin | self.mapper(json.loads(fields["rawJSON"]), fields["type"])
 
     def _webhook_authorized(self, header: str | None) -> bool:
-        """The instance's credentials: `Authorization: Bearer <token>`, HTTP Basic (either is enough), or none."""
-        if self.webhook_token is None and self.webhook_basic is None:
-            return True
-        if self.webhook_token is not None and header == f"Bearer {self.webhook_token}":
-            return True
-        return self.webhook_basic is not None and basic_credentials(header) == tuple(self.webhook_basic)
+        """The instance's one credentials scheme: `Authorization: Bearer <token>` (username `_header:Authorization`,
+        password `Bearer <token>`), HTTP Basic, or none."""
+        if self.webhook_token is not None:
+            return header == f"Bearer {self.webhook_token}"
+        if self.webhook_basic is not None:
+            return basic_credentials(header) == tuple(self.webhook_basic)
+        return True
 
     def _rest(self, operation: Operation) -> Handler:
         """A REST route: key check, JSON body, then `operation(body) -> (status, answer)`."""
@@ -381,13 +429,14 @@ class XsoarSimulator(LocalService):
         return None
 
     def _create(self, body: Any) -> tuple[int, Any]:
-        return self.create_status, public(self._store(rest_incident(body), "api"))
+        return self.create_status, public(self._store(rest_incident(body, self.strict), "api"))
 
     def _search(self, body: Any) -> tuple[int, Any]:
         search = body.get("filter") if isinstance(body, dict) else None
         if not isinstance(search, dict):
             raise Refusal('the search body must be {"filter": {...}}')
-        found = [incident for incident in self.incidents if matches(incident, str(search.get("query") or ""))]
+        groups = parse_query(str(search.get("query") or ""))
+        found = [incident for incident in self.incidents if matches(incident, groups)]
         start, end = page_bounds(search)
         return 200, {"total": len(found), "data": [public(incident) for incident in found[start:end]]}
 
@@ -445,8 +494,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--basic", type=credentials, metavar="USER:PASSWORD", help="webhook Basic authentication")
     parser.add_argument("--api-key", default="xsoar-test-key")
     parser.add_argument("--api-key-id", default="7", help="expected x-xdr-auth-id on the XSOAR 8 paths")
+    parser.add_argument(
+        "--lenient", action="store_true", help="keep create-request keys the swagger does not have (dbotMirrorId)"
+    )
     parser.add_argument("--incident-type", default=INCIDENT_TYPE, help="the webhook instance's incident type")
     args = parser.parse_args(argv)
+    if args.token and args.basic:
+        parser.exit(2, "--token and --basic: a Generic Webhook instance has one credentials setting\n")
     simulator = XsoarSimulator(
         args.host,
         args.port,
@@ -455,7 +509,8 @@ def main(argv: list[str] | None = None) -> None:
         args.basic,
         args.api_key,
         args.api_key_id,
-        incident_type=args.incident_type,
+        strict=not args.lenient,
+        webhook_incident_type=args.incident_type,
     )
     try:
         simulator.start()

@@ -1,8 +1,10 @@
 """Create Incident run as the platform runs it, against the XSOAR and Sekoia.io simulators."""
 
 import json
+import math
 import socket
 import ssl
+import time
 from pathlib import Path
 
 import pytest
@@ -66,6 +68,9 @@ def test_webhook_with_header_auth(symphony, sekoia, xsoar, data_path, in_process
     assert body["alertUrl"] == f"{sekoia.url}/operations/alerts/ALz7Qm3KpW2x"
     assert body["urgency"] == 3 and len(body["events"]) == 3
     assert "incident" in run.logs and xsoar.webhook_url in run.logs
+    raw = json.loads(xsoar.incidents[0]["rawJSON"])  # what the Generic Webhook keeps: body + headers but the auth one
+    assert raw["alertId"] == "ALz7Qm3KpW2x" and "authorization" not in raw["headers"]
+    assert_no_secret(xsoar.incidents[0])
 
 
 def test_webhook_with_basic_auth(symphony, sekoia, data_path):
@@ -91,12 +96,14 @@ def test_api_mode_creates_once_and_deduplicates(symphony, sekoia, xsoar, data_pa
     first = create(symphony, config, data_path, playbook_id="pb-7")
     assert first.error is None, first.error
     assert first.results["deduplicated"] is False and first.results["mode"] == "api"
-    [incident] = xsoar.incidents_by_mirror_id("ALz7Qm3KpW2x")
+    [incident] = xsoar.incidents_by_alert_id("ALz7Qm3KpW2x")
     assert incident["severity"] == 3 and incident["playbookId"] == "pb-7" and incident["createInvestigation"] is True
     assert json.loads(incident["rawJSON"])["alertUrl"].endswith("/operations/alerts/ALz7Qm3KpW2x")
+    assert incident["dbotMirrorId"] == ""  # the strict simulator drops what the swagger's create request lacks
+    assert "2 request(s)" in first.logs  # one search, one create
     second = create(symphony, config, data_path)
     assert second.results["deduplicated"] is True and second.results["incident_id"] == first.results["incident_id"]
-    assert len(xsoar.incidents) == 1 and "already existed" in second.logs
+    assert len(xsoar.incidents) == 1 and "already existed" in second.logs and "1 request(s)" in second.logs
     headers = [r["headers"] for r in xsoar.requests]
     assert all(h["Authorization"] == XSOAR_API_KEY for h in headers)
     assert all(h.get("x-xdr-auth-id") == ("17" if version == 8 else None) for h in headers)
@@ -107,12 +114,30 @@ def test_api_mode_accepts_the_xsoar_8_url_with_or_without_its_suffix(symphony, s
     assert run.error is None and all(r["path"].startswith("/xsoar/") for r in xsoar.requests)
 
 
+def test_api_mode_deduplicates_by_dbot_mirror_id_where_xsoar_stores_it(symphony, sekoia, data_path):
+    with XsoarSimulator(api_key=XSOAR_API_KEY, strict=False) as lenient:
+        config = api_config(sekoia, lenient, 6)
+        first = create(symphony, config, data_path)
+        lenient.incidents[0]["CustomFields"] = {}  # e.g. an incident made before alertid was set
+        second = create(symphony, config, data_path)
+    assert first.error is None and second.results["deduplicated"] is True and len(lenient.incidents) == 1
+
+
+def test_api_mode_fields_go_top_level_or_under_custom_fields(symphony, sekoia, xsoar, data_path):
+    fields = {"Owner": "soc", "Sekoia Tenant": "acme", "CustomFields": {"team": "blue"}, "severity": 4}
+    run = create(symphony, api_config(sekoia, xsoar, 6), data_path, fields=fields)
+    assert run.error is None, run.error
+    [incident] = xsoar.incidents
+    assert incident["owner"] == "soc" and incident["severity"] == 4 and run.results["severity"] == 4
+    assert incident["CustomFields"] == {"alertid": "ALz7Qm3KpW2x", "sekoiatenant": "acme", "team": "blue"}
+
+
 def test_api_mode_any_2xx_is_a_success(symphony, sekoia, xsoar, data_path):
-    xsoar.create_status = 200
+    xsoar.create_status = 201
     try:
         run = create(symphony, api_config(sekoia, xsoar, 6), data_path)
     finally:
-        xsoar.create_status = 201
+        xsoar.create_status = 200
     assert run.error is None and run.results["incident_id"] == xsoar.incidents[0]["id"]
 
 
@@ -128,9 +153,39 @@ def test_503_and_429_are_retried(symphony, sekoia, xsoar, data_path, mode):
 
 @pytest.fixture
 def impatient_xsoar_client(monkeypatch):
-    """In-process runs: a short read timeout and quick retries, to exercise unknown outcomes fast."""
+    """In-process runs: a short read timeout, quick retries and settle searches, to exercise unknown outcomes fast."""
     monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_TIMEOUT", (2.0, 0.5))
     monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_POLICY", RetryPolicy(attempts=3, initial_wait=0.01))
+    monkeypatch.setattr("xsoar_module.clients.xsoar.SETTLE_WAITS", (0.0, 0.2, 0.4))
+
+
+def wait_for(condition, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return condition()
+
+
+@pytest.mark.parametrize(
+    ("settle_waits", "incidents"), [((0.0, 1.0, 2.0, 4.0), 1), ((0.0,), 2)], ids=["settle", "none"]
+)
+def test_api_mode_xsoar_answering_5_s_after_the_read_timeout(
+    symphony, sekoia, xsoar, data_path, monkeypatch, settle_waits, incidents
+):
+    """XSOAR commits the create 6 s after receiving it, the client gives up after 1 s: the searches spread over
+    the settle period (7 s here, 30 s by default) find it; a single search (what the module did before) does not."""
+    monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_TIMEOUT", (2.0, 1.0))
+    monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_POLICY", RetryPolicy(attempts=3, initial_wait=0.01))
+    monkeypatch.setattr("xsoar_module.clients.xsoar.SETTLE_WAITS", settle_waits)
+    # the dedupe search first (answered at once), then the create, handled 6 s late
+    xsoar.faults.script(Fault(), Fault(delay=6.0), method="POST", path_contains="/incident")
+    run = create(symphony, api_config(sekoia, xsoar, 6), data_path)
+    assert run.error is None, run.error
+    assert wait_for(lambda: len(xsoar.incidents) >= incidents) and len(xsoar.incidents) == incidents
+    creates = xsoar.count("POST", "/incident") - xsoar.count("POST", "/incidents/search")
+    assert creates == incidents and "searching for it" in run.logs
+    if incidents == 1:
+        assert run.results["incident_id"] == xsoar.incidents[0]["id"] and run.results["deduplicated"] is False
 
 
 @pytest.mark.usefixtures("impatient_xsoar_client")
@@ -234,13 +289,46 @@ def test_alert_path_and_events_path_from_the_data_storage(symphony, sekoia, xsoa
         ({"alert_path": "missing.json", "alert": None}, "alert_path 'missing.json': no such file in the run's data"),
         ({"max_events": -1}, "max_events"),
         ({"fields": {"alertId": "other", "events": []}}, "alertId, events identify the alert"),
-        ({"fields": {"severity": "high"}}, "severity must be a number"),
+        ({"fields": {"Alert ID": "other"}}, "Alert ID identify the alert"),
+        ({"fields": {"CustomFields": {"alertid": "other"}}}, "alertid identify the alert"),
+        ({"fields": {"severity": "high"}}, "fields.severity must be a number from 0 to 4"),
+        ({"fields": {"severity": 99}}, "fields.severity must be a number from 0 to 4"),
+        ({"fields": {"severity": "NaN"}}, "fields.severity must be a number from 0 to 4"),
+        ({"fields": {"Severity": "-Infinity"}}, "fields.severity must be a number from 0 to 4"),
+        ({"fields": {"severity": True}}, "fields.severity must be a number from 0 to 4"),
+        ({"fields": {"name": 5}}, "fields.name must be a text"),
+        ({"fields": {"occurred": 1764316800}}, "fields.occurred must be a text"),
+        ({"fields": {"Owner": "a", "owner": "b"}}, "two keys name the same XSOAR field"),
+        ({"fields": {"CustomFields": "x"}}, "CustomFields must be an object"),
+        ({"fields": {"deep": json.loads("[" * 300 + "]" * 300)}}, "nested too deeply"),
+        ({"fields": {"a b": 1, "AB": 2}}, "are the same XSOAR field 'ab'"),
     ],
 )
-def test_bad_input(symphony, sekoia, xsoar, data_path, arguments, expected):
-    run = create(symphony, webhook_config(sekoia, xsoar), data_path, **arguments)
+@pytest.mark.parametrize("mode", ["webhook", "api"])
+def test_bad_input(symphony, sekoia, xsoar, data_path, arguments, expected, mode):
+    config = webhook_config(sekoia, xsoar) if mode == "webhook" else api_config(sekoia, xsoar, 6)
+    run = create(symphony, config, data_path, **arguments)
     assert run.results is None and expected in run.error and "Traceback" not in run.error
-    assert xsoar.incidents == []
+    assert xsoar.requests == []  # checked before anything is sent
+
+
+def test_a_nan_severity_in_the_arguments_json_is_refused_before_sending(symphony, sekoia, xsoar, data_path):
+    run = create(symphony, api_config(sekoia, xsoar, 8), data_path, fields={"severity": math.nan})
+    assert "fields.severity must be a number from 0 to 4" in run.error and xsoar.requests == []
+
+
+@pytest.mark.parametrize("mode", ["webhook", "api"])
+def test_huge_name_and_details_are_trimmed_under_512_kib(symphony, sekoia, xsoar, data_path, mode):
+    alert = ALERT | {"details": "d" * (50 * 1024 * 1024)}
+    config = webhook_config(sekoia, xsoar) if mode == "webhook" else api_config(sekoia, xsoar, 6)
+    run = create(symphony, config, data_path, alert=alert, name="N" * (10 * 1024 * 1024))
+    assert run.error is None, run.error
+    [sent] = [r for r in xsoar.requests if not r["path"].endswith("/search")]
+    assert len(sent["body"]) <= 512 * 1024
+    body = json.loads(sent["body"])
+    raw = json.loads(body["rawJSON"]) if mode == "api" else body
+    assert {"name", "details"} <= set(raw["truncatedFields"]) and raw["alertId"] == "ALz7Qm3KpW2x"
+    assert run.results["events_sent"] == 3 and len(run.results["name"]) < 512 * 1024
 
 
 def test_events_given_as_json_text_are_accepted(symphony, sekoia, xsoar, data_path):

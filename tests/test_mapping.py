@@ -8,10 +8,12 @@ import orjson
 import pytest
 
 from xsoar_module.errors import InvalidInputError
-from xsoar_module.mapping.incident import api_body, select_events, webhook_body
+from xsoar_module.mapping.bounds import bound
+from xsoar_module.mapping.create_request import CREATE_REQUEST_FIELDS, machine_name, split_fields
+from xsoar_module.mapping.incident import MAX_BODY_BYTES, RAW_JSON_MAX_BYTES, api_body, select_events, webhook_body
 from xsoar_module.mapping.links import alert_url, epoch_to_iso8601
 from xsoar_module.mapping.severity import urgency_display, xsoar_severity
-from xsoar_module.models.alert import Alert, AlertUrgency
+from xsoar_module.models.alert import Alert, AlertRule, AlertUrgency
 
 SAMPLES = Path(__file__).resolve().parent.parent / "lab" / "samples"
 APP = "https://app.sekoia.io"
@@ -161,8 +163,93 @@ def test_api_body(alert, events):
     webhook = webhook_body(alert, events, app_url=APP, max_events=10, incident_type="Sekoia")
     body = api_body(webhook, create_investigation=True, playbook_id="pb-1", fields={"owner": "soc"})
     assert body["dbotMirrorId"] == "ALz7Qm3KpW2x" and body["severity"] == 3 and body["type"] == "Sekoia"
-    assert json.loads(body["rawJSON"]) == webhook
+    assert body["CustomFields"] == {"alertid": "ALz7Qm3KpW2x"} and json.loads(body["rawJSON"]) == webhook
     assert body["createInvestigation"] is True and body["playbookId"] == "pb-1" and body["owner"] == "soc"
     assert webhook["alertUrl"] in body["details"]
     labels = {label["type"]: label["value"] for label in body["labels"]}
     assert labels["Sekoia.io alert ID"] == "ALz7Qm3KpW2x" and labels["Sekoia.io urgency"] == "Major"
+
+
+def test_api_body_carries_the_identity_in_alertid_and_dbot_mirror_id(alert, events):
+    webhook = webhook_body(alert, events, app_url=APP, max_events=10)
+    fields = {"Owner": "soc", "Sekoia Tenant": "acme", "CustomFields": {"Team-Name": "blue"}, "playbookid": "pb"}
+    body = api_body(webhook, create_investigation=False, fields=fields)
+    assert body["CustomFields"] == {"alertid": "ALz7Qm3KpW2x", "sekoiatenant": "acme", "teamname": "blue"}
+    assert body["dbotMirrorId"] == "ALz7Qm3KpW2x" and body["owner"] == "soc" and body["playbookId"] == "pb"
+    assert set(body) <= CREATE_REQUEST_FIELDS | {"dbotMirrorId"}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"a b": 1, "ab": 2}, {"x": 1, "CustomFields": {"X": 2}}, {"!!": 1}],
+    ids=["same-machine-name", "same-in-custom-fields", "no-letters"],
+)
+def test_custom_field_names_must_be_usable(fields):
+    with pytest.raises(InvalidInputError, match="XSOAR field"):
+        split_fields(fields)
+
+
+def test_machine_names():
+    assert [machine_name(name) for name in ("Alert ID", "alertId", "Source-IP", "é1")] == [
+        "alertid",
+        "alertid",
+        "sourceip",
+        "1",
+    ]
+
+
+HUGE = 10 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("where", "update"),
+    [
+        ("name", {"rule": None, "title": "t" * HUGE}),
+        ("details", {"details": 'd\n"' * (HUGE // 2)}),
+        ("rule.name", {"rule": AlertRule(name="r" * HUGE, uuid="u")}),
+        ("source", {"source": "s" * HUGE}),
+    ],
+)
+def test_any_large_alert_field_is_trimmed_under_the_bound_in_both_bodies(alert, events, where, update):
+    webhook = webhook_body(alert.model_copy(update=update), events, app_url=APP, max_events=10)
+    assert len(orjson.dumps(webhook)) <= MAX_BODY_BYTES and where in webhook["truncatedFields"]
+    assert webhook["alertId"] == "ALz7Qm3KpW2x" and webhook["severity"] == 3
+    raw = webhook_body(
+        alert.model_copy(update=update), events, app_url=APP, max_events=10, max_bytes=RAW_JSON_MAX_BYTES
+    )
+    body = api_body(raw, create_investigation=True)
+    assert len(orjson.dumps(body)) <= MAX_BODY_BYTES and body["CustomFields"]["alertid"] == "ALz7Qm3KpW2x"
+    assert json.loads(body["rawJSON"])["alertId"] == "ALz7Qm3KpW2x"
+
+
+def test_large_arguments_and_fields_are_trimmed_with_a_note(alert, events):
+    fields = {"owner": "o" * HUGE, "notes": ["n" * 1000] * 5000, "tags": {str(i): i for i in range(100_000)}}
+    webhook = webhook_body(alert, events, app_url=APP, max_events=10, name="N" * HUGE, fields=fields)
+    assert len(orjson.dumps(webhook)) <= MAX_BODY_BYTES
+    assert {"name", "owner", "notes"} <= set(webhook["truncatedFields"]) and webhook["name"].endswith("[truncated]")
+    assert len(webhook["truncatedFields"]) <= 20 and webhook["events"]  # the events still fit
+    raw = webhook_body(alert, events, app_url=APP, max_events=10, name="N" * HUGE, max_bytes=RAW_JSON_MAX_BYTES)
+    body = api_body(raw, create_investigation=True, fields=fields)
+    assert len(orjson.dumps(body)) <= MAX_BODY_BYTES
+    noted = json.loads(body["rawJSON"])["truncatedFields"]
+    assert "name" in noted and any(path.startswith("incident.") for path in noted)
+
+
+def test_a_raw_json_full_of_quotes_still_fits(alert):
+    quoted = [{"timestamp": f"t{i}", "message": '"\\' * 2000} for i in range(200)]
+    raw = webhook_body(alert, quoted, app_url=APP, max_events=200, max_bytes=RAW_JSON_MAX_BYTES)
+    body = api_body(raw, create_investigation=True, fields={"details": "x" * HUGE})
+    assert len(orjson.dumps(body)) <= MAX_BODY_BYTES and raw["eventsTruncated"]
+
+
+def test_an_absurdly_long_alert_id_is_refused(alert):
+    with pytest.raises(InvalidInputError, match="characters long"):
+        webhook_body(alert.model_copy(update={"short_id": "A" * 10_000}), [], app_url=APP, max_events=10)
+
+
+def test_bound_keeps_protected_parts_and_drops_the_largest_members():
+    document = {"id": "keep", "many": {f"k{i}": "v" * 50 for i in range(1000)}, "small": 1}
+    bounded, trimmed = bound(document, 5_000, frozenset({("id",)}))
+    assert len(orjson.dumps(bounded)) <= 5_000 and bounded["id"] == "keep" and bounded["small"] == 1
+    assert trimmed and all(path.startswith("many.") for path in trimmed) and 0 < len(bounded["many"]) < 1000
+    assert bound(document, 10**9)[1] == []

@@ -112,7 +112,7 @@ def test_the_layout_is_the_type_s_and_shows_known_fields():
 
 
 def test_the_simulator_maps_a_webhook_incident_of_the_pack_s_type(webhook):
-    with XsoarSimulator(incident_type=INCIDENT_TYPE) as xsoar:
+    with XsoarSimulator(webhook_incident_type=INCIDENT_TYPE) as xsoar:
         answer = requests.post(xsoar.webhook_url, json=webhook, timeout=5).json()
         requests.post(xsoar.webhook_url, json=webhook | {"type": "Phishing"}, timeout=5)
         [mapped, other] = xsoar.incidents

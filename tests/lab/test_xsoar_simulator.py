@@ -10,7 +10,8 @@ import pytest
 import requests
 
 from lab.faults import Fault
-from lab.xsoar_simulator import AUTH_FAILED, BAD_JSON, XsoarSimulator
+from lab.xsoar_mapper import map_raw_json
+from lab.xsoar_simulator import AUTH_FAILED, XsoarSimulator
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TOKEN = "token-123"
@@ -36,7 +37,7 @@ def running():
 def simulator(running: XsoarSimulator):
     running.faults.clear()
     running.reset()
-    running.create_status = 201
+    running.create_status = 200
     yield running
 
 
@@ -69,7 +70,9 @@ def test_webhook_with_header_token_creates_a_mapped_incident(simulator):
     assert response.status_code == 200
     [answer] = response.json()
     assert answer["id"] == "1" and answer["name"] == "PowerShell Download Cradle" and answer["type"] == "Unclassified"
-    assert answer["occurred"] == "2025-11-28T08:00:00Z" and json.loads(answer["rawJSON"]) == ALERT_BODY
+    raw = json.loads(answer["rawJSON"])
+    assert answer["occurred"] == "2025-11-28T08:00:00Z" and raw == ALERT_BODY | {"headers": raw["headers"]}
+    assert "authorization" not in raw["headers"] and raw["headers"]["content-type"] == "application/json"
     [incident] = simulator.incidents
     assert incident["source"] == "webhook" and incident["severity"] == 3
     assert incident["CustomFields"] == {"alertid": "ALz7Qm3KpW2x"} and incident["dbotMirrorId"] == "ALz7Qm3KpW2x"
@@ -93,51 +96,68 @@ def test_webhook_with_basic_auth(password, status):
         assert response.status_code == status
         assert len(basic.incidents) == (1 if status == 200 else 0)
         assert requests.post(basic.webhook_url, json={}, headers=bearer(), timeout=5).status_code == 401
+        if status == 200:
+            assert "authorization" not in json.loads(basic.incidents[0]["rawJSON"])["headers"]
+
+
+def test_webhook_instance_has_one_credentials_scheme():
+    with pytest.raises(ValueError, match="one credentials setting"):
+        XsoarSimulator(webhook_token=TOKEN, webhook_basic=("sekoia", "secret"))
 
 
 def test_webhook_without_auth_accepts_anyone():
-    with XsoarSimulator() as open_instance:
+    with XsoarSimulator(webhook_incident_type="Sekoia alert") as open_instance:
         assert requests.post(open_instance.webhook_url, json={}, timeout=5).status_code == 200
-        assert len(open_instance.incidents) == 1
-
-
-def test_webhook_array_body_makes_one_incident_per_object(simulator):
-    body = [{"name": "first", "severity": 1}, {"name": "second", "type": "Sekoia"}]
-    answer = requests.post(simulator.webhook_url, json=body, headers=bearer(), timeout=5).json()
-    assert [(a["id"], a["name"], a["type"]) for a in answer] == [
-        ("1", "first", "Unclassified"),
-        ("2", "second", "Sekoia"),
-    ]
-    assert [i["severity"] for i in simulator.incidents] == [1, 0]
+        [incident] = open_instance.incidents
+        assert incident["type"] == "Sekoia alert"
 
 
 def test_webhook_defaults(simulator):
     requests.post(simulator.webhook_url, json={"severity": "high"}, headers=bearer(), timeout=5)
     [incident] = simulator.incidents
     assert incident["name"] == "Generic webhook triggered incident" and incident["type"] == "Unclassified"
-    assert incident["occurred"].endswith("Z") and incident["severity"] == 0 and incident["CustomFields"] == {}
+    assert incident["occurred"] is None and incident["severity"] == 0 and incident["CustomFields"] == {}
 
 
-@pytest.mark.parametrize("key", ["rawJson", "raw_json"])
-@pytest.mark.parametrize("as_text", [True, False], ids=["string", "object"])
-def test_webhook_raw_json_replaces_the_other_keys(simulator, key, as_text):
+def test_webhook_raw_json_replaces_the_body_and_rawJson_does_not(simulator):
     inner = {"alertId": "A1", "severity": 4}
-    body = {"name": "with raw", "alertId": "ignored", key: json.dumps(inner) if as_text else inner}
+    body = {"name": "with raw", "alertId": "ignored", "raw_json": inner}
     answer = requests.post(simulator.webhook_url, json=body, headers=bearer(), timeout=5).json()
-    assert json.loads(answer[0]["rawJSON"]) == inner and answer[0]["name"] == "with raw"
-    [incident] = simulator.incidents
-    assert incident["CustomFields"] == {"alertid": "A1"} and incident["severity"] == 4
+    raw = json.loads(answer[0]["rawJSON"])
+    assert raw == inner | {"headers": raw["headers"]} and answer[0]["name"] == "with raw"
+    assert simulator.incidents[0]["CustomFields"] == {"alertid": "A1"} and simulator.incidents[0]["severity"] == 4
+    other = {"alertId": "B", "rawJson": {"alertId": "C"}}
+    requests.post(simulator.webhook_url, json=other, headers=bearer(), timeout=5)
+    assert simulator.incidents[1]["CustomFields"] == {"alertid": "B"}
 
 
 @pytest.mark.parametrize(
     "body",
-    [b"{not json", b'{"rawJson": "not json"}', b'[{"name": "ok"}, {"raw_json": "{"}]', b"[1, 2]"],
-    ids=["invalid-json", "invalid-rawJson", "one-bad-item", "not-objects"],
+    [
+        b"{not json",
+        b"[1, 2]",
+        b'[{"name": "ok"}]',
+        b'{"name": 5}',
+        b'{"type": ["a"]}',
+        b'{"occurred": 1764316800}',
+        b'{"raw_json": "{}"}',
+    ],
+    ids=["invalid-json", "array", "array-of-objects", "name-number", "type-list", "occurred-epoch", "raw_json-text"],
 )
-def test_webhook_refuses_what_is_not_json(simulator, body):
-    response = requests.post(simulator.webhook_url, data=body, headers=bearer(), timeout=5)
-    assert (response.status_code, response.text) == (400, BAD_JSON)
+@pytest.mark.parametrize("headers", [bearer(), bearer("wrong")], ids=["right-token", "wrong-token"])
+def test_webhook_checks_the_body_before_the_credentials(simulator, body, headers):
+    response = requests.post(simulator.webhook_url, data=body, headers=headers, timeout=5)
+    assert response.status_code == 422 and response.json()["detail"]
     assert simulator.incidents == []
+
+
+def test_webhook_mapper_is_a_seam(simulator):
+    simulator.mapper = lambda raw, _type: {"severity": 1, "CustomFields": {"seen": sorted(raw)}}
+    try:
+        requests.post(simulator.webhook_url, json={"a": 1}, headers=bearer(), timeout=5)
+    finally:
+        simulator.mapper = map_raw_json
+    assert simulator.incidents[0]["CustomFields"] == {"seen": ["a", "headers"]}
 
 
 def test_wrong_instance_name_answers_an_html_404(simulator):
@@ -161,27 +181,75 @@ def test_webhook_on_the_xsoar_8_path_without_deduplication(simulator):
     [("api_url_v6", v6_headers), ("api_url_v8", v8_headers), ("public_v1", v8_headers)],
     ids=["xsoar6", "xsoar8", "xsoar8-public-v1"],
 )
-def test_rest_create_then_search_by_mirror_id(simulator, base, headers):
+def test_rest_create_then_search_by_custom_field(simulator, base, headers):
     url = simulator.api_url_v8 + "/public/v1" if base == "public_v1" else getattr(simulator, base)
     raw = json.dumps({"alertId": "AL1"})
-    first = create(url, headers(), severity=0.5, dbotMirrorId="AL1", rawJSON=raw, createInvestigation=True)
-    assert first.status_code == 201
-    assert create(url, headers(), dbotMirrorId="AL2", labels=[{"type": "t", "value": "v"}]).status_code == 201
+    first = create(
+        url, headers(), severity=0.5, CustomFields={"alertid": "AL1"}, rawJSON=raw, createInvestigation=True
+    )
+    assert first.status_code == 200
+    assert create(url, headers(), CustomFields={"alertid": "AL2"}, labels=[{"type": "t", "value": "v"}]).ok
     incident = first.json()
     assert (incident["id"], incident["version"], incident["severity"], incident["rawJSON"]) == ("1", 1, 0.5, raw)
+    assert incident["CustomFields"] == {"alertid": "AL1"} and incident["created"] == incident["modified"]
     assert "source" not in incident and incident["status"] == 1
-    found = search(url, headers(), 'dbotMirrorId:"AL1"').json()
+    found = search(url, headers(), 'alertid:"AL1"').json()
     assert found["total"] == 1 and [i["id"] for i in found["data"]] == ["1"]
-    assert search(url, headers(), 'dbotMirrorId:"nothing"').json() == {"total": 0, "data": []}
-    assert [i["source"] for i in simulator.incidents_by_mirror_id("AL2")] == ["api"]
+    assert search(url, headers(), 'alertid:"nothing"').json() == {"total": 0, "data": []}
+    assert [i["source"] for i in simulator.incidents_by_alert_id("AL2")] == ["api"]
 
 
-def test_rest_search_by_id_any_query_and_pages(simulator):
+def test_strict_create_drops_what_the_create_request_does_not_have(simulator):
+    body = {"dbotMirrorId": "AL1", "alertId": "AL1", "id": "99", "version": 5, "CustomFields": {"alertid": "AL1"}}
+    incident = create(simulator.url, v6_headers(), **body).json()
+    assert incident["id"] == "1" and incident["version"] == 1 and incident["dbotMirrorId"] == ""
+    assert "alertId" not in incident and incident["CustomFields"] == {"alertid": "AL1"}
+    assert search(simulator.url, v6_headers(), 'dbotMirrorId:"AL1"').json()["total"] == 0
+
+
+def test_lenient_create_keeps_every_key():
+    with XsoarSimulator(api_key=KEY, strict=False) as lenient:
+        incident = create(lenient.url, v6_headers(), dbotMirrorId="AL1", alertId="AL1").json()
+        assert incident["dbotMirrorId"] == "AL1" and incident["alertId"] == "AL1"
+        assert search(lenient.url, v6_headers(), 'dbotMirrorId:"AL1"').json()["total"] == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        ('alertid:"A" and dbotMirrorId:"M"', ["both"]),
+        ('alertid:"A" dbotMirrorId:"M"', ["both"]),
+        ('alertid:"A" or dbotMirrorId:"M"', ["both", "custom", "mirror"]),
+        ('alertid:"B" OR name:custom', ["custom", "other"]),
+        ('ALERTID:"B" and severity:2', ["other"]),
+        ('name:"with \\"quote\\""', ['with "quote"']),
+        ("", ["both", "custom", "mirror", "other", 'with "quote"']),
+    ],
+)
+def test_search_queries_with_and_or(query, names):
+    with XsoarSimulator(api_key=KEY, strict=False) as lenient:
+        create(lenient.url, v6_headers(), name="both", CustomFields={"alertid": "A"}, dbotMirrorId="M")
+        create(lenient.url, v6_headers(), name="custom", CustomFields={"alertid": "A"})
+        create(lenient.url, v6_headers(), name="mirror", dbotMirrorId="M")
+        create(lenient.url, v6_headers(), name="other", CustomFields={"alertid": "B"}, severity=2)
+        create(lenient.url, v6_headers(), name='with "quote"')
+        found = search(lenient.url, v6_headers(), query).json()
+        assert sorted(i["name"] for i in found["data"]) == names
+
+
+@pytest.mark.parametrize("query", ["status:Active and", "free text", 'alertid:"unclosed', "or alertid:A"])
+def test_unsupported_queries_are_refused_not_matching_everything(simulator, query):
+    create(simulator.url, v6_headers())
+    response = search(simulator.url, v6_headers(), query)
+    assert response.status_code == 400 and "query" in response.json()["error"]
+
+
+def test_rest_search_by_id_and_pages(simulator):
     for name in ("a", "b", "c"):
         create(simulator.api_url_v6, v6_headers(), name=name)
     assert [i["name"] for i in search(simulator.url, v6_headers(), 'id:"2"').json()["data"]] == ["b"]
     assert [i["name"] for i in search(simulator.url, v6_headers(), "id:3").json()["data"]] == ["c"]
-    second_page = search(simulator.url, v6_headers(), "status:Active", page=1, size=2).json()
+    second_page = search(simulator.url, v6_headers(), "", page=1, size=2).json()
     assert second_page["total"] == 3 and [i["name"] for i in second_page["data"]] == ["c"]
 
 
@@ -204,13 +272,14 @@ def test_rest_refuses_wrong_credentials(simulator, path, headers):
 
 
 def test_rest_xsoar_6_ignores_a_key_id(simulator):
-    assert create(simulator.api_url_v6, v8_headers()).status_code == 201
+    assert create(simulator.api_url_v6, v8_headers()).status_code == 200
 
 
 @pytest.mark.parametrize(
     "body",
     [
         {"name": "x", "severity": 7},
+        {"name": "x", "severity": -1},
         {"name": "x", "severity": "high"},
         {"name": "x", "severity": True},
         {"severity": 1},
@@ -219,7 +288,17 @@ def test_rest_xsoar_6_ignores_a_key_id(simulator):
         {"name": "x", "CustomFields": []},
         ["not", "an", "object"],
     ],
-    ids=["severity-7", "severity-text", "severity-bool", "no-name", "name-number", "rawJSON-object", "fields", "list"],
+    ids=[
+        "severity-7",
+        "severity-negative",
+        "severity-text",
+        "severity-bool",
+        "no-name",
+        "name-number",
+        "rawJSON-object",
+        "fields",
+        "list",
+    ],
 )
 def test_rest_create_refuses_bad_bodies(simulator, body):
     response = requests.post(simulator.url + "/incident", json=body, headers=v6_headers(), timeout=5)
@@ -233,9 +312,9 @@ def test_rest_invalid_json_is_400(simulator):
 
 
 def test_create_status_can_be_switched(simulator):
-    simulator.create_status = 200
+    simulator.create_status = 201
     response = create(simulator.api_url_v8, v8_headers())
-    assert response.status_code == 200 and response.json()["id"] == "1"
+    assert response.status_code == 201 and response.json()["id"] == "1"
 
 
 def test_batch_close_and_entry(simulator):
@@ -264,8 +343,8 @@ def test_faults_apply_to_the_webhook_and_the_api(simulator):
     assert requests.post(simulator.webhook_url, json={}, headers=bearer(), timeout=5).status_code == 503
     limited = create(simulator.url, v6_headers())
     assert limited.status_code == 429 and limited.headers["Retry-After"] == "2"
-    assert simulator.incidents == [] and create(simulator.url, v6_headers()).status_code == 201
-    assert [r["status"] for r in simulator.requests] == [503, 429, 201]
+    assert simulator.incidents == [] and create(simulator.url, v6_headers()).status_code == 200
+    assert [r["status"] for r in simulator.requests] == [503, 429, 200]
 
 
 def test_reset_fault_drops_the_connection(simulator):

@@ -1,5 +1,6 @@
 """Create Incident: one Cortex XSOAR incident per Sekoia.io alert, through the Generic Webhook or the REST API."""
 
+import math
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -13,7 +14,8 @@ from xsoar_module.actions.base import BoundedIdentifier, ModuleAction
 from xsoar_module.clients.sekoia import MAX_SEARCH_TIMEOUT, SEARCH_TIMEOUT, PollSchedule, SekoiaClient
 from xsoar_module.clients.xsoar import Delivery, XsoarClient
 from xsoar_module.errors import InvalidInputError
-from xsoar_module.mapping.incident import alert_id, api_body, webhook_body
+from xsoar_module.mapping.create_request import create_request_field, machine_name, split_fields
+from xsoar_module.mapping.incident import MAX_BODY_BYTES, RAW_JSON_MAX_BYTES, alert_id, api_body, webhook_body
 from xsoar_module.mapping.window import events_window
 from xsoar_module.models.alert import Alert
 from xsoar_module.models.schema import ManifestModel
@@ -29,7 +31,45 @@ def _parse_json_text(value: Any) -> Any:
     return value
 
 
-RESERVED_FIELDS = {"alertId", "alertUrl", "dbotMirrorId", "events"}
+RESERVED_FIELDS = {"alertid", "alerturl", "dbotmirrorid", "events", "rawjson", "id", "version"}  # machine names
+TEXT_FIELDS = {"name", "type", "occurred"}  # the Generic Webhook refuses anything but a string (or null)
+SEVERITY_SCALE = "0 unknown, 0.5 informational, 1 low, 2 medium, 3 high, 4 critical"
+
+
+def _check_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """`fields` adapts the body but cannot change what identifies the alert or the incident; severity is a number
+    of XSOAR's scale, name/type/occurred are texts; custom field names are usable in API mode. Keys naming a
+    create-request field are spelled as XSOAR's swagger does (`Owner` -> `owner`)."""
+    spelled = {create_request_field(key) or key: value for key, value in fields.items()}
+    if len(spelled) < len(fields):
+        raise ValueError("two keys name the same XSOAR field (the field names are case-insensitive)")
+    fields = spelled
+    nested = fields.get("CustomFields") if isinstance(fields.get("CustomFields"), dict) else {}
+    if reserved := [key[:80] for key in [*fields, *nested] if machine_name(key) in RESERVED_FIELDS]:
+        raise ValueError(f"{', '.join(sorted(reserved))} identify the alert or the incident and cannot be set")
+    for field in TEXT_FIELDS & set(fields):
+        if fields[field] is not None and not isinstance(fields[field], str):
+            raise ValueError(f"fields.{field} must be a text, got {type(fields[field]).__name__}")
+    if "severity" in fields:
+        fields = fields | {"severity": _severity(fields["severity"])}
+    try:
+        split_fields(fields)
+        orjson.dumps(fields, default=str)
+    except InvalidInputError as exc:
+        raise ValueError(str(exc)) from None
+    except orjson.JSONEncodeError:
+        raise ValueError("fields cannot be sent as JSON: nested too deeply (more than 250 levels)") from None
+    return fields
+
+
+def _severity(value: Any) -> float:
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        number = math.nan
+    if not (math.isfinite(number) and 0 <= number <= 4):
+        raise ValueError(f"fields.severity must be a number from 0 to 4 ({SEVERITY_SCALE}), got {str(value)[:40]!r}")
+    return number
 
 
 class CreateIncidentArguments(ManifestModel):
@@ -51,7 +91,9 @@ class CreateIncidentArguments(ManifestModel):
     name: str | None = Field(None, description="Incident name (default: the rule name)")
     incident_type: str | None = Field(None, description="XSOAR incident type (default: the instance's)")
     fields: dict[str, Any] | None = Field(
-        None, description='Object merged into the incident body last (e.g. {"severity": 4, "owner": "soc"})'
+        None,
+        description='Incident fields (e.g. {"severity": 4, "owner": "soc", "sekoiatenant": "acme"}): merged into the '
+        "webhook body last; in API mode, create-request fields stay top-level, others go under CustomFields",
     )
     create_investigation: bool = Field(True, description="API mode: start the incident type's playbook")
     playbook_id: str | None = Field(None, description="API mode: playbook to run on the incident")
@@ -64,17 +106,7 @@ class CreateIncidentArguments(ManifestModel):
     @field_validator("fields")
     @classmethod
     def _fields_keep_the_identity(cls, fields: dict[str, Any] | None) -> dict[str, Any] | None:
-        """`fields` adapts the body but cannot change what identifies the alert, nor make severity a text."""
-        if not fields:
-            return fields
-        if reserved := sorted(RESERVED_FIELDS & set(fields)):
-            raise ValueError(f"{', '.join(reserved)} identify the alert and cannot be set through fields")
-        if "severity" in fields:
-            try:
-                fields = fields | {"severity": float(fields["severity"])}
-            except (TypeError, ValueError):
-                raise ValueError("severity must be a number: 0 unknown, 0.5 informational, 1 low ... 4 critical")
-        return fields
+        return _check_fields(fields) if fields else fields
 
     @model_validator(mode="after")
     def _one_alert_source(self) -> "CreateIncidentArguments":
@@ -128,6 +160,7 @@ class CreateIncident(ModuleAction):
             incident_type=arguments.incident_type,
             fields=arguments.fields,
             events_total=events_total,
+            max_bytes=RAW_JSON_MAX_BYTES if xsoar.mode == "api" else MAX_BODY_BYTES,
         )
         delivery = self._deliver(xsoar, body, arguments)
         return CreateIncidentResults(

@@ -1,12 +1,16 @@
 """The one Cortex XSOAR client: Generic Webhook and REST API (XSOAR 6, XSOAR 8 / XSIAM)."""
 
 import hashlib
+import ipaddress
 import os
 import tempfile
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import certifi
 import requests
@@ -37,6 +41,10 @@ TLS_HINT = (
 )
 XSOAR_POLICY = RetryPolicy(attempts=6, deadline=120.0, initial_wait=0.5, max_wait=15.0, max_retry_after=60.0)
 XSOAR_TIMEOUT = (10.0, 60.0)  # connect, read: creating an incident may start a playbook
+# After a create whose outcome is unknown: waits before each search for it (searches at 0, 2, 6, 14 and 30 s)
+# before sending the create again. XSOAR may commit (and index) an incident after its client gave up.
+SETTLE_WAITS = (0.0, 2.0, 4.0, 8.0, 16.0)
+XSOAR8_PATHS = ("/xsoar/public/v1", "/xsoar")
 
 
 @dataclass
@@ -68,20 +76,56 @@ def ca_bundle(pem: str) -> str:
 
 
 def api_base(url: str, api_key_id: str | None) -> str:
-    """XSOAR 8 / XSIAM REST paths live under `/xsoar`: accept the URL with or without it."""
+    """The REST base. XSOAR 8 / XSIAM (a key ID is set): `https://api-<fqdn>/xsoar` or `.../xsoar/public/v1`,
+    from any of the forms users paste: with or without `/xsoar`, `/xsoar/public/v1`, and the tenant or `ext-`
+    host instead of the `api-` one (rewritten to `api-`, as Palo Alto's client does)."""
     url = url.rstrip("/")
-    if api_key_id and not (url.endswith("/xsoar") or url.endswith("/xsoar/public/v1")):
-        url += "/xsoar"
-    return url
+    if not api_key_id:
+        return url
+    parts = urlsplit(url)
+    path = parts.path
+    if not path.endswith(XSOAR8_PATHS):
+        path += "/xsoar"
+    return urlunsplit((parts.scheme, _api_host(parts.scheme, parts.netloc), path, "", ""))
+
+
+def _api_host(scheme: str, netloc: str) -> str:
+    """`api-<fqdn>` for an HTTPS tenant name; addresses, single-label hosts and plain HTTP are left alone."""
+    host = netloc.rpartition("@")[2].split(":")[0]
+    if scheme != "https" or host.startswith("api-") or "." not in host or _is_address(host):
+        return netloc
+    return netloc.replace(host, "api-" + host.removeprefix("ext-"), 1)
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _quoted(value: str) -> str:
+    """A value for XSOAR's query language, in double quotes."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 class XsoarClient(ClosingClient):
     """Creates incidents; errors name the setting to fix."""
 
-    def __init__(self, config: ModuleConfiguration, on_retry: RetryLog | None = None, warn: RetryLog | None = None):
+    def __init__(
+        self,
+        config: ModuleConfiguration,
+        on_retry: RetryLog | None = None,
+        warn: RetryLog | None = None,
+        settle_waits: tuple[float, ...] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         config.check_xsoar_credentials()
         self.mode = config.xsoar_mode
         self._warn = warn or (lambda _message: None)
+        self.settle_waits = SETTLE_WAITS if settle_waits is None else settle_waits
+        self._sleep = sleep
         headers: dict[str, str] = {}
         auth = None
         base = config.xsoar_url
@@ -134,36 +178,49 @@ class XsoarClient(ClosingClient):
             answer = None
         return Delivery(_webhook_incident_id(answer), False, self.http.requests_sent - before)
 
-    def find_incident(self, mirror_id: str) -> dict[str, Any] | None:
-        """The incident whose dbotMirrorId is `mirror_id`, if XSOAR has one."""
-        query = {"filter": {"query": f'dbotMirrorId:"{mirror_id}"', "page": 0, "size": 1}}
-        response = self.http.request("POST", "/incidents/search", json=query)
+    def find_incident(self, alert_id: str) -> dict[str, Any] | None:
+        """The incident of this alert, if XSOAR has one: by the custom field `alertid` (documented) or by
+        `dbotMirrorId` (stored by some XSOARs), in one search."""
+        query = f"alertid:{_quoted(alert_id)} or dbotMirrorId:{_quoted(alert_id)}"
+        response = self.http.request(
+            "POST", "/incidents/search", json={"filter": {"query": query, "page": 0, "size": 1}}
+        )
         if not response.ok:
             raise self._error(response, "the incident search")
         found = parse_json(response, SERVICE, "xsoar_url")
         if not isinstance(found, dict):
             raise MalformedResponseError(f"{SERVICE} answered the incident search with JSON that is not an object")
         data = found.get("data") or []
-        return data[0] if data else None
+        return data[0] if isinstance(data, list) and data else None
 
     def create_once(self, body: dict[str, Any]) -> Delivery:
-        """Create the incident unless one with the same dbotMirrorId exists (searched first, and again after
-        an attempt whose outcome is unknown)."""
+        """Create the incident unless this alert's exists: searched first and, after an attempt whose outcome is
+        unknown, searched again over the settle period before any new attempt."""
         before = self.http.requests_sent
-        mirror_id = body["dbotMirrorId"]
-        if existing := self.find_incident(mirror_id):
+        alert_id = body["CustomFields"]["alertid"]
+        if existing := self.find_incident(alert_id):
             return Delivery(_id_of(existing), True, self.http.requests_sent - before)
-
-        def created_meanwhile() -> dict[str, Any] | None:
-            return self.find_incident(mirror_id)
-
-        answer = self.http.request("POST", "/incident", json=body, resolve_unknown_outcome=created_meanwhile)
+        answer = self.http.request(
+            "POST", "/incident", json=body, resolve_unknown_outcome=lambda: self._settle(alert_id)
+        )
         if isinstance(answer, dict):  # found by the search after a timed-out attempt: created by that attempt
             return Delivery(_id_of(answer), False, self.http.requests_sent - before)
         if not answer.ok:
             raise self._error(answer, "the incident")
         created = parse_json(answer, SERVICE, "xsoar_url") if answer.content.strip() else {}
         return Delivery(_id_of(created), False, self.http.requests_sent - before)
+
+    def _settle(self, alert_id: str) -> dict[str, Any] | None:
+        """The incident a create without answer may have made, searched over the settle period."""
+        self._warn(
+            f"{SERVICE} did not answer the creation of the incident of alert {alert_id}: searching for it for up to "
+            f"{sum(self.settle_waits):g} s before sending it again"
+        )
+        for wait in self.settle_waits:
+            self._sleep(wait)
+            if found := self.find_incident(alert_id):
+                return found
+        return None
 
     def _error(self, response: requests.Response, what: str) -> ServiceError:
         status = response.status_code

@@ -5,11 +5,20 @@ from typing import Any
 import orjson
 
 from xsoar_module.errors import InvalidInputError
+from xsoar_module.mapping.bounds import bound, note, size
+from xsoar_module.mapping.create_request import split_fields
 from xsoar_module.mapping.links import alert_url, epoch_to_iso8601
 from xsoar_module.mapping.severity import display_of, xsoar_severity
 from xsoar_module.models.alert import Alert
 
 MAX_BODY_BYTES = 512 * 1024
+# API mode: the webhook body travels as the string rawJSON, whose escaping at most doubles it; the rest of the
+# create request gets what is left of MAX_BODY_BYTES.
+RAW_JSON_MAX_BYTES = 200 * 1024
+NOTE_BYTES = 3 * 1024  # room kept for `events: []` and the truncation notes
+MAX_ID_LENGTH = 256
+WEBHOOK_KEPT = frozenset({("alertId",), ("alertUrl",), ("urgency",), ("severity",)})
+API_KEPT = frozenset({("CustomFields", "alertid"), ("dbotMirrorId",), ("severity",), ("createInvestigation",)})
 
 
 def incident_name(alert: Alert) -> str:
@@ -24,6 +33,10 @@ def alert_id(alert: Alert) -> str:
     identifier = alert.short_id or alert.uuid
     if not identifier:
         raise InvalidInputError("The alert has neither short_id nor uuid: pass the output of Get Alert or the trigger")
+    if len(identifier) > MAX_ID_LENGTH:
+        raise InvalidInputError(
+            f"The alert's short_id/uuid is {len(identifier)} characters long: pass the output of Get Alert or the trigger"
+        )
     return identifier
 
 
@@ -44,16 +57,12 @@ def select_events(events: list[dict[str, Any]], max_events: int) -> list[dict[st
     return sorted(events, key=_event_time)[:max_events]
 
 
-def _size(value: Any) -> int:
-    return len(orjson.dumps(value, default=str))
-
-
 def _fit(body: dict[str, Any], events: list[dict[str, Any]], max_bytes: int) -> list[dict[str, Any]]:
     """The first events that fit in `max_bytes` with the rest of the body (each event measured once)."""
-    room = max_bytes - _size({**body, "events": []})
+    room = max_bytes - size({**body, "events": []})
     kept: list[dict[str, Any]] = []
     for event in events:
-        room -= _size(event) + 1  # and its comma
+        room -= size(event) + 1  # and its comma
         if room < 0:
             break
         kept.append(event)
@@ -100,6 +109,9 @@ def webhook_body(
     `urgency` carries the numeric XSOAR severity, so the documentation's mapping `urgency -> severity` sets a
     real severity; the Sekoia.io value and band are in `urgencyValue` / `urgencyDisplay`. `events_total` is the
     number of events the alert has when `events` is only the first of them (fetched with a limit).
+    The body stays under `max_bytes`: when it would not, the largest other parts are trimmed (listed in
+    `truncatedFields`) to leave the events up to half the room, then the events that do not fit are left out
+    (`eventsTruncated`, `eventsNote`).
     """
     identifier = alert_id(alert)
     severity = xsoar_severity(alert.urgency)
@@ -116,8 +128,10 @@ def webhook_body(
         **_context(alert),
     }
     selected = select_events(events, max_events)
-    reserve = _size(fields or {}) + 200  # what `fields` and the truncation note may add
-    kept = _fit(body, selected, max_bytes - reserve)
+    room = max_bytes - NOTE_BYTES
+    others = max(room // 2, room - size({"events": selected}))  # events get up to half the room when both are large
+    body, trimmed = bound(body | (fields or {}), others, WEBHOOK_KEPT)
+    kept = _fit(body, selected, room)
     body["events"] = kept
     total = max(events_total or 0, len(events))
     if len(kept) < total:
@@ -125,17 +139,23 @@ def webhook_body(
         body["eventsNote"] = (
             f"{len(kept)} of {total} events included (max_events={max_events}, body limit {max_bytes} bytes)"
         )
-    return orjson.loads(orjson.dumps(body | (fields or {}), default=str))
+    if trimmed:
+        body["truncatedFields"] = note(trimmed)
+    return orjson.loads(orjson.dumps(body, default=str))
+
+
+def _name_of(value: Any) -> Any:
+    return value.get("name") if isinstance(value, dict) else None
 
 
 def _labels(body: dict[str, Any]) -> list[dict[str, str]]:
     values = {
         "Sekoia.io alert ID": body.get("alertId"),
         "Sekoia.io alert URL": body.get("alertUrl"),
-        "Sekoia.io rule": (body.get("rule") or {}).get("name"),
+        "Sekoia.io rule": _name_of(body.get("rule")),
         "Sekoia.io urgency": body.get("urgencyDisplay"),
         "Sekoia.io status": body.get("status"),
-        "Sekoia.io entity": (body.get("entity") or {}).get("name"),
+        "Sekoia.io entity": _name_of(body.get("entity")),
         "Sekoia.io source": body.get("source"),
         "Sekoia.io target": body.get("target"),
     }
@@ -148,21 +168,35 @@ def api_body(
     create_investigation: bool,
     playbook_id: str | None = None,
     fields: dict[str, Any] | None = None,
+    max_bytes: int = MAX_BODY_BYTES,
 ) -> dict[str, Any]:
-    """The REST `POST /incident` body built from the webhook body, which also travels whole as `rawJSON`."""
+    """The REST `POST /incident` body built from the webhook body, which also travels whole as `rawJSON`.
+
+    The alert's identity goes in the documented custom field `alertid` and in `dbotMirrorId` (for the XSOARs that
+    store it). `fields`: keys naming create-request fields stay top-level, the others become custom fields.
+    Under `max_bytes` when the webhook body is under RAW_JSON_MAX_BYTES: the other parts are trimmed to what is
+    left (listed in rawJSON's `truncatedFields` as `incident.<path>`).
+    """
+    top, custom = split_fields(fields or {})
     details = webhook.get("details") or webhook.get("title") or ""
-    body: dict[str, Any] = {
+    head: dict[str, Any] = {
         "name": webhook["name"],
         "type": webhook.get("type"),
         "occurred": webhook.get("occurred"),
         "severity": webhook["severity"],
         "details": f"{details}\n\n{webhook['alertUrl']}".strip(),
         "labels": _labels(webhook),
-        "rawJSON": orjson.dumps(webhook).decode(),
+        "CustomFields": custom | {"alertid": webhook["alertId"]},
         "dbotMirrorId": webhook["alertId"],
         "createInvestigation": create_investigation,
+        "playbookId": playbook_id or None,
     }
-    if playbook_id:
-        body["playbookId"] = playbook_id
-    body = {key: value for key, value in body.items() if value is not None}
-    return body | (fields or {})
+    head = {key: value for key, value in (head | top).items() if value is not None}
+    room = max_bytes - size(orjson.dumps(webhook, default=str).decode()) - 2 * NOTE_BYTES
+    head, trimmed = bound(head, room, API_KEPT)
+    raw = webhook
+    if trimmed:
+        raw = webhook | {
+            "truncatedFields": note(webhook.get("truncatedFields", []) + [f"incident.{p}" for p in trimmed])
+        }
+    return head | {"rawJSON": orjson.dumps(raw, default=str).decode()}
