@@ -129,7 +129,9 @@ def test_api_mode_fields_go_top_level_or_under_custom_fields(symphony, sekoia, x
     assert run.error is None, run.error
     [incident] = xsoar.incidents
     assert incident["owner"] == "soc" and incident["severity"] == 4 and run.results["severity"] == 4
-    assert incident["CustomFields"] == {"alertid": "ALz7Qm3KpW2x", "sekoiatenant": "acme", "team": "blue"}
+    custom = {key: incident["CustomFields"][key] for key in ("alertid", "sekoiatenant", "team")}
+    assert custom == {"alertid": "ALz7Qm3KpW2x", "sekoiatenant": "acme", "team": "blue"}
+    assert incident["CustomFields"]["sekoiaioalerturl"].endswith("/operations/alerts/ALz7Qm3KpW2x")
 
 
 def test_api_mode_any_2xx_is_a_success(symphony, sekoia, xsoar, data_path):

@@ -10,7 +10,14 @@ import pytest
 from xsoar_module.errors import InvalidInputError
 from xsoar_module.mapping.bounds import bound
 from xsoar_module.mapping.create_request import CREATE_REQUEST_FIELDS, machine_name, split_fields
-from xsoar_module.mapping.incident import MAX_BODY_BYTES, RAW_JSON_MAX_BYTES, api_body, select_events, webhook_body
+from xsoar_module.mapping.incident import (
+    MAX_BODY_BYTES,
+    RAW_JSON_MAX_BYTES,
+    api_body,
+    pack_custom_fields,
+    select_events,
+    webhook_body,
+)
 from xsoar_module.mapping.links import alert_url, epoch_to_iso8601
 from xsoar_module.mapping.severity import urgency_display, xsoar_severity
 from xsoar_module.models.alert import Alert, AlertRule, AlertUrgency
@@ -163,7 +170,8 @@ def test_api_body(alert, events):
     webhook = webhook_body(alert, events, app_url=APP, max_events=10, incident_type="Sekoia")
     body = api_body(webhook, create_investigation=True, playbook_id="pb-1", fields={"owner": "soc"})
     assert body["dbotMirrorId"] == "ALz7Qm3KpW2x" and body["severity"] == 3 and body["type"] == "Sekoia"
-    assert body["CustomFields"] == {"alertid": "ALz7Qm3KpW2x"} and json.loads(body["rawJSON"]) == webhook
+    assert body["CustomFields"] == pack_custom_fields(webhook) | {"alertid": "ALz7Qm3KpW2x"}
+    assert json.loads(body["rawJSON"]) == webhook
     assert body["createInvestigation"] is True and body["playbookId"] == "pb-1" and body["owner"] == "soc"
     assert webhook["alertUrl"] in body["details"]
     labels = {label["type"]: label["value"] for label in body["labels"]}
@@ -174,7 +182,8 @@ def test_api_body_carries_the_identity_in_alertid_and_dbot_mirror_id(alert, even
     webhook = webhook_body(alert, events, app_url=APP, max_events=10)
     fields = {"Owner": "soc", "Sekoia Tenant": "acme", "CustomFields": {"Team-Name": "blue"}, "playbookid": "pb"}
     body = api_body(webhook, create_investigation=False, fields=fields)
-    assert body["CustomFields"] == {"alertid": "ALz7Qm3KpW2x", "sekoiatenant": "acme", "teamname": "blue"}
+    custom = {"alertid": "ALz7Qm3KpW2x", "sekoiatenant": "acme", "teamname": "blue"}
+    assert body["CustomFields"] == pack_custom_fields(webhook) | custom
     assert body["dbotMirrorId"] == "ALz7Qm3KpW2x" and body["owner"] == "soc" and body["playbookId"] == "pb"
     assert set(body) <= CREATE_REQUEST_FIELDS | {"dbotMirrorId"}
 

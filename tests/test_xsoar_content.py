@@ -120,3 +120,19 @@ def test_the_simulator_maps_a_webhook_incident_of_the_pack_s_type(webhook):
     assert mapped["CustomFields"] == apply(load_mapper(), webhook, INCIDENT_TYPE)["CustomFields"]
     assert mapped["severity"] == 3 and mapped["dbotMirrorId"] == webhook["alertId"] and mapped["details"]
     assert set(other["CustomFields"]) == {"alertid", "sourceip", "destinationip"}
+
+
+def test_the_api_body_carries_the_fields_the_pack_s_mapper_sets(webhook):
+    """A REST-created incident goes through no instance mapper: the module sends the mapped fields itself."""
+    body = api_body(webhook, create_investigation=True)
+    mapped = apply(load_mapper(), json.loads(body["rawJSON"]), INCIDENT_TYPE)["CustomFields"]
+    sent = body["CustomFields"]
+    assert json.loads(sent.pop("sekoiaioevents")) == json.loads(mapped.pop("sekoiaioevents")) == webhook["events"]
+    assert sent == mapped
+
+
+def test_the_api_body_leaves_out_what_the_alert_lacks_and_fields_win(webhook):
+    bare = {key: value for key, value in webhook.items() if key not in ("source", "target", "entity", "events")}
+    body = api_body(bare, create_investigation=True, fields={"sekoiaiostatus": "Mine"})
+    assert not {"sourceip", "destinationip", "sekoiaioentity", "sekoiaioevents"} & set(body["CustomFields"])
+    assert body["CustomFields"]["sekoiaiostatus"] == "Mine"

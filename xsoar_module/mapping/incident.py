@@ -162,6 +162,34 @@ def _labels(body: dict[str, Any]) -> list[dict[str, str]]:
     return [{"type": label, "value": str(value)} for label, value in values.items() if value not in (None, "")]
 
 
+# Custom fields of the API-mode incident: what the content pack's incoming mapper sets from the webhook body (a
+# REST-created incident goes through no instance mapper). Machine name -> path in the webhook body.
+PACK_FIELDS = {
+    "sourceip": ("source",),
+    "destinationip": ("target",),
+    "sekoiaioalerturl": ("alertUrl",),
+    "sekoiaioalertuuid": ("alertUuid",),
+    "sekoiaiourgency": ("urgencyValue",),
+    "sekoiaiourgencyband": ("urgencyDisplay",),
+    "sekoiaiostatus": ("status",),
+    "sekoiaiorule": ("rule", "name"),
+    "sekoiaioentity": ("entity", "name"),
+    "sekoiaioevents": ("events",),
+}
+
+
+def pack_custom_fields(webhook: dict[str, Any]) -> dict[str, Any]:
+    """The content pack's fields from the webhook body, as its mapper would set them (lists as JSON text)."""
+    fields: dict[str, Any] = {}
+    for name, path in PACK_FIELDS.items():
+        value: Any = webhook
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None:
+            fields[name] = orjson.dumps(value).decode() if isinstance(value, (list, dict)) else value
+    return fields
+
+
 def api_body(
     webhook: dict[str, Any],
     *,
@@ -173,7 +201,8 @@ def api_body(
     """The REST `POST /incident` body built from the webhook body, which also travels whole as `rawJSON`.
 
     The alert's identity goes in the documented custom field `alertid` and in `dbotMirrorId` (for the XSOARs that
-    store it). `fields`: keys naming create-request fields stay top-level, the others become custom fields.
+    store it); the content pack's fields come as its mapper would set them. `fields`: keys naming create-request
+    fields stay top-level, the others become custom fields (over the pack's).
     Under `max_bytes` when the webhook body is under RAW_JSON_MAX_BYTES: the other parts are trimmed to what is
     left (listed in rawJSON's `truncatedFields` as `incident.<path>`).
     """
@@ -186,7 +215,7 @@ def api_body(
         "severity": webhook["severity"],
         "details": f"{details}\n\n{webhook['alertUrl']}".strip(),
         "labels": _labels(webhook),
-        "CustomFields": custom | {"alertid": webhook["alertId"]},
+        "CustomFields": pack_custom_fields(webhook) | custom | {"alertid": webhook["alertId"]},
         "dbotMirrorId": webhook["alertId"],
         "createInvestigation": create_investigation,
         "playbookId": playbook_id or None,
