@@ -219,14 +219,27 @@ def test_results_echoing_a_secret_are_masked(symphony, sekoia, xsoar, data_path)
     assert_no_secret(*everything(run))
 
 
-def test_a_password_in_xsoar_url_is_never_shown(symphony, sekoia, xsoar, data_path):
+def test_a_password_in_xsoar_url_is_refused_and_never_shown(symphony, sekoia, xsoar, data_path):
     url = xsoar.url.replace("http://", "http://admin:pw-in-url-canary-31@") + "/instance/execute/nope"
     run = symphony.run_action(
         "CreateIncident", webhook_config(sekoia, xsoar, xsoar_url=url), {"alert": ALERT}, data_path=data_path
     )
+    assert "xsoar_url must not carry a user name or password" in run.error
+    assert xsoar.requests == []
     shown = str(everything(run))
-    assert "http://***@127.0.0.1" in shown and "pw-in-url-canary-31" not in shown
-    assert b64("admin:pw-in-url-canary-31").rstrip("=") not in shown
+    assert "pw-in-url-canary-31" not in shown and b64("admin:pw-in-url-canary-31").rstrip("=") not in shown
+
+
+def test_an_unexpected_failure_is_one_line_naming_the_block(symphony, sekoia, xsoar, data_path, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise KeyError("some-internal-key")
+
+    monkeypatch.setattr("xsoar_module.actions.create_incident.webhook_body", broken)
+    run = symphony.run_action(
+        "CreateIncident", webhook_config(sekoia, xsoar), {"alert": ALERT}, data_path=data_path, in_process=True
+    )
+    assert run.error == "Create Incident failed unexpectedly (KeyError: 'some-internal-key')"
+    assert "Traceback" in run.logs and "Traceback" not in run.error
 
 
 # -- files --------------------------------------------------------------------------------------------------------

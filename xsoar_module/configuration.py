@@ -19,6 +19,11 @@ def _check_url(value: str | None, field: str, schemes: tuple[str, ...] = ("http"
     parts = urlsplit(value)
     if parts.scheme not in schemes or not parts.netloc:
         raise ValueError(f"{field} must be an absolute {' or '.join(schemes)} URL, got a value without one")
+    if "@" in parts.netloc:  # requests would send it as Basic credentials, in place of the configured ones
+        raise ValueError(
+            f"{field} must not carry a user name or password (user:password@host): remove them from the URL and "
+            "use the credential settings (api_key, xsoar_token, xsoar_username/xsoar_password, xsoar_api_key)"
+        )
     return value.rstrip("/")
 
 

@@ -1,6 +1,7 @@
 """What every action of the module shares: configuration access, clients, clean errors, masked secrets, files."""
 
 import posixpath
+import traceback
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -141,6 +142,9 @@ class ModuleAction(Action):
                 self.error(describe_validation_error(exc, "results" if is_results else "arguments"))
             except ModuleError as exc:
                 self.error(str(exc))
+            except Exception as exc:  # a defect: one line on the Runs page, the traceback in the logs
+                self.log(traceback.format_exc(), level="debug")
+                self.error(f"{self.name} failed unexpectedly ({type(exc).__name__}: {shorten(exc)})")
             return None
 
         return reporting
