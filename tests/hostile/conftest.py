@@ -101,7 +101,7 @@ def run_action_case(case: Case, env: Env, capfd) -> Outcome:
         else:
             config[key] = resolve(value, env)
     secrets = resolve(given["secrets"], env) if "secrets" in given else None
-    arguments = resolve(given.get("arguments", {}), env)
+    arguments = {name: resolve(value, env) for name, value in resolve(given.get("arguments", {}), env).items()}
     capfd.readouterr()
     run = env.symphony.run_action(
         given["action"],
