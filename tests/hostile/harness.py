@@ -180,7 +180,8 @@ class RecordingHost:
     no fault plan can (redirects, echoed headers).
     """
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, default: Answer | None = None):
+        self.default = default or Answer()
         self.requests: list[str] = []
         self._answers: list[Answer] = []
         self._lock = threading.Lock()
@@ -206,7 +207,7 @@ class RecordingHost:
         headers = "\n".join(f"{name}: {value}" for name, value in request.headers.items())
         with self._lock:
             self.requests.append(f"{request.method} {request.path_qs}\n{headers}\n\n{body.decode('utf-8', 'replace')}")
-            answer = self._answers.pop(0) if self._answers else Answer()
+            answer = self._answers.pop(0) if self._answers else self.default
         body_bytes = answer.body.encode() if isinstance(answer.body, str) else answer.body
         return web.Response(
             status=answer.status, body=body_bytes, headers=answer.headers, content_type=answer.content_type

@@ -375,7 +375,9 @@ def test_frames_and_answers(case, session, world):
         case.check(played)
 
 
-@pytest.mark.xfail(strict=True, reason="security the base64 echo of answer-400-echoes-the-key-base64 reaches the output")
+@pytest.mark.xfail(
+    strict=True, reason="security the base64 echo of answer-400-echoes-the-key-base64 reaches the output"
+)
 def test_the_trigger_output_is_clean_and_it_stopped_cleanly(session, world):
     assert world.notes["exit"] == 0
     stderr = world.notes["stderr"]
