@@ -11,9 +11,13 @@ from lab.server import BackgroundServer
 
 class LiveStub:
     """`GET /live/` (WebSocket): checks the `access_token_cookie`, answers `{"authenticated": ...}`, then sends
-    whatever `send()` is given to every upgraded client."""
+    whatever `send()` is given to every upgraded client.
 
-    def __init__(self, api_key: str, reject: bool = False):
+    `reject`: "message" sends `{"authenticated": false}` and closes with 4401 once the client spoke; "close" closes with
+    4401 at once, without a message.
+    """
+
+    def __init__(self, api_key: str, reject: str | None = None):
         self.api_key = api_key
         self.reject = reject
         self.connections = 0
@@ -58,7 +62,9 @@ class LiveStub:
         await socket.prepare(request)
         self.connections += 1
         if self.reject or request.cookies.get("access_token_cookie") != self.api_key:
-            await socket.send_json({"authenticated": False, "message": "missing or invalid access_token_cookie"})
+            if self.reject != "close":
+                await socket.send_json({"authenticated": False, "message": "missing or invalid access_token_cookie"})
+                await socket.receive()
             await socket.close(code=4401, message=b"Unauthorized")
             return socket
         await socket.send_json({"authenticated": True})

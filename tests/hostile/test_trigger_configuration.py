@@ -19,8 +19,8 @@ from tests.hostile.harness import Answer, Case, Outcome, RecordingHost, assert_c
 from tests.hostile.live import LiveStub
 
 TRIGGER = "AlertCreatedTrigger"
-DEADLINE = 15.0
-STARTUP_TRACEBACK = "an invalid configuration logs a critical line but the process prints a traceback"  # for every case at once, from the start of the last process
+DEADLINE = 15.0  # for every case at once, from the start of the last process
+STARTUP_TRACEBACK = "an invalid configuration logs a critical line but the process prints a traceback"
 
 
 @dataclass
@@ -59,10 +59,15 @@ def critical_naming(pattern: str) -> dict:
 
 
 CASES = [
-    Case("trigger-base_url-not-a-url", {"config": {"base_url": "not a url"}} | critical_naming(r"base_url")),
+    Case(
+        "trigger-base_url-not-a-url",
+        {"config": {"base_url": "not a url"}} | critical_naming(r"base_url"),
+        xfail=f"data {STARTUP_TRACEBACK}",
+    ),
     Case(
         "trigger-liveapi_url-ftp",
         {"config": {"liveapi_url": "ftp://live.sekoia.io/live/"}} | critical_naming(r"liveapi_url"),
+        xfail=f"data {STARTUP_TRACEBACK}",
     ),
     Case("trigger-api_key-wrong", {"config": {"api_key": "wrong-key"}} | critical_naming(r"api_key")),
     Case(
@@ -74,7 +79,12 @@ CASES = [
         {"config": {"base_url": lambda hosts: hosts.html.url}} | critical_naming(r"base_url"),
         xfail="data a 200 HTML answer to the key check is retried forever, base_url never named",
     ),
-    Case("trigger-liveapi-authenticated-false", {"reject": True} | critical_naming(r"api_key")),
+    Case("trigger-liveapi-authenticated-false", {"reject": "message"} | critical_naming(r"api_key")),
+    Case(
+        "trigger-liveapi-closes-4401",
+        {"reject": "close"} | critical_naming(r"api_key"),
+        xfail="security a LiveAPI closing with 4401 (unauthorized) is retried forever, api_key never named",
+    ),
     Case(
         "trigger-secret-api_key-line-break",
         {"secrets": {"api_key": "sekoia-key\ncanary-5b1f0e"}} | critical_naming(r"api_key"),
@@ -127,7 +137,7 @@ def hosts():
 
 def start(case: Case, hosts: Hosts, symphony, root: Path) -> Started:
     given = case.given
-    live = LiveStub(SEKOIA_KEY, reject=given.get("reject", False)).__enter__()
+    live = LiveStub(SEKOIA_KEY, reject=given.get("reject")).__enter__()
     config = {
         "base_url": hosts.sekoia.url,
         "api_key": SEKOIA_KEY,
