@@ -2,6 +2,7 @@
 
 import json
 import ssl
+import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -13,10 +14,12 @@ import trustme
 from lab.sekoia_simulator import SekoiaSimulator
 from lab.symphony import Symphony
 from lab.xsoar_simulator import XsoarSimulator
+from tests.hostile.trigger_configurations import Hosts, settle, start_all, stop_all
 from xsoar_module.clients.http import RetryPolicy
 from xsoar_module.clients.sekoia import SekoiaClient
 from tests.conftest import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_TOKEN
 from tests.hostile.harness import (
+    Answer,
     Case,
     Outcome,
     RecordingHost,
@@ -163,3 +166,30 @@ def tls_xsoar():
     with XsoarSimulator(webhook_token=XSOAR_TOKEN, ssl_context=context) as simulator:
         simulator.ca_pem = ca.cert_pem.bytes().decode()
         yield simulator
+
+
+@pytest.fixture(scope="session")
+def trigger_hosts():
+    """What the trigger configurations point at: Sekoia.io, an HTML page, a redirect to a foreign host."""
+    with (
+        SekoiaSimulator(api_key=SEKOIA_KEY, seed_samples=False) as sekoia,
+        RecordingHost("foreign-trigger-configuration") as foreign,
+        RecordingHost("html", Answer(200, "<html>Sign in</html>", content_type="text/html")) as html,
+        RecordingHost("redirect") as redirect,
+    ):
+        redirect.default = Answer(302, "", {"Location": foreign.url.replace("http", "ws") + "/live/"})
+        yield Hosts(sekoia, foreign, html, redirect)
+
+
+@pytest.fixture(scope="session")
+def started_trigger_configurations(trigger_hosts, symphony, tmp_path_factory):
+    """Every trigger configuration case, started at once; asked for early so that their waits overlap other work."""
+    everything = start_all(trigger_hosts, symphony, tmp_path_factory.mktemp("trigger-configuration"))
+    yield everything, time.monotonic()
+    stop_all(everything)
+
+
+@pytest.fixture(scope="session")
+def trigger_configurations(started_trigger_configurations, trigger_hosts):
+    everything, started_at = started_trigger_configurations
+    return settle(everything, trigger_hosts, started_at)

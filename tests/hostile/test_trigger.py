@@ -19,7 +19,7 @@ from lab.faults import Fault
 from lab.sekoia_simulator import SekoiaSimulator
 from lab.symphony import TriggerRun
 from tests.conftest import SEKOIA_KEY
-from tests.hostile.harness import Answer, Case, Outcome, RecordingHost, assert_clean, data_files, params
+from tests.hostile.harness import Case, Outcome, RecordingHost, assert_clean, data_files, params
 from tests.hostile.live import LiveStub
 
 TRIGGER = "AlertCreatedTrigger"
@@ -283,8 +283,10 @@ def world(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def session(world, symphony) -> dict[str, Played]:
-    """Play every listing and frame case on one trigger; what each produced, by case id."""
+def session(started_trigger_configurations, world, symphony) -> dict[str, Played]:
+    """Play every listing and frame case on one trigger; what each produced, by case id.
+
+    The trigger configuration cases start first: they wait for their outcome meanwhile."""
     now = int(time.time())
     items = {case.id: listing_item(case.given["item"], now) for case in LISTING_CASES}
     page = {"total": len(items), "has_more": False, "items": list(items.values())}
