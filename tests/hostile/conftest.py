@@ -153,7 +153,9 @@ def _quick_retries(monkeypatch):
     monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_POLICY", FAST_XSOAR, raising=False)
     monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_TIMEOUT", (2.0, 1.0), raising=False)
     monkeypatch.setattr(
-        "xsoar_module.actions.base.SekoiaClient", partial(SekoiaClient, policy=FAST_SEKOIA), raising=False
+        "xsoar_module.actions.base.SekoiaClient",
+        partial(SekoiaClient, policy=FAST_SEKOIA, timeout=(2.0, 1.0)),
+        raising=False,
     )
 
 

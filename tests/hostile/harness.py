@@ -8,6 +8,15 @@ so the day it passes the marker must go.
 Every case, whatever its category, ends in `assert_clean(outcome)`: no canary secret in any form (as is, base64 at
 any offset, URL-encoded, escaped) in anything a user or another host could see, and no error or log line over
 `MAX_LINE` characters.
+
+To add a case, add a row to the category's list; the runner of that category does the rest:
+- test_configuration.py, test_arguments.py, test_answers.py: action cases (`run_action_case` in conftest.py: `action`,
+  `arguments`, `mode`, `config`, `secrets`, `setup` for faults or stub answers, `process`);
+- test_trigger.py: LiveAPI frames and the alerts the trigger fetches, played on one shared trigger (`frames`), and
+  the first alert listing (`LISTING`); trigger_configurations.py: a trigger process per configuration;
+- test_lab_commands.py: `python -m lab` arguments, input files, environment.
+A new category needs a runner that fills an `Outcome` with everything readable (error, results, logs, files,
+requests other hosts received) and calls `assert_clean` and its expectation.
 """
 
 import base64

@@ -37,9 +37,9 @@ def xsoar_fault(*faults: Fault, method: str = "POST", path: str | None = None):
     return setup
 
 
-def sekoia_fault(*faults: Fault, path: str = "/sic/alerts/"):
+def sekoia_fault(*faults: Fault, path: str = "/sic/alerts/", method: str | None = None):
     def setup(env) -> None:
-        env.sekoia.faults.script(*faults, path_contains=path)
+        env.sekoia.faults.script(*faults, path_contains=path, method=method)
 
     return setup
 
@@ -255,6 +255,20 @@ def events_fetched(outcome) -> None:
     assert outcome.results["events_sent"] == 3, f"{outcome.results['events_sent']} events sent, 3 expected"
 
 
+GET_SAMPLE = {"action": "GetAlert", "arguments": {"uuid": "ALz7Qm3KpW2x"}}
+EVENTS = {
+    "action": "GetEvents",
+    "arguments": {"query": 'alert_short_ids:"ALz7Qm3KpW2x"', "earliest_time": "-1d", "latest_time": "now"},
+}
+
+
+JOB_EVENTS = {"path": "/jobs/", "method": "GET"}  # the status poll (left alone), then the events page
+
+
+def sample_alert(outcome) -> None:
+    assert outcome.results["short_id"] == "ALz7Qm3KpW2x"
+
+
 REAL_SHAPES = "data real alerts' nulls/absent fields break the Get Alert results schema"
 SEKOIA_CASES = [
     Case("sekoia-get-alert-sample", get_stored(), check=results_match_the_manifest),
@@ -344,6 +358,45 @@ SEKOIA_CASES = [
         {"action": "GetEvents", "arguments": {"query": "x", "earliest_time": "-1d", "latest_time": "now"}}
         | {"setup": sekoia_fault(Fault(status=200, raw_body='{"status": 0}'), path="/jobs")},
         error=r"uuid",
+    ),
+    Case("sekoia-late-answer", GET_SAMPLE | {"setup": sekoia_fault(Fault(delay_after=1.5))}, check=sample_alert),
+    Case("sekoia-connection-reset", GET_SAMPLE | {"setup": sekoia_fault(Fault(reset=True))}, check=sample_alert),
+    Case(
+        "sekoia-truncated-json",
+        GET_SAMPLE | {"setup": sekoia_fault(Fault(status=200, raw_body='{"uuid": "5f3c'))},
+        error=r"not JSON",
+    ),
+    Case(
+        "sekoia-401-echoes-the-key",
+        GET_SAMPLE | {"setup": sekoia_fault(Fault(status=401, body=f"invalid token {SEKOIA_KEY}"))},
+        error=r"api_key",
+    ),
+    Case(
+        "sekoia-events-items-not-a-list",
+        EVENTS
+        | {
+            "setup": sekoia_fault(Fault(), Fault(status=200, raw_body='{"items": {"a": 1}, "total": 1}'), **JOB_EVENTS)
+        },
+        error=r"items",
+    ),
+    Case(
+        "sekoia-events-nulls-everywhere",
+        EVENTS
+        | {
+            "setup": sekoia_fault(
+                Fault(),
+                Fault(status=200, raw_body=json.dumps({"items": [{"timestamp": None, "message": None}], "total": 1})),
+                **JOB_EVENTS,
+            )
+        },
+        check=lambda outcome: outcome.results["events"] == [{"timestamp": None, "message": None}],
+    ),
+    Case(
+        "sekoia-job-status-null",
+        EVENTS
+        | {"arguments": EVENTS["arguments"] | {"timeout": 1}}
+        | {"setup": sekoia_fault(*[Fault(status=200, raw_body='{"uuid": "j1", "status": null}')] * 40, path="/jobs/")},
+        error=r"did not finish within 1 s",
     ),
     Case(
         "sekoia-redirect-to-another-host",
