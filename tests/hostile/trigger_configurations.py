@@ -17,7 +17,7 @@ from tests.hostile.harness import Case, RecordingHost, resolve
 from tests.hostile.live import LiveStub
 
 TRIGGER = "AlertCreatedTrigger"
-DEADLINE = 15.0  # for every case at once, from the start of the last process
+DEADLINE = 25.0  # for every case at once, from the start of the last process
 STARTUP_TRACEBACK = "an invalid configuration logs a critical line but the process prints a traceback"
 
 
