@@ -35,13 +35,11 @@ CASES = [
         "base_url-with-a-path",
         GET | {"config": {"base_url": lambda env: env.sekoia.url + "/some/where"}},
         error=r"base_url",
-        xfail="data base_url with a path is not refused (requests go to /some/where/v1)",
     ),
     Case(
         "base_url-with-a-query",
         GET | {"config": {"base_url": lambda env: env.sekoia.url + "/?region=fra1"}},
         error=r"base_url",
-        xfail="data base_url with a query is accepted and the query silently dropped",
     ),
     Case("base_url-api-suffix-slash", GET | {"config": {"base_url": lambda env: env.sekoia.url + "/api/"}}),
     Case("app_url-javascript", GET | {"config": {"app_url": "javascript:alert(1)"}}, error=r"app_url"),
@@ -77,7 +75,6 @@ CASES = [
         "xsoar_url-http-to-an-https-server",
         CREATE | {"config": {"xsoar_url": lambda env: env.tls_xsoar.webhook_url.replace("https://", "http://")}},
         error=r"https://",
-        xfail="xsoar plain http:// to a TLS server ends in 'no answer', not a hint to use https",
     ),
     Case(
         "xsoar_url-userinfo-password-success",
@@ -88,7 +85,6 @@ CASES = [
         "xsoar_url-userinfo-password-unreachable",
         CREATE | {"config": {"xsoar_url": with_userinfo("http://127.0.0.1:9/instance/execute/sekoia")}},
         error=r"XSOAR",
-        xfail="security a password in xsoar_url's userinfo is printed in the error",
     ),
     Case("api-mode-without-key", CREATE | {"mode": "api6", "config": {"xsoar_api_key": None}}, error=r"xsoar_api_key"),
     Case(
@@ -124,30 +120,25 @@ CASES = [
     Case(
         "secret-api_key-trailing-newline",
         GET | {"secrets": secrets(api_key=SEKOIA_KEY + "\n")},
-        xfail="security a secret from the channel is not trimmed (InvalidHeader)",
     ),
     Case(
         "secret-xsoar_token-trailing-crlf",
         CREATE | {"secrets": secrets(xsoar_token=XSOAR_TOKEN + "\r\n")},
-        xfail="security a secret from the channel is not trimmed (InvalidHeader)",
     ),
     Case(
         "secret-api_key-trailing-newline-process",
         GET | {"secrets": secrets(api_key=SEKOIA_KEY + "\n"), "process": True},
-        xfail="security a secret from the channel is not trimmed (InvalidHeader)",
     ),
     Case(
         "secret-api_key-line-break-inside",
         GET | {"secrets": secrets(api_key="sekoia-key\ncanary-5b1f0e")},
         error=r"api_key",
-        xfail="security a line break in a secret from the channel ends in 'InvalidHeader', the setting unnamed",
         canaries=("sekoia-key\ncanary-5b1f0e",),
     ),
     Case(
         "secret-xsoar_token-crlf-inside",
         CREATE | {"secrets": secrets(xsoar_token="xsoar-token\r\nX-Evil: canary-77aa12")},
         error=r"xsoar_token",
-        xfail="security a line break in a secret from the channel ends in 'InvalidHeader', the setting unnamed",
         check=xsoar_received_nothing,
         canaries=("xsoar-token\r\nX-Evil: canary-77aa12",),
     ),
@@ -155,7 +146,6 @@ CASES = [
         "secret-xsoar_api_key-crlf-inside",
         CREATE | {"mode": "api6", "secrets": {"api_key": SEKOIA_KEY, "xsoar_api_key": "xsoar-apikey\r\ncanary-c3d4"}},
         error=r"xsoar_api_key",
-        xfail="security a line break in a secret from the channel ends in 'InvalidHeader', the setting unnamed",
         canaries=("xsoar-apikey\r\ncanary-c3d4",),
     ),
     Case(
@@ -163,14 +153,12 @@ CASES = [
         CREATE | {"secrets": secrets(xsoar_token=TOKEN_NON_LATIN1)},
         error=r"xsoar_token",
         check=xsoar_received_nothing,
-        xfail="security a non-latin-1 xsoar_token crashes the header encoding (no clean error)",
         canaries=(TOKEN_NON_LATIN1,),
     ),
     Case(
         "secret-api_key-non-latin-1",
         GET | {"secrets": secrets(api_key=KEY_NON_LATIN1)},
         error=r"api_key",
-        xfail="security a non-latin-1 api_key crashes the header encoding (no clean error)",
         canaries=(KEY_NON_LATIN1,),
     ),
     Case(
@@ -181,7 +169,6 @@ CASES = [
             "secrets": {"api_key": SEKOIA_KEY, "xsoar_password": "pässwörd-canary-€9c8b"},
         },
         error=r"xsoar_password",
-        xfail="security a non-latin-1 xsoar_password crashes Basic authentication (no clean error)",
         canaries=("pässwörd-canary-€9c8b",),
     ),
     Case(

@@ -73,13 +73,11 @@ CASES = [
         "check-non-utf8",
         {"args": ["check", "playbook.json"], "files": [file("playbook.json", NON_UTF8)]},
         error=PLAYBOOK_PROBLEM,
-        xfail="data lab check crashes on a non-UTF-8 file",
     ),
     Case(
         "check-binary",
         {"args": ["check", "playbook.json"], "files": [file("playbook.json", bytes(range(256)))]},
         error=PLAYBOOK_PROBLEM,
-        xfail="data lab check crashes on a binary file",
     ),
     Case("check-missing", {"args": ["check", "nowhere.json"]}, error=r"nowhere\.json"),
     Case("check-directory", {"args": ["check", "folder"], "files": [directory("folder")]}, error=r"folder"),
@@ -129,7 +127,6 @@ CASES = [
         "migrate-non-utf8",
         {"args": ["migrate", "old.json", "new.json"], "files": [file("old.json", NON_UTF8)]},
         error=r"old\.json",
-        xfail="data lab migrate crashes on a non-UTF-8 file",
     ),
     Case("migrate-missing", {"args": ["migrate", "old.json", "new.json"]}, error=r"old\.json"),
     Case(
@@ -169,7 +166,6 @@ CASES = [
             "files": [file("config.json", b'{"api_key": "caf\xe9"}')],
         },
         error=r"config\.json",
-        xfail="data lab run crashes on a non-UTF-8 configuration file",
     ),
     Case("run-config-missing", {"args": ["run", "playbook.json", "--config", "config.json"]}, error=r"config\.json"),
     Case(
@@ -194,14 +190,12 @@ CASES = [
         "run-playbook-non-utf8",
         {"args": ["run", "playbook.json"], "env": GOOD_ENV, "files": [file("playbook.json", NON_UTF8)]},
         error=PLAYBOOK_PROBLEM,
-        xfail="data lab run crashes on a non-UTF-8 playbook",
     ),
     Case("run-playbook-missing", {"args": ["run", "playbook.json"], "env": GOOD_ENV}, error=PLAYBOOK_PROBLEM),
     Case(
         "run-verify-certificate-typo",
         {"args": ["run", "playbook.json"], "env": GOOD_ENV | {"XSOAR_MODULE_VERIFY_CERTIFICATE": "ture"}},
         error=r"XSOAR_MODULE_VERIFY_CERTIFICATE",
-        xfail="security XSOAR_MODULE_VERIFY_CERTIFICATE=ture silently turns TLS verification off",
     ),
     Case(
         "runs-corrupt-history",

@@ -215,7 +215,6 @@ FRAMES = [
         "answer-400-echoes-the-key-base64",
         {"frames": lambda world: answered(world, json.dumps({"message": b64(f"Bearer {SEKOIA_KEY}")}), 400)},
         check=no_event,
-        xfail="security a Sekoia.io answer echoing base64 of the key is logged unmasked",
     ),
     Case(
         "answer-short_id-wrong-type",
@@ -226,7 +225,6 @@ FRAMES = [
     Case(
         "frame-uuid-512KiB",
         {"frames": [notification("u" * (512 * 1024))]},
-        xfail="security a 512 KiB alert uuid from the LiveAPI comes back whole in the logs",
     ),
 ]
 
@@ -377,9 +375,6 @@ def test_frames_and_answers(case, session, world):
         case.check(played)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="security the base64 echo of answer-400-echoes-the-key-base64 reaches the output"
-)
 def test_the_trigger_output_is_clean_and_it_stopped_cleanly(session, world):
     assert world.notes["exit"] == 0
     stderr = world.notes["stderr"]

@@ -60,12 +60,10 @@ CASES = [
     Case(
         "trigger-base_url-not-a-url",
         {"config": {"base_url": "not a url"}} | critical_naming(r"base_url"),
-        xfail=f"data {STARTUP_TRACEBACK}",
     ),
     Case(
         "trigger-liveapi_url-ftp",
         {"config": {"liveapi_url": "ftp://live.sekoia.io/live/"}} | critical_naming(r"liveapi_url"),
-        xfail=f"data {STARTUP_TRACEBACK}",
     ),
     Case("trigger-api_key-wrong", {"config": {"api_key": "wrong-key"}} | critical_naming(r"api_key")),
     Case(
@@ -87,12 +85,10 @@ CASES = [
         "trigger-secret-api_key-line-break",
         {"secrets": {"api_key": "sekoia-key\ncanary-5b1f0e"}} | critical_naming(r"api_key"),
         canaries=("sekoia-key\ncanary-5b1f0e",),
-        xfail="security a line break in the api_key from the secrets channel is retried forever, never named",
     ),
     Case(
         "trigger-secret-api_key-trailing-newline",
         {"secrets": {"api_key": SEKOIA_KEY + "\n"}, "until": lambda hosts: upgraded},
-        xfail="security the api_key from the secrets channel is not trimmed: the trigger never connects",
     ),
     Case(
         "trigger-liveapi_url-redirects-to-another-host",
