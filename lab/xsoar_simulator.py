@@ -17,16 +17,16 @@ Sync (demisto-py 3.2.10's swagger is the yardstick): `batchClose` `{"ids", "clos
 "<n>@<investigation>", "investigationId", "type": 1, "contents", "format": "markdown" | "text", "note", "user",
 "created", "modified", "version", "tags"}`; `/entry/note` `{"id", "investigationId", "data": "true" | "false"}` marks
 it a note. The swagger has no call that reads entries nor a reopen: `/entry/execute/sync` (the swagger's
-"investigation_add_entries_sync", UpdateEntry, answers a list of entries) runs `!reopenInvestigation` (error entry, type
-4, for another command or an incident not closed; plain text is a chat entry), and `POST /investigation/{id}` (outside
-the swagger, used by public scripts through demisto-py's generic request) answers the investigation with `entries`
-(oldest first, `pageSize` keeps the latest) and `users`. An incident created without `createInvestigation` has no
-war room: its entries answer 400 `Could not find investigation`. Every change sets `modified` and `version`; searches
-take `field:>="<ISO>"` (`>=`, `<=`, `>`, `<` on times, numbers or texts) in queries, the filter's `fromDate`/`toDate`
-(creation time), `fromClosedDate`/`toClosedDate`, `id`, `status`, `notStatus` lists and `sort` (`[{"field", "asc"}]`).
-Authorship: each API key acts as a user (`api_user`, `add_api_key`), a person's changes (`close_as_person`,
-`reopen_as_person`, `note_as_person`) as their name; `closingUserId`, an entry's `user` and the simulator-only
-`activity` of a stored incident (`incident(id)`) say who changed what.
+"investigation_add_entries_sync", UpdateEntry, answers a list of entries) runs `!reopenInvestigation` (error entry,
+type 4, for another command or an incident not closed; plain text is a chat entry), and `POST /investigation/{id}`
+(outside the swagger, used by public scripts through demisto-py's generic request) answers the investigation with
+`entries` (oldest first, `pageSize` keeps the latest) and `users`. An incident created without `createInvestigation`
+has no war room: its entries answer 400 `Could not find investigation`. Every change sets `modified` and `version`;
+searches take `field:>="<ISO>"` (`>=`, `<=`, `>`, `<` on times, numbers or texts) in queries, the filter's
+`fromDate`/`toDate` (creation time), `fromClosedDate`/`toClosedDate`, `id`, `status`, `notStatus` lists and `sort`
+(`[{"field", "asc"}]`). Authorship: each API key acts as a user (`api_user`, `add_api_key`), a person's changes
+(`close_as_person`, `reopen_as_person`, `note_as_person`) as their name; `closingUserId`, an entry's `user` and the
+simulator-only `activity` of a stored incident (`incident(id)`) say who changed what.
 
 `POST /incident` follows the published swagger (the one Palo Alto's demisto-py is generated from): strict (the
 default), it keeps only the keys of the create request, so `dbotMirrorId` is dropped unless under `CustomFields`;
@@ -41,7 +41,8 @@ creation order; `severity` must be a number from 0 to 4; `POST /incident` always
 absent; which user a real API key's changes are recorded as (DBot, the key's creator) is unconfirmed, so tell one's own
 changes by a marker rather than by the user alone; a reopen clears `closed` (to XSOAR's zero time) and `closingUserId`
 but keeps `closeReason`/`closeNotes`; closing a closed incident closes it again; an entry does not move the incident's
-`modified` unless `entries_touch_incidents` is set; times carry microseconds without trailing zeros, as XSOAR writes them.
+`modified` unless `entries_touch_incidents` is set; times carry microseconds without trailing zeros, as XSOAR writes
+them.
 """
 
 import argparse
@@ -85,7 +86,7 @@ DEFAULT_PAGE_SIZE = 50
 STATUS_PENDING, STATUS_ACTIVE, STATUS_CLOSED = 0, 1, 2
 SIMULATOR_KEYS = ("source", "entries", "activity")  # kept on stored incidents, never answered
 ZERO_TIME = "0001-01-01T00:00:00Z"  # what XSOAR answers for a time not set (e.g. `closed` of an open incident)
-ENTRY_NOTE, ENTRY_ERROR = 1, 4  # entry types: a regular entry (chat, note, command output), an error
+ENTRY_REGULAR, ENTRY_ERROR = 1, 4  # entry types: a regular entry (chat, note, command output), an error
 DEFAULT_PERSON = "analyst"
 REOPEN_COMMAND = "!reopenInvestigation"
 COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
@@ -239,7 +240,7 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def comparable(value: Any, wanted: str) -> tuple[Any, Any] | None:
-    """Both sides of a comparison as times, numbers or texts (in that order of preference); None when not comparable."""
+    """Both sides of a comparison as times, numbers or texts (the first that fits); None when not comparable."""
     for convert in (parse_time, as_float):
         left, right = convert(value), convert(wanted)
         if left is not None and right is not None:
@@ -271,8 +272,8 @@ def matches(incident: dict[str, Any], groups: list[list[Term]]) -> bool:
 
 
 def filter_terms(search: dict[str, Any]) -> list[Term]:
-    """The IncidentFilter's own criteria as terms: `fromDate`/`toDate` (creation), `fromClosedDate`/`toClosedDate`,
-    `id`, `status` and `notStatus` lists; 400 for a bound that is not a time."""
+    """The IncidentFilter's time bounds as terms: `fromDate`/`toDate` (creation), `fromClosedDate`/`toClosedDate`;
+    400 for a bound that is not a time."""
     terms: list[Term] = []
     for key, (field, comparison) in DATE_FILTERS.items():
         if search.get(key) is not None:
@@ -671,7 +672,7 @@ class XsoarSimulator(LocalService):
         )
 
     def _entry_note(self, call: Call) -> tuple[int, Any]:
-        """`POST /entry/note` `{"id", "investigationId", "data": "true" | "false"}`: mark (or unmark) an entry as a note."""
+        """`POST /entry/note` `{"id", "investigationId", "data": "true" | "false"}`: (un)mark an entry as a note."""
         body = call.body if isinstance(call.body, dict) else {}
         incident = self._investigation(body.get("investigationId"))
         entry = next((e for e in incident["entries"] if e["id"] == body.get("id")), None)
@@ -742,7 +743,7 @@ class XsoarSimulator(LocalService):
         return incident
 
     def _add_entry(
-        self, incident: dict[str, Any], text: str, markdown: bool, user: str, kind: int = ENTRY_NOTE
+        self, incident: dict[str, Any], text: str, markdown: bool, user: str, kind: int = ENTRY_REGULAR
     ) -> dict[str, Any]:
         stamp = now()
         entry = {

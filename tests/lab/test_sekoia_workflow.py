@@ -1,4 +1,4 @@
-"""The Sekoia.io simulator's alert workflow and comments (SEKOIA.md section 8): shapes, transitions, authorship, LiveAPI."""
+"""The Sekoia.io simulator's alert workflow and comments (SEKOIA.md section 8): transitions, authors, LiveAPI."""
 
 import json
 import time
