@@ -7,8 +7,26 @@ Served paths (the project's XSOAR reference, §1, §2 and §2b):
   (401); rawJSON is `raw_json` or the whole body, plus the request headers without the auth header; `type`
   defaults to the instance's incident type, an absent `occurred` stays null; the instance's incoming mapper
   (`mapper`: by default the content pack's, `lab/xsoar_mapper.py`) sets the other fields;
-- REST: `POST /incident`, `/incidents/search`, `/incident/batchClose`, `/entry` at the root (XSOAR 6, header
-  `Authorization: <key>`) and under `/xsoar` and `/xsoar/public/v1` (XSOAR 8, plus `x-xdr-auth-id: <key id>`).
+- REST: `POST /incident`, `/incidents/search`, `/incident/batchClose`, `/entry`, `/entry/note`, `/entry/execute/sync`,
+  `/investigation/{id}` at the root (XSOAR 6, header `Authorization: <key>`) and under `/xsoar` and
+  `/xsoar/public/v1` (XSOAR 8, plus `x-xdr-auth-id: <key id>`).
+
+Sync (demisto-py 3.2.10's swagger is the yardstick): `batchClose` `{"ids", "closeReason", "closeNotes",
+"CustomFields"}` sets status 2, `closed`, `closeReason`, `closeNotes`, `closingUserId` and answers `{"total", "data",
+"notUpdated"}`. `/entry` (UpdateEntry `{"investigationId", "data", "markdown"}`) adds a war-room entry `{"id":
+"<n>@<investigation>", "investigationId", "type": 1, "contents", "format": "markdown" | "text", "note", "user",
+"created", "modified", "version", "tags"}`; `/entry/note` `{"id", "investigationId", "data": "true" | "false"}` marks
+it a note. The swagger has no call that reads entries nor a reopen: `/entry/execute/sync` (the swagger's
+"investigation_add_entries_sync", UpdateEntry, answers a list of entries) runs `!reopenInvestigation` (error entry,
+type 4, for another command or an incident not closed; plain text is a chat entry), and `POST /investigation/{id}`
+(outside the swagger, used by public scripts through demisto-py's generic request) answers the investigation with
+`entries` (oldest first, `pageSize` keeps the latest) and `users`. An incident created without `createInvestigation`
+has no war room: its entries answer 400 `Could not find investigation`. Every change sets `modified` and `version`;
+searches take `field:>="<ISO>"` (`>=`, `<=`, `>`, `<` on times, numbers or texts) in queries, the filter's
+`fromDate`/`toDate` (creation time), `fromClosedDate`/`toClosedDate`, `id`, `status`, `notStatus` lists and `sort`
+(`[{"field", "asc"}]`). Authorship: each API key acts as a user (`api_user`, `add_api_key`), a person's changes
+(`close_as_person`, `reopen_as_person`, `note_as_person`) as their name; `closingUserId`, an entry's `user` and the
+simulator-only `activity` of a stored incident (`incident(id)`) say who changed what.
 
 `POST /incident` follows the published swagger (the one Palo Alto's demisto-py is generated from): strict (the
 default), it keeps only the keys of the create request, so `dbotMirrorId` is dropped unless under `CustomFields`;
@@ -20,7 +38,11 @@ Choices where XSOAR's behaviour is unconfirmed or left out: `POST /incident` ans
 swagger's); a search finding nothing answers `"data": []` (a real server may answer `null`); results come in
 creation order; `severity` must be a number from 0 to 4; `POST /incident` always creates (`id`, `version`,
 `created`, `modified` of the body are the server's: ignored, no update); `null` fields of a REST body count as
-absent.
+absent; which user a real API key's changes are recorded as (DBot, the key's creator) is unconfirmed, so tell one's own
+changes by a marker rather than by the user alone; a reopen clears `closed` (to XSOAR's zero time) and `closingUserId`
+but keeps `closeReason`/`closeNotes`; closing a closed incident closes it again; an entry does not move the incident's
+`modified` unless `entries_touch_incidents` is set; times carry microseconds without trailing zeros, as XSOAR writes
+them.
 """
 
 import argparse
@@ -30,6 +52,7 @@ import re
 import ssl
 import threading
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -42,7 +65,6 @@ from xsoar_module.mapping.create_request import CREATE_REQUEST_FIELDS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
-Operation = Callable[[Any], tuple[int, Any]]
 Mapper = Callable[[Any, str], dict[str, Any]]  # (raw JSON, incident type) -> incident fields
 
 WEBHOOK_NAME = "Generic webhook triggered incident"
@@ -56,12 +78,42 @@ WEBHOOK_TEXT_KEYS = ("name", "type", "occurred")
 SERVER_KEYS = ("id", "version", "created", "modified")  # set by the server, whatever a create body says
 REST_PREFIXES = ("", "/xsoar", "/xsoar/public/v1")
 QUERY_TOKEN = re.compile(
-    r'\s*(?:(?P<op>and|or)(?=\s)|(?P<field>[A-Za-z_][\w.]*):(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<bare>[^\s"]+)))\s*',
+    r"\s*(?:(?P<op>and|or)(?=\s)|(?P<field>[A-Za-z_][\w.]*):(?P<cmp>>=|<=|>|<)?"
+    r'(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<bare>[^\s"<>=][^\s"]*)))\s*',
     re.IGNORECASE,
 )
 DEFAULT_PAGE_SIZE = 50
 STATUS_PENDING, STATUS_ACTIVE, STATUS_CLOSED = 0, 1, 2
-SIMULATOR_KEYS = ("source", "entries")  # kept on stored incidents, never answered
+SIMULATOR_KEYS = ("source", "entries", "activity")  # kept on stored incidents, never answered
+ZERO_TIME = "0001-01-01T00:00:00Z"  # what XSOAR answers for a time not set (e.g. `closed` of an open incident)
+ENTRY_REGULAR, ENTRY_ERROR = 1, 4  # entry types: a regular entry (chat, note, command output), an error
+DEFAULT_PERSON = "analyst"
+REOPEN_COMMAND = "!reopenInvestigation"
+COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "": lambda a, b: a == b,
+    ">=": lambda a, b: a >= b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b,
+}
+DATE_FILTERS = {  # IncidentFilter bounds -> (incident field, inclusive comparison)
+    "fromDate": ("created", ">="),
+    "toDate": ("created", "<="),
+    "fromClosedDate": ("closed", ">="),
+    "toClosedDate": ("closed", "<="),
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    """A REST request as an operation sees it: the JSON body, the user the API key acts as, the path's parameters."""
+
+    body: Any
+    user: str
+    params: dict[str, str]
+
+
+Operation = Callable[[Call], tuple[int, Any]]
 
 
 class Refusal(Exception):
@@ -73,7 +125,12 @@ class Refusal(Exception):
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """The time as XSOAR writes it: UTC, microseconds with trailing zeros dropped (`...17.48233Z`), so that texts of
+    times do not sort as the times do."""
+    moment = datetime.now(timezone.utc)
+    seconds = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    fraction = f"{moment.microsecond:06d}".rstrip("0")
+    return f"{seconds}.{fraction}Z" if fraction else f"{seconds}Z"
 
 
 def is_number(value: Any) -> bool:
@@ -130,9 +187,13 @@ def rest_incident(body: Any, strict: bool) -> dict[str, Any]:
     return fields
 
 
-def parse_query(query: str) -> list[list[tuple[str, str]]]:
-    """`a:"1" and b:2 or c:3` -> [[(a, 1), (b, 2)], [(c, 3)]]: OR of ANDs (a space is an and); [] selects all."""
-    groups: list[list[tuple[str, str]]] = [[]]
+Term = tuple[str, str, str]  # (field, comparison: "" or >=, <=, >, <, value)
+
+
+def parse_query(query: str) -> list[list[Term]]:
+    """`a:"1" and b:>=2 or c:3` -> [[(a, "", 1), (b, ">=", 2)], [(c, "", 3)]]: OR of ANDs (a space is an and); []
+    selects all."""
+    groups: list[list[Term]] = [[]]
     position = 0
     while position < len(query.rstrip()):
         token = QUERY_TOKEN.match(query, position)
@@ -143,7 +204,7 @@ def parse_query(query: str) -> list[list[tuple[str, str]]]:
             groups.append([])
         elif token["field"]:
             value = token["quoted"] if token["quoted"] is not None else token["bare"]
-            groups[-1].append((token["field"], re.sub(r"\\(.)", r"\1", value)))
+            groups[-1].append((token["field"], token["cmp"] or "", re.sub(r"\\(.)", r"\1", value)))
     if any(not group for group in groups) and query.strip():
         raise Refusal(f"unsupported query {query[:80]!r}: an operator without a term")
     return [group for group in groups if group]
@@ -167,10 +228,98 @@ def as_text(value: Any) -> str | None:
     return str(value)
 
 
-def matches(incident: dict[str, Any], groups: list[list[tuple[str, str]]]) -> bool:
+def parse_time(value: Any) -> datetime | None:
+    """An ISO-8601 time (UTC when it has no zone), None otherwise."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def comparable(value: Any, wanted: str) -> tuple[Any, Any] | None:
+    """Both sides of a comparison as times, numbers or texts (the first that fits); None when not comparable."""
+    for convert in (parse_time, as_float):
+        left, right = convert(value), convert(wanted)
+        if left is not None and right is not None:
+            return left, right
+    text = as_text(value)
+    return (text, wanted) if text is not None else None
+
+
+def as_float(value: Any) -> float | None:
+    try:
+        return float(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def term_matches(incident: dict[str, Any], term: Term) -> bool:
+    field, comparison, wanted = term
+    value = field_value(incident, field)
+    if not comparison:
+        return as_text(value) == wanted
+    sides = comparable(value, wanted)
+    return sides is not None and COMPARISONS[comparison](*sides)
+
+
+def matches(incident: dict[str, Any], groups: list[list[Term]]) -> bool:
     if not groups:
         return True
-    return any(all(as_text(field_value(incident, f)) == value for f, value in group) for group in groups)
+    return any(all(term_matches(incident, term) for term in group) for group in groups)
+
+
+def filter_terms(search: dict[str, Any]) -> list[Term]:
+    """The IncidentFilter's time bounds as terms: `fromDate`/`toDate` (creation), `fromClosedDate`/`toClosedDate`;
+    400 for a bound that is not a time."""
+    terms: list[Term] = []
+    for key, (field, comparison) in DATE_FILTERS.items():
+        if search.get(key) is not None:
+            if parse_time(search[key]) is None:
+                raise Refusal(f"{key}: {str(search[key])[:40]!r} is not a date-time")
+            terms.append((field, comparison, search[key]))
+    return terms
+
+
+def in_lists(incident: dict[str, Any], search: dict[str, Any]) -> bool:
+    """The incident passes the filter's `id`, `status` and `notStatus` lists (absent or empty: no constraint)."""
+    for key, field, wanted in (("id", "id", True), ("status", "status", True), ("notStatus", "status", False)):
+        values = search.get(key)
+        if values and (as_text(incident.get(field)) in {as_text(v) for v in values}) != wanted:
+            return False
+    return True
+
+
+def sort_key(field: str) -> Callable[[dict[str, Any]], tuple]:
+    """Times, then numbers, then texts; absent values last whatever the direction (XSOAR's order is unconfirmed)."""
+
+    def key(incident: dict[str, Any]) -> tuple:
+        value = field_value(incident, field)
+        moment, number = parse_time(value), as_float(value)
+        if moment is not None:
+            return (0, moment.timestamp(), "")
+        return (0, number, "") if number is not None else (0 if value else 1, 0, as_text(value) or "")
+
+    return key
+
+
+def sorted_incidents(incidents: list[dict[str, Any]], orders: Any) -> list[dict[str, Any]]:
+    """The filter's `sort` (`[{"field", "asc"}]`, the first order wins ties with the next); creation order without."""
+    if orders is None:
+        return incidents
+    if not isinstance(orders, list) or not all(
+        isinstance(o, dict) and isinstance(o.get("field"), str) for o in orders
+    ):
+        raise Refusal('sort must be a list of {"field": <name>, "asc": <bool>}')
+    ordered = list(incidents)
+    for order in reversed(orders):
+        present = [i for i in ordered if field_value(i, order["field"]) not in (None, "", ZERO_TIME)]
+        kept = {id(incident) for incident in present}
+        absent = [i for i in ordered if id(i) not in kept]
+        ordered = sorted(present, key=sort_key(order["field"]), reverse=not order.get("asc", False)) + absent
+    return ordered
 
 
 def page_bounds(search: dict[str, Any]) -> tuple[int, int]:
@@ -253,6 +402,7 @@ class XsoarSimulator(LocalService):
         webhook_basic: tuple[str, str] | None = None,
         api_key: str = "xsoar-test-key",
         api_key_id: str = "7",
+        api_user: str = "admin",
         seed: int = 0,
         ssl_context: ssl.SSLContext | None = None,
         strict: bool = True,
@@ -269,12 +419,14 @@ class XsoarSimulator(LocalService):
         self.strict = strict
         self.api_key = api_key
         self.api_key_id = api_key_id
+        self._keys: dict[str, tuple[str, str]] = {api_key: (api_key_id, api_user)}  # key -> (key id, user)
+        self.entries_touch_incidents = False  # whether a war-room entry moves the incident's `modified` (unconfirmed)
         self.create_status = 200
         self.on_incident: Callable[[dict[str, Any]], None] | None = None  # called with each incident stored
         self.incidents: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
         self._faults = FaultPlan(seed)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._last_id = 0
         self._server = BackgroundServer(self._app(), host, port, name="xsoar-simulator", ssl_context=ssl_context)
 
@@ -313,6 +465,43 @@ class XsoarSimulator(LocalService):
             self.requests.clear()
             self._last_id = 0
 
+    def add_api_key(self, api_key: str, user: str, api_key_id: str = "") -> None:
+        """Accept another API key (its key id on the XSOAR 8 paths); its changes are made as `user`."""
+        self._keys[api_key] = (api_key_id, user)
+
+    def incident(self, incident_id: Any) -> dict[str, Any]:
+        """A stored incident (simulator keys included: `entries`, `activity`); KeyError if unknown."""
+        found = self._find(incident_id)
+        if found is None:
+            raise KeyError(incident_id)
+        return found
+
+    # What a person does in XSOAR's web app
+
+    def close_as_person(
+        self, incident_id: Any, reason: str = "Resolved", notes: str = "", user: str = DEFAULT_PERSON
+    ) -> dict[str, Any]:
+        """A person closes the incident with a close reason and notes."""
+        with self._lock:
+            return self._close(self.incident(incident_id), reason, notes, {}, user)
+
+    def reopen_as_person(self, incident_id: Any, user: str = DEFAULT_PERSON) -> dict[str, Any]:
+        """A person reopens a closed incident (ValueError when it is not closed)."""
+        with self._lock:
+            incident = self.incident(incident_id)
+            if incident["status"] != STATUS_CLOSED:
+                raise ValueError(f"incident {incident_id} is not closed")
+            return self._reopen(incident, user)
+
+    def note_as_person(
+        self, incident_id: Any, text: str, user: str = DEFAULT_PERSON, note: bool = True, markdown: bool = True
+    ) -> dict[str, Any]:
+        """A person writes in the war room (a note unless `note` is False); returns the entry."""
+        with self._lock:
+            entry = self._add_entry(self._investigation(incident_id), text, markdown, user)
+            entry["note"] = note
+            return entry
+
     def summary(self) -> list[dict[str, Any]]:
         """id, source, name, severity, alertId, alertUrl, events, type, mapped urgency band and status, and count of
         custom fields."""
@@ -330,6 +519,9 @@ class XsoarSimulator(LocalService):
             "/incidents/search": self._search,
             "/incident/batchClose": self._batch_close,
             "/entry": self._entry,
+            "/entry/note": self._entry_note,
+            "/entry/execute/sync": self._execute,
+            "/investigation/{id}": self._investigation_read,
         }
         for prefix in REST_PREFIXES:
             for path, operation in operations.items():
@@ -354,6 +546,12 @@ class XsoarSimulator(LocalService):
                 "CustomFields": {},
                 "rawJSON": "",
                 "dbotMirrorId": "",
+                "status": STATUS_PENDING,
+                "closed": ZERO_TIME,
+                "closeReason": "",
+                "closeNotes": "",
+                "closingUserId": "",
+                "investigationId": "",
                 "createInvestigation": False,
                 "playbookId": "",
                 "sourceBrand": "",
@@ -361,8 +559,10 @@ class XsoarSimulator(LocalService):
                 **fields,
                 "source": source,
                 "entries": [],
+                "activity": [],
             }
-            incident["status"] = STATUS_ACTIVE if incident["createInvestigation"] else STATUS_PENDING
+            if incident["createInvestigation"]:
+                incident |= {"status": STATUS_ACTIVE, "investigationId": incident["id"]}
             self.incidents.append(incident)
         if self.on_incident is not None:
             self.on_incident(incident)
@@ -406,74 +606,174 @@ class XsoarSimulator(LocalService):
         """A REST route: key check, JSON body, then `operation(body) -> (status, answer)`."""
 
         async def handle(request: web.Request) -> web.Response:
-            if denied := self._api_denied(request):
-                return denied
+            caller = self._api_caller(request)
+            if isinstance(caller, web.Response):
+                return caller
             try:
                 body = json.loads(await request.read())
             except ValueError:
                 return web.json_response({"error": "the request body is not valid JSON"}, status=400)
             try:
-                status, answer = operation(body)
+                with self._lock:
+                    status, answer = operation(Call(body, caller, dict(request.match_info)))
             except Refusal as refusal:
                 return web.json_response({"error": str(refusal)}, status=refusal.status)
             return web.json_response(answer, status=status)
 
         return handle
 
-    def _api_denied(self, request: web.Request) -> web.Response | None:
-        """XSOAR 6 wants `Authorization: <key>`; the XSOAR 8 paths (under /xsoar/) also `x-xdr-auth-id: <key id>`."""
-        if request.headers.get("Authorization") != self.api_key:
+    def _api_caller(self, request: web.Request) -> str | web.Response:
+        """The user a known key acts as, or the refusal. XSOAR 6 wants `Authorization: <key>`; the XSOAR 8 paths
+        (under /xsoar/) also `x-xdr-auth-id: <key id>`."""
+        known = self._keys.get(request.headers.get("Authorization", ""))
+        if known is None:
             return web.json_response({"error": "Issue with CSRF code"}, status=401)
-        if request.path.startswith("/xsoar/") and request.headers.get("x-xdr-auth-id") != self.api_key_id:
+        key_id, user = known
+        if request.path.startswith("/xsoar/") and request.headers.get("x-xdr-auth-id") != key_id:
             return web.json_response({"error": "API key ID (x-xdr-auth-id) missing or wrong"}, status=401)
-        return None
+        return user
 
-    def _create(self, body: Any) -> tuple[int, Any]:
-        return self.create_status, public(self._store(rest_incident(body, self.strict), "api"))
+    def _create(self, call: Call) -> tuple[int, Any]:
+        return self.create_status, public(self._store(rest_incident(call.body, self.strict), "api"))
 
-    def _search(self, body: Any) -> tuple[int, Any]:
-        search = body.get("filter") if isinstance(body, dict) else None
+    def _search(self, call: Call) -> tuple[int, Any]:
+        search = call.body.get("filter") if isinstance(call.body, dict) else None
         if not isinstance(search, dict):
             raise Refusal('the search body must be {"filter": {...}}')
         groups = parse_query(str(search.get("query") or ""))
-        found = [incident for incident in self.incidents if matches(incident, groups)]
+        bounds = filter_terms(search)
+        found = [
+            incident
+            for incident in self.incidents
+            if matches(incident, groups)
+            and in_lists(incident, search)
+            and all(term_matches(incident, t) for t in bounds)
+        ]
+        found = sorted_incidents(found, search.get("sort"))
         start, end = page_bounds(search)
         return 200, {"total": len(found), "data": [public(incident) for incident in found[start:end]]}
 
-    def _batch_close(self, body: Any) -> tuple[int, Any]:
+    def _batch_close(self, call: Call) -> tuple[int, Any]:
+        body = call.body
         ids = body.get("ids") if isinstance(body, dict) else None
         fields = (body.get("CustomFields") or {}) if isinstance(body, dict) else None
         if not isinstance(ids, list) or not isinstance(fields, dict):
             raise Refusal("ids must be a list of incident ids, CustomFields an object")
-        closed = [incident for incident in map(self._find, ids) if incident is not None]
-        stamp = now()
-        for incident in closed:
-            incident |= {
-                "status": STATUS_CLOSED,
-                "closed": stamp,
-                "modified": stamp,
-                "version": incident["version"] + 1,
-                "closeReason": body.get("closeReason", ""),
-                "closeNotes": body.get("closeNotes", ""),
-                "CustomFields": incident["CustomFields"] | fields,
-            }
-        return 200, {"total": len(closed), "data": [public(incident) for incident in closed]}
+        found = [incident for incident in map(self._find, ids) if incident is not None]
+        reason, notes = body.get("closeReason") or "", body.get("closeNotes") or ""
+        closed = [self._close(incident, reason, notes, fields, call.user) for incident in found]
+        answer = {"total": len(closed), "data": [public(i) for i in closed], "notUpdated": len(ids) - len(closed)}
+        return 200, answer
 
-    def _entry(self, body: Any) -> tuple[int, Any]:
-        if not isinstance(body, dict) or not isinstance(body.get("data"), str):
-            raise Refusal("an entry needs investigationId and data (a string)")
-        incident = self._find(body.get("investigationId"))
-        if incident is None:
-            raise Refusal(f"investigation {body.get('investigationId')!r} not found", 404)
+    def _entry(self, call: Call) -> tuple[int, Any]:
+        body = entry_body(call.body)
+        return 200, self._add_entry(
+            self._investigation(body["investigationId"]), body["data"], body["markdown"], call.user
+        )
+
+    def _entry_note(self, call: Call) -> tuple[int, Any]:
+        """`POST /entry/note` `{"id", "investigationId", "data": "true" | "false"}`: (un)mark an entry as a note."""
+        body = call.body if isinstance(call.body, dict) else {}
+        incident = self._investigation(body.get("investigationId"))
+        entry = next((e for e in incident["entries"] if e["id"] == body.get("id")), None)
+        if entry is None:
+            raise Refusal(f"entry {str(body.get('id'))[:40]!r} not found")
+        entry |= {"note": str(body.get("data")).lower() == "true", "modified": now()}
+        entry["version"] += 1
+        return 200, entry
+
+    def _execute(self, call: Call) -> tuple[int, Any]:
+        """`POST /entry/execute/sync` `{"investigationId", "data"}`: `!reopenInvestigation` reopens a closed incident;
+        another `!command` answers an error entry; plain text is a chat entry. Answers the entries it made."""
+        body = entry_body(call.body)
+        incident = self._investigation(body["investigationId"])
+        command = body["data"].strip()
+        if not command.startswith("!"):
+            return 200, [self._add_entry(incident, body["data"], body["markdown"], call.user)]
+        if command.split()[0] != REOPEN_COMMAND:
+            error = f"Unsupported Command : {command.split()[0][1:][:60]}"
+            return 200, [self._add_entry(incident, error, False, "DBot", ENTRY_ERROR)]
+        if incident["status"] != STATUS_CLOSED:
+            return 200, [self._add_entry(incident, "Incident is not closed", False, "DBot", ENTRY_ERROR)]
+        self._reopen(incident, call.user)
+        return 200, [self._add_entry(incident, "Investigation reopened", False, "DBot")]
+
+    def _investigation_read(self, call: Call) -> tuple[int, Any]:
+        """`POST /investigation/{id}` (used by public scripts, absent from the swagger): the investigation with its
+        `entries` (oldest first; `pageSize` keeps the latest) and `users`."""
+        incident = self._investigation(call.params["id"])
+        size = call.body.get("pageSize") if isinstance(call.body, dict) else None
+        entries = incident["entries"][-size:] if isinstance(size, int) and size > 0 else incident["entries"]
+        users = sorted({entry["user"] for entry in incident["entries"] if entry["user"] != "DBot"})
+        answer = {key: incident[key] for key in ("id", "name", "status", "created", "modified", "closed", "version")}
+        return 200, answer | {"closingUserId": incident["closingUserId"], "users": users, "entries": entries}
+
+    def _investigation(self, incident_id: Any) -> dict[str, Any]:
+        """The incident of a started investigation (an incident created without one has no war room)."""
+        incident = self._find(incident_id)
+        if incident is None or not incident["investigationId"]:
+            raise Refusal(f"Could not find investigation {str(incident_id)[:40]!r}")
+        return incident
+
+    def _touch(self, incident: dict[str, Any], change: str, user: str) -> str:
+        """Record a change of the incident: `modified`, `version`, and who did it (simulator-only `activity`)."""
+        stamp = now()
+        incident |= {"modified": stamp, "version": incident["version"] + 1}
+        incident["activity"].append({"change": change, "user": user, "at": stamp})
+        return stamp
+
+    def _close(
+        self, incident: dict[str, Any], reason: str, notes: str, fields: dict[str, Any], user: str
+    ) -> dict[str, Any]:
+        stamp = self._touch(incident, "closed", user)
+        incident |= {
+            "status": STATUS_CLOSED,
+            "closed": stamp,
+            "closeReason": reason,
+            "closeNotes": notes,
+            "closingUserId": user,
+            "CustomFields": incident["CustomFields"] | fields,
+        }
+        return incident
+
+    def _reopen(self, incident: dict[str, Any], user: str) -> dict[str, Any]:
+        """Active again; `closed` and the closing user cleared, close reason and notes kept (unconfirmed)."""
+        self._touch(incident, "reopened", user)
+        incident |= {"status": STATUS_ACTIVE, "closed": ZERO_TIME, "closingUserId": ""}
+        return incident
+
+    def _add_entry(
+        self, incident: dict[str, Any], text: str, markdown: bool, user: str, kind: int = ENTRY_REGULAR
+    ) -> dict[str, Any]:
+        stamp = now()
         entry = {
-            "id": f"{len(incident['entries']) + 1}@{incident['id']}",
-            "investigationId": incident["id"],
-            "contents": body["data"],
-            "format": "markdown" if body.get("markdown") else "text",
-            "created": now(),
+            "id": f"{len(incident['entries']) + 1}@{incident['investigationId']}",
+            "investigationId": incident["investigationId"],
+            "type": kind,
+            "contents": text,
+            "format": "markdown" if markdown else "text",
+            "note": False,
+            "user": user,
+            "created": stamp,
+            "modified": stamp,
+            "version": 1,
+            "tags": None,
         }
         incident["entries"].append(entry)
-        return 200, entry
+        if self.entries_touch_incidents:
+            self._touch(incident, "entry", user)
+        return entry
+
+
+def entry_body(body: Any) -> dict[str, Any]:
+    """An UpdateEntry body: `investigationId`, `data` (a string), `markdown` (default false)."""
+    if not isinstance(body, dict) or not isinstance(body.get("data"), str):
+        raise Refusal("an entry needs investigationId and data (a string)")
+    return {
+        "investigationId": body.get("investigationId"),
+        "data": body["data"],
+        "markdown": bool(body.get("markdown")),
+    }
 
 
 def credentials(text: str) -> tuple[str, str]:

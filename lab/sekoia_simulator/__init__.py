@@ -1,15 +1,32 @@
 """A simulated Sekoia.io on 127.0.0.1: the REST API (alerts, events search jobs) and the LiveAPI, on one port.
 
-HTTP routes, each under `/v1` and `/api/v1`, need `Authorization: Bearer <key>` (else 401 `{"message": ...}`):
-- `GET /v1/me`; `GET /v1/sic/alerts/{uuid or short id}`; `GET /v1/sic/alerts` (`limit` <= 100, `offset`, `sort`,
-  `direction`, `match[field]=a,b`, `range[urgency]=min,max`, `date[created_at]=<ISO start>,<ISO end or now>`);
+HTTP routes, each under `/v1` and `/api/v1`, need `Authorization: Bearer <key>` of a known key (the main one, or one
+added with `add_api_key`; else 401 `{"message": ...}`):
+- `GET /v1/me` (the key's identity); `GET /v1/sic/alerts/{uuid or short id}` (`comments=true`, `history=true` add
+  them); `GET /v1/sic/alerts` (`limit` <= 100, `offset`, `sort`, `direction`, `match[field]=a,b`,
+  `range[urgency]=min,max`, `date[created_at or updated_at]=<ISO start>,<ISO end or now>`);
+- `GET /v1/sic/alerts/{id}/workflow` -> `{"actions": [{"id", "name", "description"}]}`, the actions open from the
+  alert's status (`workflow.py`: the table and its sources); `PATCH` the same path `{"action_uuid", "comment"?}`
+  (an action id, or the uuid of the status it leads to) -> `{}`, or 400 when that transition is not open;
+- `GET /v1/sic/alerts/{id}/comments` -> `{"items", "total"}`; `POST` the same path `{"content", "author"?}` (author at
+  most 32 characters) -> the comment `{"uuid", "content", "author", "date", "created_by", "created_by_type",
+  "unseen"}`; `GET .../comments/{uuid}`;
 - `POST /v1/sic/conf/events/search/jobs`, `GET .../jobs/{job}`, `GET .../jobs/{job}/events` (`limit` <= 1000).
-Errors answer `{"message": ...}`: 400 for bad parameters or queries, 404 for unknown alerts and jobs.
+Errors answer `{"message": ...}`: 400 for bad parameters, bodies or queries, 404 for unknown alerts, comments and jobs.
+
+Authorship: a change through the API is made by the key's identity (`created_by` = a uuid per key,
+`created_by_type` "apikey"), a change made with `change_status_as_person` / `comment_as_person` by a person's
+(`created_by_type` "user"); status changes set the alert's `status`, `updated_at` (epoch), `updated_by` and append
+to its `history` (`{"uuid", "date", "entry_type": "alert", "alert": {"status", "previous_status", "action"},
+"comment", "created_by", "created_by_type"}`: a shape of this simulator, the real one is unconfirmed); a comment
+without author gets `apikey:<uuid>` / `user:<uuid>` as real answers show.
 
 LiveAPI `GET /live/` (WebSocket): without the cookie `access_token_cookie=<key>` the server sends
 `{"authenticated": false, "message": ...}` and closes with code 4401; otherwise it sends `{"authenticated": true}`
 and, only once the client sent `{"action": "upgrade"}`, v2 notifications: alert `created`, and, through
-`notify_activity`, alert `updated`, `alert-comment` `created`, `case` `created`/`updated`.
+`notify_activity`, alert `updated`, `alert-comment` `created`, `case` `created`/`updated` (nothing stored). Every
+status change and every comment, through the API or as a person, pushes its alert `updated`
+(`{"uuid", "short_id", "updated": {"status", "status_name"}}`) or `alert-comment` `created` message.
 
 Choices where Sekoia's behaviour is unconfirmed: the listing sorts by `created_at` descending unless told (ties keep
 insertion order, alerts without the sort field come last); date bounds are compared as epoch seconds, fractions
@@ -17,7 +34,9 @@ kept; a new job answers status 0, then 1 for `job_duration` seconds, then `job_f
 done, then every matching event although `max_last_events` keeps only the latest (as real jobs count far more
 than a page returns); a share of done jobs say `expired: true` yet serve their events; ISO-8601 bounds are echoed in
 UTC without zone, relative ones as sent; the events of a job not done answer 409; each ISO-8601 bound of a search
-applies on its own, relative ones (`-1d`, `now`) are ignored. Faults, `request_counts` and `request_log`
+applies on its own, relative ones (`-1d`, `now`) are ignored; a status change's comment is kept in the history, not
+among the comments; a comment does not move the alert's `updated_at` unless `comments_touch_alerts` is set; comments
+are listed in creation order. Faults, `request_counts` and `request_log`
 cover the HTTP API only, not the LiveAPI (it has its own counters).
 """
 

@@ -215,32 +215,44 @@ def _message(alert: dict[str, Any], kind: str, action: str, attributes: dict[str
     return created_notification(alert) | {"type": kind, "action": action, "attributes": attributes}
 
 
+def status_notification(alert: dict[str, Any]) -> dict[str, Any]:
+    """The LiveAPI v2 "alert updated" message of the alert's current status."""
+    status = alert.get("status") if isinstance(alert.get("status"), dict) else {}
+    updated = {"status": status.get("uuid"), "status_name": status.get("name")}
+    identity = {"uuid": alert.get("uuid"), "short_id": alert.get("short_id")}
+    return _message(alert, "alert", "updated", identity | {"updated": updated})
+
+
+def comment_notification(alert: dict[str, Any], comment: dict[str, Any]) -> dict[str, Any]:
+    """The LiveAPI v2 "alert-comment created" message of a comment of the alert."""
+    attributes = {
+        "uuid": comment["uuid"],
+        "alert_uuid": alert.get("uuid"),
+        "alert_short_id": alert.get("short_id"),
+        "content": comment["content"],
+        "created_by": comment["created_by"],
+        "created_by_type": comment["created_by_type"],
+    }
+    return _message(alert, "alert-comment", "created", attributes)
+
+
 def activity_notifications(alert: dict[str, Any]) -> list[dict[str, Any]]:
     """The other LiveAPI v2 messages about an alert (SEKOIA.md sections 4 and 8): `updated` with a status, then with
-    a dynamic urgency, a comment created, a case created then updated."""
+    a dynamic urgency, a comment created, a case created then updated. Nothing is stored: see the simulator's
+    `change_status_as_person` and `comment_as_person` for changes the API then shows."""
     identity = {"uuid": alert.get("uuid"), "short_id": alert.get("short_id")}
     case = {"uuid": str(uuid.uuid4()), "short_id": "CAx1Ab2", "title": "Investigation", "alerts": [identity]}
+    acknowledged = {"uuid": "8f206505-af6d-433e-93f4-775d46dc7d0f", "name": "Acknowledged"}
+    comment = {
+        "uuid": str(uuid.uuid4()),
+        "content": "Looking into it",
+        "created_by": str(uuid.uuid4()),
+        "created_by_type": "avatar",
+    }
     return [
-        _message(
-            alert,
-            "alert",
-            "updated",
-            identity | {"updated": {"status": "8f206505-af6d-433e-93f4-775d46dc7d0f", "status_name": "Acknowledged"}},
-        ),
+        status_notification(alert | {"status": acknowledged}),
         _message(alert, "alert", "updated", identity | {"updated": {"dynamic_urgency_value": 71}}),
-        _message(
-            alert,
-            "alert-comment",
-            "created",
-            {
-                "uuid": str(uuid.uuid4()),
-                "alert_uuid": alert.get("uuid"),
-                "alert_short_id": alert.get("short_id"),
-                "content": "Looking into it",
-                "created_by": str(uuid.uuid4()),
-                "created_by_type": "avatar",
-            },
-        ),
+        comment_notification(alert, comment),
         _message(alert, "case", "created", case),
         _message(alert, "case", "updated", {"uuid": case["uuid"], "updated": {"status_name": "Ongoing"}}),
     ]

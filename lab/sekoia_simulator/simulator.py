@@ -8,9 +8,8 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-from uuid import NAMESPACE_URL, uuid5
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -31,11 +30,27 @@ from lab.sekoia_simulator.records import (
     activity_notifications,
     build_alert,
     build_events,
+    comment_notification,
     created_notification,
     listing_item,
     load_sample,
     new_short_id,
     roughen,
+    status_notification,
+)
+from lab.sekoia_simulator.workflow import (
+    WORKFLOW,
+    Action,
+    Actor,
+    Workflow,
+    action_to,
+    find_action,
+    history_entry,
+    key_actor,
+    new_comment,
+    person_actor,
+    status_name,
+    status_object,
 )
 from lab.server import BackgroundServer, LocalService, fault_middleware
 
@@ -48,6 +63,7 @@ AUTH_COOKIE = "access_token_cookie"
 CLOSE_UNAUTHORIZED = 4401
 HEARTBEAT = 20.0
 DEFAULT_EVENTS = 3
+DEFAULT_PERSON = "analyst"
 
 
 def problem(status: int, message: str) -> web.Response:
@@ -58,6 +74,8 @@ def problem(status: int, message: str) -> web.Response:
 class StoredAlert:
     alert: dict[str, Any]
     events: list[dict[str, Any]]
+    comments: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -72,6 +90,20 @@ def route_template(request: web.Request) -> str:
     resource = request.match_info.route.resource
     path = resource.canonical if resource is not None else request.path
     return path.removeprefix("/api") if path.startswith("/api/v1/") else path
+
+
+def flag(request: web.Request, name: str) -> bool:
+    return request.query.get(name, "").lower() in ("true", "1")
+
+
+async def json_object(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise Refusal("Invalid JSON body") from None
+    if not isinstance(body, dict):
+        raise Refusal("The body must be a JSON object")
+    return body
 
 
 def is_upgrade(text: str) -> bool:
@@ -109,8 +141,12 @@ class SekoiaSimulator(LocalService):
         seed: int = 0,
         messy: bool = True,
         reduced_listing: bool = False,
+        workflow: Workflow = WORKFLOW,
     ):
         self.api_key = api_key
+        self.workflow = workflow
+        self.comments_touch_alerts = False  # whether a comment moves the alert's `updated_at` (unconfirmed)
+        self._keys: dict[str, Actor] = {api_key: key_actor(api_key)}
         self.seed, self.messy, self.reduced_listing = seed, messy, reduced_listing
         self._added = 0
         self.job_duration = 0.0
@@ -207,6 +243,84 @@ class SekoiaSimulator(LocalService):
         with self._lock:
             return [copy.deepcopy(stored.alert) for stored in self._stored]
 
+    # Identities
+
+    def add_api_key(self, api_key: str) -> Actor:
+        """Accept another API key (e.g. a module's beside a person's automation); its identity records its changes."""
+        self._keys.setdefault(api_key, key_actor(api_key))
+        return self._keys[api_key]
+
+    def actor_of(self, api_key: str) -> Actor:
+        """The identity (`created_by`, `created_by_type` "apikey") of a known API key; KeyError otherwise."""
+        return self._keys[api_key]
+
+    @staticmethod
+    def person(name: str = DEFAULT_PERSON) -> Actor:
+        """The identity (`created_by_type` "user") of a person acting in the web app."""
+        return person_actor(name)
+
+    # Workflow and comments
+
+    def comments_of(self, alert_id: str) -> list[dict]:
+        """The comments of an alert (by UUID or short ID); KeyError if unknown."""
+        with self._lock:
+            return copy.deepcopy(self._stored_alert(alert_id).comments)
+
+    def history_of(self, alert_id: str) -> list[dict]:
+        """The status changes of an alert (by UUID or short ID), oldest first; KeyError if unknown."""
+        with self._lock:
+            return copy.deepcopy(self._stored_alert(alert_id).history)
+
+    def change_status_as_person(
+        self, alert_id: str, status: str, person: str = DEFAULT_PERSON, comment: str | None = None
+    ) -> dict:
+        """A person moves the alert to `status` in the web app, through a transition open from its current status
+        (ValueError otherwise); the LiveAPI says so. Returns the alert."""
+        with self._lock:
+            stored = self._stored_alert(alert_id)
+            current = status_name(stored.alert)
+            action = action_to(self.workflow, current, status)
+            if action is None:
+                raise ValueError(f"no transition from {current} to {status}")
+            self._apply(stored, action, person_actor(person), comment)
+            alert = copy.deepcopy(stored.alert)
+        self._push(json.dumps(status_notification(alert)), upgraded_only=True)
+        return alert
+
+    def comment_as_person(self, alert_id: str, content: str, person: str = DEFAULT_PERSON) -> dict:
+        """A person comments the alert in the web app; the LiveAPI says so. Returns the comment."""
+        comment, notification = self._comment(alert_id, content, None, person_actor(person))
+        self._push(notification, upgraded_only=True)
+        return comment
+
+    def _stored_alert(self, alert_id: str) -> StoredAlert:
+        stored = self._lookup(alert_id)
+        if stored is None:
+            raise KeyError(alert_id)
+        return stored
+
+    def _apply(self, stored: StoredAlert, action: Action, actor: Actor, comment: str | None) -> None:
+        """Move the alert along `action` (the lock held): status, update time and author, history."""
+        previous = status_name(stored.alert)
+        stored.alert |= {
+            "status": status_object(action.target),
+            "updated_at": int(time.time()),
+            "updated_by": actor.uuid,
+            "updated_by_type": actor.type,
+        }
+        stored.history.append(history_entry(previous, action, actor, comment))
+
+    def _comment(self, alert_id: str, content: Any, author: Any, actor: Actor) -> tuple[dict, str]:
+        """Store a new comment; returns it and its LiveAPI message, to push."""
+        with self._lock:
+            stored = self._stored_alert(alert_id)
+            comment = new_comment(content, author, actor)
+            stored.comments.append(comment)
+            stored.alert["number_of_total_comments"] = len(stored.comments)
+            if self.comments_touch_alerts:
+                stored.alert["updated_at"] = comment["date"]
+            return copy.deepcopy(comment), json.dumps(comment_notification(stored.alert, comment))
+
     def reset_counts(self) -> None:
         self.request_counts.clear()
         self.request_log.clear()
@@ -288,6 +402,11 @@ class SekoiaSimulator(LocalService):
             for path, handler in routes.items():
                 app.router.add_get(prefix + path, handler)
             app.router.add_post(prefix + "/sic/conf/events/search/jobs", self._create_job)
+            app.router.add_get(prefix + "/sic/alerts/{id}/workflow", self._get_workflow)
+            app.router.add_patch(prefix + "/sic/alerts/{id}/workflow", self._patch_workflow)
+            app.router.add_get(prefix + "/sic/alerts/{id}/comments", self._list_comments)
+            app.router.add_post(prefix + "/sic/alerts/{id}/comments", self._post_comment)
+            app.router.add_get(prefix + "/sic/alerts/{id}/comments/{comment}", self._get_comment)
         app.router.add_get(LIVE_PATH, self._live)
         app.on_shutdown.append(self._close_clients)
         return app
@@ -316,7 +435,7 @@ class SekoiaSimulator(LocalService):
 
     def _guarded(self, handler: Handler) -> Handler:
         async def guarded(request: web.Request) -> web.StreamResponse:
-            if request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            if self._request_actor(request) is None:
                 return problem(401, "Unauthorized")
             try:
                 return await handler(request)
@@ -325,22 +444,80 @@ class SekoiaSimulator(LocalService):
 
         return guarded
 
-    async def _me(self, _: web.Request) -> web.Response:
+    def _request_actor(self, request: web.Request) -> Actor | None:
+        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+        return self._keys.get(key) if scheme == "Bearer" else None
+
+    async def _me(self, request: web.Request) -> web.Response:
         return web.json_response(
             {
                 "type": "apikey",
-                "uuid": str(uuid5(NAMESPACE_URL, self.api_key)),
+                "uuid": self._request_actor(request).uuid,
                 "name": "Simulator API key",
                 "community_uuid": self._template["community_uuid"],
             }
         )
 
-    async def _get_alert(self, request: web.Request) -> web.Response:
-        with self._lock:
-            stored = self._lookup(request.match_info["id"])
+    def _requested_alert(self, request: web.Request) -> StoredAlert:
+        stored = self._lookup(request.match_info["id"])
         if stored is None:
             raise Refusal("Alert not found", 404)
-        return web.json_response(stored.alert)
+        return stored
+
+    async def _get_alert(self, request: web.Request) -> web.Response:
+        with self._lock:
+            stored = self._requested_alert(request)
+            extra = {name: getattr(stored, name) for name in ("comments", "history") if flag(request, name)}
+            return web.json_response(stored.alert | extra)
+
+    async def _get_workflow(self, request: web.Request) -> web.Response:
+        with self._lock:
+            current = status_name(self._requested_alert(request).alert)
+        return web.json_response({"actions": [action.describe() for action in self.workflow[current]]})
+
+    async def _patch_workflow(self, request: web.Request) -> web.Response:
+        body = await json_object(request)
+        wanted, comment = body.get("action_uuid"), body.get("comment")
+        if not isinstance(wanted, str) or not wanted:
+            raise Refusal("action_uuid: this field is required")
+        if comment is not None and not isinstance(comment, str):
+            raise Refusal("comment: must be a string")
+        with self._lock:
+            stored = self._requested_alert(request)
+            current = status_name(stored.alert)
+            action = find_action(self.workflow, current, wanted)
+            if action is None:
+                raise Refusal(f"Action {wanted} is not available for an alert in status {current}")
+            self._apply(stored, action, self._request_actor(request), comment)
+            notification = json.dumps(status_notification(stored.alert))
+        await self._broadcast(notification, upgraded_only=True)
+        return web.json_response({})
+
+    async def _list_comments(self, request: web.Request) -> web.Response:
+        with self._lock:
+            comments = self._requested_alert(request).comments
+            return web.json_response({"items": comments, "total": len(comments)})
+
+    async def _post_comment(self, request: web.Request) -> web.Response:
+        body = await json_object(request)
+        try:
+            comment, notification = self._comment(
+                request.match_info["id"], body.get("content"), body.get("author"), self._request_actor(request)
+            )
+        except KeyError:
+            raise Refusal("Alert not found", 404) from None
+        except ValueError as exc:
+            raise Refusal(str(exc)) from None
+        await self._broadcast(notification, upgraded_only=True)
+        return web.json_response(comment)
+
+    async def _get_comment(self, request: web.Request) -> web.Response:
+        with self._lock:
+            comments = self._requested_alert(request).comments
+            found = next((c for c in comments if c["uuid"] == request.match_info["comment"]), None)
+            if found is None:
+                raise Refusal("Comment not found", 404)
+            return web.json_response(found)
 
     async def _list_alerts(self, request: web.Request) -> web.Response:
         with self._lock:
@@ -356,12 +533,7 @@ class SekoiaSimulator(LocalService):
         return listing_item(alert, rng) if rng.random() < 1 / 2 else alert
 
     async def _create_job(self, request: web.Request) -> web.Response:
-        try:
-            body = await request.json()
-        except ValueError:
-            raise Refusal("Invalid JSON body") from None
-        if not isinstance(body, dict):
-            raise Refusal("The body must be a JSON object")
+        body = await json_object(request)
         selected = self._events_of(short_id_of_term(body.get("term")))
         events = in_window(selected, body.get("earliest_time"), body.get("latest_time"))
         matched = len(events)
@@ -395,7 +567,7 @@ class SekoiaSimulator(LocalService):
     async def _live(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse(heartbeat=HEARTBEAT)
         await socket.prepare(request)
-        if request.cookies.get(AUTH_COOKIE) != self.api_key:
+        if request.cookies.get(AUTH_COOKIE) not in self._keys:
             await socket.send_json({"authenticated": False, "message": f"missing or invalid {AUTH_COOKIE}"})
             await socket.close(code=CLOSE_UNAUTHORIZED, message=b"Unauthorized")
             return socket

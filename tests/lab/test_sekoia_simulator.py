@@ -92,7 +92,7 @@ def test_requests_without_the_key_are_refused(simulator, headers):
 def test_both_prefixes_serve_the_api_and_are_counted_as_one_route(simulator):
     plain = get(simulator, f"/v1/sic/alerts/{SAMPLE_UUID}", stix="true", comments="true").json()
     prefixed = get(simulator, f"/api/v1/sic/alerts/{SAMPLE_UUID}").json()
-    assert plain == prefixed and plain["short_id"] == SAMPLE_SHORT_ID
+    assert plain.pop("comments") == [] and plain == prefixed and plain["short_id"] == SAMPLE_SHORT_ID
     assert get(simulator, "/api/v1/me").json()["type"] == "apikey"
     assert simulator.request_counts == {"GET /v1/sic/alerts/{id}": 2, "GET /v1/me": 1}
     assert simulator.total_requests == 3

@@ -317,24 +317,6 @@ def test_create_status_can_be_switched(simulator):
     assert response.status_code == 201 and response.json()["id"] == "1"
 
 
-def test_batch_close_and_entry(simulator):
-    create(simulator.url, v6_headers(), CustomFields={"alertid": "A"})
-    close = {"ids": ["1", "99"], "closeReason": "Resolved", "closeNotes": "done", "CustomFields": {"note": "n"}}
-    closed = requests.post(simulator.url + "/incident/batchClose", json=close, headers=v6_headers(), timeout=5)
-    assert closed.status_code == 200 and closed.json()["total"] == 1
-    [incident] = simulator.incidents
-    assert (incident["status"], incident["closeReason"], incident["version"]) == (2, "Resolved", 2)
-    assert incident["CustomFields"] == {"alertid": "A", "note": "n"}
-    entry = {"investigationId": "1", "data": "**hello**", "markdown": True}
-    answer = requests.post(simulator.url + "/entry", json=entry, headers=v6_headers(), timeout=5)
-    assert answer.status_code == 200 and answer.json()["format"] == "markdown"
-    assert [e["contents"] for e in incident["entries"]] == ["**hello**"]
-    missing = requests.post(
-        simulator.url + "/entry", json=entry | {"investigationId": "9"}, headers=v6_headers(), timeout=5
-    )
-    assert missing.status_code == 404
-
-
 # Faults, records, summary, command line
 
 

@@ -1,16 +1,24 @@
 """The XSOAR simulator measured against Palo Alto's demisto-py, the client generated from XSOAR's published swagger."""
 
 import warnings
+from datetime import datetime, timezone
 
 import pytest
 
-from lab.xsoar_simulator import XsoarSimulator
+from lab.xsoar_simulator import XsoarSimulator, parse_time
 from xsoar_module.mapping.create_request import CREATE_REQUEST_FIELDS
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # demisto-py imports pkg_resources
     import demisto_client
-    from demisto_client.demisto_api.models import CreateIncidentRequest, IncidentFilter, SearchIncidentsData
+    from demisto_client.demisto_api.models import (
+        CreateIncidentRequest,
+        IncidentFilter,
+        Order,
+        SearchIncidentsData,
+        UpdateDataBatch,
+        UpdateEntry,
+    )
 
 KEY, KEY_ID = "swagger-key", "3"
 
@@ -48,3 +56,35 @@ def test_demisto_py_creates_and_searches_incidents(simulator, version):
     [request] = [r for r in simulator.requests if r["path"].endswith("/incident")]
     assert request["path"] == ("/xsoar/incident" if version == 8 else "/incident")
     assert request["headers"].get("x-xdr-auth-id") == auth_id
+
+
+@pytest.mark.parametrize("version", [6, 8])
+def test_demisto_py_closes_notes_reopens_and_searches_by_modified_time(simulator, version):
+    simulator.reset()
+    api = demisto_client.configure(
+        base_url=simulator.url, api_key=KEY, auth_id=KEY_ID if version == 8 else None, verify_ssl=False
+    )
+    first, second = (
+        api.create_incident(create_incident_request=CreateIncidentRequest(name=name, create_investigation=True))
+        for name in ("first", "second")
+    )
+    entry = api.investigation_add_entry_handler(
+        update_entry=UpdateEntry(investigation_id=first.id, data="**from Sekoia.io**", markdown=True)
+    )
+    assert entry.contents == "**from Sekoia.io**" and entry.format == "markdown" and entry.investigation_id == first.id
+    since = datetime.now(timezone.utc)
+    batch = UpdateDataBatch(ids=[first.id], close_reason="False Positive", close_notes="noise", custom_fields={})
+    closed = api.close_incidents_batch(update_data_batch=batch)
+    assert closed.total == 1 and closed.data[0].close_reason == "False Positive" and closed.data[0].closed >= since
+    query = IncidentFilter(
+        query=f'modified:>="{since.isoformat()}"', sort=[Order(field="modified", asc=True)], page=0, size=10
+    )
+    changed = api.search_incidents(filter=SearchIncidentsData(filter=query))
+    assert [incident.id for incident in changed.data] == [first.id]
+    assert changed.data[0].closing_user_id == "admin" and changed.data[0].close_notes == "noise"
+    dated = IncidentFilter(from_date=since, query="")
+    assert api.search_incidents(filter=SearchIncidentsData(filter=dated)).total == 0  # fromDate is the creation time
+    reopen = UpdateEntry(investigation_id=first.id, data="!reopenInvestigation")
+    [answer] = api.investigation_add_entries_sync(update_entry=reopen)
+    assert answer.type == 1 and simulator.incident(first.id)["status"] == 1
+    assert parse_time(simulator.incident(second.id)["modified"]) == second.modified  # untouched
