@@ -287,6 +287,9 @@ def session(started_trigger_configurations, world, symphony) -> dict[str, Played
     The trigger configuration cases start first: they wait for their outcome meanwhile."""
     now = int(time.time())
     items = {case.id: listing_item(case.given["item"], now) for case in LISTING_CASES}
+    for item in items.values():  # a reduced listing item makes the trigger read the whole alert: the world has it
+        if isinstance(item, dict) and item.get("uuid") and isinstance(item.get("urgency"), dict):
+            world.sekoia.add_alert(notify=False, **(item | {"urgency": SAMPLE["urgency"]}))
     page = {"total": len(items), "has_more": False, "items": list(items.values())}
     world.sekoia.faults.script(
         Fault(status=200, raw_body=json.dumps(page)), method="GET", path_contains="/v1/sic/alerts"
