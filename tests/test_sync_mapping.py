@@ -1,0 +1,50 @@
+"""The sync's pure mapping: statuses, close reasons, the marker that keeps the module's own writes from coming back."""
+
+import pytest
+
+from xsoar_module.mapping.sync import (
+    AUTHOR,
+    MARKER,
+    STATUS_UUIDS,
+    alert_comment,
+    close_reason_for,
+    is_marked,
+    marked,
+    sekoia_comment_uuid,
+    status_for_close_reason,
+    status_name,
+    war_room_entry,
+)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [("closed", "Closed"), ("Rejected", "Rejected"), (" ongoing ", "Ongoing"), (STATUS_UUIDS["Pending"], "Pending")],
+)
+def test_status_names_from_any_case_or_uuid(given, expected):
+    assert status_name(given) == expected
+
+
+def test_an_unknown_status_is_named():
+    with pytest.raises(ValueError, match="'Done' is not a Sekoia.io status"):
+        status_name("Done")
+
+
+def test_close_reasons_and_back():
+    assert close_reason_for("Closed") == "Resolved" and close_reason_for("Rejected") == "False Positive"
+    assert close_reason_for("Acknowledged") is None
+    assert close_reason_for("Closed", {"Closed": "Other"}) == "Other"
+    assert status_for_close_reason("False Positive") == "Rejected"
+    assert status_for_close_reason("Duplicate") == status_for_close_reason(None) == "Closed"
+    assert status_for_close_reason("Duplicate", {"Duplicate": "rejected"}) == "Rejected"
+
+
+def test_what_the_module_writes_is_marked_and_recognised():
+    entry = war_room_entry({"uuid": "c-1", "content": "seen on 3 hosts", "author": "alice"}, "ALx1")
+    assert is_marked(entry) and sekoia_comment_uuid(entry) == "c-1" and "seen on 3 hosts" in entry
+    assert sekoia_comment_uuid(war_room_entry("plain text", "ALx1")) is None
+    assert sekoia_comment_uuid("Sekoia.io comment c-1 typed by a person") is None  # unmarked: a person's
+    comment = alert_comment({"id": "7", "content": "false alarm", "user": "bob"}, "42")
+    assert is_marked(comment) and "bob" in comment and "incident 42" in comment
+    assert marked("notes ").endswith(MARKER) and not is_marked("a person's note") and not is_marked(None)
+    assert len(AUTHOR) <= 32

@@ -1,0 +1,87 @@
+"""Two-way sync between Sekoia.io alerts and XSOAR incidents: statuses, close reasons and the marker that tells
+this module's own writes from people's. Pure functions, no I/O.
+
+Every text this module writes on either side (a Sekoia.io comment, an XSOAR war-room entry, XSOAR close notes)
+ends with `MARKER`, so that the sync triggers recognise their own changes and never send them back (no echo).
+"""
+
+import re
+from typing import Any
+
+PENDING, ACKNOWLEDGED, ONGOING, REJECTED, CLOSED = "Pending", "Acknowledged", "Ongoing", "Rejected", "Closed"
+STATUS_UUIDS = {
+    PENDING: "2efc4930-1442-4abb-acf2-58ba219a4fd0",
+    ACKNOWLEDGED: "8f206505-af6d-433e-93f4-775d46dc7d0f",
+    ONGOING: "1f2f88d5-ff5b-48bf-bbbc-00c2fff82d9f",
+    REJECTED: "4f68da89-38e0-4703-a6ab-652f02bdf24e",
+    CLOSED: "1738b1c1-767d-489e-bada-19176621a007",
+}
+OPEN_STATUSES = frozenset({PENDING, ACKNOWLEDGED, ONGOING})
+CLOSING_STATUSES = frozenset({REJECTED, CLOSED})
+SETTABLE_STATUSES = (ACKNOWLEDGED, ONGOING, REJECTED, CLOSED)  # what Update Alert may set
+
+# Sekoia.io status -> XSOAR close reason (Update Incident's `close_reasons` argument overrides it)
+DEFAULT_CLOSE_REASONS = {CLOSED: "Resolved", REJECTED: "False Positive"}
+# XSOAR close reason -> Sekoia.io status (Update Alert's `status_by_close_reason` argument overrides it)
+DEFAULT_STATUS_BY_CLOSE_REASON = {"False Positive": REJECTED}
+REOPENED_STATUS = ACKNOWLEDGED
+
+MARKER = "[synced by the Sekoia.io XSOAR module]"
+AUTHOR = "Cortex XSOAR"  # author of the Sekoia.io comments this module writes (at most 32 characters)
+SEKOIA_COMMENT_TAG = re.compile(r"Sekoia\.io comment ([0-9A-Za-z-]{1,64})")
+
+
+def status_name(value: str) -> str:
+    """A Sekoia.io status name as the API spells it, from any case or from its uuid; ValueError otherwise."""
+    for name, uuid in STATUS_UUIDS.items():
+        if value.strip().lower() in (name.lower(), uuid):
+            return name
+    raise ValueError(f"{value[:40]!r} is not a Sekoia.io status ({', '.join(STATUS_UUIDS)})")
+
+
+def close_reason_for(status: str, overrides: dict[str, str] | None = None) -> str | None:
+    """The XSOAR close reason of a closing Sekoia.io status (None for an open status)."""
+    if status not in CLOSING_STATUSES:
+        return None
+    return (overrides or {}).get(status) or DEFAULT_CLOSE_REASONS[status]
+
+
+def status_for_close_reason(close_reason: str | None, overrides: dict[str, str] | None = None) -> str:
+    """The Sekoia.io status an XSOAR closure maps to: `False Positive` -> Rejected, anything else -> Closed."""
+    reasons = DEFAULT_STATUS_BY_CLOSE_REASON | (overrides or {})
+    return status_name(reasons.get(close_reason or "", CLOSED))
+
+
+def is_marked(text: Any) -> bool:
+    """True when a text was written by this module (it carries the marker)."""
+    return isinstance(text, str) and MARKER in text
+
+
+def marked(text: str) -> str:
+    """The text as this module writes it: the marker on its last line."""
+    return f"{text.rstrip()}\n\n{MARKER}"
+
+
+def war_room_entry(comment: dict[str, Any] | str, alert_id: str) -> str:
+    """The markdown war-room entry of a Sekoia.io comment (the trigger's comment object, or a plain text)."""
+    if isinstance(comment, str):
+        return marked(f"**Sekoia.io alert {alert_id}**\n\n{comment}")
+    author = comment.get("author") or comment.get("created_by") or "someone"
+    tag = f" (Sekoia.io comment {comment['uuid']})" if comment.get("uuid") else ""
+    return marked(f"**{author}** commented on Sekoia.io alert {alert_id}{tag}:\n\n{comment.get('content') or ''}")
+
+
+def sekoia_comment_uuid(entry_text: Any) -> str | None:
+    """The Sekoia.io comment uuid a war-room entry written by `war_room_entry` mirrors, if any."""
+    if not is_marked(entry_text):
+        return None
+    found = SEKOIA_COMMENT_TAG.search(entry_text)
+    return found.group(1) if found else None
+
+
+def alert_comment(note: dict[str, Any] | str, incident_id: str) -> str:
+    """The Sekoia.io comment of an XSOAR war-room note (the trigger's note object, or a plain text)."""
+    if isinstance(note, str):
+        return marked(note)
+    user = note.get("user") or "someone"
+    return marked(f"{note.get('content') or ''}\n\n({user} in Cortex XSOAR incident {incident_id})")
