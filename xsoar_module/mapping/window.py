@@ -9,24 +9,43 @@ from xsoar_module.models.alert import Alert
 NOW = "now"
 NULL_RENDERINGS = ("", "none", "null")  # what a template engine may make of a null value
 RELATIVE = re.compile(r"-(?P<count>\d+)(?P<unit>[smhdw])")
+EPOCH = re.compile(r"\d+(\.\d+)?")
+TIME_FORMS = (
+    "ISO-8601 (2025-11-28 or 2025-11-28T08:00:00Z, with or without zone), relative (-30m, -1d, -2w), now, "
+    "or epoch seconds"
+)
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 LOOKBACK_WITHOUT_TIMES = timedelta(days=30)
 
 
 def parse_time(text: object, now: datetime) -> datetime | None:
-    """An ISO-8601 time (UTC when no zone), `now` or `-<n><s|m|h|d|w>` as an aware datetime; None otherwise."""
+    """An ISO-8601 time (UTC when no zone), `now`, `-<n><s|m|h|d|w>` or epoch seconds as an aware datetime, else None."""
     if not isinstance(text, str):
         return None
     text = text.strip()
     if text == NOW:
         return now
-    if relative := RELATIVE.fullmatch(text):
-        return now - timedelta(**{UNITS[relative["unit"]]: int(relative["count"])})
     try:
+        if relative := RELATIVE.fullmatch(text):
+            return now - timedelta(**{UNITS[relative["unit"]]: int(relative["count"])})
+        if EPOCH.fullmatch(text):
+            return datetime.fromtimestamp(float(text), UTC)
         moment = datetime.fromisoformat(text)
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # not a time, or one out of datetime's range
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def search_time(text: str, now: datetime) -> str:
+    """A bound of an events search as Sekoia.io takes it (ISO-8601, relative, `now`); epoch seconds become ISO-8601.
+
+    Raises ValueError naming the accepted forms when `text` is none of them.
+    """
+    text = text.strip()
+    moment = parse_time(text, now)
+    if moment is None:
+        raise ValueError(f"{text[:80]!r} is not a time: give {TIME_FORMS}")
+    return _iso(moment) if EPOCH.fullmatch(text) else text
 
 
 def _iso(moment: datetime) -> str:
