@@ -16,6 +16,10 @@ TIME_FORMS = (
 )
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 LOOKBACK_WITHOUT_TIMES = timedelta(days=30)
+# An alert is created after the events that raised it (real alerts: first_seen_at 1 to 20 minutes before
+# created_at, more for rules that correlate over hours): without first_seen_at, the search starts this long before
+# created_at. The query names the alert, so a wider start costs search time, never foreign events.
+EVENTS_BEFORE_CREATION = timedelta(days=1)
 
 
 def parse_time(text: object, now: datetime) -> datetime | None:
@@ -57,13 +61,14 @@ def _iso(moment: datetime) -> str:
 def events_window(alert: Alert, now: datetime) -> tuple[str, str]:
     """ISO-8601 bounds of the search of an alert's events, never null.
 
-    From `first_seen_at`, else `created_at`; to `last_seen_at`, else `now` (real alerts often have no
-    `last_seen_at`). An alert without any time searches the 30 days before its end.
+    From `first_seen_at`, else a day before `created_at` (the events come before the alert); to `last_seen_at`,
+    else `now` (real alerts often have no `last_seen_at`). An alert without any time searches the 30 days before its
+    end.
     """
     latest = parse_time(alert.last_seen_at, now) or now
     earliest = parse_time(alert.first_seen_at, now)
     if earliest is None and isinstance(alert.created_at, (int, float)):
-        earliest = datetime.fromtimestamp(alert.created_at, UTC)
+        earliest = datetime.fromtimestamp(alert.created_at, UTC) - EVENTS_BEFORE_CREATION
     if earliest is None:
         earliest = latest - LOOKBACK_WITHOUT_TIMES
     return _iso(min(earliest, latest)), _iso(latest)
