@@ -3,10 +3,10 @@
 import json
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -28,7 +28,7 @@ STATE = REPO_ROOT / ".state"
 StateOption = Annotated[Path, typer.Option(help="Where the run history is kept")]
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     console.print(f"[red]{escape(message)}[/]")
     raise typer.Exit(1)
 
@@ -40,6 +40,17 @@ def reading(path: Path) -> Iterator[None]:
         yield
     except UnicodeDecodeError as exc:
         fail(f"{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8 JSON")
+
+
+@contextmanager
+def opened_history(state: Path, secrets: Iterable[str] = ()) -> Iterator[History]:
+    """The run history of `state`; one that cannot be opened (a corrupt file) ends the command with one clear line."""
+    try:
+        history = History(state / "runs.sqlite3", secrets=secrets)
+    except HistoryError as exc:
+        fail(str(exc))
+    with history:
+        yield history
 
 
 @app.command()
@@ -57,7 +68,7 @@ def demo(
     options = DemoOptions(alerts, mode, playbook.resolve(), not process, stay, state=state)  # type: ignore[arg-type]
     try:
         succeeded = run_demo(options, console)
-    except (PlaybookError, RunnerError, OSError) as exc:
+    except (PlaybookError, RunnerError, HistoryError, OSError) as exc:
         fail(str(exc))
     if not succeeded:
         fail("Not every alert got its incident: see the failed runs above (python -m lab show <run>)")
@@ -79,7 +90,7 @@ def run(
     except (SettingsError, PlaybookError) as exc:
         fail(str(exc))
     state.mkdir(parents=True, exist_ok=True)
-    with Symphony() as symphony, History(state / "runs.sqlite3", secrets=secret_values(settings)) as history:
+    with Symphony() as symphony, opened_history(state, secret_values(settings)) as history:
         with tempfile.TemporaryDirectory(prefix="playbook-data-") as data_root:
 
             def show(run_id: int, status: str, summary: str) -> None:
@@ -110,14 +121,14 @@ def run(
 @app.command()
 def runs(limit: Annotated[int, typer.Option(min=1)] = 20, state: StateOption = STATE) -> None:
     """The latest runs: status, event, duration and each block's outcome."""
-    with History(state / "runs.sqlite3") as history:
+    with opened_history(state) as history:
         console.print(runs_table(history.recent_runs(limit)))
 
 
 @app.command()
 def show(run_id: Annotated[int, typer.Argument(help="Run number (see: runs)")], state: StateOption = STATE) -> None:
     """One run block by block: arguments, results, logs, errors."""
-    with History(state / "runs.sqlite3") as history:
+    with opened_history(state) as history:
         try:
             console.print(run_detail(history.run_detail(run_id)))
         except HistoryError as exc:

@@ -44,7 +44,7 @@ CREATE INDEX IF NOT EXISTS block_runs_by_run ON block_runs(run_id);
 
 
 class HistoryError(Exception):
-    """A call the history cannot record or answer: unknown run, unknown status."""
+    """A call the history cannot record or answer: unknown run, unknown status, a file that is not a history."""
 
 
 @dataclass(frozen=True)
@@ -108,9 +108,16 @@ class History:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=10)
         self._db.row_factory = sqlite3.Row
-        with self._lock, self._db:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(SCHEMA)
+        try:
+            with self._lock, self._db:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise HistoryError(
+                f"{self.path}: not a readable run history ({exc}): move it away or delete it, "
+                "a new one is created on the next run"
+            ) from None
 
     def close(self) -> None:
         with self._lock:

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from lab.playbook import (
     BLOCK_UUID_KEYS,
@@ -36,6 +37,7 @@ SEKOIA_BLOCKS = {
     SEKOIA_GET_ALERT_UUID: "Get Alert",
     SEKOIA_GET_EVENTS_UUID: "Get Events",
 }
+HIDDEN = "***"  # what a note prints in place of a URL part that may hold a credential
 COMPUTED_KEYS = ("occurred", "alertId", "alertUrl", "urgency", "severity", "events")
 HTTP_NOTES = {
     "json": None,
@@ -261,10 +263,28 @@ def _restore(value: Any, held: list[str]) -> Any:
     return value
 
 
+def _shown_url(url: Any) -> str:
+    """A URL as a note prints it: its user information and query values masked, as either may hold a credential."""
+    try:
+        parts = urlsplit(str(url))
+    except ValueError:
+        return "the old block's url (not shown: it cannot be read as a URL)"
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{HIDDEN}@{host}" if "@" in parts.netloc else host
+    query = "&".join(
+        f"{name}={HIDDEN}" if equals else HIDDEN
+        for name, equals, _ in (item.partition("=") for item in parts.query.split("&") if item)
+    )
+    fragment = HIDDEN if parts.fragment else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
+
+
 def _note_http_arguments(arguments: dict[str, Any], label: str, notes: list[str]) -> None:
     if "url" in arguments:
         notes.append(
-            f"{label}: url: set the module configuration's xsoar_url to {arguments['url']} (xsoar_mode webhook)"
+            f"{label}: url: set the module configuration's xsoar_url to {_shown_url(arguments['url'])} "
+            f"(xsoar_mode webhook; {HIDDEN} marks what is not printed: credentials go in xsoar_token or "
+            "xsoar_username/xsoar_password, never in the URL)"
         )
     for header in arguments.get("headers") or {}:
         if header.lower() == "authorization":

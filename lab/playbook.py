@@ -241,6 +241,10 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text())
     except OSError as exc:
         raise PlaybookError(f"{path}: cannot be read: {exc.strerror}") from None
+    except RecursionError:
+        raise PlaybookError(
+            f"{path}: nested too deeply to be a playbook (arrays or objects within each other)"
+        ) from None
     except json.JSONDecodeError as exc:
         raise PlaybookError(f"{path}: not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
 
@@ -427,6 +431,7 @@ def _block_problems(playbook: Playbook, catalogue: Catalogue) -> Iterator[Proble
             )
         else:
             yield from _argument_problems(node, block)
+            yield from _path_problems(node)
 
 
 def _argument_problems(node: Node, block: Block) -> Iterator[Problem]:
@@ -449,6 +454,22 @@ def _argument_problems(node: Node, block: Block) -> Iterator[Problem]:
         ):
             continue
         yield Problem("argument", error.message, node.id, ".".join(path))
+
+
+def _path_problems(node: Node) -> Iterator[Problem]:
+    """A literal `*_path` argument must stay inside the run's data folder: not absolute, never climbing with `..`."""
+    for name, value in node.arguments.items():
+        if not name.endswith("_path") or not isinstance(value, str) or is_template(value):
+            continue
+        parts = value.replace("\\", "/").split("/")
+        if value.startswith(("/", "\\")) or ".." in parts or "\0" in value:
+            yield Problem(
+                "argument",
+                f"{value[:80]!r} leaves the run's data folder: give a file of an earlier block, e.g. "
+                "{{ node.0.file_path }}, never an absolute path or '..'",
+                node.id,
+                name,
+            )
 
 
 def _null_default(value: Any, prop: dict[str, Any] | None) -> bool:

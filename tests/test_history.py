@@ -118,3 +118,10 @@ def test_bad_calls_are_refused(history):
         history.finish_run(run_id, "done")
     with pytest.raises(HistoryError, match="'ok'"):
         history.record_block(run_id, "0", "b", "ok")
+
+
+def test_a_corrupt_history_file_is_one_clear_error(tmp_path):
+    path = tmp_path / "runs.sqlite3"
+    path.write_bytes(b"not a database" * 100)
+    with pytest.raises(HistoryError, match=r"runs\.sqlite3: not a readable run history .*delete it"):
+        History(path)

@@ -142,3 +142,11 @@ def test_migrate_file_writes_the_linted_format(tmp_path, catalogue):
     broken.write_text("{")
     with pytest.raises(MigrationError, match="not JSON"):
         migrate_file(broken, target, catalogue)
+
+
+def test_the_url_note_masks_query_values_and_user_information(catalogue):
+    document = copy.deepcopy(TEMPLATE)
+    document["nodes"]["3"]["arguments"]["url"] = "https://me:pw-1234@xsoar.example.com/instance/execute/s?token=t-5678"
+    notes = "\n".join(migrate_playbook(document, catalogue).notes)
+    assert "xsoar_url to https://***@xsoar.example.com/instance/execute/s?token=***" in notes
+    assert "pw-1234" not in notes and "t-5678" not in notes

@@ -222,3 +222,23 @@ def test_all_problems_come_at_once(catalogue):
     nodes["2"]["arguments"]["thing"] = "{{ node.4 }}"
     codes = [problem.code for problem in problems_of(nodes, catalogue)]
     assert codes == ["output", "reference", "argument"]
+
+
+def test_literal_path_arguments_stay_in_the_data_folder(catalogue):
+    nodes = good_nodes()
+    nodes["2"]["arguments"] = {"thing_path": "../../etc/passwd", "tags_path": "/etc/shadow"}
+    nodes["1"]["arguments"]["file_path"] = "{{ node.0.file_path }}"
+    nodes["1"]["arguments"]["uuid_path"] = "alerts/a..b.json"
+    problems = [problem for problem in problems_of(nodes, catalogue) if "data folder" in problem.message]
+    assert [(problem.node_id, problem.argument) for problem in problems] == [
+        ("2", "thing_path"),
+        ("2", "tags_path"),
+    ]
+
+
+def test_a_deeply_nested_file_is_one_problem(tmp_path, catalogue):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000)
+    problems = check_file(path, catalogue)
+    assert [problem.code for problem in problems] == ["json"]
+    assert "nested too deeply" in str(problems[0])

@@ -76,7 +76,8 @@ def test_get_alert_results_validate_and_carry_a_never_null_window(symphony, real
     assert_valid(results_schema("action_get_alert.json"), run.results)
     earliest, latest = (moment(run.results[key]) for key in ("events_earliest_time", "events_latest_time"))
     assert earliest <= latest
-    assert earliest == moment(alert.get("first_seen_at") or datetime.fromtimestamp(alert["created_at"], UTC))
+    created = datetime.fromtimestamp(alert["created_at"], UTC)
+    assert earliest == (moment(alert["first_seen_at"]) if alert.get("first_seen_at") else created - timedelta(days=1))
     assert (
         latest == moment(alert["last_seen_at"]) if alert.get("last_seen_at") else latest > datetime.now(UTC) - MINUTE
     )

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from xsoar_module.errors import InvalidInputError
-from xsoar_module.mapping.window import check_window, events_window, is_null_rendering, parse_time
+from xsoar_module.mapping.window import check_window, events_window, is_null_rendering, parse_time, search_time
 from xsoar_module.models.alert import Alert
 
 NOW = datetime(2026, 12, 2, 7, 0, 0, 250000, tzinfo=UTC)
@@ -23,10 +23,10 @@ CREATED = 1764316800  # 2025-11-28T08:00:00Z
             {"first_seen_at": "2025-11-28T07:58:41Z", "last_seen_at": None, "created_at": CREATED},
             ("2025-11-28T07:58:41Z", "2026-12-02T07:00:00.250000Z"),
         ),
-        ({"created_at": CREATED}, ("2025-11-28T08:00:00Z", "2026-12-02T07:00:00.250000Z")),
+        ({"created_at": CREATED}, ("2025-11-27T08:00:00Z", "2026-12-02T07:00:00.250000Z")),
         (
             {"created_at": CREATED, "first_seen_at": "not a time"},
-            ("2025-11-28T08:00:00Z", "2026-12-02T07:00:00.250000Z"),
+            ("2025-11-27T08:00:00Z", "2026-12-02T07:00:00.250000Z"),
         ),
         ({"first_seen_at": "2025-11-28T09:58:41+02:00"}, ("2025-11-28T07:58:41Z", "2026-12-02T07:00:00.250000Z")),
         ({"first_seen_at": "2025-11-28T07:58:41"}, ("2025-11-28T07:58:41Z", "2026-12-02T07:00:00.250000Z")),
@@ -83,3 +83,26 @@ def test_an_inverted_window_names_both_arguments(earliest, latest):
 )
 def test_null_renderings(value, null):
     assert is_null_rendering(value) is null
+
+
+@pytest.mark.parametrize(
+    ("text", "sent"),
+    [
+        ("now", "now"),
+        (" -30m ", "-30m"),
+        ("-2w", "-2w"),
+        ("2025-11-28", "2025-11-28"),
+        ("2025-11-28T08:00:00", "2025-11-28T08:00:00"),
+        ("2025-11-28T08:00:00+02:00", "2025-11-28T08:00:00+02:00"),
+        ("1764316800", "2025-11-28T08:00:00Z"),
+        ("1764316800.25", "2025-11-28T08:00:00.250000Z"),
+    ],
+)
+def test_search_times_accepted_and_epoch_seconds_sent_as_iso(text, sent):
+    assert search_time(text, NOW) == sent
+
+
+@pytest.mark.parametrize("text", ["yesterday-ish", "-1d@d", "+1d", "1e9", "9" * 20, "2025-13-01"])
+def test_unreadable_search_times_are_refused_with_the_accepted_forms(text):
+    with pytest.raises(ValueError, match=r"is not a time: give ISO-8601 .* relative .* now, or epoch seconds"):
+        search_time(text, NOW)

@@ -298,7 +298,6 @@ SEKOIA_CASES = [
         "sekoia-create-seen-times-absent-fetches-events",
         create_stored(drop=("first_seen_at", "last_seen_at")),
         check=events_fetched,
-        xfail="data fetch_events fetches nothing without first/last_seen_at (created_at..now expected)",
     ),
     Case(
         "sekoia-create-nulls-everywhere",

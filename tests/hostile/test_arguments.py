@@ -115,9 +115,15 @@ CASES = [
     Case(
         "get_events-earliest-garbage",
         get_events(earliest_time="yesterday-ish"),
-        error=r"earliest_time",
-        xfail="data an unreadable earliest_time is sent as is",
+        error=r"earliest_time.*ISO-8601.*-1d.*now.*epoch seconds",
     ),
+    Case(
+        "get_events-latest-garbage",
+        get_events(latest_time="tomorrow"),
+        error=r"latest_time.*ISO-8601.*-1d.*now.*epoch seconds",
+    ),
+    Case("get_events-earliest-epoch-seconds", get_events(earliest_time="1764316680")),
+    Case("get_events-earliest-date-only", get_events(earliest_time="2025-11-28")),
     Case(
         "get_events-query-10MiB",
         get_events(query=f'alert_short_ids:"{"x" * (10 * MIB)}"'),

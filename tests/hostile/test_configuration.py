@@ -77,9 +77,10 @@ CASES = [
         error=r"https://",
     ),
     Case(
-        "xsoar_url-userinfo-password-success",
+        "xsoar_url-userinfo-password-refused",
         CREATE | {"config": {"xsoar_url": lambda env: with_userinfo(env.xsoar.webhook_url)}},
-        xfail="security a password in xsoar_url's userinfo is printed in the success log",
+        error=r"xsoar_url must not carry a user name or password",
+        check=xsoar_received_nothing,
     ),
     Case(
         "xsoar_url-userinfo-password-unreachable",

@@ -7,7 +7,7 @@ from pydantic import Field, field_validator
 
 from xsoar_module.actions.base import ModuleAction
 from xsoar_module.clients.sekoia import MAX_SEARCH_TIMEOUT, SEARCH_TIMEOUT, PollSchedule
-from xsoar_module.mapping.window import NOW, check_window, is_null_rendering
+from xsoar_module.mapping.window import NOW, check_window, is_null_rendering, search_time
 from xsoar_module.models.events import EventsResults
 from xsoar_module.models.schema import ManifestModel, NonBlankStr
 
@@ -15,12 +15,13 @@ from xsoar_module.models.schema import ManifestModel, NonBlankStr
 class GetEventsArguments(ManifestModel):
     query: NonBlankStr = Field(description='Events query, e.g. alert_short_ids:"{{ node.1.short_id }}"')
     earliest_time: NonBlankStr = Field(
-        description="Start of the window: ISO-8601 (e.g. {{ node.1.events_earliest_time }}) or relative (-1d)"
+        description="Start of the window: ISO-8601 (e.g. {{ node.1.events_earliest_time }}), relative (-1d), now or "
+        "epoch seconds"
     )
     latest_time: str | None = Field(
         NOW,
-        description="End of the window: ISO-8601 (e.g. {{ node.1.events_latest_time }}) or now; "
-        "empty, null or None mean now",
+        description="End of the window: ISO-8601 (e.g. {{ node.1.events_latest_time }}), relative (-1h), now or "
+        "epoch seconds; empty, null or None mean now",
     )
     limit: int = Field(100, ge=1, le=1000, description="Maximum number of events to return (1-1000)")
     timeout: int = Field(
@@ -37,10 +38,15 @@ class GetEventsArguments(ManifestModel):
             )
         return value
 
+    @field_validator("earliest_time", mode="after")
+    @classmethod
+    def _readable_earliest(cls, value: str) -> str:
+        return search_time(value, datetime.now(UTC))
+
     @field_validator("latest_time", mode="after")
     @classmethod
     def _null_latest_is_now(cls, value: str | None) -> str:
-        return NOW if is_null_rendering(value) else value.strip()
+        return NOW if is_null_rendering(value) else search_time(value, datetime.now(UTC))
 
 
 class GetEvents(ModuleAction):

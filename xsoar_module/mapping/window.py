@@ -9,24 +9,47 @@ from xsoar_module.models.alert import Alert
 NOW = "now"
 NULL_RENDERINGS = ("", "none", "null")  # what a template engine may make of a null value
 RELATIVE = re.compile(r"-(?P<count>\d+)(?P<unit>[smhdw])")
+EPOCH = re.compile(r"\d+(\.\d+)?")
+TIME_FORMS = (
+    "ISO-8601 (2025-11-28 or 2025-11-28T08:00:00Z, with or without zone), relative (-30m, -1d, -2w), now, "
+    "or epoch seconds"
+)
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 LOOKBACK_WITHOUT_TIMES = timedelta(days=30)
+# An alert is created after the events that raised it (real alerts: first_seen_at 1 to 20 minutes before
+# created_at, more for rules that correlate over hours): without first_seen_at, the search starts this long before
+# created_at. The query names the alert, so a wider start costs search time, never foreign events.
+EVENTS_BEFORE_CREATION = timedelta(days=1)
 
 
 def parse_time(text: object, now: datetime) -> datetime | None:
-    """An ISO-8601 time (UTC when no zone), `now` or `-<n><s|m|h|d|w>` as an aware datetime; None otherwise."""
+    """An ISO-8601 time (UTC when no zone), `now`, `-<n><s|m|h|d|w>` or epoch seconds as an aware datetime, else None."""
     if not isinstance(text, str):
         return None
     text = text.strip()
     if text == NOW:
         return now
-    if relative := RELATIVE.fullmatch(text):
-        return now - timedelta(**{UNITS[relative["unit"]]: int(relative["count"])})
     try:
+        if relative := RELATIVE.fullmatch(text):
+            return now - timedelta(**{UNITS[relative["unit"]]: int(relative["count"])})
+        if EPOCH.fullmatch(text):
+            return datetime.fromtimestamp(float(text), UTC)
         moment = datetime.fromisoformat(text)
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # not a time, or one out of datetime's range
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def search_time(text: str, now: datetime) -> str:
+    """A bound of an events search as Sekoia.io takes it (ISO-8601, relative, `now`); epoch seconds become ISO-8601.
+
+    Raises ValueError naming the accepted forms when `text` is none of them.
+    """
+    text = text.strip()
+    moment = parse_time(text, now)
+    if moment is None:
+        raise ValueError(f"{text[:80]!r} is not a time: give {TIME_FORMS}")
+    return _iso(moment) if EPOCH.fullmatch(text) else text
 
 
 def _iso(moment: datetime) -> str:
@@ -38,13 +61,14 @@ def _iso(moment: datetime) -> str:
 def events_window(alert: Alert, now: datetime) -> tuple[str, str]:
     """ISO-8601 bounds of the search of an alert's events, never null.
 
-    From `first_seen_at`, else `created_at`; to `last_seen_at`, else `now` (real alerts often have no
-    `last_seen_at`). An alert without any time searches the 30 days before its end.
+    From `first_seen_at`, else a day before `created_at` (the events come before the alert); to `last_seen_at`,
+    else `now` (real alerts often have no `last_seen_at`). An alert without any time searches the 30 days before its
+    end.
     """
     latest = parse_time(alert.last_seen_at, now) or now
     earliest = parse_time(alert.first_seen_at, now)
     if earliest is None and isinstance(alert.created_at, (int, float)):
-        earliest = datetime.fromtimestamp(alert.created_at, UTC)
+        earliest = datetime.fromtimestamp(alert.created_at, UTC) - EVENTS_BEFORE_CREATION
     if earliest is None:
         earliest = latest - LOOKBACK_WITHOUT_TIMES
     return _iso(min(earliest, latest)), _iso(latest)

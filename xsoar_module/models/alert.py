@@ -72,7 +72,8 @@ class AlertWithWindow(Alert):
     """Get Alert's results: the alert, plus the time window of its events, ready for Get Events."""
 
     events_earliest_time: str = Field(
-        description="Start of the alert's events window, ISO-8601, never null: first_seen_at, else created_at"
+        description="Start of the alert's events window, ISO-8601, never null: first_seen_at, else a day before "
+        "created_at"
     )
     events_latest_time: str = Field(
         description="End of the alert's events window, ISO-8601, never null: last_seen_at, else the time of Get Alert"
