@@ -1,6 +1,5 @@
 """Sekoia.io LiveAPI: a WebSocket notifying alert creations as they happen, kept open with pings and reconnections."""
 
-import random
 import threading
 import time
 from dataclasses import dataclass
@@ -10,10 +9,12 @@ import orjson
 from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
+from xsoar_module.timing import Backoff
 from xsoar_module.version import USER_AGENT
 
 KNOWN_TYPES = frozenset({"alert", "alert-comment"})
 Level = Literal["debug", "info", "warning", "error"]
+RECONNECT = Backoff(first=0.5, factor=2.0, longest=60.0, jitter=0.2)  # soon, then less and less often
 
 
 class LiveApiAuthenticationError(Exception):
@@ -32,20 +33,6 @@ class Ignored:
 
     reason: str | None = None
     level: Level = "warning"
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Reconnect soon, then less and less often; a connection that lived `stable_after` seconds resets it."""
-
-    first: float = 0.5
-    factor: float = 2.0
-    longest: float = 60.0
-    stable_after: float = 60.0
-
-    def delay(self, failures: int) -> float:
-        base = min(self.first * self.factor ** max(failures - 1, 0), self.longest)
-        return base * random.uniform(0.8, 1.2)
 
 
 class LiveApiHandler(Protocol):
@@ -111,7 +98,8 @@ class LiveApiListener:
         api_key: str,
         handler: LiveApiHandler,
         *,
-        backoff: Backoff = Backoff(),
+        backoff: Backoff = RECONNECT,
+        stable_after: float = 60.0,
         ping_interval: float = 20.0,
         receive_timeout: float = 1.0,
         open_timeout: float = 10.0,
@@ -120,6 +108,7 @@ class LiveApiListener:
         self._api_key = api_key
         self._handler = handler
         self._backoff = backoff
+        self._stable_after = stable_after  # a connection that lived that long resets the backoff
         self._ping_interval = ping_interval
         self._receive_timeout = receive_timeout
         self._open_timeout = open_timeout
@@ -146,7 +135,7 @@ class LiveApiListener:
                 reason = f"failed ({type(exc).__name__}: {str(exc)[:160] or 'no detail'})"
             if self._stop.is_set():
                 return
-            if opened_at and time.monotonic() - opened_at[0] >= self._backoff.stable_after:
+            if opened_at and time.monotonic() - opened_at[0] >= self._stable_after:
                 failures = 0
             failures += 1
             delay = self._backoff.delay(failures)

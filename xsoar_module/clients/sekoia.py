@@ -24,33 +24,13 @@ from xsoar_module.errors import (
     RejectedRequestError,
     ServiceError,
 )
+from xsoar_module.timing import Deadline, PollSchedule, iso8601_seconds
 
 SERVICE = "Sekoia.io"
 JOB_DONE, JOB_CANCELED, JOB_FAILED = 2, 3, 4
 EVENTS_PAGE_SIZE = 1000
 ALERTS_PAGE_SIZE = 100
 SEARCH_TIMEOUT, MAX_SEARCH_TIMEOUT = 300, 3600  # seconds a search job may take: default, and the most allowed
-
-
-def iso8601_utc(epoch: float) -> str:
-    """Epoch seconds -> `2025-11-28T08:00:00Z`, the form the alert listing's date filter takes."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
-
-
-@dataclass(frozen=True)
-class PollSchedule:
-    """Check a search job at once, then at short, growing intervals, up to a deadline."""
-
-    first: float = 0.025
-    factor: float = 1.5
-    longest: float = 2.0
-    timeout: float = SEARCH_TIMEOUT
-
-    def delays(self) -> Iterator[float]:
-        delay = self.first
-        while True:
-            yield delay
-            delay = min(delay * self.factor, self.longest)
 
 
 @dataclass
@@ -130,7 +110,7 @@ class SekoiaClient(ClosingClient):
         return SearchOutcome(events=events, job_uuid=job_uuid, total=int(status.get("total") or 0), status_polls=polls)
 
     def _wait_for_job(self, job_uuid: str, query: str, schedule: PollSchedule) -> tuple[dict[str, Any], int]:
-        deadline = time.monotonic() + schedule.timeout
+        deadline = Deadline(schedule.timeout)
         polls = 0
         for delay in schedule.delays():
             job = self._json("GET", f"/v1/sic/conf/events/search/jobs/{job_uuid}", what=f"search job {job_uuid}")
@@ -144,7 +124,7 @@ class SekoiaClient(ClosingClient):
                     f"The events search job {job_uuid} {state} on {SERVICE} (query {query!r}); "
                     "check the query syntax and the time window, then run the block again"
                 )
-            remaining = deadline - time.monotonic()
+            remaining = deadline.remaining()
             if remaining <= 0:
                 raise ServiceError(
                     f"The events search job {job_uuid} did not finish within {schedule.timeout:.0f} s "
@@ -209,7 +189,7 @@ class SekoiaClient(ClosingClient):
         while True:
             page = self.list_alerts(
                 {
-                    "date[created_at]": f"{iso8601_utc(start)},now",
+                    "date[created_at]": f"{iso8601_seconds(start)},now",
                     "sort": "created_at",
                     "direction": "asc",
                     "limit": page_size,

@@ -168,7 +168,7 @@ class XsoarClient(ClosingClient):
                 f"{body.get('alertId')} may be created twice (an alert lost is worse than a duplicate)"
             )
 
-        response = self.http.request("POST", "", json=body, resolve_unknown_outcome=warn_duplicate)
+        response = self.http.request("POST", "", json=body, on_unknown_outcome=warn_duplicate)
         if not response.ok:
             raise self._error(response, "the webhook")
         try:
@@ -200,10 +200,8 @@ class XsoarClient(ClosingClient):
         alert_id = body["CustomFields"]["alertid"]
         if existing := self.find_incident(alert_id):
             return Delivery(_id_of(existing), True, self.http.requests_sent - before)
-        answer = self.http.request(
-            "POST", "/incident", json=body, resolve_unknown_outcome=lambda: self._settle(alert_id)
-        )
-        if isinstance(answer, dict):  # found by the search after a timed-out attempt: created by that attempt
+        answer = self.http.request_unless_found("POST", "/incident", lambda: self._settle(alert_id), json=body)
+        if not isinstance(answer, requests.Response):  # found after a timed-out attempt: created by that attempt
             return Delivery(_id_of(answer), False, self.http.requests_sent - before)
         if not answer.ok:
             raise self._error(answer, "the incident")

@@ -18,8 +18,8 @@ from sekoia_automation.trigger import Trigger
 
 from xsoar_module.bounds import MAX_MESSAGE, shorten
 from xsoar_module.clients.http import RetryPolicy
-from xsoar_module.clients.liveapi import Backoff, LiveApiAuthenticationError
-from xsoar_module.clients.sekoia import SekoiaClient, iso8601_utc
+from xsoar_module.clients.liveapi import RECONNECT, LiveApiAuthenticationError
+from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.errors import (
     AuthenticationError,
@@ -31,6 +31,7 @@ from xsoar_module.errors import (
 from xsoar_module.models.schema import ManifestModel, drop_null_variants
 from xsoar_module.models.trigger_event import AlertCreatedEvent
 from xsoar_module.module import configuration_of, masker_of
+from xsoar_module.timing import iso8601_seconds as iso8601_utc
 from xsoar_module.triggers.checkpoint import CHECKPOINT_FILE, Checkpoint, CheckpointError, CheckpointStore, Ledger
 from xsoar_module.triggers.feed import AlertFeed, retry_delay
 
@@ -150,7 +151,7 @@ class AlertCreatedTrigger(Trigger):
     results_model = AlertCreatedEvent
     last_heartbeat_threshold = 600
 
-    liveapi_backoff = Backoff()
+    liveapi_backoff = RECONNECT
     liveapi_ping_interval = 20.0
     restart_delay = 10.0
     _feed: AlertFeed | None = None

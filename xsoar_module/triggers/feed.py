@@ -15,10 +15,12 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from sekoia_automation.exceptions import SendEventError
 
-from xsoar_module.clients.liveapi import AlertCreatedNotification, Backoff, Level, LiveApiListener
-from xsoar_module.clients.sekoia import SekoiaClient, iso8601_utc
+from xsoar_module.clients.liveapi import RECONNECT, AlertCreatedNotification, Level, LiveApiListener
+from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.errors import AuthenticationError, ModuleError, NotFoundError
 from xsoar_module.triggers.checkpoint import Ledger
+from xsoar_module.timing import Backoff
+from xsoar_module.timing import iso8601_seconds as iso8601_utc
 from xsoar_module.triggers.intake import LiveIntake, Notified
 
 MAX_FETCH_ATTEMPTS = 5
@@ -70,7 +72,7 @@ class AlertFeed:
         log: Callable[[str, Level], None],
         heartbeat: Callable[[], None],
         stop: threading.Event,
-        backoff: Backoff = Backoff(),
+        backoff: Backoff = RECONNECT,
         ping_interval: float = 20.0,
     ):
         self._client = client
