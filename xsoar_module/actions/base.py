@@ -41,8 +41,7 @@ class ModuleAction(Action):
         return configuration_of(self.module)
 
     def sekoia_client(self) -> SekoiaClient:
-        config = self.config
-        return SekoiaClient(config.sekoia_api_url, config.require_api_key(), on_retry=self._log_retry)
+        return SekoiaClient(self.config, on_retry=self._log_retry)
 
     def set_task_as_running(self) -> None:
         try:

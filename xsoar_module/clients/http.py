@@ -3,7 +3,7 @@
 import socket
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Self, TypeVar
@@ -22,7 +22,7 @@ from tenacity import (
 )
 
 from xsoar_module.bounds import shorten
-from xsoar_module.errors import MalformedResponseError, ServiceError, UnavailableError
+from xsoar_module.errors import MalformedResponseError, RejectedRequestError, ServiceError, UnavailableError
 from xsoar_module.timing import Backoff
 from xsoar_module.version import USER_AGENT
 
@@ -110,6 +110,39 @@ def service_message(response: requests.Response) -> str:
             if body.get(key):
                 return f": {str(body[key])[:300]}"
     return f": {text[:300]}"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """How a service's refusal reads: the error class and its message, a template over `{service}`, `{what}` (the
+    request), `{status}`, `{answer}` (`404 Not Found`), `{detail}` (the service's own reason, `: ...` or empty),
+    `{reason}` (that reason, or `: no reason given`) and `{url}` (the service's base)."""
+
+    error: type[ServiceError]
+    message: str
+
+
+@dataclass(frozen=True)
+class Refusals:
+    """A service's refusals by status (its hints to the user, as data), and the one for any other status."""
+
+    by_status: Mapping[int, Refusal]
+    otherwise: Refusal = Refusal(RejectedRequestError, "{service} rejected {what}: {answer}{detail}")
+
+    def error(self, response: requests.Response, service: str, what: str, url: str = "") -> ServiceError:
+        """The error of a refused request (any status that is not a success)."""
+        refusal = self.by_status.get(response.status_code, self.otherwise)
+        detail = service_message(response)
+        message = refusal.message.format(
+            service=service,
+            what=what,
+            status=response.status_code,
+            answer=describe_status(response),
+            detail=detail,
+            reason=detail or ": no reason given",
+            url=url,
+        )
+        return refusal.error(message, response.status_code)
 
 
 def parse_json(response: requests.Response, service: str, setting: str = "") -> Any:

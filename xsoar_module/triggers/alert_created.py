@@ -181,7 +181,7 @@ class AlertCreatedTrigger(Trigger):
         config = configuration_of(self.module)
         api_key = config.require_api_key()
         settings = self._settings()
-        client = self._client(config, api_key)
+        client = self._client(config)
         try:
             if not self._check_api_key(client):
                 return
@@ -189,7 +189,7 @@ class AlertCreatedTrigger(Trigger):
             self.log(f"Alert Created started ({settings.describe()})", "info")
             self._feed = AlertFeed(
                 client=client,
-                client_factory=lambda: self._client(config, api_key),
+                client_factory=lambda: self._client(config),
                 liveapi_url=config.sekoia_liveapi_url,
                 api_key=api_key,
                 ledger=ledger,
@@ -218,10 +218,8 @@ class AlertCreatedTrigger(Trigger):
             self.log(f"{settings.ignored}. These settings are ignored: their filters do not apply", "error")
         return settings
 
-    def _client(self, config: ModuleConfiguration, api_key: str) -> SekoiaClient:
-        return SekoiaClient(
-            config.sekoia_api_url, api_key, policy=CLIENT_POLICY, on_retry=lambda message: self.log(message, "debug")
-        )
+    def _client(self, config: ModuleConfiguration) -> SekoiaClient:
+        return SekoiaClient(config, policy=CLIENT_POLICY, on_retry=lambda message: self.log(message, "debug"))
 
     def _check_api_key(self, client: SekoiaClient) -> bool:
         """GET /v1/me until it answers; AuthenticationError (critical) when the key is refused."""
