@@ -43,7 +43,7 @@ class Recorder:
     def disconnected(self) -> None:
         self._record(lambda: setattr(self, "disconnections", self.disconnections + 1))
 
-    def alert_created(self, notification: AlertCreatedNotification) -> None:
+    def notified(self, notification: AlertCreatedNotification) -> None:
         self._record(lambda: self.notifications.append(notification))
 
     def alive(self) -> None:

@@ -47,6 +47,9 @@ class Deadline:
         return self._clock() >= self._at
 
 
+LIVEAPI_RECONNECT = Backoff(first=0.5, factor=2.0, longest=60.0, jitter=0.2)  # reconnect soon, then less often
+
+
 @dataclass(frozen=True)
 class PollSchedule:
     """Check at once, then at short, growing intervals (`first`, times `factor`, at most `longest`), until

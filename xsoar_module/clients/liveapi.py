@@ -3,18 +3,18 @@
 import threading
 import time
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Literal, Protocol
 
 import orjson
 from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
-from xsoar_module.timing import Backoff
+from xsoar_module.timing import LIVEAPI_RECONNECT, Backoff
 from xsoar_module.version import USER_AGENT
 
 KNOWN_TYPES = frozenset({"alert", "alert-comment"})
 Level = Literal["debug", "info", "warning", "error"]
-RECONNECT = Backoff(first=0.5, factor=2.0, longest=60.0, jitter=0.2)  # soon, then less and less often
 
 
 class LiveApiAuthenticationError(Exception):
@@ -42,7 +42,7 @@ class LiveApiHandler(Protocol):
 
     def disconnected(self) -> None: ...
 
-    def alert_created(self, notification: AlertCreatedNotification) -> None: ...
+    def notified(self, notification: AlertCreatedNotification) -> None: ...
 
     def alive(self) -> None: ...
 
@@ -81,6 +81,9 @@ def parse_message(text: str | bytes) -> AlertCreatedNotification | Ignored:
     return AlertCreatedNotification(uuid.strip(), short_id if isinstance(short_id, str) else None)
 
 
+MessageParser = Callable[[str | bytes], AlertCreatedNotification | Ignored]
+
+
 def websocket_url(url: str) -> str:
     """`https://host/live/` -> `wss://host/live/` (the setting accepts either form)."""
     for web, socket in (("https://", "wss://"), ("http://", "ws://")):
@@ -98,8 +101,9 @@ class LiveApiListener:
         api_key: str,
         handler: LiveApiHandler,
         *,
-        backoff: Backoff = RECONNECT,
+        backoff: Backoff = LIVEAPI_RECONNECT,
         stable_after: float = 60.0,
+        parse: MessageParser | None = None,
         ping_interval: float = 20.0,
         receive_timeout: float = 1.0,
         open_timeout: float = 10.0,
@@ -109,6 +113,7 @@ class LiveApiListener:
         self._handler = handler
         self._backoff = backoff
         self._stable_after = stable_after  # a connection that lived that long resets the backoff
+        self._parse = parse or parse_message  # which messages notify the owner: alert creations by default
         self._ping_interval = ping_interval
         self._receive_timeout = receive_timeout
         self._open_timeout = open_timeout
@@ -184,9 +189,9 @@ class LiveApiListener:
                 self._handler.alive()  # the keepalive pings would have closed a dead connection
                 continue
             self._handler.alive()
-            outcome = parse_message(message)
+            outcome = self._parse(message)
             if isinstance(outcome, Ignored):
                 if outcome.reason:
                     self._handler.log(outcome.reason, outcome.level)
             else:
-                self._handler.alert_created(outcome)
+                self._handler.notified(outcome)

@@ -1,6 +1,6 @@
 """Alert Created: one playbook run per new Sekoia.io alert, in real time, none lost and none repeated.
 
-The trigger checks the API key, opens the checkpoint, then runs an AlertFeed (LiveAPI notifications merged with
+The trigger checks the API key, opens the checkpoint, then runs a LiveSession (LiveAPI notifications merged with
 catch-ups of the alert listing) until stopped. Its configuration selects the alerts that start a run.
 """
 
@@ -18,7 +18,7 @@ from sekoia_automation.trigger import Trigger
 
 from xsoar_module.bounds import MAX_MESSAGE, shorten
 from xsoar_module.clients.http import RetryPolicy
-from xsoar_module.clients.liveapi import RECONNECT, LiveApiAuthenticationError
+from xsoar_module.clients.liveapi import LiveApiAuthenticationError
 from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.errors import (
@@ -28,12 +28,16 @@ from xsoar_module.errors import (
     NotFoundError,
     describe_validation_error,
 )
+from xsoar_module.models.alert import Alert
 from xsoar_module.models.schema import ManifestModel, drop_null_variants
 from xsoar_module.models.trigger_event import AlertCreatedEvent
 from xsoar_module.module import configuration_of, masker_of
-from xsoar_module.timing import iso8601_seconds as iso8601_utc
+from xsoar_module.timing import iso8601_seconds
+from xsoar_module.triggers.alerts import AlertCreatedKind, AlertCreatedSource
 from xsoar_module.triggers.checkpoint import CHECKPOINT_FILE, Checkpoint, CheckpointError, CheckpointStore, Ledger
-from xsoar_module.triggers.feed import AlertFeed, retry_delay
+from xsoar_module.triggers.emitter import Emitter
+from xsoar_module.triggers.session import LiveSession
+from xsoar_module.triggers.timings import LiveTimings
 
 ALERT_FILE = "alert.json"
 CLIENT_POLICY = RetryPolicy(attempts=4, deadline=20.0, max_wait=5.0)
@@ -104,19 +108,20 @@ class AlertCreatedConfiguration(ManifestModel):
             settings._ignored = describe_validation_error(exc, "trigger configuration")
             return settings
 
-    def filtered_out_because(self, alert: dict[str, Any]) -> str | None:
+    def filtered_out_because(self, alert: Alert) -> str | None:
         """Why the alert starts no run, or None when it passes every filter (an unknown value never filters out)."""
         rules = self.rule_names_filter + ([self.rule_filter] if self.rule_filter else [])
-        if rules and not _matches(rules, alert.get("rule"), "name", "uuid"):
+        if rules and not (alert.rule and _matches(rules, alert.rule.name, alert.rule.uuid)):
             return "its rule is not in rule_filter / rule_names_filter"
-        urgency = (alert.get("urgency") or {}).get("current_value") if isinstance(alert.get("urgency"), dict) else None
-        if isinstance(urgency, (int, float)) and urgency < self.min_urgency:
+        urgency = alert.urgency.current_value if alert.urgency else None
+        if urgency is not None and urgency < self.min_urgency:
             return f"its urgency {urgency} is below min_urgency {self.min_urgency}"
-        if self.entity_filter and not _matches(self.entity_filter, alert.get("entity"), "name", "uuid"):
-            return "its entity is not in entity_filter"
-        if self.alert_type_filter and not _matches(
-            self.alert_type_filter, alert.get("alert_type"), "value", "category"
+        if self.entity_filter and not (
+            alert.entity and _matches(self.entity_filter, alert.entity.name, alert.entity.uuid)
         ):
+            return "its entity is not in entity_filter"
+        kind = alert.alert_type
+        if self.alert_type_filter and not (kind and _matches(self.alert_type_filter, kind.value, kind.category)):
             return "its alert type is not in alert_type_filter"
         return None
 
@@ -131,11 +136,9 @@ class AlertCreatedConfiguration(ManifestModel):
         return "filters: " + "; ".join(shown) if shown else "no filter: every new alert starts a run"
 
 
-def _matches(wanted: list[str], value: Any, *keys: str) -> bool:
-    if not isinstance(value, dict):
-        return False
+def _matches(wanted: list[str], *values: str | None) -> bool:
     targets = {item.strip().casefold() for item in wanted}
-    return any(isinstance(value.get(key), str) and value[key].strip().casefold() in targets for key in keys)
+    return any(value is not None and value.strip().casefold() in targets for value in values)
 
 
 class AlertCreatedTrigger(Trigger):
@@ -151,27 +154,28 @@ class AlertCreatedTrigger(Trigger):
     results_model = AlertCreatedEvent
     last_heartbeat_threshold = 600
 
-    liveapi_backoff = RECONNECT
-    liveapi_ping_interval = 20.0
-    restart_delay = 10.0
-    _feed: AlertFeed | None = None
+    timings = LiveTimings()
+    _session: LiveSession[Alert] | None = None
+    _given_up = False  # a critical error was logged: nothing to do until the platform stops the trigger
 
+    # `_stop_event` is the SDK's: it offers `running` and `stop()` but no public way to wait for the stop
     def run(self) -> None:
-        if self._critical_log_sent:  # bad credentials: wait for the platform to stop the trigger
-            self._stop_event.wait(self._STOP_EVENT_WAIT)
+        if self._given_up:
+            self._stop_event.wait(self.timings.given_up_wait)
             return
         try:
             self._serve()
         except (ConfigurationError, AuthenticationError, LiveApiAuthenticationError) as exc:
+            self._given_up = True
             self.log(str(exc), "critical")
         except Exception:
-            self._stop_event.wait(self.restart_delay)  # then the SDK logs the error and runs again
+            self._stop_event.wait(self.timings.restart_delay)  # then the SDK logs the error and runs again
             raise
 
     def stop(self, *args: Any, **kwargs: Any) -> None:
         super().stop(*args, **kwargs)
-        if self._feed is not None:
-            self._feed.wake()  # SIGTERM: leave the idle wait at once
+        if self._session is not None:
+            self._session.wake()  # SIGTERM: leave the idle wait at once
 
     def log(self, message: str, level: str = "info", *args: Any, **kwargs: Any) -> None:
         message = shorten(masker_of(self.module).mask(str(message)), MAX_MESSAGE)
@@ -181,30 +185,40 @@ class AlertCreatedTrigger(Trigger):
         config = configuration_of(self.module)
         api_key = config.require_api_key()
         settings = self._settings()
-        client = self._client(config)
-        try:
+        with self._client(config) as client:
             if not self._check_api_key(client):
                 return
-            ledger = self._open_ledger(settings)
-            self.log(f"Alert Created started ({settings.describe()})", "info")
-            self._feed = AlertFeed(
-                client=client,
-                client_factory=lambda: self._client(config),
-                liveapi_url=config.sekoia_liveapi_url,
-                api_key=api_key,
-                ledger=ledger,
-                select=settings.filtered_out_because,
-                emit=self._emit,
-                log=self.log,
-                heartbeat=self.heartbeat,
-                stop=self._stop_event,
-                backoff=self.liveapi_backoff,
-                ping_interval=self.liveapi_ping_interval,
-            )
-            self._feed.serve()
+        ledger = self._open_ledger(settings)
+        self.log(f"Alert Created started ({settings.describe()})", "info")
+        source = AlertCreatedSource(
+            lambda: self._client(config),
+            liveapi_url=config.sekoia_liveapi_url,
+            api_key=api_key,
+            is_done=ledger.is_done,
+            timings=self.timings,
+        )
+        emitter = Emitter(
+            AlertCreatedKind(),
+            ledger,
+            select=settings.filtered_out_because,
+            emit=self._emit,
+            log=self.log,
+            stop=self._stop_event,
+            retry=self.timings.send_retry,
+        )
+        self._session = LiveSession(
+            source,
+            emitter,
+            ledger,
+            log=self.log,
+            heartbeat=self.heartbeat,
+            stop=self._stop_event,
+            timings=self.timings,
+        )
+        try:
+            self._session.serve()
         finally:
-            self._feed = None
-            client.close()
+            self._session = None
 
     def _settings(self) -> AlertCreatedConfiguration:
         try:
@@ -237,7 +251,7 @@ class AlertCreatedTrigger(Trigger):
                 ) from None
             except ModuleError as exc:
                 failures += 1
-                delay = retry_delay(failures, first=5.0, longest=120.0)
+                delay = self.timings.check_retry.delay(failures)
                 self.log(f"The Sekoia.io API key could not be checked ({exc}): retrying in {delay:.0f} s", "warning")
                 self._stop_event.wait(delay)
                 continue
@@ -258,20 +272,20 @@ class AlertCreatedTrigger(Trigger):
         if checkpoint is None:
             checkpoint = Checkpoint.first_start(time.time(), settings.backfill_minutes)
             store.save(checkpoint)  # a restart resumes from this first start, not from its own "now"
-            self.log(f"First start: alerts created since {iso8601_utc(checkpoint.floor)} start runs", "info")
+            self.log(f"First start: alerts created since {iso8601_seconds(checkpoint.floor)} start runs", "info")
         else:
             self.log(
-                f"Resuming after the alerts created until {iso8601_utc(checkpoint.created_at)} "
+                f"Resuming after the alerts created until {iso8601_seconds(checkpoint.created_at)} "
                 f"({len(checkpoint.recent)} recent alerts remembered)",
                 "info",
             )
         return Ledger(store, checkpoint)
 
-    def _emit(self, alert: dict[str, Any]) -> None:
+    def _emit(self, alert: Alert) -> None:
         """Send the event with the alert as a file; its directory is removed whether the send succeeds or fails."""
         directory = temp_directory(self.data_path)
         try:
-            (self.data_path / directory / ALERT_FILE).write_bytes(orjson.dumps(alert))
+            (self.data_path / directory / ALERT_FILE).write_bytes(orjson.dumps(alert.model_dump(exclude_unset=True)))
             try:
                 event = AlertCreatedEvent.of(alert, f"{directory}/{ALERT_FILE}")
             except ValidationError as exc:
