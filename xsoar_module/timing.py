@@ -5,12 +5,11 @@ search job polls, catch-up and send retries.
 """
 
 import random
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-Clock = Callable[[], float]
 
 
 @dataclass(frozen=True)
@@ -32,19 +31,14 @@ class Backoff:
 
 
 class Deadline:
-    """A point in monotonic time: how long remains until it."""
+    """A point in monotonic time, `seconds` from its creation: how long remains until it."""
 
-    def __init__(self, seconds: float, clock: Clock | None = None):
-        self._clock = clock or time.monotonic
-        self.seconds = seconds
-        self._at = self._clock() + seconds
+    def __init__(self, seconds: float):
+        self._at = time.monotonic() + seconds
 
     def remaining(self) -> float:
         """Seconds left, 0 once passed."""
-        return max(self._at - self._clock(), 0.0)
-
-    def expired(self) -> bool:
-        return self._clock() >= self._at
+        return max(self._at - time.monotonic(), 0.0)
 
 
 LIVEAPI_RECONNECT = Backoff(first=0.5, factor=2.0, longest=60.0, jitter=0.2)  # reconnect soon, then less often
@@ -66,6 +60,24 @@ class PollSchedule:
         while True:
             yield delay
             delay = min(delay * self.factor, self.longest)
+
+
+class RateLimit:
+    """At most `per_second` requests a second on average, `burst` at once (thread-safe)."""
+
+    def __init__(self, per_second: float, burst: int):
+        self._interval = 1.0 / per_second
+        self._allowance = (burst - 1) * self._interval
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self, stop: threading.Event) -> bool:
+        """Wait for the next slot; False when stopped first."""
+        with self._lock:
+            now = time.monotonic()
+            slot = max(self._next, now - self._allowance)
+            self._next = slot + self._interval
+        return slot <= now or not stop.wait(slot - now)
 
 
 def iso8601(moment: datetime) -> str:

@@ -293,5 +293,5 @@ class AlertCreatedTrigger(Trigger):
             self.send_event(f"Sekoia.io alert {event.short_id or event.alert_uuid}", event, directory, True)
         except BaseException:
             with contextlib.suppress(Exception):  # already removed by the SDK, or not removable: keep the cause
-                self._rm_tree(self.data_path / directory)
+                self._rm_tree(self.data_path / directory)  # private, but removes S3 paths too (shutil does not)
             raise
