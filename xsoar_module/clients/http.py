@@ -316,6 +316,7 @@ class HttpSession:
                 f"{self.service} could not be reached at {url} after {self._attempts(retrying)} attempt(s) over "
                 f"{time.monotonic() - started:.1f} s: {self._reason(exc)}"
             ) from None
+        raise AssertionError("unreachable: the retries return an answer or raise")  # pragma: no cover
 
     def _send(
         self,

@@ -49,6 +49,8 @@ class AlertCreatedEvent(ManifestModel):
     @classmethod
     def of(cls, alert: Alert, file_path: str) -> "AlertCreatedEvent":
         """The event of an alert as the API returns it (any field may be missing or null)."""
+        if not alert.uuid:
+            raise ValueError("the alert has no uuid")
         status, entity, kind, rule = alert.status, alert.entity, alert.alert_type, alert.rule
         return cls(
             file_path=file_path,
