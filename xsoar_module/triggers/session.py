@@ -170,7 +170,8 @@ class LiveSession(Generic[Item]):
             self._retry_later(entry, error or ValueError("the answer is not an alert"))
             return
         received["uuid"] = received.get("uuid") or entry.uuid
-        self._emitter.handle(received)
+        if self._emitter.handle(received) is not None:
+            self._ledger.release(entry.uuid)  # the notification's hold: an item's own key may differ (an update's)
 
     def _retry_later(self, entry: Notified, exc: Exception) -> None:
         """Keep the item pending (the checkpoint waits for it); a catch-up, then a new fetch, will get it."""
