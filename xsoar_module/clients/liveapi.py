@@ -2,8 +2,8 @@
 
 import threading
 import time
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import orjson
