@@ -10,6 +10,7 @@ import orjson
 from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
+from xsoar_module.errors import AuthenticationError
 from xsoar_module.timing import LIVEAPI_RECONNECT, Backoff
 from xsoar_module.version import USER_AGENT
 
@@ -17,7 +18,7 @@ KNOWN_TYPES = frozenset({"alert", "alert-comment"})
 Level = Literal["debug", "info", "warning", "error"]
 
 
-class LiveApiAuthenticationError(Exception):
+class LiveApiAuthenticationError(AuthenticationError):
     """The LiveAPI refused the API key: reconnecting cannot help."""
 
 

@@ -14,26 +14,18 @@ from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, field_vali
 from sekoia_automation.configuration.exception import MissingConfigurationError
 from sekoia_automation.exceptions import TriggerConfigurationError
 from sekoia_automation.storage import temp_directory
-from sekoia_automation.trigger import Trigger
 
-from xsoar_module.bounds import MAX_MESSAGE, shorten
 from xsoar_module.clients.http import RetryPolicy
-from xsoar_module.clients.liveapi import LiveApiAuthenticationError
 from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.configuration import ModuleConfiguration
-from xsoar_module.errors import (
-    AuthenticationError,
-    ConfigurationError,
-    ModuleError,
-    NotFoundError,
-    describe_validation_error,
-)
+from xsoar_module.errors import ConfigurationError, NotFoundError, describe_validation_error
 from xsoar_module.models.alert import Alert
 from xsoar_module.models.schema import ManifestModel, drop_null_variants
 from xsoar_module.models.trigger_event import AlertCreatedEvent
-from xsoar_module.module import configuration_of, masker_of
+from xsoar_module.module import configuration_of
 from xsoar_module.timing import iso8601_seconds
 from xsoar_module.triggers.alerts import AlertCreatedKind, AlertCreatedSource
+from xsoar_module.triggers.base import ModuleTrigger
 from xsoar_module.triggers.checkpoint import CHECKPOINT_FILE, Checkpoint, CheckpointError, CheckpointStore, Ledger
 from xsoar_module.triggers.emitter import Emitter
 from xsoar_module.triggers.session import LiveSession
@@ -141,7 +133,7 @@ def _matches(wanted: list[str], *values: str | None) -> bool:
     return any(value is not None and value.strip().casefold() in targets for value in values)
 
 
-class AlertCreatedTrigger(Trigger):
+class AlertCreatedTrigger(ModuleTrigger):
     """Start a run for each new Sekoia.io alert: real time through the LiveAPI, with catch-up after any gap."""
 
     name = "Alert Created"
@@ -154,39 +146,14 @@ class AlertCreatedTrigger(Trigger):
     results_model = AlertCreatedEvent
     last_heartbeat_threshold = 600
 
-    timings = LiveTimings()
-    _session: LiveSession[Alert] | None = None
-    _given_up = False  # a critical error was logged: nothing to do until the platform stops the trigger
+    timings: LiveTimings = LiveTimings()
 
-    # `_stop_event` is the SDK's: it offers `running` and `stop()` but no public way to wait for the stop
-    def run(self) -> None:
-        if self._given_up:
-            self._stop_event.wait(self.timings.given_up_wait)
-            return
-        try:
-            self._serve()
-        except (ConfigurationError, AuthenticationError, LiveApiAuthenticationError) as exc:
-            self._given_up = True
-            self.log(str(exc), "critical")
-        except Exception:
-            self._stop_event.wait(self.timings.restart_delay)  # then the SDK logs the error and runs again
-            raise
-
-    def stop(self, *args: Any, **kwargs: Any) -> None:
-        super().stop(*args, **kwargs)
-        if self._session is not None:
-            self._session.wake()  # SIGTERM: leave the idle wait at once
-
-    def log(self, message: str, level: str = "info", *args: Any, **kwargs: Any) -> None:
-        message = shorten(masker_of(self.module).mask(str(message)), MAX_MESSAGE)
-        super().log(message, level, *args, **kwargs)  # type: ignore[arg-type]
-
-    def _serve(self) -> None:
+    def serve(self) -> None:
         config = configuration_of(self.module)
         api_key = config.require_api_key()
         settings = self._settings()
         with self._client(config) as client:
-            if not self._check_api_key(client):
+            if not self.checked(lambda: self._check_api_key(client), "The Sekoia.io API key"):
                 return
         ledger = self._open_ledger(settings)
         self.log(f"Alert Created started ({settings.describe()})", "info")
@@ -206,7 +173,7 @@ class AlertCreatedTrigger(Trigger):
             stop=self._stop_event,
             retry=self.timings.send_retry,
         )
-        self._session = LiveSession(
+        session = LiveSession(
             source,
             emitter,
             ledger,
@@ -215,10 +182,11 @@ class AlertCreatedTrigger(Trigger):
             stop=self._stop_event,
             timings=self.timings,
         )
+        self._wake = session.wake
         try:
-            self._session.serve()
+            session.serve()
         finally:
-            self._session = None
+            self._wake = None
 
     def _settings(self) -> AlertCreatedConfiguration:
         try:
@@ -235,29 +203,17 @@ class AlertCreatedTrigger(Trigger):
     def _client(self, config: ModuleConfiguration) -> SekoiaClient:
         return SekoiaClient(config, policy=CLIENT_POLICY, on_retry=lambda message: self.log(message, "debug"))
 
-    def _check_api_key(self, client: SekoiaClient) -> bool:
-        """GET /v1/me until it answers; AuthenticationError (critical) when the key is refused."""
-        failures = 0
-        while self.running:
-            self.heartbeat()
-            try:
-                client.me()
-            except AuthenticationError:
-                raise
-            except NotFoundError:
-                raise ConfigurationError(
-                    f"Sekoia.io has no /v1/me at {client.http.base_url} (404): set base_url to the Sekoia.io API of "
-                    "your region (e.g. https://api.sekoia.io)"
-                ) from None
-            except ModuleError as exc:
-                failures += 1
-                delay = self.timings.check_retry.delay(failures)
-                self.log(f"The Sekoia.io API key could not be checked ({exc}): retrying in {delay:.0f} s", "warning")
-                self._stop_event.wait(delay)
-                continue
-            self.log(f"The Sekoia.io API key was accepted by {client.http.base_url}", "info")
-            return True
-        return False
+    @staticmethod
+    def _check_api_key(client: SekoiaClient) -> str:
+        """GET /v1/me: AuthenticationError when the key is refused, ConfigurationError when base_url is wrong."""
+        try:
+            client.me()
+        except NotFoundError:
+            raise ConfigurationError(
+                f"Sekoia.io has no /v1/me at {client.http.base_url} (404): set base_url to the Sekoia.io API of "
+                "your region (e.g. https://api.sekoia.io)"
+            ) from None
+        return f"The Sekoia.io API key was accepted by {client.http.base_url}"
 
     def _open_ledger(self, settings: AlertCreatedConfiguration) -> Ledger:
         store = CheckpointStore(self.data_path / CHECKPOINT_FILE)
