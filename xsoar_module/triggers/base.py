@@ -1,6 +1,7 @@
 """What every trigger of the module shares: critical errors that stop it for good, masked logs, a prompt stop,
 credentials checked until the service answers."""
 
+from abc import abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -24,9 +25,9 @@ class ModuleTrigger(Trigger):
     _wake: Callable[[], None] | None = None  # leaves the session's idle wait (set while a session runs)
     _given_up = False  # a critical error was logged
 
+    @abstractmethod
     def serve(self) -> None:
         """The trigger's session, until the stop event."""
-        raise NotImplementedError
 
     def run(self) -> None:
         if self._given_up:
