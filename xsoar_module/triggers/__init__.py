@@ -1,5 +1,6 @@
 """Triggers and their reusable core.
 
+- `base.py`: what every trigger shares (`ModuleTrigger`): fatal errors, masked logs, prompt stop, credential checks.
 - `timings.py`: the waits of a session, one typed settings object (`TriggerTimings`, `LiveTimings`).
 - `checkpoint.py`: the persisted watermark and recent keys (`Ledger`): nothing lost, nothing repeated.
 - `emitter.py`: each item once, filtered, sent until the platform accepts it, then checkpointed (`Emitter`).
