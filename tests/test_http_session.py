@@ -68,14 +68,14 @@ def test_unreachable_host():
 def test_a_dropped_connection_asks_the_resolver_before_retrying(server):
     server.plan.script(Fault(reset=True))
     asked: list[bool] = []
-    response = session(server.url).request("POST", "/thing", json={}, resolve_unknown_outcome=lambda: asked.append(1))
+    response = session(server.url).request("POST", "/thing", json={}, on_unknown_outcome=lambda: asked.append(1))
     assert response.status_code == 200 and asked == [1]
 
 
 def test_a_late_answer_can_be_resolved_without_resending(server):
     server.plan.script(Fault(delay_after=1.0))
     http = session(server.url, timeout=(1.0, 0.3))
-    outcome = http.request("POST", "/thing", json={}, resolve_unknown_outcome=lambda: "found it")
+    outcome = http.request_unless_found("POST", "/thing", lambda: "found it", json={})
     assert outcome == "found it" and http.requests_sent == 1 and server.hits == ["POST"]
 
 
@@ -112,5 +112,5 @@ def test_once_unknown_the_outcome_is_checked_before_every_later_attempt(server):
     server.plan.script(Fault(delay_after=1.0), Fault(status=503))
     asked: list[int] = []
     http = session(server.url, timeout=(1.0, 0.3))
-    assert http.request("POST", "/thing", json={}, resolve_unknown_outcome=lambda: asked.append(1)).status_code == 200
+    assert http.request("POST", "/thing", json={}, on_unknown_outcome=lambda: asked.append(1)).status_code == 200
     assert len(asked) == 2

@@ -10,15 +10,15 @@ from websockets.sync.server import Server, ServerConnection, serve
 
 from xsoar_module.clients.liveapi import (
     AlertCreatedNotification,
-    Backoff,
     Ignored,
     LiveApiAuthenticationError,
     LiveApiListener,
     parse_message,
 )
+from xsoar_module.timing import Backoff
 
 KEY = "liveapi-key-canary-0042"
-FAST = Backoff(first=0.05, factor=2.0, longest=0.2, stable_after=60.0)
+FAST = Backoff(first=0.05, factor=2.0, longest=0.2, jitter=0.2)
 
 
 def v2(kind: str, action: str, **attributes: object) -> str:
@@ -43,7 +43,7 @@ class Recorder:
     def disconnected(self) -> None:
         self._record(lambda: setattr(self, "disconnections", self.disconnections + 1))
 
-    def alert_created(self, notification: AlertCreatedNotification) -> None:
+    def notified(self, notification: AlertCreatedNotification) -> None:
         self._record(lambda: self.notifications.append(notification))
 
     def alive(self) -> None:
@@ -186,7 +186,7 @@ def test_parse_authenticated_false_is_a_bad_key():
 
 
 def test_backoff_grows_and_is_capped():
-    backoff = Backoff(first=1.0, factor=2.0, longest=8.0)
+    backoff = Backoff(first=1.0, factor=2.0, longest=8.0, jitter=0.2)
     for failures, base in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (10, 8.0)]:
         assert base * 0.8 <= backoff.delay(failures) <= base * 1.2
 
@@ -253,9 +253,9 @@ def test_a_stable_connection_resets_the_backoff(recorder: Recorder):
         time.sleep(0.4 if number == 3 else 0.0)
         connection.close()
 
-    backoff = Backoff(first=0.05, factor=2.0, longest=0.2, stable_after=0.3)
+    backoff = Backoff(first=0.05, factor=2.0, longest=0.2, jitter=0.2)
     with StubLiveApi(session) as stub:
-        listener = LiveApiListener(stub.url, KEY, recorder, backoff=backoff)
+        listener = LiveApiListener(stub.url, KEY, recorder, backoff=backoff, stable_after=0.3)
         thread = running(listener)
         recorder.wait_until(lambda: recorder.connections >= 4)
         stop(listener, thread)

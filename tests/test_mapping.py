@@ -18,9 +18,10 @@ from xsoar_module.mapping.incident import (
     select_events,
     webhook_body,
 )
-from xsoar_module.mapping.links import alert_url, epoch_to_iso8601
+from xsoar_module.mapping.links import alert_url
 from xsoar_module.mapping.severity import urgency_display, xsoar_severity
 from xsoar_module.models.alert import Alert, AlertRule, AlertUrgency
+from xsoar_module.timing import epoch_to_iso8601
 
 SAMPLES = Path(__file__).resolve().parent.parent / "lab" / "samples"
 APP = "https://app.sekoia.io"

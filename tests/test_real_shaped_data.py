@@ -10,6 +10,7 @@ from jsonschema import Draft7Validator
 
 from lab.sekoia_simulator import SekoiaSimulator
 from tests.conftest import SEKOIA_KEY, XSOAR_TOKEN, assert_no_secret
+from xsoar_module.models.alert import Alert
 from xsoar_module.models.trigger_event import AlertCreatedEvent
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,7 +88,7 @@ def test_get_alert_results_validate_and_carry_a_never_null_window(symphony, real
 @pytest.mark.parametrize("alert_id", alert_ids())
 def test_trigger_results_validate(real_sekoia, alert_id):
     alert = real_alert(real_sekoia, alert_id)
-    event = AlertCreatedEvent.of(alert, "run/alert.json").model_dump()
+    event = AlertCreatedEvent.of(Alert.model_validate(alert), "run/alert.json").model_dump()
     assert_valid(results_schema("trigger_alert_created.json"), event)
 
 

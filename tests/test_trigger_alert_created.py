@@ -2,6 +2,7 @@
 
 import json
 import threading
+from dataclasses import replace
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -15,12 +16,16 @@ from lab.faults import Fault
 from lab.sekoia_simulator import SekoiaSimulator
 from lab.symphony import Symphony, TriggerRun
 from tests.conftest import SEKOIA_KEY, assert_no_secret
-from xsoar_module.clients.liveapi import AlertCreatedNotification, Backoff
+from xsoar_module.clients.liveapi import AlertCreatedNotification
 from xsoar_module.errors import UnavailableError
-from xsoar_module.triggers import feed as feed_module
+from xsoar_module.models.alert import Alert
+from xsoar_module.timing import Backoff
 from xsoar_module.triggers.alert_created import AlertCreatedConfiguration
-from xsoar_module.triggers.feed import AlertFeed
+from xsoar_module.triggers.alerts import AlertCreatedKind, AlertCreatedSource
 from xsoar_module.triggers.checkpoint import Checkpoint, CheckpointStore, Ledger
+from xsoar_module.triggers.emitter import Emitter
+from xsoar_module.triggers.session import LiveSession
+from xsoar_module.triggers.timings import LiveTimings
 
 TRIGGER = "AlertCreatedTrigger"
 SETTLE = 0.5  # after the expected events, how long an unexpected one would have to show up
@@ -342,12 +347,12 @@ ALERT = json.loads(Path("lab/samples/alert.json").read_text())
     ],
 )
 def test_filters(settings: dict, reason: str | None):
-    outcome = AlertCreatedConfiguration.model_validate(settings).filtered_out_because(ALERT)
+    outcome = AlertCreatedConfiguration.model_validate(settings).filtered_out_because(Alert.model_validate(ALERT))
     assert outcome is None if reason is None else reason in outcome
 
 
 def test_an_alert_without_urgency_is_not_filtered_out_by_min_urgency():
-    assert AlertCreatedConfiguration(min_urgency=90).filtered_out_because({"uuid": "u"}) is None
+    assert AlertCreatedConfiguration(min_urgency=90).filtered_out_because(Alert(uuid="u")) is None
 
 
 def test_invalid_settings_are_dropped_with_the_reason():
@@ -399,39 +404,58 @@ class ScriptedSekoia:
         pass
 
 
+UNREACHABLE_LIVEAPI = LiveTimings(reconnect=Backoff(first=30.0))
+QUICK_RETRIES = Backoff(first=0.05, factor=1.0, longest=0.05)
+
+
 class Feed:
-    """An AlertFeed served in a thread; its LiveAPI is unreachable, notifications are handed to it directly.
+    """A LiveSession of Alert Created served in a thread; its LiveAPI is unreachable, notifications are handed to it
+    directly.
 
     `failures`: uuid -> the exceptions its sends raise, in order, before one succeeds; `attempts` counts the sends.
     """
 
-    def __init__(self, sekoia: ScriptedSekoia, tmp_path: Path, floor: int, failures: dict | None = None):
+    def __init__(
+        self,
+        sekoia: ScriptedSekoia,
+        tmp_path: Path,
+        floor: int,
+        failures: dict | None = None,
+        timings: LiveTimings = UNREACHABLE_LIVEAPI,
+    ):
         self.sent: list[str] = []
         self.attempts: Counter = Counter()
         self.failures = failures or {}
         self.logs: list[tuple[str, str]] = []
         self.stop = threading.Event()
         self.ledger = Ledger(CheckpointStore(tmp_path / "checkpoint.json"), Checkpoint(floor, floor))
-        self.feed = AlertFeed(
-            client=sekoia,
-            client_factory=lambda: sekoia,
+        source = AlertCreatedSource(
+            lambda: sekoia,
             liveapi_url="ws://127.0.0.1:9/live/",
             api_key="unused",
-            ledger=self.ledger,
+            is_done=self.ledger.is_done,
+            timings=timings,
+        )
+        log = lambda message, level: self.logs.append((level, message))  # noqa: E731
+        emitter = Emitter(
+            AlertCreatedKind(),
+            self.ledger,
             select=lambda _alert: None,
             emit=self.emit,
-            log=lambda message, level: self.logs.append((level, message)),
-            heartbeat=lambda: None,
+            log=log,
             stop=self.stop,
-            backoff=Backoff(first=30.0),
+            retry=timings.send_retry,
+        )
+        self.feed = LiveSession(
+            source, emitter, self.ledger, log=log, heartbeat=lambda: None, stop=self.stop, timings=timings
         )
         self.thread = threading.Thread(target=self.feed.serve, daemon=True)
 
-    def emit(self, alert: dict) -> None:
-        self.attempts[alert["uuid"]] += 1
-        if self.failures.get(alert["uuid"]):
-            raise self.failures[alert["uuid"]].pop(0)
-        self.sent.append(alert["uuid"])
+    def emit(self, alert: Alert) -> None:
+        self.attempts[alert.uuid] += 1
+        if self.failures.get(alert.uuid):
+            raise self.failures[alert.uuid].pop(0)
+        self.sent.append(alert.uuid)
 
     def __enter__(self) -> "Feed":
         self.thread.start()
@@ -458,7 +482,7 @@ def test_a_full_queue_falls_back_on_the_listing_without_loss_nor_repeat(tmp_path
     with Feed(ScriptedSekoia(alerts), tmp_path, now) as feed:
         feed.feed._intake.capacity = 5
         for alert in alerts:
-            feed.feed.alert_created(AlertCreatedNotification(alert["uuid"]))
+            feed.feed.notified(AlertCreatedNotification(alert["uuid"]))
         until(lambda: len(feed.sent) == 20)
         time.sleep(0.3)
     assert feed.sent[:5] == [alert["uuid"] for alert in alerts[:5]]  # the queued ones, in order
@@ -467,15 +491,15 @@ def test_a_full_queue_falls_back_on_the_listing_without_loss_nor_repeat(tmp_path
     assert feed.ledger.watermark == alerts[-1]["created_at"]  # the gap was filled by the catch-up
 
 
-def test_an_alert_that_cannot_be_fetched_holds_the_checkpoint_until_given_up(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr(feed_module, "retry_delay", lambda *_args, **_kwargs: 0.05)
+def test_an_alert_that_cannot_be_fetched_holds_the_checkpoint_until_given_up(tmp_path: Path):
+    timings = replace(UNREACHABLE_LIVEAPI, fetch_retry=QUICK_RETRIES, catch_up_retry=QUICK_RETRIES)
     now = int(time.time())
     alerts = fresh_alerts(4, now)
     broken = alerts[0]["uuid"]
     sekoia = ScriptedSekoia(alerts, failing={broken}, unlisted={broken})
-    with Feed(sekoia, tmp_path, now) as feed:
+    with Feed(sekoia, tmp_path, now, timings=timings) as feed:
         for alert in alerts:
-            feed.feed.alert_created(AlertCreatedNotification(alert["uuid"]))
+            feed.feed.notified(AlertCreatedNotification(alert["uuid"]))
         until(lambda: len(feed.sent) == 3)
         assert feed.ledger.watermark <= now  # held by the pending alert, although later ones were sent
         until(lambda: "could not be fetched after 5 attempts" in feed.messages("error"))
@@ -483,15 +507,15 @@ def test_an_alert_that_cannot_be_fetched_holds_the_checkpoint_until_given_up(tmp
     assert sekoia.fetched[broken] == 5 and broken not in feed.sent
 
 
-def test_an_alert_that_can_never_be_sent_is_given_up_and_the_next_ones_go_on(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr(feed_module, "retry_delay", lambda *_args, **_kwargs: 0.01)
+def test_an_alert_that_can_never_be_sent_is_given_up_and_the_next_ones_go_on(tmp_path: Path):
+    timings = replace(UNREACHABLE_LIVEAPI, send_retry=Backoff(first=0.01, factor=1.0, longest=0.01))
     now = int(time.time())
     alerts = fresh_alerts(3, now)
     bad, refused, fine = (alert["uuid"] for alert in alerts)
     failures = {bad: [KeyError("uuid")], refused: [SendEventError("Impossible to send"), OSError("disk full")]}
-    with Feed(ScriptedSekoia(alerts), tmp_path, now, failures) as feed:
+    with Feed(ScriptedSekoia(alerts), tmp_path, now, failures, timings) as feed:
         for alert in alerts:
-            feed.feed.alert_created(AlertCreatedNotification(alert["uuid"]))
+            feed.feed.notified(AlertCreatedNotification(alert["uuid"]))
         until(lambda: len(feed.sent) == 2)
         time.sleep(0.2)
     assert feed.sent == [refused, fine] and feed.attempts == Counter({bad: 1, refused: 3, fine: 1})
@@ -501,17 +525,16 @@ def test_an_alert_that_can_never_be_sent_is_given_up_and_the_next_ones_go_on(tmp
     assert f"Alert AL001 ({refused}) could not be sent to the playbook (OSError: disk full): retrying" in errors
 
 
-def test_at_start_the_checkpoint_waits_for_a_catch_up_that_completes(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr(feed_module, "STARTUP_GRACE", 0.0)
-    monkeypatch.setattr(feed_module, "retry_delay", lambda *_args, **_kwargs: 0.05)
+def test_at_start_the_checkpoint_waits_for_a_catch_up_that_completes(tmp_path: Path):
+    timings = replace(UNREACHABLE_LIVEAPI, startup_grace=0.0, fetch_retry=QUICK_RETRIES, catch_up_retry=QUICK_RETRIES)
     now = int(time.time())
     stopped_at = now - 1800
     while_stopped = [{"uuid": f"old-{index}", "created_at": now - 1200 + index} for index in range(2)]
     live = {"uuid": "live", "created_at": now}
     sekoia = ScriptedSekoia([*while_stopped, live])
     sekoia.listing_down = True
-    with Feed(sekoia, tmp_path, stopped_at) as feed:
-        feed.feed.alert_created(AlertCreatedNotification("live"))
+    with Feed(sekoia, tmp_path, stopped_at, timings=timings) as feed:
+        feed.feed.notified(AlertCreatedNotification("live"))
         until(lambda: feed.sent == ["live"] and "Catch-up of the alerts" in feed.messages("warning"))
         assert feed.ledger.watermark == stopped_at  # the live alert does not move it past the unlisted ones
         sekoia.listing_down = False
@@ -520,20 +543,24 @@ def test_at_start_the_checkpoint_waits_for_a_catch_up_that_completes(tmp_path: P
     assert sorted(feed.sent) == ["live", "old-0", "old-1"] and feed.ledger.watermark == now
 
 
-def test_after_a_reconnection_the_checkpoint_waits_for_a_catch_up_that_completes(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr(feed_module, "STARTUP_GRACE", 0.0)
-    monkeypatch.setattr(feed_module, "POLL_WHILE_DISCONNECTED", 0.05)
-    monkeypatch.setattr(feed_module, "retry_delay", lambda *_args, **_kwargs: 0.05)
+def test_after_a_reconnection_the_checkpoint_waits_for_a_catch_up_that_completes(tmp_path: Path):
+    timings = replace(
+        UNREACHABLE_LIVEAPI,
+        startup_grace=0.0,
+        poll_while_disconnected=0.05,
+        fetch_retry=QUICK_RETRIES,
+        catch_up_retry=QUICK_RETRIES,
+    )
     now = int(time.time())
     sekoia = ScriptedSekoia([])
-    with Feed(sekoia, tmp_path, now - 60) as feed:
+    with Feed(sekoia, tmp_path, now - 60, timings=timings) as feed:
         feed.feed.disconnected()
         until(lambda: "(the LiveAPI is disconnected)" in feed.messages("debug"))  # a catch-up closed that gap
         sekoia.listing_down = True
         sekoia.alerts["missed"] = {"uuid": "missed", "created_at": now + 500}  # after that catch-up, before connecting
         sekoia.alerts["live"] = {"uuid": "live", "created_at": now + 1000}
         feed.feed.connected()
-        feed.feed.alert_created(AlertCreatedNotification("live"))
+        feed.feed.notified(AlertCreatedNotification("live"))
         until(lambda: feed.sent == ["live"] and "Catch-up of the alerts" in feed.messages("warning"))
         assert feed.ledger.watermark <= now + 1  # at most when the connection was last known alive
         sekoia.listing_down = False

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from xsoar_module.errors import NotFoundError, UnavailableError
-from xsoar_module.triggers.intake import LiveIntake, Notified, RateLimit
+from xsoar_module.timing import RateLimit
+from xsoar_module.triggers.intake import LiveIntake, Notified
 
 
 class Fetcher:

@@ -55,7 +55,7 @@ def configuration_of(module: Module) -> ModuleConfiguration:
         raise ConfigurationError("The module configuration is missing")
     checked = _with_checked_secrets(configuration)
     if checked is not configuration:
-        module._configuration = checked
+        module.configuration = checked  # the SDK's setter keeps a model instance as it is
     return checked
 
 
@@ -70,7 +70,7 @@ def _with_checked_secrets(configuration: ModuleConfiguration) -> ModuleConfigura
 
 def masker_of(module: Module) -> SecretMasker:
     """Masks the configuration's secrets and every value delivered as one; never loads the configuration itself."""
-    configuration = module._configuration
+    configuration = module._configuration  # private: the public property would load (and may fail to load) it
     return SecretMasker.of(
         configuration if isinstance(configuration, BaseModel) else None, getattr(module, DELIVERED_SECRETS, ())
     )

@@ -42,8 +42,7 @@ class ModuleAction(Action):
         return configuration_of(self.module)
 
     def sekoia_client(self) -> SekoiaClient:
-        config = self.config
-        return SekoiaClient(config.sekoia_api_url, config.require_api_key(), on_retry=self._log_retry)
+        return SekoiaClient(self.config, on_retry=self._log_retry)
 
     def set_task_as_running(self) -> None:
         try:
@@ -61,12 +60,13 @@ class ModuleAction(Action):
 
     def send_results(self) -> None:
         """Results are masked like logs and errors before they leave (an answer may echo a credential)."""
-        if self._results is not None:
+        if self._results is not None:  # private: the SDK's `results` property has no setter
             self._results = masker_of(self.module).mask_value(self._results)
         super().send_results()
 
     def json_argument(self, name: str, arguments: dict, required: bool = True) -> Any:
         """`name` itself, or the JSON file `{name}_path` of the run's data folder (see `read_data_file`)."""
+        # `_result_as_file` is the SDK's flag that json_result reads; no public way sets it
         if arguments.get(name) is not None:
             self._result_as_file = False
             return arguments[name]

@@ -11,7 +11,7 @@ import orjson
 from pydantic import Field, field_validator, model_validator
 
 from xsoar_module.actions.base import BoundedIdentifier, ModuleAction
-from xsoar_module.clients.sekoia import MAX_SEARCH_TIMEOUT, SEARCH_TIMEOUT, PollSchedule, SekoiaClient
+from xsoar_module.clients.sekoia import MAX_SEARCH_TIMEOUT, SEARCH_TIMEOUT, SekoiaClient
 from xsoar_module.clients.xsoar import Delivery, XsoarClient
 from xsoar_module.errors import InvalidInputError
 from xsoar_module.mapping.create_request import create_request_field, machine_name, split_fields
@@ -19,6 +19,7 @@ from xsoar_module.mapping.incident import MAX_BODY_BYTES, RAW_JSON_MAX_BYTES, al
 from xsoar_module.mapping.window import events_window
 from xsoar_module.models.alert import Alert
 from xsoar_module.models.schema import ManifestModel
+from xsoar_module.timing import PollSchedule
 
 
 def _parse_json_text(value: Any) -> Any:

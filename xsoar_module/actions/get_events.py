@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 from pydantic import Field, field_validator
 
 from xsoar_module.actions.base import ModuleAction
-from xsoar_module.clients.sekoia import MAX_SEARCH_TIMEOUT, SEARCH_TIMEOUT, PollSchedule
+from xsoar_module.clients.sekoia import MAX_SEARCH_TIMEOUT, SEARCH_TIMEOUT
 from xsoar_module.mapping.window import NOW, check_window, is_null_rendering, search_time
 from xsoar_module.models.events import EventsResults
 from xsoar_module.models.schema import ManifestModel, NonBlankStr
+from xsoar_module.timing import PollSchedule
 
 
 class GetEventsArguments(ManifestModel):

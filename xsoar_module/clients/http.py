@@ -3,14 +3,15 @@
 import socket
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import orjson
 import requests
+import urllib3.exceptions
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -18,15 +19,18 @@ from tenacity import (
     retry_if_not_exception_type,
     stop_after_attempt,
     stop_before_delay,
-    wait_exponential_jitter,
 )
 
 from xsoar_module.bounds import shorten
-from xsoar_module.errors import MalformedResponseError, ServiceError, UnavailableError
+from xsoar_module.errors import MalformedResponseError, RejectedRequestError, ServiceError, UnavailableError
+from xsoar_module.timing import Backoff
 from xsoar_module.version import USER_AGENT
 
 RetryLog = Callable[[str], None]
 PLAIN_HTTP_TO_HTTPS = "plain HTTP request was sent to HTTPS port"  # nginx's 400 page
+Found = TypeVar("Found")
+# urllib3 failures raised before any byte of the request left: refused, unresolvable name, connect timeout
+NOT_SENT = (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,11 @@ class RetryPolicy:
     max_wait: float = 10.0
     max_retry_after: float = 30.0
     statuses: frozenset[int] = field(default_factory=lambda: frozenset({429, 500, 502, 503, 504}))
+
+    @property
+    def backoff(self) -> Backoff:
+        """The wait before each new attempt: `initial_wait` doubling up to `max_wait`, spread by half either way."""
+        return Backoff(first=self.initial_wait, factor=2.0, longest=self.max_wait, jitter=0.5)
 
 
 class _RetryableAnswer(Exception):
@@ -58,11 +67,13 @@ class _UnknownOutcome(Exception):
 
 
 def _never_sent(exc: requests.ConnectionError) -> bool:
-    """True when the connection failed before the request left (refused, DNS, connect timeout)."""
+    """True when the connection failed before the request left (refused, DNS, connect timeout, TLS handshake)."""
     if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError)):
         return True
-    text = str(exc)
-    return any(marker in text for marker in ("NewConnectionError", "NameResolutionError", "Connection refused"))
+    cause = exc.args[0] if exc.args else None
+    if isinstance(cause, urllib3.exceptions.MaxRetryError):  # requests wraps urllib3's error in its retry error
+        cause = cause.reason
+    return isinstance(cause, NOT_SENT)
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:
@@ -99,6 +110,39 @@ def service_message(response: requests.Response) -> str:
             if body.get(key):
                 return f": {str(body[key])[:300]}"
     return f": {text[:300]}"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """How a service's refusal reads: the error class and its message, a template over `{service}`, `{what}` (the
+    request), `{status}`, `{answer}` (`404 Not Found`), `{detail}` (the service's own reason, `: ...` or empty),
+    `{reason}` (that reason, or `: no reason given`) and `{url}` (the service's base)."""
+
+    error: type[ServiceError]
+    message: str
+
+
+@dataclass(frozen=True)
+class Refusals:
+    """A service's refusals by status (its hints to the user, as data), and the one for any other status."""
+
+    by_status: Mapping[int, Refusal]
+    otherwise: Refusal = Refusal(RejectedRequestError, "{service} rejected {what}: {answer}{detail}")
+
+    def error(self, response: requests.Response, service: str, what: str, url: str = "") -> ServiceError:
+        """The error of a refused request (any status that is not a success)."""
+        refusal = self.by_status.get(response.status_code, self.otherwise)
+        detail = service_message(response)
+        message = refusal.message.format(
+            service=service,
+            what=what,
+            status=response.status_code,
+            answer=describe_status(response),
+            detail=detail,
+            reason=detail or ": no reason given",
+            url=url,
+        )
+        return refusal.error(message, response.status_code)
 
 
 def parse_json(response: requests.Response, service: str, setting: str = "") -> Any:
@@ -144,7 +188,7 @@ class ClosingClient:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *_: Any) -> None:
+    def __exit__(self, *_: object) -> None:
         self.close()
 
 
@@ -189,16 +233,43 @@ class HttpSession:
         method: str,
         path: str,
         *,
-        json: Any = None,
+        json: object = None,
         params: dict[str, Any] | None = None,
-        resolve_unknown_outcome: Callable[[], Any] | None = None,
-    ) -> Any:
+        on_unknown_outcome: Callable[[], None] | None = None,
+    ) -> requests.Response:
         """Send a request and return the final answer (any status that is not retried).
 
-        After an attempt whose outcome is unknown (sent, no answer), `resolve_unknown_outcome()` has its say
-        before the next attempt: a non-None value from it is returned instead of retrying.
-        Raises UnavailableError when the service cannot be reached or keeps failing.
+        `on_unknown_outcome()` is called before an attempt that follows one whose outcome is unknown (sent, no
+        answer). Raises UnavailableError when the service cannot be reached or keeps failing.
         """
+
+        def notice() -> None:
+            if on_unknown_outcome is not None:
+                on_unknown_outcome()
+
+        return self._exchange(method, path, json, params, notice)
+
+    def request_unless_found(
+        self,
+        method: str,
+        path: str,
+        find: Callable[[], Found | None],
+        *,
+        json: object = None,
+        params: dict[str, Any] | None = None,
+    ) -> requests.Response | Found:
+        """As `request`, but before an attempt that follows one whose outcome is unknown, `find()` looks for what
+        that attempt may have made: what it finds is returned instead of sending again."""
+        return self._exchange(method, path, json, params, find)
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        json: object,
+        params: dict[str, Any] | None,
+        resolve: Callable[[], Found | None],
+    ) -> requests.Response | Found:
         url = self.url(path)
         body = orjson.dumps(json) if json is not None else None
         headers = {"Content-Type": "application/json"} if body is not None else None
@@ -215,8 +286,8 @@ class HttpSession:
         try:
             for attempt in retrying:
                 with attempt:
-                    if unknown_before and resolve_unknown_outcome is not None:  # once unknown, always checked
-                        resolved = resolve_unknown_outcome()
+                    if unknown_before:  # once unknown, always checked
+                        resolved = resolve()
                         if resolved is not None:
                             return resolved
                     try:
@@ -245,8 +316,16 @@ class HttpSession:
                 f"{self.service} could not be reached at {url} after {self._attempts(retrying)} attempt(s) over "
                 f"{time.monotonic() - started:.1f} s: {self._reason(exc)}"
             ) from None
+        raise AssertionError("unreachable: the retries return an answer or raise")  # pragma: no cover
 
-    def _send(self, method: str, url: str, body: bytes | None, headers: dict | None, params: dict | None):
+    def _send(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        headers: dict[str, str] | None,
+        params: dict[str, Any] | None,
+    ) -> requests.Response:
         self.requests_sent += 1
         try:
             response = self._session.request(
@@ -295,9 +374,7 @@ class HttpSession:
         )
 
     def _wait(self, state: RetryCallState) -> float:
-        exponential = wait_exponential_jitter(
-            multiplier=self.policy.initial_wait, max=self.policy.max_wait, jitter=self.policy.initial_wait
-        )(state)
+        exponential = self.policy.backoff.delay(state.attempt_number)
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _RetryableAnswer):
             asked = retry_after_seconds(exc.response)
@@ -323,7 +400,7 @@ class HttpSession:
 
     @staticmethod
     def _attempts(retrying: Retrying) -> int:
-        return retrying.statistics.get("attempt_number", 1)
+        return int(retrying.statistics.get("attempt_number", 1))
 
     @staticmethod
     def _answer_excerpt(response: requests.Response) -> str:

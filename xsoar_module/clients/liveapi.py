@@ -1,8 +1,8 @@
 """Sekoia.io LiveAPI: a WebSocket notifying alert creations as they happen, kept open with pings and reconnections."""
 
-import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -10,13 +10,15 @@ import orjson
 from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
+from xsoar_module.errors import AuthenticationError
+from xsoar_module.timing import LIVEAPI_RECONNECT, Backoff
 from xsoar_module.version import USER_AGENT
 
 KNOWN_TYPES = frozenset({"alert", "alert-comment"})
 Level = Literal["debug", "info", "warning", "error"]
 
 
-class LiveApiAuthenticationError(Exception):
+class LiveApiAuthenticationError(AuthenticationError):
     """The LiveAPI refused the API key: reconnecting cannot help."""
 
 
@@ -34,20 +36,6 @@ class Ignored:
     level: Level = "warning"
 
 
-@dataclass(frozen=True)
-class Backoff:
-    """Reconnect soon, then less and less often; a connection that lived `stable_after` seconds resets it."""
-
-    first: float = 0.5
-    factor: float = 2.0
-    longest: float = 60.0
-    stable_after: float = 60.0
-
-    def delay(self, failures: int) -> float:
-        base = min(self.first * self.factor ** max(failures - 1, 0), self.longest)
-        return base * random.uniform(0.8, 1.2)
-
-
 class LiveApiHandler(Protocol):
     """What the listener reports to its owner."""
 
@@ -55,7 +43,7 @@ class LiveApiHandler(Protocol):
 
     def disconnected(self) -> None: ...
 
-    def alert_created(self, notification: AlertCreatedNotification) -> None: ...
+    def notified(self, notification: AlertCreatedNotification) -> None: ...
 
     def alive(self) -> None: ...
 
@@ -94,6 +82,9 @@ def parse_message(text: str | bytes) -> AlertCreatedNotification | Ignored:
     return AlertCreatedNotification(uuid.strip(), short_id if isinstance(short_id, str) else None)
 
 
+MessageParser = Callable[[str | bytes], AlertCreatedNotification | Ignored]
+
+
 def websocket_url(url: str) -> str:
     """`https://host/live/` -> `wss://host/live/` (the setting accepts either form)."""
     for web, socket in (("https://", "wss://"), ("http://", "ws://")):
@@ -111,7 +102,9 @@ class LiveApiListener:
         api_key: str,
         handler: LiveApiHandler,
         *,
-        backoff: Backoff = Backoff(),
+        backoff: Backoff = LIVEAPI_RECONNECT,
+        stable_after: float = 60.0,
+        parse: MessageParser | None = None,
         ping_interval: float = 20.0,
         receive_timeout: float = 1.0,
         open_timeout: float = 10.0,
@@ -120,6 +113,8 @@ class LiveApiListener:
         self._api_key = api_key
         self._handler = handler
         self._backoff = backoff
+        self._stable_after = stable_after  # a connection that lived that long resets the backoff
+        self._parse = parse or parse_message  # which messages notify the owner: alert creations by default
         self._ping_interval = ping_interval
         self._receive_timeout = receive_timeout
         self._open_timeout = open_timeout
@@ -146,7 +141,7 @@ class LiveApiListener:
                 reason = f"failed ({type(exc).__name__}: {str(exc)[:160] or 'no detail'})"
             if self._stop.is_set():
                 return
-            if opened_at and time.monotonic() - opened_at[0] >= self._backoff.stable_after:
+            if opened_at and time.monotonic() - opened_at[0] >= self._stable_after:
                 failures = 0
             failures += 1
             delay = self._backoff.delay(failures)
@@ -195,9 +190,9 @@ class LiveApiListener:
                 self._handler.alive()  # the keepalive pings would have closed a dead connection
                 continue
             self._handler.alive()
-            outcome = parse_message(message)
+            outcome = self._parse(message)
             if isinstance(outcome, Ignored):
                 if outcome.reason:
                     self._handler.log(outcome.reason, outcome.level)
             else:
-                self._handler.alert_created(outcome)
+                self._handler.notified(outcome)

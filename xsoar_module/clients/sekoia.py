@@ -6,51 +6,37 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
-from xsoar_module.clients.http import (
-    ClosingClient,
-    HttpSession,
-    RetryLog,
-    RetryPolicy,
-    describe_status,
-    parse_json,
-    service_message,
-)
+from xsoar_module.clients.http import ClosingClient, HttpSession, Refusal, Refusals, RetryLog, RetryPolicy, parse_json
+from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.errors import (
     AuthenticationError,
     MalformedResponseError,
     NotFoundError,
-    RejectedRequestError,
     ServiceError,
 )
+from xsoar_module.timing import Deadline, PollSchedule, iso8601_seconds
 
 SERVICE = "Sekoia.io"
 JOB_DONE, JOB_CANCELED, JOB_FAILED = 2, 3, 4
 EVENTS_PAGE_SIZE = 1000
 ALERTS_PAGE_SIZE = 100
 SEARCH_TIMEOUT, MAX_SEARCH_TIMEOUT = 300, 3600  # seconds a search job may take: default, and the most allowed
-
-
-def iso8601_utc(epoch: float) -> str:
-    """Epoch seconds -> `2025-11-28T08:00:00Z`, the form the alert listing's date filter takes."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
-
-
-@dataclass(frozen=True)
-class PollSchedule:
-    """Check a search job at once, then at short, growing intervals, up to a deadline."""
-
-    first: float = 0.025
-    factor: float = 1.5
-    longest: float = 2.0
-    timeout: float = SEARCH_TIMEOUT
-
-    def delays(self) -> Iterator[float]:
-        delay = self.first
-        while True:
-            yield delay
-            delay = min(delay * self.factor, self.longest)
+SEKOIA_POLICY = RetryPolicy()
+SEKOIA_TIMEOUT = (5.0, 30.0)  # connect, read
+REFUSALS = Refusals(
+    {
+        401: Refusal(
+            AuthenticationError,
+            "{service} rejected the API key (401) for {what}: set a valid api_key in the module configuration",
+        ),
+        403: Refusal(
+            AuthenticationError,
+            "{service} refused {what} (403): the API key lacks a permission; give its role the SYMPHONY_* "
+            "permissions and read access to alerts and events",
+        ),
+        404: Refusal(NotFoundError, "{service} found no {what} (404){detail}"),
+    }
+)
 
 
 @dataclass
@@ -66,20 +52,18 @@ class SekoiaClient(ClosingClient):
 
     def __init__(
         self,
-        api_url: str,
-        api_key: str,
+        config: ModuleConfiguration,
         *,
-        policy: RetryPolicy = RetryPolicy(),
-        timeout: tuple[float, float] = (5.0, 30.0),
+        policy: RetryPolicy | None = None,
         on_retry: RetryLog | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.http = HttpSession(
             SERVICE,
-            api_url,
-            {"Authorization": f"Bearer {api_key}"},
-            policy=policy,
-            timeout=timeout,
+            config.sekoia_api_url,
+            {"Authorization": f"Bearer {config.require_api_key()}"},
+            policy=policy or SEKOIA_POLICY,
+            timeout=SEKOIA_TIMEOUT,
             on_retry=on_retry,
             setting="base_url",
         )
@@ -130,7 +114,7 @@ class SekoiaClient(ClosingClient):
         return SearchOutcome(events=events, job_uuid=job_uuid, total=int(status.get("total") or 0), status_polls=polls)
 
     def _wait_for_job(self, job_uuid: str, query: str, schedule: PollSchedule) -> tuple[dict[str, Any], int]:
-        deadline = time.monotonic() + schedule.timeout
+        deadline = Deadline(schedule.timeout)
         polls = 0
         for delay in schedule.delays():
             job = self._json("GET", f"/v1/sic/conf/events/search/jobs/{job_uuid}", what=f"search job {job_uuid}")
@@ -144,7 +128,7 @@ class SekoiaClient(ClosingClient):
                     f"The events search job {job_uuid} {state} on {SERVICE} (query {query!r}); "
                     "check the query syntax and the time window, then run the block again"
                 )
-            remaining = deadline - time.monotonic()
+            remaining = deadline.remaining()
             if remaining <= 0:
                 raise ServiceError(
                     f"The events search job {job_uuid} did not finish within {schedule.timeout:.0f} s "
@@ -174,30 +158,11 @@ class SekoiaClient(ClosingClient):
     def _json(self, method: str, path: str, *, what: str, **kwargs: Any) -> dict[str, Any]:
         response = self.http.request(method, path, **kwargs)
         if not response.ok:
-            raise self._error(response, what)
+            raise REFUSALS.error(response, SERVICE, what)
         body = parse_json(response, SERVICE, "base_url")
         if not isinstance(body, dict):
             raise MalformedResponseError(f"{SERVICE} answered {what} with JSON that is not an object")
         return body
-
-    @staticmethod
-    def _error(response: requests.Response, what: str) -> ServiceError:
-        status = response.status_code
-        detail = service_message(response)
-        if status == 401:
-            return AuthenticationError(
-                f"{SERVICE} rejected the API key (401) for {what}: set a valid api_key in the module configuration",
-                status,
-            )
-        if status == 403:
-            return AuthenticationError(
-                f"{SERVICE} refused {what} (403): the API key lacks a permission; give its role the "
-                "SYMPHONY_* permissions and read access to alerts and events",
-                status,
-            )
-        if status == 404:
-            return NotFoundError(f"{SERVICE} found no {what} (404){detail}", status)
-        return RejectedRequestError(f"{SERVICE} rejected {what}: {describe_status(response)}{detail}", status)
 
     def iter_alerts_created_since(self, since: int, page_size: int = ALERTS_PAGE_SIZE) -> Iterator[dict[str, Any]]:
         """Alerts created at or after `since` (epoch seconds), oldest first; the caller deduplicates by uuid.
@@ -209,7 +174,7 @@ class SekoiaClient(ClosingClient):
         while True:
             page = self.list_alerts(
                 {
-                    "date[created_at]": f"{iso8601_utc(start)},now",
+                    "date[created_at]": f"{iso8601_seconds(start)},now",
                     "sort": "created_at",
                     "direction": "asc",
                     "limit": page_size,

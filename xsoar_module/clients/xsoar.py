@@ -15,15 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import certifi
 import requests
 
-from xsoar_module.clients.http import (
-    ClosingClient,
-    HttpSession,
-    RetryLog,
-    RetryPolicy,
-    describe_status,
-    parse_json,
-    service_message,
-)
+from xsoar_module.clients.http import ClosingClient, HttpSession, Refusal, Refusals, RetryLog, RetryPolicy, parse_json
 from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.errors import (
     AuthenticationError,
@@ -45,6 +37,36 @@ XSOAR_TIMEOUT = (10.0, 60.0)  # connect, read: creating an incident may start a 
 # before sending the create again. XSOAR may commit (and index) an incident after its client gave up.
 SETTLE_WAITS = (0.0, 2.0, 4.0, 8.0, 16.0)
 XSOAR8_PATHS = ("/xsoar/public/v1", "/xsoar")
+
+
+def _refusals(credentials: str, address: str) -> Refusals:
+    """XSOAR's refusals in a mode: which credentials to check on 401/403, which address on 404."""
+    return Refusals(
+        {
+            401: Refusal(AuthenticationError, "{service} refused {what} ({status}{detail}): " + credentials),
+            403: Refusal(AuthenticationError, "{service} refused {what} ({status}{detail}): " + credentials),
+            404: Refusal(NotFoundError, "{service} answered 404 for {what} at {url}: " + address),
+            400: Refusal(RejectedRequestError, "{service} rejected {what} (400){reason}"),
+        },
+        Refusal(RejectedRequestError, "{service} refused {what}: {answer}{detail}"),
+    )
+
+
+REFUSALS = {
+    "api": _refusals(
+        "check xsoar_api_key, and xsoar_api_key_id for XSOAR 8 / XSIAM (leave it empty for XSOAR 6); "
+        "the key's role must allow creating and searching incidents",
+        "check xsoar_url: the server URL for XSOAR 6 (https://<server>), the API URL for XSOAR 8 / "
+        "XSIAM (https://api-<fqdn>/xsoar) with xsoar_api_key_id set",
+    ),
+    "webhook": _refusals(
+        "check xsoar_token (sent as 'Authorization: Bearer <token>': the instance's username must be "
+        "'_header:Authorization' and its password 'Bearer <token>'), or xsoar_username/xsoar_password "
+        "for Basic authentication",
+        "check the instance name at the end of xsoar_url (.../instance/execute/<instance name>) and, on "
+        "XSOAR 6, that the server setting instance.execute.external.<instance name> is true",
+    ),
+}
 
 
 @dataclass
@@ -116,10 +138,12 @@ class XsoarClient(ClosingClient):
     def __init__(
         self,
         config: ModuleConfiguration,
+        *,
+        policy: RetryPolicy | None = None,
         on_retry: RetryLog | None = None,
+        sleep: Callable[[float], None] = time.sleep,
         warn: RetryLog | None = None,
         settle_waits: tuple[float, ...] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
     ):
         config.check_xsoar_credentials()
         self.mode = config.xsoar_mode
@@ -145,7 +169,7 @@ class XsoarClient(ClosingClient):
             SERVICE,
             base,
             headers,
-            policy=XSOAR_POLICY,
+            policy=policy or XSOAR_POLICY,
             timeout=XSOAR_TIMEOUT,
             verify=verify,
             auth=auth,
@@ -168,7 +192,7 @@ class XsoarClient(ClosingClient):
                 f"{body.get('alertId')} may be created twice (an alert lost is worse than a duplicate)"
             )
 
-        response = self.http.request("POST", "", json=body, resolve_unknown_outcome=warn_duplicate)
+        response = self.http.request("POST", "", json=body, on_unknown_outcome=warn_duplicate)
         if not response.ok:
             raise self._error(response, "the webhook")
         try:
@@ -200,10 +224,8 @@ class XsoarClient(ClosingClient):
         alert_id = body["CustomFields"]["alertid"]
         if existing := self.find_incident(alert_id):
             return Delivery(_id_of(existing), True, self.http.requests_sent - before)
-        answer = self.http.request(
-            "POST", "/incident", json=body, resolve_unknown_outcome=lambda: self._settle(alert_id)
-        )
-        if isinstance(answer, dict):  # found by the search after a timed-out attempt: created by that attempt
+        answer = self.http.request_unless_found("POST", "/incident", lambda: self._settle(alert_id), json=body)
+        if not isinstance(answer, requests.Response):  # found after a timed-out attempt: created by that attempt
             return Delivery(_id_of(answer), False, self.http.requests_sent - before)
         if not answer.ok:
             raise self._error(answer, "the incident")
@@ -223,36 +245,7 @@ class XsoarClient(ClosingClient):
         return None
 
     def _error(self, response: requests.Response, what: str) -> ServiceError:
-        status = response.status_code
-        detail = service_message(response)
-        if status in (401, 403):
-            if self.mode == "api":
-                fix = (
-                    "check xsoar_api_key, and xsoar_api_key_id for XSOAR 8 / XSIAM (leave it empty for XSOAR 6); "
-                    "the key's role must allow creating and searching incidents"
-                )
-            else:
-                fix = (
-                    "check xsoar_token (sent as 'Authorization: Bearer <token>': the instance's username must be "
-                    "'_header:Authorization' and its password 'Bearer <token>'), or xsoar_username/xsoar_password "
-                    "for Basic authentication"
-                )
-            return AuthenticationError(f"{SERVICE} refused {what} ({status}{detail}): {fix}", status)
-        if status == 404:
-            if self.mode == "api":
-                fix = (
-                    "check xsoar_url: the server URL for XSOAR 6 (https://<server>), the API URL for XSOAR 8 / "
-                    "XSIAM (https://api-<fqdn>/xsoar) with xsoar_api_key_id set"
-                )
-            else:
-                fix = (
-                    "check the instance name at the end of xsoar_url (.../instance/execute/<instance name>) and, on "
-                    "XSOAR 6, that the server setting instance.execute.external.<instance name> is true"
-                )
-            return NotFoundError(f"{SERVICE} answered 404 for {what} at {self.url}: {fix}", status)
-        if status == 400:
-            return RejectedRequestError(f"{SERVICE} rejected {what} (400){detail or ': no reason given'}", status)
-        return RejectedRequestError(f"{SERVICE} refused {what}: {describe_status(response)}{detail}", status)
+        return REFUSALS[self.mode].error(response, SERVICE, what, self.url)
 
 
 def _id_of(incident: Any) -> str | None:

@@ -7,9 +7,10 @@ import orjson
 from xsoar_module.errors import InvalidInputError
 from xsoar_module.mapping.bounds import bound, note, size
 from xsoar_module.mapping.create_request import split_fields
-from xsoar_module.mapping.links import alert_url, epoch_to_iso8601
+from xsoar_module.mapping.links import alert_url
 from xsoar_module.mapping.severity import display_of, xsoar_severity
 from xsoar_module.models.alert import Alert
+from xsoar_module.timing import epoch_to_iso8601
 
 MAX_BODY_BYTES = 512 * 1024
 # API mode: the webhook body travels as the string rawJSON, whose escaping at most doubles it; the rest of the

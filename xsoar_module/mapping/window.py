@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from xsoar_module.errors import InvalidInputError
 from xsoar_module.models.alert import Alert
+from xsoar_module.timing import iso8601, parse_iso8601
 
 NOW = "now"
 NULL_RENDERINGS = ("", "none", "null")  # what a template engine may make of a null value
@@ -34,10 +35,9 @@ def parse_time(text: object, now: datetime) -> datetime | None:
             return now - timedelta(**{UNITS[relative["unit"]]: int(relative["count"])})
         if EPOCH.fullmatch(text):
             return datetime.fromtimestamp(float(text), UTC)
-        moment = datetime.fromisoformat(text)
-    except (ValueError, OverflowError, OSError):  # not a time, or one out of datetime's range
+    except (ValueError, OverflowError, OSError):  # out of datetime's range
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return parse_iso8601(text)
 
 
 def search_time(text: str, now: datetime) -> str:
@@ -49,13 +49,7 @@ def search_time(text: str, now: datetime) -> str:
     moment = parse_time(text, now)
     if moment is None:
         raise ValueError(f"{text[:80]!r} is not a time: give {TIME_FORMS}")
-    return _iso(moment) if EPOCH.fullmatch(text) else text
-
-
-def _iso(moment: datetime) -> str:
-    """ISO-8601 UTC with a Z, to the microsecond so that no bound cuts an event off."""
-    moment = moment.astimezone(UTC)
-    return moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds").replace("+00:00", "Z")
+    return iso8601(moment) if EPOCH.fullmatch(text) else text
 
 
 def events_window(alert: Alert, now: datetime) -> tuple[str, str]:
@@ -71,7 +65,7 @@ def events_window(alert: Alert, now: datetime) -> tuple[str, str]:
         earliest = datetime.fromtimestamp(alert.created_at, UTC) - EVENTS_BEFORE_CREATION
     if earliest is None:
         earliest = latest - LOOKBACK_WITHOUT_TIMES
-    return _iso(min(earliest, latest)), _iso(latest)
+    return iso8601(min(earliest, latest)), iso8601(latest)  # to the microsecond: no bound cuts an event off
 
 
 def is_null_rendering(text: object) -> bool:

@@ -1,5 +1,7 @@
 """A Sekoia.io alert as the API returns it: typed where it matters, lenient to missing and extra fields."""
 
+from typing import Any
+
 from pydantic import ConfigDict, Field
 
 from xsoar_module.models.schema import ManifestModel, nullable_types
@@ -62,8 +64,8 @@ class Alert(_Lenient):
     source: str | None = Field(None, description="Main source (e.g. an IP address)")
     target: str | None = Field(None, description="Main target")
     similar: int | None = Field(None, description="Number of similar occurrences (events)")
-    ttps: list[dict] | None = None
-    adversaries: list[dict] | None = None
+    ttps: list[dict[str, Any]] | None = None
+    adversaries: list[dict[str, Any]] | None = None
     assets: list[str] | None = None
     is_incident: bool | None = None
 

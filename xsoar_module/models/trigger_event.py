@@ -1,9 +1,8 @@
 """The event of the Alert Created trigger: the fields of Sekoia.io's own trigger, plus the alert file."""
 
-from typing import Any
-
 from pydantic import Field
 
+from xsoar_module.models.alert import Alert
 from xsoar_module.models.schema import ManifestModel
 
 EVENT_TYPE = "alert"
@@ -48,31 +47,21 @@ class AlertCreatedEvent(ManifestModel):
     last_seen_at: str | None = Field(None, description="Time of the last event, ISO-8601")
 
     @classmethod
-    def of(cls, alert: dict[str, Any], file_path: str) -> "AlertCreatedEvent":
+    def of(cls, alert: Alert, file_path: str) -> "AlertCreatedEvent":
         """The event of an alert as the API returns it (any field may be missing or null)."""
-        urgency = _object(alert, "urgency").get("current_value")
-        created_at = alert.get("created_at")
+        if not alert.uuid:
+            raise ValueError("the alert has no uuid")
+        status, entity, kind, rule = alert.status, alert.entity, alert.alert_type, alert.rule
         return cls(
             file_path=file_path,
-            alert_uuid=alert["uuid"],
-            short_id=alert.get("short_id"),
-            status=EventStatus(**_pick(alert, "status", "uuid", "name")),
-            created_at=int(created_at) if isinstance(created_at, (int, float)) else None,
-            urgency=int(urgency) if isinstance(urgency, (int, float)) else None,
-            entity=EventEntity(**_pick(alert, "entity", "uuid", "name")),
-            alert_type=EventAlertType(**_pick(alert, "alert_type", "category", "value")),
-            rule=EventRule(**_pick(alert, "rule", "name", "uuid")),
-            first_seen_at=alert.get("first_seen_at"),
-            last_seen_at=alert.get("last_seen_at"),
+            alert_uuid=alert.uuid,
+            short_id=alert.short_id,
+            status=EventStatus(uuid=status.uuid, name=status.name) if status else EventStatus(),
+            created_at=int(alert.created_at) if alert.created_at is not None else None,
+            urgency=alert.urgency.current_value if alert.urgency else None,
+            entity=EventEntity(uuid=entity.uuid, name=entity.name) if entity else EventEntity(),
+            alert_type=EventAlertType(category=kind.category, value=kind.value) if kind else EventAlertType(),
+            rule=EventRule(name=rule.name, uuid=rule.uuid) if rule else EventRule(),
+            first_seen_at=alert.first_seen_at,
+            last_seen_at=alert.last_seen_at,
         )
-
-
-def _object(alert: dict[str, Any], field: str) -> dict[str, Any]:
-    value = alert.get(field)
-    return value if isinstance(value, dict) else {}
-
-
-def _pick(alert: dict[str, Any], field: str, *keys: str) -> dict[str, str | None]:
-    """The string members of a nested object; anything else becomes None."""
-    value = _object(alert, field)
-    return {key: value[key] if isinstance(value.get(key), str) else None for key in keys}

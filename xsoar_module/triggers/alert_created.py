@@ -1,6 +1,6 @@
 """Alert Created: one playbook run per new Sekoia.io alert, in real time, none lost and none repeated.
 
-The trigger checks the API key, opens the checkpoint, then runs an AlertFeed (LiveAPI notifications merged with
+The trigger checks the API key, opens the checkpoint, then runs a LiveSession (LiveAPI notifications merged with
 catch-ups of the alert listing) until stopped. Its configuration selects the alerts that start a run.
 """
 
@@ -14,25 +14,22 @@ from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, field_vali
 from sekoia_automation.configuration.exception import MissingConfigurationError
 from sekoia_automation.exceptions import TriggerConfigurationError
 from sekoia_automation.storage import temp_directory
-from sekoia_automation.trigger import Trigger
 
-from xsoar_module.bounds import MAX_MESSAGE, shorten
 from xsoar_module.clients.http import RetryPolicy
-from xsoar_module.clients.liveapi import Backoff, LiveApiAuthenticationError
-from xsoar_module.clients.sekoia import SekoiaClient, iso8601_utc
+from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.configuration import ModuleConfiguration
-from xsoar_module.errors import (
-    AuthenticationError,
-    ConfigurationError,
-    ModuleError,
-    NotFoundError,
-    describe_validation_error,
-)
+from xsoar_module.errors import ConfigurationError, NotFoundError, describe_validation_error
+from xsoar_module.models.alert import Alert
 from xsoar_module.models.schema import ManifestModel, drop_null_variants
 from xsoar_module.models.trigger_event import AlertCreatedEvent
-from xsoar_module.module import configuration_of, masker_of
+from xsoar_module.module import configuration_of
+from xsoar_module.timing import iso8601_seconds
+from xsoar_module.triggers.alerts import AlertCreatedKind, AlertCreatedSource
+from xsoar_module.triggers.base import ModuleTrigger
 from xsoar_module.triggers.checkpoint import CHECKPOINT_FILE, Checkpoint, CheckpointError, CheckpointStore, Ledger
-from xsoar_module.triggers.feed import AlertFeed, retry_delay
+from xsoar_module.triggers.emitter import Emitter
+from xsoar_module.triggers.session import LiveSession
+from xsoar_module.triggers.timings import LiveTimings
 
 ALERT_FILE = "alert.json"
 CLIENT_POLICY = RetryPolicy(attempts=4, deadline=20.0, max_wait=5.0)
@@ -103,19 +100,20 @@ class AlertCreatedConfiguration(ManifestModel):
             settings._ignored = describe_validation_error(exc, "trigger configuration")
             return settings
 
-    def filtered_out_because(self, alert: dict[str, Any]) -> str | None:
+    def filtered_out_because(self, alert: Alert) -> str | None:
         """Why the alert starts no run, or None when it passes every filter (an unknown value never filters out)."""
         rules = self.rule_names_filter + ([self.rule_filter] if self.rule_filter else [])
-        if rules and not _matches(rules, alert.get("rule"), "name", "uuid"):
+        if rules and not (alert.rule and _matches(rules, alert.rule.name, alert.rule.uuid)):
             return "its rule is not in rule_filter / rule_names_filter"
-        urgency = (alert.get("urgency") or {}).get("current_value") if isinstance(alert.get("urgency"), dict) else None
-        if isinstance(urgency, (int, float)) and urgency < self.min_urgency:
+        urgency = alert.urgency.current_value if alert.urgency else None
+        if urgency is not None and urgency < self.min_urgency:
             return f"its urgency {urgency} is below min_urgency {self.min_urgency}"
-        if self.entity_filter and not _matches(self.entity_filter, alert.get("entity"), "name", "uuid"):
-            return "its entity is not in entity_filter"
-        if self.alert_type_filter and not _matches(
-            self.alert_type_filter, alert.get("alert_type"), "value", "category"
+        if self.entity_filter and not (
+            alert.entity and _matches(self.entity_filter, alert.entity.name, alert.entity.uuid)
         ):
+            return "its entity is not in entity_filter"
+        kind = alert.alert_type
+        if self.alert_type_filter and not (kind and _matches(self.alert_type_filter, kind.value, kind.category)):
             return "its alert type is not in alert_type_filter"
         return None
 
@@ -130,14 +128,12 @@ class AlertCreatedConfiguration(ManifestModel):
         return "filters: " + "; ".join(shown) if shown else "no filter: every new alert starts a run"
 
 
-def _matches(wanted: list[str], value: Any, *keys: str) -> bool:
-    if not isinstance(value, dict):
-        return False
+def _matches(wanted: list[str], *values: str | None) -> bool:
     targets = {item.strip().casefold() for item in wanted}
-    return any(isinstance(value.get(key), str) and value[key].strip().casefold() in targets for key in keys)
+    return any(value is not None and value.strip().casefold() in targets for value in values)
 
 
-class AlertCreatedTrigger(Trigger):
+class AlertCreatedTrigger(ModuleTrigger):
     """Start a run for each new Sekoia.io alert: real time through the LiveAPI, with catch-up after any gap."""
 
     name = "Alert Created"
@@ -150,60 +146,47 @@ class AlertCreatedTrigger(Trigger):
     results_model = AlertCreatedEvent
     last_heartbeat_threshold = 600
 
-    liveapi_backoff = Backoff()
-    liveapi_ping_interval = 20.0
-    restart_delay = 10.0
-    _feed: AlertFeed | None = None
+    timings: LiveTimings = LiveTimings()
 
-    def run(self) -> None:
-        if self._critical_log_sent:  # bad credentials: wait for the platform to stop the trigger
-            self._stop_event.wait(self._STOP_EVENT_WAIT)
-            return
-        try:
-            self._serve()
-        except (ConfigurationError, AuthenticationError, LiveApiAuthenticationError) as exc:
-            self.log(str(exc), "critical")
-        except Exception:
-            self._stop_event.wait(self.restart_delay)  # then the SDK logs the error and runs again
-            raise
-
-    def stop(self, *args: Any, **kwargs: Any) -> None:
-        super().stop(*args, **kwargs)
-        if self._feed is not None:
-            self._feed.wake()  # SIGTERM: leave the idle wait at once
-
-    def log(self, message: str, level: str = "info", *args: Any, **kwargs: Any) -> None:
-        message = shorten(masker_of(self.module).mask(str(message)), MAX_MESSAGE)
-        super().log(message, level, *args, **kwargs)  # type: ignore[arg-type]
-
-    def _serve(self) -> None:
+    def serve(self) -> None:
         config = configuration_of(self.module)
         api_key = config.require_api_key()
         settings = self._settings()
-        client = self._client(config, api_key)
-        try:
-            if not self._check_api_key(client):
+        with self._client(config) as client:
+            if not self.checked(lambda: self._check_api_key(client), "The Sekoia.io API key"):
                 return
-            ledger = self._open_ledger(settings)
-            self.log(f"Alert Created started ({settings.describe()})", "info")
-            self._feed = AlertFeed(
-                client=client,
-                client_factory=lambda: self._client(config, api_key),
-                liveapi_url=config.sekoia_liveapi_url,
-                api_key=api_key,
-                ledger=ledger,
-                select=settings.filtered_out_because,
-                emit=self._emit,
-                log=self.log,
-                heartbeat=self.heartbeat,
-                stop=self._stop_event,
-                backoff=self.liveapi_backoff,
-                ping_interval=self.liveapi_ping_interval,
-            )
-            self._feed.serve()
+        ledger = self._open_ledger(settings)
+        self.log(f"Alert Created started ({settings.describe()})", "info")
+        source = AlertCreatedSource(
+            lambda: self._client(config),
+            liveapi_url=config.sekoia_liveapi_url,
+            api_key=api_key,
+            is_done=ledger.is_done,
+            timings=self.timings,
+        )
+        emitter = Emitter(
+            AlertCreatedKind(),
+            ledger,
+            select=settings.filtered_out_because,
+            emit=self._emit,
+            log=self.log,
+            stop=self._stop_event,
+            retry=self.timings.send_retry,
+        )
+        session = LiveSession(
+            source,
+            emitter,
+            ledger,
+            log=self.log,
+            heartbeat=self.heartbeat,
+            stop=self._stop_event,
+            timings=self.timings,
+        )
+        self._wake = session.wake
+        try:
+            session.serve()
         finally:
-            self._feed = None
-            client.close()
+            self._wake = None
 
     def _settings(self) -> AlertCreatedConfiguration:
         try:
@@ -217,34 +200,20 @@ class AlertCreatedTrigger(Trigger):
             self.log(f"{settings.ignored}. These settings are ignored: their filters do not apply", "error")
         return settings
 
-    def _client(self, config: ModuleConfiguration, api_key: str) -> SekoiaClient:
-        return SekoiaClient(
-            config.sekoia_api_url, api_key, policy=CLIENT_POLICY, on_retry=lambda message: self.log(message, "debug")
-        )
+    def _client(self, config: ModuleConfiguration) -> SekoiaClient:
+        return SekoiaClient(config, policy=CLIENT_POLICY, on_retry=lambda message: self.log(message, "debug"))
 
-    def _check_api_key(self, client: SekoiaClient) -> bool:
-        """GET /v1/me until it answers; AuthenticationError (critical) when the key is refused."""
-        failures = 0
-        while self.running:
-            self.heartbeat()
-            try:
-                client.me()
-            except AuthenticationError:
-                raise
-            except NotFoundError:
-                raise ConfigurationError(
-                    f"Sekoia.io has no /v1/me at {client.http.base_url} (404): set base_url to the Sekoia.io API of "
-                    "your region (e.g. https://api.sekoia.io)"
-                ) from None
-            except ModuleError as exc:
-                failures += 1
-                delay = retry_delay(failures, first=5.0, longest=120.0)
-                self.log(f"The Sekoia.io API key could not be checked ({exc}): retrying in {delay:.0f} s", "warning")
-                self._stop_event.wait(delay)
-                continue
-            self.log(f"The Sekoia.io API key was accepted by {client.http.base_url}", "info")
-            return True
-        return False
+    @staticmethod
+    def _check_api_key(client: SekoiaClient) -> str:
+        """GET /v1/me: AuthenticationError when the key is refused, ConfigurationError when base_url is wrong."""
+        try:
+            client.me()
+        except NotFoundError:
+            raise ConfigurationError(
+                f"Sekoia.io has no /v1/me at {client.http.base_url} (404): set base_url to the Sekoia.io API of "
+                "your region (e.g. https://api.sekoia.io)"
+            ) from None
+        return f"The Sekoia.io API key was accepted by {client.http.base_url}"
 
     def _open_ledger(self, settings: AlertCreatedConfiguration) -> Ledger:
         store = CheckpointStore(self.data_path / CHECKPOINT_FILE)
@@ -259,20 +228,20 @@ class AlertCreatedTrigger(Trigger):
         if checkpoint is None:
             checkpoint = Checkpoint.first_start(time.time(), settings.backfill_minutes)
             store.save(checkpoint)  # a restart resumes from this first start, not from its own "now"
-            self.log(f"First start: alerts created since {iso8601_utc(checkpoint.floor)} start runs", "info")
+            self.log(f"First start: alerts created since {iso8601_seconds(checkpoint.floor)} start runs", "info")
         else:
             self.log(
-                f"Resuming after the alerts created until {iso8601_utc(checkpoint.created_at)} "
+                f"Resuming after the alerts created until {iso8601_seconds(checkpoint.created_at)} "
                 f"({len(checkpoint.recent)} recent alerts remembered)",
                 "info",
             )
         return Ledger(store, checkpoint)
 
-    def _emit(self, alert: dict[str, Any]) -> None:
+    def _emit(self, alert: Alert) -> None:
         """Send the event with the alert as a file; its directory is removed whether the send succeeds or fails."""
         directory = temp_directory(self.data_path)
         try:
-            (self.data_path / directory / ALERT_FILE).write_bytes(orjson.dumps(alert))
+            (self.data_path / directory / ALERT_FILE).write_bytes(orjson.dumps(alert.model_dump(exclude_unset=True)))
             try:
                 event = AlertCreatedEvent.of(alert, f"{directory}/{ALERT_FILE}")
             except ValidationError as exc:
@@ -280,5 +249,5 @@ class AlertCreatedTrigger(Trigger):
             self.send_event(f"Sekoia.io alert {event.short_id or event.alert_uuid}", event, directory, True)
         except BaseException:
             with contextlib.suppress(Exception):  # already removed by the SDK, or not removable: keep the cause
-                self._rm_tree(self.data_path / directory)
+                self._rm_tree(self.data_path / directory)  # private, but removes S3 paths too (shutil does not)
             raise

@@ -6,18 +6,19 @@ A lone notification is fetched at once with `GET /v1/sic/alerts/{uuid}`; when se
 
 import itertools
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from xsoar_module.timing import RateLimit
+
 QUEUE_CAPACITY = 1000
 FETCH_THREADS = 4
 FETCH_BATCH = 100
 FETCH_AHEAD = 200
-FETCH_RATE = 4.0
-FETCH_BURST = 8
+FETCH_RATE = 4.0  # fetch requests a second on average
+FETCH_BURST = 8  # at once
 
 FetchOne = Callable[[str], dict[str, Any]]
 FetchMany = Callable[[list[str]], dict[str, dict[str, Any]]]
@@ -34,24 +35,6 @@ class Notified:
     fetched: bool = False
     alert: dict[str, Any] | None = field(default=None, repr=False)
     error: Exception | None = None
-
-
-class RateLimit:
-    """At most `per_second` requests a second on average, `burst` at once (thread-safe)."""
-
-    def __init__(self, per_second: float = FETCH_RATE, burst: int = FETCH_BURST):
-        self._interval = 1.0 / per_second
-        self._allowance = (burst - 1) * self._interval
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self, stop: threading.Event) -> bool:
-        """Wait for the next slot; False when stopped first."""
-        with self._lock:
-            now = time.monotonic()
-            slot = max(self._next, now - self._allowance)
-            self._next = slot + self._interval
-        return slot <= now or not stop.wait(slot - now)
 
 
 class LiveIntake:
@@ -72,7 +55,7 @@ class LiveIntake:
         self._fetch_one = fetch_one
         self._fetch_many = fetch_many
         self._skip = skip
-        self._rate = rate or RateLimit()
+        self._rate = rate or RateLimit(FETCH_RATE, FETCH_BURST)
         self.capacity = capacity
         self._ahead = ahead
         self._batch = batch

@@ -1,0 +1,72 @@
+"""What every trigger of the module shares: critical errors that stop it for good, masked logs, a prompt stop,
+credentials checked until the service answers."""
+
+from abc import abstractmethod
+from collections.abc import Callable
+from typing import Any
+
+from sekoia_automation.trigger import Trigger
+
+from xsoar_module.bounds import MAX_MESSAGE, shorten
+from xsoar_module.errors import AuthenticationError, ConfigurationError, ModuleError
+from xsoar_module.module import masker_of
+from xsoar_module.triggers.timings import TriggerTimings
+
+# Errors only a change of configuration can fix (the LiveAPI's refusal of the key is an AuthenticationError too): one
+# critical log, then nothing until the platform stops the trigger
+FATAL_ERRORS = (ConfigurationError, AuthenticationError)
+
+
+class ModuleTrigger(Trigger):
+    """A trigger whose session runs in `serve()`; `_stop_event` is the SDK's (it offers `running` and `stop()`, but
+    no public way to wait for the stop)."""
+
+    timings: TriggerTimings = TriggerTimings()
+    _wake: Callable[[], None] | None = None  # leaves the session's idle wait (set while a session runs)
+    _given_up = False  # a critical error was logged
+
+    @abstractmethod
+    def serve(self) -> None:
+        """The trigger's session, until the stop event."""
+
+    def run(self) -> None:
+        if self._given_up:
+            self._stop_event.wait(self.timings.given_up_wait)
+            return
+        try:
+            self.serve()
+        except FATAL_ERRORS as exc:
+            self._given_up = True
+            self.log(str(exc), "critical")
+        except Exception:
+            self._stop_event.wait(self.timings.restart_delay)  # then the SDK logs the error and runs again
+            raise
+
+    def stop(self, *args: Any, **kwargs: Any) -> None:
+        super().stop(*args, **kwargs)
+        if self._wake is not None:
+            self._wake()  # SIGTERM: leave the idle wait at once
+
+    def log(self, message: str, level: str = "info", *args: Any, **kwargs: Any) -> None:
+        message = shorten(masker_of(self.module).mask(str(message)), MAX_MESSAGE)
+        super().log(message, level, *args, **kwargs)  # type: ignore[arg-type]
+
+    def checked(self, check: Callable[[], str], what: str) -> bool:
+        """Run `check` until it answers (its answer is logged); False when stopped first. Bad credentials and
+        configuration errors propagate; other failures are retried with the timings' backoff."""
+        failures = 0
+        while self.running:
+            self.heartbeat()
+            try:
+                accepted = check()
+            except (AuthenticationError, ConfigurationError):
+                raise
+            except ModuleError as exc:
+                failures += 1
+                delay = self.timings.check_retry.delay(failures)
+                self.log(f"{what} could not be checked ({exc}): retrying in {delay:.0f} s", "warning")
+                self._stop_event.wait(delay)
+                continue
+            self.log(accepted, "info")
+            return True
+        return False
