@@ -1,6 +1,7 @@
 """The playbooks shipped in playbooks/ use this module's blocks, as its manifests name them, and hold no secret."""
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,12 @@ def manifest_uuids(pattern: str) -> dict[str, str]:
     return {item["name"]: item["uuid"] for item in items}
 
 
-def test_both_playbooks_are_shipped():
+def test_the_playbooks_are_shipped():
     assert [path.name for path in PLAYBOOKS] == [
         "create_incident_on_cortex_xsoar.json",
         "create_incident_on_cortex_xsoar_two_blocks.json",
+        "sync_alert_changes_to_xsoar.json",
+        "sync_incident_changes_to_sekoia.json",
     ]
 
 
@@ -32,9 +35,13 @@ def test_node_uuids_follow_the_manifests(path: Path):
     for node_id, node in json.loads(path.read_text())["nodes"].items():
         assert node["module_uuid"] == module_uuid, node_id
         if node["type"] == "trigger":
-            assert node["trigger_uuid"] == triggers.get("Alert Created"), node_id
+            assert node["trigger_uuid"] == triggers[node["name"]], node_id
         else:
             assert node["action_uuid"] == actions[node["name"]], node_id
+        # as the SDK's generator makes them: uuid5 of the module uuid and the item name
+        assert node.get("trigger_uuid", node.get("action_uuid")) == str(
+            uuid.uuid5(uuid.UUID(module_uuid), node["name"])
+        )
 
 
 @pytest.mark.parametrize("path", PLAYBOOKS, ids=lambda path: path.name)
@@ -59,3 +66,31 @@ def test_the_four_block_playbook_feeds_create_incident_with_native_values():
     nodes = json.loads(PLAYBOOKS[0].read_text())["nodes"]
     assert nodes["1"]["arguments"] == {"uuid": "{{ node.0.alert_uuid }}", "stix": False}
     assert nodes["3"]["arguments"] == {"alert": "{{ node.1 }}", "events": "{{ node.2.events }}"}
+
+
+def sync_nodes(name: str) -> dict:
+    return json.loads((ROOT / "playbooks" / name).read_text())["nodes"]
+
+
+def test_alert_changes_go_to_update_incident_with_the_trigger_fields():
+    nodes = sync_nodes("sync_alert_changes_to_xsoar.json")
+    assert [nodes["0"]["name"], nodes["1"]["name"]] == ["Alert Updated", "Update Incident"]
+    assert nodes["1"]["arguments"] == {
+        "alert_uuid": "{{ node.0.alert_uuid }}",
+        "short_id": "{{ node.0.short_id }}",
+        "status": "{{ node.0.status_name }}",
+        "comment": "{{ node.0.comment }}",
+    }
+
+
+def test_incident_changes_go_to_update_alert_with_the_trigger_fields():
+    nodes = sync_nodes("sync_incident_changes_to_sekoia.json")
+    assert [nodes["0"]["name"], nodes["1"]["name"]] == ["Incident Updated", "Update Alert"]
+    assert nodes["1"]["arguments"] == {
+        "short_id": "{{ node.0.alert_short_id }}",
+        "alert_uuid": "{{ node.0.alert_uuid }}",
+        "change": "{{ node.0.change }}",
+        "close_reason": "{{ node.0.close_reason }}",
+        "comment": "{{ node.0.close_notes }}",
+        "note": "{{ node.0.note }}",
+    }
