@@ -16,7 +16,7 @@ from lab.demo import DEFAULT_PLAYBOOK, REPO_ROOT, DemoOptions, run_demo
 from lab.history import History, HistoryError
 from lab.migrate import MigrationError, migrate_file
 from lab.playbook import Catalogue, PlaybookError, check_file, load_playbook
-from lab.runner import PlaybookRunner, RunnerError, RunnerOptions
+from lab.runner import PlaybookRunners, RunnerError, RunnerOptions
 from lab.server import wait_for_interrupt
 from lab.settings import ENV_PREFIX, SettingsError, load_settings, secret_values
 from lab.symphony import Symphony
@@ -60,62 +60,81 @@ def demo(
     playbook: Annotated[Path, typer.Option(help="The playbook to run")] = DEFAULT_PLAYBOOK,
     process: Annotated[bool, typer.Option(help="Run each block as its own process, like a container")] = False,
     stay: Annotated[bool, typer.Option(help="Stay up after the runs, to inspect")] = False,
+    sync: Annotated[bool, typer.Option(help="Also run the sync playbooks and end with the sync round")] = True,
+    poll_interval: Annotated[
+        float, typer.Option(min=0.2, max=300, help="Incident Updated's poll interval in seconds (default 30 s)")
+    ] = 1.0,
     state: StateOption = STATE,
 ) -> None:
-    """Simulated Sekoia.io and XSOAR, the shipped playbook, a handful of varied alerts: the runs and the incidents."""
+    """Simulated Sekoia.io and XSOAR, the shipped playbooks, a handful of varied alerts: the runs and the incidents,
+    then the sync round (changes made as a person on either side cross to the other)."""
     if mode not in ("webhook", "api"):
         fail(f"--mode must be webhook or api, not {mode!r}")
-    options = DemoOptions(alerts, mode, playbook.resolve(), not process, stay, state=state)  # type: ignore[arg-type]
+    options = DemoOptions(
+        alerts,
+        mode,  # type: ignore[arg-type]
+        playbook.resolve(),
+        not process,
+        stay,
+        state=state,
+        sync=sync,
+        poll_interval=poll_interval,
+    )
     try:
         succeeded = run_demo(options, console)
     except (PlaybookError, RunnerError, HistoryError, OSError) as exc:
         fail(str(exc))
     if not succeeded:
-        fail("Not every alert got its incident: see the failed runs above (python -m lab show <run>)")
+        fail("Not every alert got its incident or not every change crossed once: see the runs above (lab show <run>)")
 
 
 @app.command()
 def run(
-    playbook: Annotated[Path, typer.Argument(help="The playbook to run")],
+    playbooks: Annotated[list[Path], typer.Argument(help="The playbooks to run, each trigger its own process")],
     config: Annotated[Path | None, typer.Option(help=f"Module configuration (JSON); {ENV_PREFIX}* override")] = None,
     process: Annotated[bool, typer.Option(help="Run each block as its own process")] = False,
     concurrency: Annotated[int, typer.Option(min=1, max=64)] = 4,
     state: StateOption = STATE,
 ) -> None:
-    """Run a playbook against real Sekoia.io and XSOAR endpoints until Ctrl-C (secrets are never printed)."""
+    """Run playbooks against real Sekoia.io and XSOAR endpoints until Ctrl-C (secrets are never printed)."""
     try:
         settings = load_settings(config)
-        with reading(playbook):
-            loaded = load_playbook(playbook)
+        loaded = []
+        for playbook in playbooks:
+            with reading(playbook):
+                loaded.append(load_playbook(playbook))
     except (SettingsError, PlaybookError) as exc:
         fail(str(exc))
     state.mkdir(parents=True, exist_ok=True)
-    with Symphony() as symphony, opened_history(state, secret_values(settings)) as history:
-        with tempfile.TemporaryDirectory(prefix="playbook-data-") as data_root:
+    options = RunnerOptions(in_process=not process, concurrency=concurrency)
+    with (
+        Symphony() as symphony,
+        opened_history(state, secret_values(settings)) as history,
+        tempfile.TemporaryDirectory(prefix="playbook-data-") as data_root,
+    ):
 
-            def show(run_id: int, status: str, summary: str) -> None:
-                console.print(f"run {run_id}: {status} - {summary}")
+        def show(run_id: int, status: str, summary: str) -> None:
+            console.print(f"run {run_id}: {status} - {summary}")
 
-            try:
-                runner = PlaybookRunner(
-                    loaded,
-                    Catalogue.from_module(),
-                    symphony,
-                    settings,
-                    history,
-                    Path(data_root),
-                    RunnerOptions(in_process=not process, concurrency=concurrency),
-                    show,
-                )
-            except (PlaybookError, RunnerError) as exc:
-                fail(str(exc))
-            runner.start()
-            console.print(f"Running {playbook}: waiting for alerts (Ctrl-C to stop)")
-            try:
-                wait_for_interrupt()
-                console.print("Stopping")
-            finally:
-                runner.stop()
+        try:
+            runners = PlaybookRunners.build(
+                [(playbook, options) for playbook in loaded],
+                Catalogue.from_module(),
+                symphony,
+                settings,
+                history,
+                Path(data_root),
+                show,
+            )
+        except (PlaybookError, RunnerError) as exc:
+            fail(str(exc))
+        runners.start()
+        console.print(f"Running {', '.join(map(str, playbooks))}: waiting for changes (Ctrl-C to stop)")
+        try:
+            wait_for_interrupt()
+            console.print("Stopping")
+        finally:
+            runners.stop()
 
 
 @app.command()

@@ -1,4 +1,5 @@
-"""The whole chain on one machine: simulated Sekoia.io and XSOAR, the shipped playbook, its runs, the incidents."""
+"""The whole chain on one machine: simulated Sekoia.io and XSOAR, the shipped playbooks, their runs, the incidents,
+then the sync round (lab/sync_round.py): changes made as a person on either side cross to the other."""
 
 import secrets
 import tempfile
@@ -14,17 +15,21 @@ from rich.console import Console
 from rich.progress import Progress
 
 from lab.history import History
-from lab.playbook import Catalogue, load_playbook
-from lab.server import wait_for_interrupt
-from lab.runner import PlaybookRunner, RunnerOptions
+from lab.playbook import Catalogue, Playbook, load_playbook
+from lab.runner import FinishedRun, PlaybookRunner, PlaybookRunners, RunnerOptions, RunObserver
 from lab.sekoia_simulator import SekoiaSimulator
+from lab.server import wait_for_interrupt
 from lab.symphony import Symphony
-from lab.views import incidents_table, runs_table
+from lab.sync_round import SYNC_PLAYBOOKS, pair_states, run_sync_round, sync_playbook_names
+from lab.views import incidents_table, pair_states_table, runs_table, sync_runs_table
 from lab.xsoar_mapper import INCIDENT_TYPE
 from lab.xsoar_simulator import XsoarSimulator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PLAYBOOK = REPO_ROOT / "playbooks" / "create_incident_on_cortex_xsoar.json"
+LIVEAPI_TRIGGERS = frozenset({"AlertCreatedTrigger", "AlertUpdatedTrigger"})
+POLLING_TRIGGER = "IncidentUpdatedTrigger"
+POLL_INTERVAL_SETTING = "interval"  # Incident Updated's poll interval in seconds (default 30)
 VARIED_ALERTS: list[dict[str, Any]] = [
     {"events": 3},
     {
@@ -59,6 +64,8 @@ class DemoOptions:
     stay: bool = False
     timeout: float = 120.0
     state: Path = REPO_ROOT / ".state"
+    sync: bool = False  # also run the sync playbooks, and end with the sync round
+    poll_interval: float = 1.0  # Incident Updated's interval here (its default, 30 s, would make a slow demo)
 
 
 def varied_alert(index: int) -> dict[str, Any]:
@@ -66,16 +73,39 @@ def varied_alert(index: int) -> dict[str, Any]:
     return dict(VARIED_ALERTS[index % len(VARIED_ALERTS)])
 
 
-def module_configuration(sekoia: SekoiaSimulator, xsoar: XsoarSimulator, mode: str, keys: dict[str, str]) -> dict:
+def module_configuration(
+    sekoia: SekoiaSimulator, xsoar: XsoarSimulator, mode: str, keys: dict[str, str], sync: bool = False
+) -> dict:
+    """One configuration for every block; with `sync`, a webhook-mode one also carries the XSOAR REST API settings."""
     config: dict[str, Any] = {"base_url": sekoia.url, "api_key": keys["sekoia"], "xsoar_mode": mode}
+    api = {"xsoar_api_key": keys["xsoar"], "xsoar_api_key_id": "1"}
     if mode == "api":
-        return config | {"xsoar_url": xsoar.api_url_v8, "xsoar_api_key": keys["xsoar"], "xsoar_api_key_id": "1"}
-    return config | {"xsoar_url": xsoar.webhook_url, "xsoar_token": keys["xsoar"]}
+        return config | api | {"xsoar_url": xsoar.api_url_v8}
+    return config | {"xsoar_url": xsoar.webhook_url, "xsoar_token": keys["xsoar"]} | (api if sync else {})
+
+
+@dataclass
+class Chain:
+    """What runs on 127.0.0.1: both simulators and the runners of the playbooks."""
+
+    sekoia: SekoiaSimulator
+    xsoar: XsoarSimulator
+    runners: PlaybookRunners
+
+
+def runner_options(playbook: Playbook, catalogue: Catalogue, options: DemoOptions) -> RunnerOptions:
+    """In process or not; Incident Updated polls every `options.poll_interval` seconds."""
+    trigger = catalogue.find(playbook.trigger().module_uuid, playbook.trigger().block_uuid)
+    polling = trigger is not None and trigger.docker_parameters == POLLING_TRIGGER
+    overrides = {POLL_INTERVAL_SETTING: options.poll_interval} if polling else None
+    return RunnerOptions(in_process=options.in_process, trigger_configuration=overrides)
 
 
 @contextmanager
-def running_chain(options: DemoOptions, listener=None) -> Iterator[tuple[SekoiaSimulator, XsoarSimulator, Any]]:
-    """Simulators, the platform stand-in and the runner of the playbook, all on 127.0.0.1."""
+def running_playbooks(
+    options: DemoOptions, playbooks: list[Path], listener=None, observer: RunObserver | None = None
+) -> Iterator[Chain]:
+    """Simulators, the platform stand-in and a runner per playbook (each trigger its own process), on 127.0.0.1."""
     keys = {"sekoia": secrets.token_urlsafe(16), "xsoar": secrets.token_urlsafe(16)}
     with ExitStack() as stack:
         sekoia = stack.enter_context(SekoiaSimulator(api_key=keys["sekoia"], seed_samples=False))
@@ -85,24 +115,36 @@ def running_chain(options: DemoOptions, listener=None) -> Iterator[tuple[SekoiaS
             )
         )
         symphony = stack.enter_context(Symphony())
-        config = module_configuration(sekoia, xsoar, options.mode, keys)
+        config = module_configuration(sekoia, xsoar, options.mode, keys, sync=len(playbooks) > 1)
         options.state.mkdir(parents=True, exist_ok=True)
         history = stack.enter_context(History(options.state / "runs.sqlite3", secrets=keys.values()))
         data_root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="playbook-data-")))
-        runner = PlaybookRunner(
-            load_playbook(options.playbook),
-            Catalogue.from_module(),
+        catalogue = Catalogue.from_module()
+        loaded = [load_playbook(path) for path in playbooks]
+        runners = PlaybookRunners.build(
+            [(playbook, runner_options(playbook, catalogue, options)) for playbook in loaded],
+            catalogue,
             symphony,
             config,
             history,
             data_root,
-            RunnerOptions(in_process=options.in_process),
             listener,
+            observer,
         )
-        runner.start()
-        stack.callback(runner.stop)
-        sekoia.wait_for_clients(1, timeout=30)
-        yield sekoia, xsoar, runner
+        runners.start()
+        stack.callback(runners.stop)
+        live = sum(1 for runner in runners.runners if runner.trigger_parameters in LIVEAPI_TRIGGERS)
+        sekoia.wait_for_clients(live, timeout=30)
+        yield Chain(sekoia, xsoar, runners)
+
+
+@contextmanager
+def running_chain(
+    options: DemoOptions, listener=None
+) -> Iterator[tuple[SekoiaSimulator, XsoarSimulator, PlaybookRunner]]:
+    """Simulators, the platform stand-in and the runner of `options.playbook`, all on 127.0.0.1."""
+    with running_playbooks(options, [options.playbook], listener) as chain:
+        yield chain.sekoia, chain.xsoar, chain.runners.runners[0]
 
 
 def unseen_end_line(alerts: list[dict[str, Any]], incidents: list[dict[str, Any]]) -> str:
@@ -114,39 +156,68 @@ def unseen_end_line(alerts: list[dict[str, Any]], incidents: list[dict[str, Any]
 
 
 def run_demo(options: DemoOptions, console: Console) -> bool:
-    """Raise the alerts, wait for their incidents, print the runs and the incidents; True when all arrived."""
-    finished: list[tuple[int, str, str]] = []
-    done = threading.Event()
+    """Raise the alerts, wait for their incidents, print the runs and the incidents, then (with `sync`) the sync
+    round; True when every alert got its incident and every change crossed once."""
+    finished: list[FinishedRun] = []
+    created = threading.Event()
+    playbook_name = load_playbook(options.playbook).name
 
-    def on_run(run_id: int, status: str, summary: str) -> None:
-        finished.append((run_id, status, summary))
-        if len(finished) >= options.alerts:
-            done.set()
+    def on_run(run: FinishedRun) -> None:
+        finished.append(run)
+        if sum(1 for run in finished if run.playbook == playbook_name) >= options.alerts:
+            created.set()
 
-    with running_chain(options, on_run) as (sekoia, xsoar, runner):
+    playbooks = [options.playbook, *(SYNC_PLAYBOOKS if options.sync else ())]
+    with running_playbooks(options, playbooks, observer=on_run) as chain:
+        sekoia, xsoar, history = chain.sekoia, chain.xsoar, chain.runners.runners[0].history
         console.print(f"Sekoia.io simulator {sekoia.url} (LiveAPI {sekoia.liveapi_url})")
         console.print(f"XSOAR simulator     {xsoar.url} ({options.mode} mode)")
-        console.print(f"Playbook            {options.playbook.relative_to(REPO_ROOT)}")
+        for path in playbooks:
+            console.print(
+                f"Playbook            {path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path}"
+            )
         started = time.monotonic()
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("alerts -> incidents", total=options.alerts)
             raised = [sekoia.add_alert(**varied_alert(index)) for index in range(options.alerts)]
             deadline = started + options.timeout
-            while not done.is_set() and time.monotonic() < deadline:
+            while not created.is_set() and time.monotonic() < deadline:
                 progress.update(task, completed=len(finished))
-                done.wait(0.1)
+                created.wait(0.1)
         elapsed = time.monotonic() - started
-        complete = done.is_set() and len(xsoar.incidents) >= options.alerts
-        console.print(runs_table(runner.history.recent_runs(limit=options.alerts)))
+        complete = created.is_set() and len(xsoar.incidents) >= options.alerts
+        console.print(runs_table(history.recent_runs(limit=options.alerts)))
         console.print(incidents_table(xsoar.summary()))
-        failed = sum(1 for _, status, _ in finished if status != "succeeded")
+        creation_runs = [run for run in finished if run.playbook == playbook_name]
+        failed = sum(1 for run in creation_runs if run.status != "succeeded")
         console.print(
-            f"{options.alerts} alert(s) raised, {len(finished)} run(s) finished ({failed} failed), "
+            f"{options.alerts} alert(s) raised, {len(creation_runs)} run(s) finished ({failed} failed), "
             f"{len(xsoar.incidents)} incident(s) in XSOAR, in {elapsed:.2f} s"
         )
         console.print(unseen_end_line(raised, xsoar.summary()))
+        synced = not options.sync or show_sync_round(chain, raised, finished, options, console)
         console.print("Inspect a run: .venv/bin/python -m lab show <run>   List them: .venv/bin/python -m lab runs")
         if options.stay:
             console.print("Staying up (Ctrl-C to stop): point a browser or curl at the URLs above.")
             wait_for_interrupt()
-        return complete and failed == 0
+        return complete and failed == 0 and synced
+
+
+def show_sync_round(
+    chain: Chain, raised: list[dict[str, Any]], finished: list[FinishedRun], options: DemoOptions, console: Console
+) -> bool:
+    """The sync round (lab/sync_round.py), then its runs and both sides' states; True when it went as expected."""
+    console.print(
+        f"Sync round: 2 changes made as a person in XSOAR, 2 in Sekoia.io (Incident Updated polls every "
+        f"{options.poll_interval:g} s here; its default is 30 s)"
+    )
+    before = len(finished)
+    report = run_sync_round(chain, raised, finished, options.timeout)
+    sync_ids = {run.run_id for run in finished[before:] if run.playbook in sync_playbook_names()}
+    history = chain.runners.runners[0].history
+    console.print(sync_runs_table([run for run in history.recent_runs(limit=50) if run.id in sync_ids][::-1]))
+    console.print(pair_states_table(pair_states(chain, report.pairs)))
+    for change in report.crossed:
+        console.print(f"  crossed: {change}")
+    console.print(report.line())
+    return report.ok

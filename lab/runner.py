@@ -1,4 +1,9 @@
-"""Run a playbook the way Sekoia.io does: the trigger as its own process, one run per event, blocks in graph order."""
+"""Run playbooks the way Sekoia.io does: each trigger as its own process, one run per event, blocks in graph order.
+
+Several playbooks run at once as in one Sekoia.io workspace (e.g. the creation playbook and both sync playbooks):
+`PlaybookRunners` starts one `PlaybookRunner` per playbook, each with its own trigger process and data folder
+(checkpoints never shared), all writing to one run history.
+"""
 
 import threading
 import time
@@ -16,6 +21,21 @@ from lab.templating import TemplateError, build_context, render_arguments
 RunListener = Callable[[int, str, str], None]
 
 
+@dataclass(frozen=True)
+class FinishedRun:
+    """A run as an observer sees it once it ended: its trigger event and each block's results (by node id)."""
+
+    run_id: int
+    playbook: str
+    status: str
+    event: dict[str, Any]
+    results: dict[str, Any]
+    ended: float  # time.monotonic() when the run ended
+
+
+RunObserver = Callable[[FinishedRun], None]
+
+
 class RunnerError(Exception):
     """The playbook cannot be run: the message lists every problem found."""
 
@@ -28,9 +48,18 @@ class RunnerOptions:
 
 
 def event_summary(event: dict[str, Any]) -> str:
-    """`ALz7Qm3KpW2x PowerShell Download Cradle`: what a run is about, for the run list."""
-    rule = event.get("rule") or {}
-    parts = [event.get("short_id") or event.get("alert_uuid") or "", rule.get("name") or ""]
+    """What a run is about, for the run list: `ALz7Qm3KpW2x PowerShell Download Cradle` (a new alert),
+    `ALz7Qm3KpW2x status Closed` or `ALz7Qm3KpW2x comment` (an alert change), `incident 12 closed (ALz7Qm3KpW2x)`."""
+    if event.get("incident_id") is not None:
+        alert = event.get("alert_short_id") or event.get("alert_uuid")
+        parts = [f"incident {event['incident_id']}", str(event.get("change") or ""), f"({alert})" if alert else ""]
+        return " ".join(part for part in parts if part)
+    change = event.get("change")
+    if change == "status":
+        detail = f"status {event.get('status_name')}"
+    else:
+        detail = str(change or (event.get("rule") or {}).get("name") or "")
+    parts = [event.get("short_id") or event.get("alert_uuid") or "", detail]
     return " ".join(part for part in parts if part) or "(event without alert)"
 
 
@@ -47,6 +76,7 @@ class PlaybookRunner:
         data_root: Path,
         options: RunnerOptions = RunnerOptions(),
         listener: RunListener | None = None,
+        observer: RunObserver | None = None,
     ):
         problems = check_playbook(playbook, catalogue)
         if problems:
@@ -58,12 +88,18 @@ class PlaybookRunner:
         self.history = history
         self.options = options
         self.listener = listener
+        self.observer = observer
         self.trigger_data = data_root / "trigger"
         self.run_data = data_root / "runs"
         self.trigger: TriggerRun | None = None
         self._pool = ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="playbook-run")
         self._pending: set[Future] = set()
         self._lock = threading.Lock()
+
+    @property
+    def trigger_parameters(self) -> str | None:
+        """The docker parameters of the playbook's trigger (e.g. `AlertCreatedTrigger`)."""
+        return self._block(self.playbook.trigger()).docker_parameters
 
     def start(self) -> TriggerRun:
         node = self.playbook.trigger()
@@ -123,6 +159,8 @@ class PlaybookRunner:
         self.history.finish_run(run_id, status, error)
         if self.listener is not None:
             self.listener(run_id, status, summary)
+        if self.observer is not None:
+            self.observer(FinishedRun(run_id, self.playbook.name, status, event, results, time.monotonic()))
         return run_id
 
     def _run_block(self, run_id: int, node: Node, results: dict[str, Any]) -> str | None:
@@ -167,3 +205,65 @@ class PlaybookRunner:
     def _forget(self, future: Future) -> None:
         with self._lock:
             self._pending.discard(future)
+
+
+class PlaybookRunners:
+    """Several playbooks at once: one runner each (its own trigger process and data folder), one run history."""
+
+    def __init__(self, runners: list[PlaybookRunner]):
+        self.runners = runners
+
+    @classmethod
+    def build(
+        cls,
+        playbooks: list[tuple[Playbook, RunnerOptions]],
+        catalogue: Catalogue,
+        symphony: Symphony,
+        module_configuration: dict[str, Any],
+        history: History,
+        data_root: Path,
+        listener: RunListener | None = None,
+        observer: RunObserver | None = None,
+    ) -> "PlaybookRunners":
+        """Check every playbook first (RunnerError lists each one's problems), then a runner per playbook."""
+        problems, runners = [], []
+        for index, (playbook, options) in enumerate(playbooks):
+            try:
+                runners.append(
+                    PlaybookRunner(
+                        playbook,
+                        catalogue,
+                        symphony,
+                        module_configuration,
+                        history,
+                        data_root / f"playbook-{index}",
+                        options,
+                        listener,
+                        observer,
+                    )
+                )
+            except RunnerError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise RunnerError("\n".join(problems))
+        return cls(runners)
+
+    def start(self) -> None:
+        for runner in self.runners:
+            runner.start()
+
+    def stop(self) -> None:
+        for runner in self.runners:
+            runner.stop()
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Wait until no playbook has a queued run."""
+        deadline = time.monotonic() + timeout
+        return all(runner.wait_idle(max(0.0, deadline - time.monotonic())) for runner in self.runners)
+
+    def by_trigger(self, docker_parameters: str) -> PlaybookRunner:
+        """The runner whose playbook starts from this trigger (e.g. `IncidentUpdatedTrigger`)."""
+        for runner in self.runners:
+            if runner.trigger_parameters == docker_parameters:
+                return runner
+        raise KeyError(docker_parameters)

@@ -61,7 +61,7 @@ def run_detail(run: Run) -> Group:
 
 
 def incidents_table(incidents: list[dict[str, Any]]) -> Table:
-    """What XSOAR received: id, name, severity, alertId, link, events, type, mapped urgency and status, custom fields."""
+    """What XSOAR received: id, name, severity, alertId, link, events, type, mapped urgency, status, custom fields."""
     table = Table(title="Incidents received by XSOAR")
     for column in (
         "id",
@@ -90,5 +90,53 @@ def incidents_table(incidents: list[dict[str, Any]]) -> Table:
             str(incident.get("urgency") or ""),
             str(incident.get("status") or ""),
             str(incident.get("fields")),
+        )
+    return table
+
+
+def _first_line(text: str, limit: int = 48) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _texts(texts: list[str]) -> str:
+    """The first line of each text (so the module's marker line is left out), one per line."""
+    return "\n".join(_first_line(text) for text in texts) or "-"
+
+
+def sync_runs_table(runs: list[Run]) -> Table:
+    """The sync playbooks' runs: the change each one carried and what its action did."""
+    table = Table(title="Sync runs")
+    for column in ("run", "status", "change", "action", "duration"):
+        table.add_column(column)
+    for run in runs:
+        results = run.blocks[-1].results if run.blocks else None
+        action = results.get("action") if isinstance(results, dict) else None
+        table.add_row(str(run.id), _status(run.status), run.summary, str(action or "-"), _duration(run))
+    return table
+
+
+def pair_states_table(rows: list[dict[str, Any]]) -> Table:
+    """Both sides after the sync round: status, close reason and notes, comments and war-room entries."""
+    table = Table(title="Both sides after the sync round", show_lines=True)
+    for column in (
+        "alert",
+        "Sekoia.io status",
+        "alert comments",
+        "incident",
+        "XSOAR",
+        "close reason / notes",
+        "war room",
+    ):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["alert"],
+            row["sekoia_status"],
+            _texts(row["comments"]),
+            row["incident"],
+            row["xsoar_status"],
+            " / ".join(part for part in (row["close_reason"], _first_line(row["close_notes"])) if part) or "-",
+            _texts(row["entries"]),
         )
     return table

@@ -1,0 +1,190 @@
+"""The demo's sync round: four changes made as a person, two on each side, each crossing to the other side once.
+
+One incident closed in XSOAR closes its alert in Sekoia.io, one alert rejected in Sekoia.io closes its incident, one
+Sekoia.io comment becomes a war-room entry and one war-room note becomes an alert comment. Then the round waits for
+two more polls of Incident Updated (and the LiveAPI, which pushes at once): the module's own mirrored changes went
+past both triggers, so any echo would have started a run by then.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from lab.playbook import REPO_ROOT, load_playbook
+from lab.runner import FinishedRun
+from lab.sekoia_simulator import SekoiaSimulator
+from lab.xsoar_simulator import STATUS_CLOSED, XsoarSimulator
+
+if TYPE_CHECKING:
+    from lab.demo import Chain
+
+SYNC_PLAYBOOKS = (
+    REPO_ROOT / "playbooks" / "sync_alert_changes_to_xsoar.json",
+    REPO_ROOT / "playbooks" / "sync_incident_changes_to_sekoia.json",
+)
+
+CLOSE_NOTES = "Host reimaged, no lateral movement found."
+ALERT_COMMENT = "Seen on the proxy too: the domain is now blocked."
+INCIDENT_NOTE = "Called the user: the download was not theirs, password reset."
+CHANGES = 4
+
+
+@cache
+def sync_playbook_names() -> frozenset[str]:
+    return frozenset(load_playbook(path).name for path in SYNC_PLAYBOOKS)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """An alert and the incident the creation playbook made for it."""
+
+    short_id: str
+    incident_id: str
+
+
+@dataclass(frozen=True)
+class SyncRoundReport:
+    pairs: list[Pair]
+    crossed: list[str]  # the changes that reached the other side
+    sync_runs: int  # runs of the sync playbooks: one per change when there is no echo
+    failed_runs: int
+    seconds: float
+
+    @property
+    def echoes(self) -> int:
+        return max(0, self.sync_runs - CHANGES)
+
+    @property
+    def ok(self) -> bool:
+        return len(self.crossed) == CHANGES and self.sync_runs == CHANGES and self.failed_runs == 0
+
+    def line(self) -> str:
+        return (
+            f"sync round: {CHANGES} change(s) made as a person, {len(self.crossed)} crossed, "
+            f"{self.sync_runs} sync run(s) ({self.failed_runs} failed), {self.echoes} echo(es), "
+            f"in {self.seconds:.2f} s"
+        )
+
+
+def sekoia_status(sekoia: SekoiaSimulator, alert_id: str) -> str:
+    """The alert's status name: its latest status change, Pending without any."""
+    history = sekoia.history_of(alert_id)
+    return history[-1]["alert"]["status"] if history else "Pending"
+
+
+def comment_texts(sekoia: SekoiaSimulator, alert_id: str) -> list[str]:
+    return [comment["content"] for comment in sekoia.comments_of(alert_id)]
+
+
+def entry_texts(xsoar: XsoarSimulator, incident_id: str) -> list[str]:
+    return [entry["contents"] for entry in xsoar.incident(incident_id)["entries"]]
+
+
+def incident_of(xsoar: XsoarSimulator, short_id: str) -> str | None:
+    return next((row["id"] for row in xsoar.summary() if row["alertId"] == short_id), None)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def round_pairs(chain: "Chain", alerts: list[dict[str, Any]], timeout: float) -> list[Pair]:
+    """Four alerts with their incidents: the demo's own, plus new ones when it raised fewer."""
+    short_ids = [alert["short_id"] for alert in alerts[:CHANGES]]
+    short_ids += [chain.sekoia.add_alert(events=1)["short_id"] for _ in range(CHANGES - len(short_ids))]
+    wait_until(lambda: all(incident_of(chain.xsoar, short_id) for short_id in short_ids), timeout)
+    return [Pair(short_id, incident_of(chain.xsoar, short_id) or "") for short_id in short_ids]
+
+
+def expectations(chain: "Chain", pairs: list[Pair]) -> dict[str, Callable[[], bool]]:
+    """What each change looks like once it crossed, by change."""
+    sekoia, xsoar = chain.sekoia, chain.xsoar
+    closed, rejected, commented, noted = pairs
+
+    def alert_closed() -> bool:
+        return sekoia_status(sekoia, closed.short_id) == "Closed"
+
+    def incident_closed() -> bool:
+        incident = xsoar.incident(rejected.incident_id)
+        return incident["status"] == STATUS_CLOSED and incident["closeReason"] == "False Positive"
+
+    def comment_mirrored() -> bool:
+        return any(ALERT_COMMENT in text for text in entry_texts(xsoar, commented.incident_id))
+
+    def note_mirrored() -> bool:
+        return any(INCIDENT_NOTE in text for text in comment_texts(sekoia, noted.short_id))
+
+    return {
+        f"incident {closed.incident_id} closed in XSOAR -> alert {closed.short_id} Closed": alert_closed,
+        f"alert {rejected.short_id} rejected -> incident {rejected.incident_id} closed as False Positive": (
+            incident_closed
+        ),
+        f"comment on alert {commented.short_id} -> war-room entry of incident {commented.incident_id}": (
+            comment_mirrored
+        ),
+        f"note in incident {noted.incident_id} -> comment on alert {noted.short_id}": note_mirrored,
+    }
+
+
+def make_changes(chain: "Chain", pairs: list[Pair]) -> None:
+    """The four changes, each as a person in the web app of its side."""
+    closed, rejected, commented, noted = pairs
+    chain.xsoar.close_as_person(closed.incident_id, reason="Resolved", notes=CLOSE_NOTES)
+    chain.sekoia.change_status_as_person(rejected.short_id, "Rejected")
+    chain.sekoia.comment_as_person(commented.short_id, ALERT_COMMENT)
+    chain.xsoar.note_as_person(noted.incident_id, INCIDENT_NOTE)
+
+
+def after_polls(xsoar: XsoarSimulator, polls: int, timeout: float) -> bool:
+    """Wait until Incident Updated searched XSOAR `polls` more times."""
+    searches = xsoar.count("POST", "/incidents/search")
+    return wait_until(lambda: xsoar.count("POST", "/incidents/search") >= searches + polls, timeout)
+
+
+def run_sync_round(
+    chain: "Chain", alerts: list[dict[str, Any]], finished: list[FinishedRun], timeout: float = 60.0
+) -> SyncRoundReport:
+    """Make the four changes, wait until each crossed, then two more polls; `finished` lists the runs (observer)."""
+    pairs = round_pairs(chain, alerts, timeout)
+    before = len(finished)
+    started = time.monotonic()
+    make_changes(chain, pairs)
+    expected = expectations(chain, pairs)
+    wait_until(lambda: all(check() for check in expected.values()), timeout)
+    after_polls(chain.xsoar, 2, timeout)
+    chain.runners.wait_idle(timeout)
+    sync_runs = [run for run in finished[before:] if run.playbook in sync_playbook_names()]
+    return SyncRoundReport(
+        pairs=pairs,
+        crossed=[change for change, check in expected.items() if check()],
+        sync_runs=len(sync_runs),
+        failed_runs=sum(1 for run in sync_runs if run.status != "succeeded"),
+        seconds=time.monotonic() - started,
+    )
+
+
+def pair_states(chain: "Chain", pairs: list[Pair]) -> list[dict[str, Any]]:
+    """Both sides of each pair: statuses, close reason and notes, comments and war-room entries."""
+    rows = []
+    for pair in pairs:
+        incident = chain.xsoar.incident(pair.incident_id)
+        rows.append(
+            {
+                "alert": pair.short_id,
+                "sekoia_status": sekoia_status(chain.sekoia, pair.short_id),
+                "comments": comment_texts(chain.sekoia, pair.short_id),
+                "incident": pair.incident_id,
+                "xsoar_status": "Closed" if incident["status"] == STATUS_CLOSED else "Active",
+                "close_reason": incident["closeReason"],
+                "close_notes": incident["closeNotes"],
+                "entries": [entry["contents"] for entry in incident["entries"]],
+            }
+        )
+    return rows
