@@ -1,0 +1,447 @@
+"""Two-way sync under load: random changes made as a person on both sides, LiveAPI drops, a restart of each sync
+trigger; then count what converged, what was duplicated, echoed or lost, and how long a change took to cross.
+
+Shared by benchmarks/sync_soak.py (500 alerts, 2,000 changes), benchmarks/sync_latency.py (one change at a time) and
+the small variant in the test suite. Everything runs through the shipped playbooks: the creation playbook makes the
+incidents, both sync playbooks carry the changes, each trigger its own process.
+
+How a change is followed. A person works on a settled pair (an alert and its incident): they see the state both
+sides agree on, make one change, and the pair stays busy until the change's run has ended on the other side (its
+trigger event matched: the comment's uuid, the war-room note's id, the status name, the closure or the reopening).
+A simultaneous step makes one change on each side of a settled pair back to back, before either crosses: two
+people at work at once. A change whose run never comes within `crossing_timeout` is not crossed.
+
+Counts. `echoes`: runs of a trigger event that was the module's own change (a marked comment or note, a status,
+closure or reopening the module made) and matched no change made by a person. `duplicated`: extra copies of a
+comment or note on the other side; `lost`: comments or notes absent from the other side at the end, plus status
+changes outside simultaneous steps that never crossed. `converged`: pairs whose final statuses agree per the mapping
+(Closed <-> closed with any reason but False Positive, Rejected <-> closed as False Positive, open statuses <-> open
+incident). Simultaneous conflicting status changes have no winner by rule: each side applies the other's change only
+where it can (a closed incident is not closed again, Sekoia.io offers no Rejected -> Closed transition, an open
+status reopens a closed incident), so such a pair may stay apart until the next change; `conflicts` counts the pairs
+not converged whose last status step was such a simultaneous pair, which is the only divergence the soak accepts.
+"""
+
+import random
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lab.demo import Chain, DemoOptions, running_playbooks
+from lab.measure import percentile
+from lab.runner import FinishedRun
+from lab.sekoia_simulator.workflow import WORKFLOW
+from lab.sync_round import SYNC_PLAYBOOKS, sekoia_status, sync_playbook_names, wait_until
+from lab.xsoar_simulator import STATUS_CLOSED
+from xsoar_module.mapping.sync import CLOSED, REJECTED, is_marked
+
+CREATION_PLAYBOOK = (
+    Path(__file__).resolve().parent.parent / "playbooks" / "create_incident_on_cortex_xsoar_two_blocks.json"
+)
+CLOSE_REASONS = ("Resolved", "False Positive", "Other", "Duplicate")
+TO_XSOAR, TO_SEKOIA = "Sekoia.io -> XSOAR", "XSOAR -> Sekoia.io"
+PEOPLE = ("analyst", "analyst-2")  # who acts in either web app; anything else is the module
+
+
+@dataclass(frozen=True)
+class SyncSoakPlan:
+    alerts: int = 500
+    changes: int = 2000
+    simultaneous: float = 0.1  # share of steps that change both sides of one pair at once (two changes)
+    rate: float = 10.0  # steps per second at most
+    poll_interval: float = 1.0  # Incident Updated's interval (its default is 30 s)
+    drop_every: float = 15.0  # seconds between LiveAPI connection drops
+    restarts: bool = True  # kill and start again Alert Updated (a third in), then Incident Updated (two thirds in)
+    crossing_timeout: float = 60.0
+    timeout: float = 900.0  # for the whole soak
+    max_busy: int | None = None  # pairs in flight at once (1: one change at a time, for delays without load)
+    seed: int = 1
+
+
+@dataclass(frozen=True)
+class Pair:
+    short_id: str
+    uuid: str
+    incident_id: str
+
+
+@dataclass
+class Expected:
+    """A change made by a person, waiting for its run on the other side."""
+
+    pair: Pair
+    way: str
+    kind: str  # status | comment (made in Sekoia.io); closed | reopened | note (made in XSOAR)
+    key: str  # the status name, the comment uuid, the entry id, or the kind again
+    made_at: float
+    simultaneous: bool
+    text: str = ""  # a comment's or note's content
+
+    def matches(self, event: dict[str, Any]) -> bool:
+        if event.get("change") != self.kind:
+            return False
+        if self.kind == "status":
+            return event.get("status_name") == self.key
+        if self.kind == "comment":
+            return (event.get("comment") or {}).get("uuid") == self.key
+        if self.kind == "note":
+            return str((event.get("note") or {}).get("id")) == self.key
+        return True
+
+
+@dataclass
+class SyncSoakReport:
+    changes: int = 0
+    simultaneous_steps: int = 0
+    crossed: int = 0
+    not_crossed: int = 0
+    not_crossed_simultaneous: int = 0
+    pairs: int = 0
+    converged: int = 0
+    conflicts: int = 0
+    duplicated: int = 0
+    missing_texts: int = 0
+    lost_statuses: int = 0
+    echoes: int = 0
+    repeats: int = 0
+    failed_runs: int = 0
+    drops: int = 0
+    restarts: int = 0
+    poll_interval: float = 0.0
+    delays: dict[str, list[float]] = field(default_factory=lambda: {TO_XSOAR: [], TO_SEKOIA: []})
+    apart: list[str] = field(default_factory=list)  # pairs not converged, described
+    seconds: float = 0.0
+
+    @property
+    def lost(self) -> int:
+        return self.missing_texts + self.lost_statuses
+
+    def median_ms(self, way: str) -> float | None:
+        samples = self.delays[way]
+        return 1000 * percentile(samples, 0.5) if samples else None
+
+    def lines(self) -> list[str]:
+        def delay(way: str) -> str:
+            samples = self.delays[way]
+            if not samples:
+                return "-"
+            return (
+                f"median {1000 * percentile(samples, 0.5):.0f} ms, p95 {1000 * percentile(samples, 0.95):.0f} ms "
+                f"(n={len(samples)})"
+            )
+
+        return [
+            f"changes made as a person   {self.changes} ({self.simultaneous_steps} simultaneous steps on one pair)",
+            f"crossed                    {self.crossed}; not crossed {self.not_crossed} "
+            f"({self.not_crossed_simultaneous} of them in a simultaneous step)",
+            f"converged                  {self.converged} / {self.pairs} pairs "
+            f"({self.conflicts} apart after a simultaneous conflicting status change)",
+            f"duplicated comments        {self.duplicated}",
+            f"echoes                     {self.echoes} (repeated events {self.repeats})",
+            f"lost                       {self.lost} ({self.missing_texts} comments/notes, "
+            f"{self.lost_statuses} status changes)",
+            f"failed runs                {self.failed_runs}",
+            f"LiveAPI drops, restarts    {self.drops}, {self.restarts}",
+            f"delay {TO_XSOAR}   {delay(TO_XSOAR)}",
+            f"delay {TO_SEKOIA}   {delay(TO_SEKOIA)} (Incident Updated polls every {self.poll_interval:g} s)",
+            f"duration                   {self.seconds:.1f} s",
+        ]
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.converged + self.conflicts == self.pairs
+            and self.duplicated == 0
+            and self.echoes == 0
+            and self.lost == 0
+        )
+
+
+def agree(status: str, incident: dict[str, Any]) -> bool:
+    """The mapping: Closed <-> closed (any reason but False Positive), Rejected <-> False Positive, open <-> open."""
+    closed = incident["status"] == STATUS_CLOSED
+    if status == CLOSED:
+        return closed and incident["closeReason"] != "False Positive"
+    if status == REJECTED:
+        return closed and incident["closeReason"] == "False Positive"
+    return not closed
+
+
+class SyncSoak:
+    """Drives the changes, follows each one to its run, and counts at the end."""
+
+    def __init__(self, chain: Chain, plan: SyncSoakPlan, pairs: list[Pair]):
+        self.chain, self.plan, self.pairs = chain, plan, pairs
+        self.random = random.Random(plan.seed)
+        self.report = SyncSoakReport(pairs=len(pairs), poll_interval=plan.poll_interval)
+        self.pending: dict[Pair, list[Expected]] = {pair: [] for pair in pairs}
+        self.by_alert = {key: pair for pair in pairs for key in (pair.short_id, pair.uuid)}
+        self.by_incident = {pair.incident_id: pair for pair in pairs}
+        self.texts: list[Expected] = []  # every comment and note made, to find on the other side at the end
+        self.last_status_step: dict[Pair, bool] = {}  # was the pair's last status step a simultaneous conflict
+        self.unmatched: list[FinishedRun] = []
+        self.lock = threading.Lock()
+        self.counter = 0
+
+    # Following the runs
+
+    def observe(self, run: FinishedRun) -> None:
+        """Observer of every finished run: match it to the change it carries."""
+        if run.playbook not in sync_playbook_names():
+            return
+        event = run.event
+        pair = self.by_incident.get(str(event.get("incident_id"))) or self.by_alert.get(
+            str(event.get("alert_uuid") or event.get("short_id"))
+        )
+        with self.lock:
+            if run.status != "succeeded":
+                self.report.failed_runs += 1
+            waiting = self.pending.get(pair, []) if pair else []
+            way = TO_SEKOIA if "incident_id" in event else TO_XSOAR
+            found = next((e for e in waiting if e.way == way and e.matches(event)), None)
+            if found is None:
+                self.unmatched.append(run)
+                return
+            waiting.remove(found)
+            self.report.crossed += 1
+            self.report.delays[way].append(run.ended - found.made_at)
+
+    def expire(self, now: float) -> None:
+        """Changes whose run did not come in time are not crossed; their pair is free again."""
+        with self.lock:
+            for waiting in self.pending.values():
+                for expected in [e for e in waiting if now - e.made_at > self.plan.crossing_timeout]:
+                    waiting.remove(expected)
+                    self.report.not_crossed += 1
+                    if expected.simultaneous:
+                        self.report.not_crossed_simultaneous += 1
+                    elif expected.kind not in ("comment", "note"):
+                        self.report.lost_statuses += 1
+
+    def settled(self) -> list[Pair]:
+        with self.lock:
+            return [pair for pair, waiting in self.pending.items() if not waiting]
+
+    def busy(self) -> int:
+        with self.lock:
+            return sum(1 for waiting in self.pending.values() if waiting)
+
+    # Changes made as a person
+
+    def text(self, kind: str) -> str:
+        self.counter += 1
+        return f"soak {kind} [#{self.counter:06d}] made by a person"
+
+    def change_sekoia(self, pair: Pair, simultaneous: bool) -> Expected:
+        """A status change open from the alert's status, or a comment, as a person in Sekoia.io's web app."""
+        person = self.random.choice(PEOPLE)
+        if self.random.random() < 0.5:
+            content = self.text("comment")
+            comment = self.chain.sekoia.comment_as_person(pair.uuid, content, person)
+            return self.expect(pair, TO_XSOAR, "comment", comment["uuid"], simultaneous, content)
+        current = sekoia_status(self.chain.sekoia, pair.short_id)
+        target = self.random.choice([action.target for action in WORKFLOW[current]])
+        self.chain.sekoia.change_status_as_person(pair.short_id, target, person)
+        return self.expect(pair, TO_XSOAR, "status", target, simultaneous)
+
+    def change_xsoar(self, pair: Pair, simultaneous: bool) -> Expected:
+        """A closure (random reason) or reopening, or a war-room note, as a person in XSOAR's web app."""
+        person, xsoar = self.random.choice(PEOPLE), self.chain.xsoar
+        if self.random.random() < 0.5:
+            content = self.text("note")
+            entry = xsoar.note_as_person(pair.incident_id, content, person)
+            return self.expect(pair, TO_SEKOIA, "note", str(entry["id"]), simultaneous, content)
+        if xsoar.incident(pair.incident_id)["status"] == STATUS_CLOSED:
+            xsoar.reopen_as_person(pair.incident_id, person)
+            return self.expect(pair, TO_SEKOIA, "reopened", "reopened", simultaneous)
+        reason = self.random.choice(CLOSE_REASONS)
+        xsoar.close_as_person(pair.incident_id, reason, self.text("close notes"), person)
+        return self.expect(pair, TO_SEKOIA, "closed", "closed", simultaneous)
+
+    def expect(self, pair: Pair, way: str, kind: str, key: str, simultaneous: bool, text: str = "") -> Expected:
+        expected = Expected(pair, way, kind, key, time.monotonic(), simultaneous, text)
+        with self.lock:
+            self.pending[pair].append(expected)
+        if text:
+            self.texts.append(expected)
+        self.report.changes += 1
+        return expected
+
+    def step(self, pair: Pair) -> None:
+        """One change on a settled pair, or (simultaneous) one on each side back to back."""
+        if self.random.random() < self.plan.simultaneous:
+            self.report.simultaneous_steps += 1
+            made = [self.change_sekoia(pair, True), self.change_xsoar(pair, True)]
+        else:
+            made = [self.change_xsoar(pair, False) if self.random.random() < 0.5 else self.change_sekoia(pair, False)]
+        statuses = [e for e in made if e.kind not in ("comment", "note")]
+        if statuses:
+            self.last_status_step[pair] = len(statuses) == 2
+
+    # The run
+
+    def drive(self, restart: Callable[[int], None]) -> None:
+        """Make the plan's changes at its rate on settled pairs (at most `max_busy` in flight)."""
+        interval = 1.0 / self.plan.rate
+        deadline = time.monotonic() + self.plan.timeout
+        while self.report.changes < self.plan.changes and time.monotonic() < deadline:
+            restart(self.report.changes)
+            self.expire(time.monotonic())
+            free = self.settled()
+            if not free or (self.plan.max_busy is not None and self.busy() >= self.plan.max_busy):
+                time.sleep(0.01)
+                continue
+            self.step(self.random.choice(free))
+            time.sleep(interval)
+        wait_until(self.all_followed, self.plan.crossing_timeout + 5)
+
+    def all_followed(self) -> bool:
+        """Every change crossed or expired."""
+        self.expire(time.monotonic())
+        return self.busy() == 0
+
+    def count(self) -> None:
+        """Converged pairs, comments and notes on the other side, echoes."""
+        sekoia, xsoar = self.chain.sekoia, self.chain.xsoar
+        for pair in self.pairs:
+            status, incident = sekoia_status(sekoia, pair.short_id), xsoar.incident(pair.incident_id)
+            if agree(status, incident):
+                self.report.converged += 1
+                continue
+            conflict = bool(self.last_status_step.get(pair))
+            self.report.conflicts += conflict
+            self.report.apart.append(
+                f"{pair.short_id} {status} / incident {pair.incident_id} {describe(incident)}"
+                f"{' (simultaneous conflict)' if conflict else ''}"
+            )
+        for expected in self.texts:
+            copies = self.copies(expected)
+            self.report.duplicated += max(0, copies - 1)
+            self.report.missing_texts += copies == 0
+        for run in self.unmatched:
+            if self.is_echo(run.event):
+                self.report.echoes += 1
+            else:
+                self.report.repeats += 1
+
+    def copies(self, expected: Expected) -> int:
+        """How many times a comment (or note) is on the other side."""
+        if expected.way == TO_XSOAR:
+            texts = [entry["contents"] for entry in self.chain.xsoar.incident(expected.pair.incident_id)["entries"]]
+        else:
+            texts = [comment["content"] for comment in self.chain.sekoia.comments_of(expected.pair.uuid)]
+        return sum(1 for text in texts if expected.text in text)
+
+    def is_echo(self, event: dict[str, Any]) -> bool:
+        """The module's own change: a marked text, or a status/closure/reopening only the module made there."""
+        if event.get("change") == "comment":
+            comment = event.get("comment") or {}
+            return is_marked(comment.get("content")) or comment.get("created_by_type") == "apikey"
+        if event.get("change") == "note":
+            note = event.get("note") or {}
+            return is_marked(note.get("content")) or note.get("user") not in PEOPLE
+        pair = self.by_incident.get(str(event.get("incident_id"))) or self.by_alert.get(str(event.get("alert_uuid")))
+        if pair is None:
+            return False
+        if event.get("change") == "status":
+            entries = self.chain.sekoia.history_of(pair.uuid)
+            made = [e for e in entries if e["alert"]["status"] == event.get("status_name")]
+            return bool(made) and all(e["created_by_type"] == "apikey" for e in made)
+        activity = self.chain.xsoar.incident(pair.incident_id)["activity"]
+        made = [a for a in activity if a["change"] == event.get("change")]
+        return bool(made) and all(a["user"] not in PEOPLE for a in made)
+
+
+def describe(incident: dict[str, Any]) -> str:
+    if incident["status"] == STATUS_CLOSED:
+        return f"closed ({incident['closeReason']})"
+    return "open"
+
+
+def create_pairs(chain: Chain, count: int, timeout: float) -> list[Pair]:
+    """Raise the alerts, wait until the creation playbook made every incident."""
+    alerts = [chain.sekoia.add_alert(events=0) for _ in range(count)]
+
+    def incidents() -> dict[str, str]:
+        return {row["alertId"]: row["id"] for row in chain.xsoar.summary()}
+
+    if not wait_until(lambda: len(incidents().keys() & {a["short_id"] for a in alerts}) == count, timeout):
+        raise TimeoutError(f"{count - len(incidents())} of {count} incidents were not created in {timeout:g} s")
+    made = incidents()
+    return [Pair(alert["short_id"], alert["uuid"], made[alert["short_id"]]) for alert in alerts]
+
+
+@contextmanager
+def every(period: float, action: Callable[[], None]) -> Iterator[None]:
+    """Run `action` every `period` seconds in a thread, while the block runs."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(period):
+            action()
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def restarter(chain: Chain, plan: SyncSoakPlan, report: SyncSoakReport) -> Callable[[int], None]:
+    """Kill (SIGKILL) and start again Alert Updated a third of the way, Incident Updated two thirds of the way."""
+    due = {round(plan.changes / 3): "AlertUpdatedTrigger", round(2 * plan.changes / 3): "IncidentUpdatedTrigger"}
+
+    def restart(changes: int) -> None:
+        trigger = due.pop(changes, None) if plan.restarts else None
+        if trigger is None:
+            return
+        runner = chain.runners.by_trigger(trigger)
+        if runner.trigger is not None:
+            runner.trigger.kill()
+        runner.start()
+        report.restarts += 1
+
+    return restart
+
+
+def run_sync_soak(plan: SyncSoakPlan, progress: Callable[[str], None] = lambda _line: None) -> SyncSoakReport:
+    """Create the pairs, drive the changes under drops and restarts, settle, count."""
+    started = time.monotonic()
+    holder: list[SyncSoak] = []
+
+    def observe(run: FinishedRun) -> None:
+        if holder:
+            holder[0].observe(run)
+
+    with tempfile.TemporaryDirectory() as state:
+        options = DemoOptions(mode="api", state=Path(state), sync=True, poll_interval=plan.poll_interval)
+        playbooks = [CREATION_PLAYBOOK, *SYNC_PLAYBOOKS]
+        with running_playbooks(options, playbooks, observer=observe) as chain:
+            pairs = create_pairs(chain, plan.alerts, plan.timeout)
+            progress(f"{len(pairs)} alerts with their incidents after {time.monotonic() - started:.1f} s")
+            soak = SyncSoak(chain, plan, pairs)
+            holder.append(soak)
+            drops = Counter[str]()
+
+            def drop() -> None:
+                chain.sekoia.drop_connections()
+                drops.update(["drop"])
+
+            with every(plan.drop_every, drop):
+                soak.drive(restarter(chain, plan, soak.report))
+            progress(f"{soak.report.changes} changes made; settling")
+            searches = chain.xsoar.count("POST", "/incidents/search")
+            wait_until(lambda: chain.xsoar.count("POST", "/incidents/search") >= searches + 2, 30)
+            chain.runners.wait_idle(60)
+            soak.report.drops = drops["drop"]
+            soak.count()
+    soak.report.seconds = time.monotonic() - started
+    return soak.report
