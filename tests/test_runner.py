@@ -157,7 +157,8 @@ def test_the_demo_command(tmp_path: Path, mode: str):
         r"(\d+) alert\(s\) with events but no last_seen_at, (\d+) of their incidents with events", result.stdout
     )
     assert without_last_seen and int(without_last_seen[1]) >= 1 and without_last_seen[1] == without_last_seen[2]
-    listed = cli("runs", "--state", str(tmp_path))
+    assert "sync round: 4 change(s) made as a person, 4 crossed, 4 sync run(s) (0 failed), 0 echo(es)" in result.stdout
+    assert "Both sides after the sync round" in result.stdout and "False Positive" in result.stdout
     assert listed.stdout.count("succeeded") >= 3
     shown = cli("show", "1", "--state", str(tmp_path))
     assert "node 3: Create Incident" in shown.stdout
