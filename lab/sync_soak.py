@@ -61,6 +61,8 @@ class SyncSoakPlan:
     crossing_timeout: float = 60.0
     timeout: float = 900.0  # for the whole soak
     max_busy: int | None = None  # pairs in flight at once (1: one change at a time, for delays without load)
+    rest: float | None = None  # seconds a pair rests after a change crossed (default: 2 s or two poll intervals)
+    notes_on_closed: bool = False  # people also write war-room notes on closed incidents
     seed: int = 1
 
 
@@ -79,9 +81,17 @@ class Expected:
     way: str
     kind: str  # status | comment (made in Sekoia.io); closed | reopened | note (made in XSOAR)
     key: str  # the status name, the comment uuid, the entry id, or the kind again
-    made_at: float
     simultaneous: bool
     text: str = ""  # a comment's or note's content
+    before: str = ""  # the state of the side where it was made, before it
+    made_at: float = field(default_factory=time.monotonic)
+
+    def describe(self, started: float) -> str:
+        simultaneous = ", simultaneous" if self.simultaneous else ""
+        return (
+            f"{self.way} {self.kind} {self.key} on {self.pair.short_id} / incident {self.pair.incident_id} "
+            f"({self.before}) at {self.made_at - started:.1f} s{simultaneous}"
+        )
 
     def matches(self, event: dict[str, Any]) -> bool:
         if event.get("change") != self.kind:
@@ -116,6 +126,7 @@ class SyncSoakReport:
     poll_interval: float = 0.0
     delays: dict[str, list[float]] = field(default_factory=lambda: {TO_XSOAR: [], TO_SEKOIA: []})
     apart: list[str] = field(default_factory=list)  # pairs not converged, described
+    missed: list[str] = field(default_factory=list)  # changes not crossed, and runs matching no change, described
     seconds: float = 0.0
 
     @property
@@ -181,6 +192,8 @@ class SyncSoak:
         self.random = random.Random(plan.seed)
         self.report = SyncSoakReport(pairs=len(pairs), poll_interval=plan.poll_interval)
         self.pending: dict[Pair, list[Expected]] = {pair: [] for pair in pairs}
+        self.rest = max(2.0, 2 * plan.poll_interval) if plan.rest is None else plan.rest
+        self.rested_at = dict.fromkeys(pairs, 0.0)
         self.by_alert = {key: pair for pair in pairs for key in (pair.short_id, pair.uuid)}
         self.by_incident = {pair.incident_id: pair for pair in pairs}
         self.texts: list[Expected] = []  # every comment and note made, to find on the other side at the end
@@ -188,6 +201,7 @@ class SyncSoak:
         self.unmatched: list[FinishedRun] = []
         self.lock = threading.Lock()
         self.counter = 0
+        self.started = time.monotonic()
 
     # Following the runs
 
@@ -209,6 +223,7 @@ class SyncSoak:
                 self.unmatched.append(run)
                 return
             waiting.remove(found)
+            self.rested_at[found.pair] = run.ended + self.rest
             self.report.crossed += 1
             self.report.delays[way].append(run.ended - found.made_at)
 
@@ -219,14 +234,17 @@ class SyncSoak:
                 for expected in [e for e in waiting if now - e.made_at > self.plan.crossing_timeout]:
                     waiting.remove(expected)
                     self.report.not_crossed += 1
+                    self.report.missed.append(f"not crossed: {expected.describe(self.started)}")
                     if expected.simultaneous:
                         self.report.not_crossed_simultaneous += 1
                     elif expected.kind not in ("comment", "note"):
                         self.report.lost_statuses += 1
 
     def settled(self) -> list[Pair]:
+        """The pairs with no change in flight, rested since the last one crossed."""
+        now = time.monotonic()
         with self.lock:
-            return [pair for pair, waiting in self.pending.items() if not waiting]
+            return [pair for pair, waiting in self.pending.items() if not waiting and self.rested_at[pair] <= now]
 
     def busy(self) -> int:
         with self.lock:
@@ -240,35 +258,37 @@ class SyncSoak:
 
     def change_sekoia(self, pair: Pair, simultaneous: bool) -> Expected:
         """A status change open from the alert's status, or a comment, as a person in Sekoia.io's web app."""
-        person = self.random.choice(PEOPLE)
+        person, sekoia = self.random.choice(PEOPLE), self.chain.sekoia
+        current = sekoia_status(sekoia, pair.short_id)
         if self.random.random() < 0.5:
             content = self.text("comment")
-            comment = self.chain.sekoia.comment_as_person(pair.uuid, content, person)
-            return self.expect(pair, TO_XSOAR, "comment", comment["uuid"], simultaneous, content)
-        current = sekoia_status(self.chain.sekoia, pair.short_id)
+            comment = sekoia.comment_as_person(pair.uuid, content, person)
+            return self.expect(Expected(pair, TO_XSOAR, "comment", comment["uuid"], simultaneous, content, current))
         target = self.random.choice([action.target for action in WORKFLOW[current]])
-        self.chain.sekoia.change_status_as_person(pair.short_id, target, person)
-        return self.expect(pair, TO_XSOAR, "status", target, simultaneous)
+        sekoia.change_status_as_person(pair.short_id, target, person)
+        return self.expect(Expected(pair, TO_XSOAR, "status", target, simultaneous, before=current))
 
     def change_xsoar(self, pair: Pair, simultaneous: bool) -> Expected:
         """A closure (random reason) or reopening, or a war-room note, as a person in XSOAR's web app."""
         person, xsoar = self.random.choice(PEOPLE), self.chain.xsoar
-        if self.random.random() < 0.5:
+        current = describe(xsoar.incident(pair.incident_id))
+        closed = xsoar.incident(pair.incident_id)["status"] == STATUS_CLOSED
+        if self.random.random() < 0.5 and (self.plan.notes_on_closed or not closed):
             content = self.text("note")
             entry = xsoar.note_as_person(pair.incident_id, content, person)
-            return self.expect(pair, TO_SEKOIA, "note", str(entry["id"]), simultaneous, content)
-        if xsoar.incident(pair.incident_id)["status"] == STATUS_CLOSED:
+            return self.expect(Expected(pair, TO_SEKOIA, "note", str(entry["id"]), simultaneous, content, current))
+        if closed:
             xsoar.reopen_as_person(pair.incident_id, person)
-            return self.expect(pair, TO_SEKOIA, "reopened", "reopened", simultaneous)
+            return self.expect(Expected(pair, TO_SEKOIA, "reopened", "reopened", simultaneous, before=current))
         reason = self.random.choice(CLOSE_REASONS)
         xsoar.close_as_person(pair.incident_id, reason, self.text("close notes"), person)
-        return self.expect(pair, TO_SEKOIA, "closed", "closed", simultaneous)
+        return self.expect(Expected(pair, TO_SEKOIA, "closed", "closed", simultaneous, before=current))
 
-    def expect(self, pair: Pair, way: str, kind: str, key: str, simultaneous: bool, text: str = "") -> Expected:
-        expected = Expected(pair, way, kind, key, time.monotonic(), simultaneous, text)
+    def expect(self, expected: Expected) -> Expected:
+        """Follow a change just made: its pair is busy until its run ends."""
         with self.lock:
-            self.pending[pair].append(expected)
-        if text:
+            self.pending[expected.pair].append(expected)
+        if expected.text:
             self.texts.append(expected)
         self.report.changes += 1
         return expected
@@ -325,10 +345,11 @@ class SyncSoak:
             self.report.duplicated += max(0, copies - 1)
             self.report.missing_texts += copies == 0
         for run in self.unmatched:
-            if self.is_echo(run.event):
-                self.report.echoes += 1
-            else:
-                self.report.repeats += 1
+            echo = self.is_echo(run.event)
+            self.report.echoes += echo
+            self.report.repeats += not echo
+            summary = {key: value for key, value in run.event.items() if key != "file_path"}
+            self.report.missed.append(f"{'echo' if echo else 'repeat'} at {run.ended - self.started:.1f} s: {summary}")
 
     def copies(self, expected: Expected) -> int:
         """How many times a comment (or note) is on the other side."""
@@ -400,14 +421,16 @@ def restarter(chain: Chain, plan: SyncSoakPlan, report: SyncSoakReport) -> Calla
     due = {round(plan.changes / 3): "AlertUpdatedTrigger", round(2 * plan.changes / 3): "IncidentUpdatedTrigger"}
 
     def restart(changes: int) -> None:
-        trigger = due.pop(changes, None) if plan.restarts else None
-        if trigger is None:
+        reached = [at for at in due if at <= changes] if plan.restarts else []
+        if not reached:
             return
+        trigger = due.pop(min(reached))
         runner = chain.runners.by_trigger(trigger)
         if runner.trigger is not None:
             runner.trigger.kill()
         runner.start()
         report.restarts += 1
+        report.missed.append(f"{trigger} restarted after {changes} changes")
 
     return restart
 
