@@ -46,6 +46,7 @@ CREATION_PLAYBOOK = (
 )
 CLOSE_REASONS = ("Resolved", "False Positive", "Other", "Duplicate")
 TO_XSOAR, TO_SEKOIA = "Sekoia.io -> XSOAR", "XSOAR -> Sekoia.io"
+PROGRESS_EVERY = 250
 PEOPLE = ("analyst", "analyst-2")  # who acts in either web app; anything else is the module
 
 
@@ -306,11 +307,15 @@ class SyncSoak:
 
     # The run
 
-    def drive(self, restart: Callable[[int], None]) -> None:
+    def drive(self, restart: Callable[[int], None], progress: Callable[[str], None]) -> None:
         """Make the plan's changes at its rate on settled pairs (at most `max_busy` in flight)."""
         interval = 1.0 / self.plan.rate
         deadline = time.monotonic() + self.plan.timeout
+        told = 0
         while self.report.changes < self.plan.changes and time.monotonic() < deadline:
+            if self.report.changes >= told + PROGRESS_EVERY:
+                told = self.report.changes
+                progress(f"{told} changes made, {self.report.crossed} crossed, {self.busy()} pairs in flight")
             restart(self.report.changes)
             self.expire(time.monotonic())
             free = self.settled()
@@ -459,7 +464,7 @@ def run_sync_soak(plan: SyncSoakPlan, progress: Callable[[str], None] = lambda _
                 drops.update(["drop"])
 
             with every(plan.drop_every, drop):
-                soak.drive(restarter(chain, plan, soak.report))
+                soak.drive(restarter(chain, plan, soak.report), progress)
             progress(f"{soak.report.changes} changes made; settling")
             searches = chain.xsoar.count("POST", "/incidents/search")
             wait_until(lambda: chain.xsoar.count("POST", "/incidents/search") >= searches + 2, 30)
