@@ -2,7 +2,8 @@
 comments both ways, a tenth of the steps on both sides of one pair at once), the LiveAPI dropped every 15 s, Alert
 Updated then Incident Updated killed and started again; then what converged, duplicated, echoed or was lost.
 
-Usage, from the repository root: .venv/bin/python benchmarks/sync_soak.py [alerts] [changes] [poll interval s]
+Usage, from the repository root:
+    .venv/bin/python benchmarks/sync_soak.py [alerts] [changes] [poll interval s] [steps per second]
 Counts and rules: lab/sync_soak.py. Exits 1 when a pair is apart without a simultaneous conflict, or a comment is
 duplicated or lost, or an echo ran.
 """
@@ -19,12 +20,15 @@ def main() -> int:
     alerts = int(sys.argv[1]) if len(sys.argv) > 1 else 500
     changes = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
     interval = float(sys.argv[3]) if len(sys.argv) > 3 else 1.0
-    plan = SyncSoakPlan(alerts=alerts, changes=changes, poll_interval=interval)
+    rate = float(sys.argv[4]) if len(sys.argv) > 4 else SyncSoakPlan.rate
+    plan = SyncSoakPlan(alerts=alerts, changes=changes, poll_interval=interval, rate=rate)
     print(f"sync soak: {plan}", flush=True)
     report = run_sync_soak(plan, lambda line: print(line, flush=True))
     print("\n".join(report.lines()))
     for line in report.apart[:20]:
         print(f"  apart: {line}")
+    for line in report.missed[:40]:
+        print(f"  {line}")
     print("PASS" if report.ok else "FAIL")
     return 0 if report.ok else 1
 

@@ -55,11 +55,13 @@ class SyncSoakPlan:
     alerts: int = 500
     changes: int = 2000
     simultaneous: float = 0.1  # share of steps that change both sides of one pair at once (two changes)
-    rate: float = 10.0  # steps per second at most
+    rate: float = 3.0  # steps per second at most: Alert Updated reads the alert of each change, its own included,
+    # at most 4 alert requests a second (under Sekoia.io's advice of 5): a faster pace only makes a queue
     poll_interval: float = 1.0  # Incident Updated's interval (its default is 30 s)
     drop_every: float = 15.0  # seconds between LiveAPI connection drops
     restarts: bool = True  # kill and start again Alert Updated (a third in), then Incident Updated (two thirds in)
-    crossing_timeout: float = 60.0
+    crossing_timeout: float = 60.0  # a change not crossed by then frees its pair (a later run still counts)
+    drain_timeout: float = 300.0  # after the last change, for every change to cross
     timeout: float = 900.0  # for the whole soak
     max_busy: int | None = None  # pairs in flight at once (1: one change at a time, for delays without load)
     rest: float | None = None  # seconds a pair rests after a change crossed (default: 2 s or two poll intervals)
@@ -111,6 +113,7 @@ class SyncSoakReport:
     changes: int = 0
     simultaneous_steps: int = 0
     crossed: int = 0
+    late: int = 0  # crossed after crossing_timeout
     not_crossed: int = 0
     not_crossed_simultaneous: int = 0
     pairs: int = 0
@@ -150,7 +153,7 @@ class SyncSoakReport:
 
         return [
             f"changes made as a person   {self.changes} ({self.simultaneous_steps} simultaneous steps on one pair)",
-            f"crossed                    {self.crossed}; not crossed {self.not_crossed} "
+            f"crossed                    {self.crossed} ({self.late} late); not crossed {self.not_crossed} "
             f"({self.not_crossed_simultaneous} of them in a simultaneous step)",
             f"converged                  {self.converged} / {self.pairs} pairs "
             f"({self.conflicts} apart after a simultaneous conflicting status change)",
@@ -200,6 +203,7 @@ class SyncSoak:
         self.texts: list[Expected] = []  # every comment and note made, to find on the other side at the end
         self.last_status_step: dict[Pair, bool] = {}  # was the pair's last status step a simultaneous conflict
         self.unmatched: list[FinishedRun] = []
+        self.overdue: list[Expected] = []  # changes past `crossing_timeout`, still waited for until the end
         self.lock = threading.Lock()
         self.counter = 0
         self.started = time.monotonic()
@@ -217,29 +221,39 @@ class SyncSoak:
         with self.lock:
             if run.status != "succeeded":
                 self.report.failed_runs += 1
-            waiting = self.pending.get(pair, []) if pair else []
             way = TO_SEKOIA if "incident_id" in event else TO_XSOAR
-            found = next((e for e in waiting if e.way == way and e.matches(event)), None)
-            if found is None:
+            for waiting in (self.pending.get(pair, []) if pair else [], self.overdue):
+                found = next((e for e in waiting if e.pair == pair and e.way == way and e.matches(event)), None)
+                if found is not None:
+                    waiting.remove(found)
+                    break
+            else:
                 self.unmatched.append(run)
                 return
-            waiting.remove(found)
             self.rested_at[found.pair] = run.ended + self.rest
             self.report.crossed += 1
+            self.report.late += waiting is self.overdue
             self.report.delays[way].append(run.ended - found.made_at)
 
     def expire(self, now: float) -> None:
-        """Changes whose run did not come in time are not crossed; their pair is free again."""
+        """Changes whose run did not come in time are overdue: their pair is free again, a late run still counts."""
         with self.lock:
             for waiting in self.pending.values():
                 for expected in [e for e in waiting if now - e.made_at > self.plan.crossing_timeout]:
                     waiting.remove(expected)
-                    self.report.not_crossed += 1
-                    self.report.missed.append(f"not crossed: {expected.describe(self.started)}")
-                    if expected.simultaneous:
-                        self.report.not_crossed_simultaneous += 1
-                    elif expected.kind not in ("comment", "note"):
-                        self.report.lost_statuses += 1
+                    self.overdue.append(expected)
+
+    def give_up(self) -> None:
+        """The changes still overdue at the end never crossed."""
+        with self.lock:
+            for expected in self.overdue:
+                self.report.not_crossed += 1
+                self.report.missed.append(f"not crossed: {expected.describe(self.started)}")
+                if expected.simultaneous:
+                    self.report.not_crossed_simultaneous += 1
+                elif expected.kind not in ("comment", "note"):
+                    self.report.lost_statuses += 1
+            self.overdue.clear()
 
     def settled(self) -> list[Pair]:
         """The pairs with no change in flight, rested since the last one crossed."""
@@ -249,7 +263,10 @@ class SyncSoak:
 
     def busy(self) -> int:
         with self.lock:
-            return sum(1 for waiting in self.pending.values() if waiting)
+            return self.busy_pairs()
+
+    def busy_pairs(self) -> int:
+        return sum(1 for waiting in self.pending.values() if waiting)
 
     # Changes made as a person
 
@@ -324,12 +341,14 @@ class SyncSoak:
                 continue
             self.step(self.random.choice(free))
             time.sleep(interval)
-        wait_until(self.all_followed, self.plan.crossing_timeout + 5)
+        wait_until(self.all_followed, self.plan.drain_timeout)
+        self.give_up()
 
     def all_followed(self) -> bool:
-        """Every change crossed or expired."""
+        """Every change crossed."""
         self.expire(time.monotonic())
-        return self.busy() == 0
+        with self.lock:
+            return self.busy_pairs() == 0 and not self.overdue
 
     def count(self) -> None:
         """Converged pairs, comments and notes on the other side, echoes."""
