@@ -61,7 +61,8 @@ class SyncSoakPlan:
     drop_every: float = 15.0  # seconds between LiveAPI connection drops
     restarts: bool = True  # kill and start again Alert Updated (a third in), then Incident Updated (two thirds in)
     crossing_timeout: float = 60.0  # a change not crossed by then frees its pair (a later run still counts)
-    drain_timeout: float = 300.0  # after the last change, for every change to cross
+    drain_timeout: float = 300.0  # after the last change, for every change to cross (ends when none crossed for
+    # `crossing_timeout`)
     timeout: float = 900.0  # for the whole soak
     max_busy: int | None = None  # pairs in flight at once (1: one change at a time, for delays without load)
     rest: float | None = None  # seconds a pair rests after a change crossed (default: 2 s or two poll intervals)
@@ -204,6 +205,7 @@ class SyncSoak:
         self.last_status_step: dict[Pair, bool] = {}  # was the pair's last status step a simultaneous conflict
         self.unmatched: list[FinishedRun] = []
         self.overdue: list[Expected] = []  # changes past `crossing_timeout`, still waited for until the end
+        self.last_crossed = time.monotonic()
         self.lock = threading.Lock()
         self.counter = 0
         self.started = time.monotonic()
@@ -231,6 +233,7 @@ class SyncSoak:
                 self.unmatched.append(run)
                 return
             self.rested_at[found.pair] = run.ended + self.rest
+            self.last_crossed = run.ended
             self.report.crossed += 1
             self.report.late += waiting is self.overdue
             self.report.delays[way].append(run.ended - found.made_at)
@@ -341,8 +344,13 @@ class SyncSoak:
                 continue
             self.step(self.random.choice(free))
             time.sleep(interval)
-        wait_until(self.all_followed, self.plan.drain_timeout)
+        wait_until(lambda: self.all_followed() or self.quiet(), self.plan.drain_timeout)
         self.give_up()
+
+    def quiet(self) -> bool:
+        """Nothing crossed for `crossing_timeout`: what is still awaited will not come."""
+        with self.lock:
+            return time.monotonic() - self.last_crossed > self.plan.crossing_timeout
 
     def all_followed(self) -> bool:
         """Every change crossed."""
