@@ -3,7 +3,9 @@ comments both ways, a tenth of the steps on both sides of one pair at once), the
 Updated then Incident Updated killed and started again; then what converged, duplicated, echoed or was lost.
 
 Usage, from the repository root:
-    .venv/bin/python benchmarks/sync_soak.py [alerts] [changes] [poll interval s] [steps per second]
+    .venv/bin/python benchmarks/sync_soak.py [alerts] [changes] [poll interval s] [steps per second] [watched]
+`watched` sets Incident Updated's watched_open_incidents (default 100: the war rooms of the 100 most recently
+modified open incidents are read on each poll).
 Counts and rules: lab/sync_soak.py. Exits 1 when a pair is apart without a simultaneous conflict, or a comment is
 duplicated or lost, or an echo ran.
 """
@@ -21,7 +23,8 @@ def main() -> int:
     changes = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
     interval = float(sys.argv[3]) if len(sys.argv) > 3 else 1.0
     rate = float(sys.argv[4]) if len(sys.argv) > 4 else SyncSoakPlan.rate
-    plan = SyncSoakPlan(alerts=alerts, changes=changes, poll_interval=interval, rate=rate)
+    watched = {"watched_open_incidents": int(sys.argv[5])} if len(sys.argv) > 5 else {}
+    plan = SyncSoakPlan(alerts=alerts, changes=changes, poll_interval=interval, rate=rate, incident_updated=watched)
     print(f"sync soak: {plan}", flush=True)
     report = run_sync_soak(plan, lambda line: print(line, flush=True))
     print("\n".join(report.lines()))

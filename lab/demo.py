@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -66,6 +66,7 @@ class DemoOptions:
     state: Path = REPO_ROOT / ".state"
     sync: bool = False  # also run the sync playbooks, and end with the sync round
     poll_interval: float = 1.0  # Incident Updated's interval here (its default, 30 s, would make a slow demo)
+    incident_updated: dict[str, Any] = field(default_factory=dict)  # more Incident Updated settings
 
 
 def varied_alert(index: int) -> dict[str, Any]:
@@ -94,10 +95,11 @@ class Chain:
 
 
 def runner_options(playbook: Playbook, catalogue: Catalogue, options: DemoOptions) -> RunnerOptions:
-    """In process or not; Incident Updated polls every `options.poll_interval` seconds."""
+    """In process or not; Incident Updated polls every `options.poll_interval` seconds (and takes the other settings
+    of `options.incident_updated`)."""
     trigger = catalogue.find(playbook.trigger().module_uuid, playbook.trigger().block_uuid)
     polling = trigger is not None and trigger.docker_parameters == POLLING_TRIGGER
-    overrides = {POLL_INTERVAL_SETTING: options.poll_interval} if polling else None
+    overrides = {POLL_INTERVAL_SETTING: options.poll_interval} | options.incident_updated if polling else None
     return RunnerOptions(in_process=options.in_process, trigger_configuration=overrides)
 
 

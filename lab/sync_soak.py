@@ -67,6 +67,7 @@ class SyncSoakPlan:
     max_busy: int | None = None  # pairs in flight at once (1: one change at a time, for delays without load)
     rest: float | None = None  # seconds a pair rests after a change crossed (default: 2 s or two poll intervals)
     notes_on_closed: bool = False  # people also write war-room notes on closed incidents
+    incident_updated: dict[str, Any] = field(default_factory=dict)  # more Incident Updated settings
     seed: int = 1
 
 
@@ -381,7 +382,9 @@ class SyncSoak:
             self.report.echoes += echo
             self.report.repeats += not echo
             summary = {key: value for key, value in run.event.items() if key != "file_path"}
-            self.report.missed.append(f"{'echo' if echo else 'repeat'} at {run.ended - self.started:.1f} s: {summary}")
+            self.report.missed.insert(
+                0, f"{'echo' if echo else 'repeat'} at {run.ended - self.started:.1f} s: {summary}"
+            )
 
     def copies(self, expected: Expected) -> int:
         """How many times a comment (or note) is on the other side."""
@@ -477,7 +480,13 @@ def run_sync_soak(plan: SyncSoakPlan, progress: Callable[[str], None] = lambda _
             holder[0].observe(run)
 
     with tempfile.TemporaryDirectory() as state:
-        options = DemoOptions(mode="api", state=Path(state), sync=True, poll_interval=plan.poll_interval)
+        options = DemoOptions(
+            mode="api",
+            state=Path(state),
+            sync=True,
+            poll_interval=plan.poll_interval,
+            incident_updated=plan.incident_updated,
+        )
         playbooks = [CREATION_PLAYBOOK, *SYNC_PLAYBOOKS]
         with running_playbooks(options, playbooks, observer=observe) as chain:
             pairs = create_pairs(chain, plan.alerts, plan.timeout)

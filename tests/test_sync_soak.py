@@ -6,7 +6,7 @@ from lab.sync_soak import TO_SEKOIA, TO_XSOAR, SyncSoakPlan, run_sync_soak
 
 def test_random_changes_on_both_sides_converge_without_echo_loss_or_duplicate():
     plan = SyncSoakPlan(
-        alerts=20, changes=40, simultaneous=0.2, rate=20.0, poll_interval=0.3, drop_every=2.0, crossing_timeout=20.0
+        alerts=20, changes=40, simultaneous=0.2, rate=20.0, poll_interval=0.3, drop_every=2.0, crossing_timeout=10.0
     )
     report = run_sync_soak(plan)
     assert report.changes >= 40 and report.restarts == 2 and report.drops >= 1, report.lines()
