@@ -17,8 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lab.demo import DemoOptions, running_chain  # noqa: E402
+from lab.demo import DemoOptions, as_mode, running_chain  # noqa: E402
 from lab.measure import Timing, memory_kib  # noqa: E402
+from lab.runner import PlaybookRunner  # noqa: E402
 
 SINGLE = 20
 SPACING = 0.5  # seconds between single alerts: alerts arriving one by one, under the trigger's request rate
@@ -52,11 +53,20 @@ class Arrivals:
             return self.changed.wait_for(lambda: all(s in self.times for s in short_ids), timeout)
 
 
+def trigger_pid(runner: PlaybookRunner) -> int:
+    if runner.trigger is None:
+        raise RuntimeError("the trigger was never started")
+    return runner.trigger.pid
+
+
 def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else "webhook"
     burst = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
     arrivals = Arrivals()
-    with tempfile.TemporaryDirectory() as state, running_chain(DemoOptions(mode=mode, state=Path(state))) as chain:
+    with (
+        tempfile.TemporaryDirectory() as state,
+        running_chain(DemoOptions(mode=as_mode(mode), state=Path(state))) as chain,
+    ):
         sekoia, xsoar, runner = chain
         xsoar.on_incident = arrivals.record
         sekoia.reset_counts()
@@ -92,7 +102,7 @@ def main() -> None:
             f"{elapsed:.1f} s, {burst / elapsed:.0f} alerts/s{'' if delivered else ' (timed out)'}"
         )
         print(
-            f"peak resident memory: trigger {memory_kib(runner.trigger.pid, 'VmHWM') / 1024:.0f} MiB, "
+            f"peak resident memory: trigger {memory_kib(trigger_pid(runner), 'VmHWM') / 1024:.0f} MiB, "
             f"runner with both simulators {memory_kib('self', 'VmHWM') / 1024:.0f} MiB"
         )
         print(

@@ -55,10 +55,22 @@ VARIED_ALERTS: list[dict[str, Any]] = [
 ]
 
 
+Mode = Literal["webhook", "api"]
+
+
+def as_mode(text: str) -> Mode:
+    """`webhook` or `api`; ValueError otherwise."""
+    if text == "api":
+        return "api"
+    if text == "webhook":
+        return "webhook"
+    raise ValueError(f"mode must be webhook or api, not {text!r}")
+
+
 @dataclass(frozen=True)
 class DemoOptions:
     alerts: int = 5
-    mode: Literal["webhook", "api"] = "webhook"
+    mode: Mode = "webhook"
     playbook: Path = DEFAULT_PLAYBOOK
     in_process: bool = True
     stay: bool = False

@@ -7,9 +7,11 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from lab.demo import DemoOptions, running_chain
 from lab.faults import Fault
@@ -18,7 +20,7 @@ from lab.faults import Fault
 @dataclass(frozen=True)
 class SoakPlan:
     alerts: int = 1000
-    mode: str = "api"
+    mode: Literal["webhook", "api"] = "api"
     raise_over: float = 60.0  # seconds over which the alerts are raised, at a steady rate
     xsoar_fault_rate: float = 0.3  # 503, 429 or a slow answer
     sekoia_fault_rate: float = 0.1  # 500, 502 or 503
@@ -54,14 +56,22 @@ class SoakReport:
         ]
 
 
-def _every(period: float, stop: threading.Event, action: Callable[[], None]) -> threading.Thread:
+@contextmanager
+def every(period: float, action: Callable[[], None]) -> Iterator[None]:
+    """Run `action` every `period` seconds in a thread, while the block runs."""
+    stop = threading.Event()
+
     def loop() -> None:
         while not stop.wait(period):
             action()
 
     thread = threading.Thread(target=loop, daemon=True)
     thread.start()
-    return thread
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def run_soak(plan: SoakPlan, progress: Callable[[str], None] = lambda _line: None) -> SoakReport:
@@ -81,23 +91,28 @@ def run_soak(plan: SoakPlan, progress: Callable[[str], None] = lambda _line: Non
             plan.xsoar_fault_rate, Fault(status=503), Fault(status=429, retry_after=0.2), Fault(delay=1.0)
         )
         sekoia.faults.rate(plan.sekoia_fault_rate, Fault(status=500), Fault(status=502), Fault(status=503))
-        stop = threading.Event()
-        drops = Counter()
-        _every(plan.drop_every, stop, lambda: (sekoia.drop_connections(), drops.update(["drop"])))
+        drops = Counter[str]()
+
+        def drop() -> None:
+            sekoia.drop_connections()
+            drops.update(["drop"])
+
         raised: list[str] = []
         restart_at = {round(plan.alerts * (k + 1) / (plan.restarts + 1)) for k in range(plan.restarts)}
         interval = plan.raise_over / plan.alerts
-        for index in range(plan.alerts):
-            raised.append(sekoia.add_alert(events=index % 4)["short_id"])
-            if index + 1 in restart_at:
-                runner.trigger.kill()
-                progress(f"{index + 1} alerts raised: trigger killed, starting it again")
-                runner.start()
-            time.sleep(interval)
-        deadline = time.monotonic() + plan.timeout
-        while time.monotonic() < deadline and len({i["alertId"] for i in xsoar.summary()} & set(raised)) < plan.alerts:
-            time.sleep(0.2)
-        stop.set()
+        with every(plan.drop_every, drop):
+            for index in range(plan.alerts):
+                raised.append(sekoia.add_alert(events=index % 4)["short_id"])
+                if index + 1 in restart_at and runner.trigger is not None:
+                    runner.trigger.kill()
+                    progress(f"{index + 1} alerts raised: trigger killed, starting it again")
+                    runner.start()
+                time.sleep(interval)
+            deadline = time.monotonic() + plan.timeout
+            while time.monotonic() < deadline and len({i["alertId"] for i in xsoar.summary()} & set(raised)) < len(
+                raised
+            ):
+                time.sleep(0.2)
         runner.wait_idle(60)
         delivered = Counter(incident["alertId"] for incident in xsoar.summary())
         report = SoakReport(

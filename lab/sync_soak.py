@@ -27,8 +27,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from lab.demo import Chain, DemoOptions, running_playbooks
 from lab.measure import percentile
 from lab.runner import FinishedRun
 from lab.sekoia_simulator.workflow import WORKFLOW
+from lab.soak import every
 from lab.sync_round import SYNC_PLAYBOOKS, sekoia_status, sync_playbook_names, wait_until
 from lab.xsoar_simulator import STATUS_CLOSED
 from xsoar_module.mapping.sync import CLOSED, REJECTED, is_marked
@@ -431,24 +431,6 @@ def create_pairs(chain: Chain, count: int, timeout: float) -> list[Pair]:
         raise TimeoutError(f"{count - len(incidents())} of {count} incidents were not created in {timeout:g} s")
     made = incidents()
     return [Pair(alert["short_id"], alert["uuid"], made[alert["short_id"]]) for alert in alerts]
-
-
-@contextmanager
-def every(period: float, action: Callable[[], None]) -> Iterator[None]:
-    """Run `action` every `period` seconds in a thread, while the block runs."""
-    stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.wait(period):
-            action()
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
 
 
 def restarter(chain: Chain, plan: SyncSoakPlan, report: SyncSoakReport) -> Callable[[int], None]:

@@ -159,6 +159,7 @@ def test_the_demo_command(tmp_path: Path, mode: str):
     assert without_last_seen and int(without_last_seen[1]) >= 1 and without_last_seen[1] == without_last_seen[2]
     assert "sync round: 4 change(s) made as a person, 4 crossed, 4 sync run(s) (0 failed), 0 echo(es)" in result.stdout
     assert "Both sides after the sync round" in result.stdout and "False Positive" in result.stdout
+    listed = cli("runs", "--state", str(tmp_path))
     assert listed.stdout.count("succeeded") >= 3
     shown = cli("show", "1", "--state", str(tmp_path))
     assert "node 3: Create Incident" in shown.stdout
