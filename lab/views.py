@@ -8,6 +8,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from lab.history import Run
+from xsoar_module.mapping.sync import MARKER, is_marked
 
 STATUS_STYLE = {"succeeded": "green", "failed": "red", "running": "yellow", "skipped": "dim"}
 
@@ -99,9 +100,21 @@ def _first_line(text: str, limit: int = 48) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+def _brief(text: str) -> str:
+    """A comment or entry in a line: a text the module wrote is `synced: ` and what it mirrors (its paragraph that
+    is neither the author's header `**...**` nor the attribution `(...)`), without the marker."""
+    if not is_marked(text):
+        return _first_line(text)
+    paragraphs = [part.strip() for part in text.replace(MARKER, "").split("\n\n") if part.strip()]
+    content = next(
+        (part for part in paragraphs if not part.startswith(("**", "("))), paragraphs[0] if paragraphs else ""
+    )
+    return "synced: " + _first_line(content, 40)
+
+
 def _texts(texts: list[str]) -> str:
-    """The first line of each text (so the module's marker line is left out), one per line."""
-    return "\n".join(_first_line(text) for text in texts) or "-"
+    """One line per text."""
+    return "\n".join(_brief(text) for text in texts) or "-"
 
 
 def sync_runs_table(runs: list[Run]) -> Table:
@@ -136,7 +149,7 @@ def pair_states_table(rows: list[dict[str, Any]]) -> Table:
             _texts(row["comments"]),
             row["incident"],
             row["xsoar_status"],
-            " / ".join(part for part in (row["close_reason"], _first_line(row["close_notes"])) if part) or "-",
+            " / ".join(part for part in (row["close_reason"], _brief(row["close_notes"])) if part) or "-",
             _texts(row["entries"]),
         )
     return table
