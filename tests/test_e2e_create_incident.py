@@ -13,7 +13,7 @@ import trustme
 from lab.faults import Fault
 from lab.xsoar_simulator import XsoarSimulator
 from xsoar_module.clients.http import RetryPolicy
-from tests.conftest import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_PASSWORD, XSOAR_TOKEN, assert_no_secret
+from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_PASSWORD, XSOAR_TOKEN, assert_no_secret
 
 SAMPLES = Path(__file__).resolve().parent.parent / "lab" / "samples"
 ALERT = json.loads((SAMPLES / "alert.json").read_text())

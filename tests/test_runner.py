@@ -170,7 +170,7 @@ def test_unknown_run_and_bad_mode_are_clear(tmp_path: Path):
 
 def test_run_against_endpoints_from_a_configuration_file(tmp_path: Path, sekoia, xsoar):
     """`python -m lab run` as a user would point it at real endpoints; here the simulators stand in for them."""
-    from tests.conftest import SEKOIA_KEY, XSOAR_TOKEN
+    from tests.support import SEKOIA_KEY, XSOAR_TOKEN
 
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"base_url": sekoia.url, "xsoar_url": xsoar.webhook_url}))
