@@ -8,6 +8,8 @@ from lab.sekoia_simulator import SekoiaSimulator
 from lab.symphony import Symphony
 from lab.xsoar_simulator import XsoarSimulator
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_TOKEN
+from xsoar_module.clients.http import RetryPolicy
+from xsoar_module.clients.xsoar import XSOAR_POLICY
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +46,12 @@ def data_path(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def quick_xsoar_retries(monkeypatch):
+    """Blocks run in process retry XSOAR as many times within the same deadline, waiting tenths of a second."""
+    quick = RetryPolicy(
+        attempts=XSOAR_POLICY.attempts, deadline=XSOAR_POLICY.deadline, initial_wait=0.05, max_wait=0.5
+    )
+    monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_POLICY", quick)

@@ -143,6 +143,7 @@ def test_api_mode_any_2xx_is_a_success(symphony, sekoia, xsoar, data_path):
     assert run.error is None and run.results["incident_id"] == xsoar.incidents[0]["id"]
 
 
+@pytest.mark.usefixtures("quick_xsoar_retries")
 @pytest.mark.parametrize("mode", ["webhook", "api"])
 def test_503_and_429_are_retried(symphony, sekoia, xsoar, data_path, mode):
     xsoar.faults.script(Fault(status=503), Fault(status=429, retry_after=0.2), Fault(status=504))
