@@ -23,8 +23,10 @@ $(VENV)/.installed: poetry.lock pyproject.toml | $(TOOLS)/bin/poetry
 
 install: $(VENV)/.installed
 
+# Workers share nothing but the machine: each starts its own simulators (session fixtures).
+PYTEST_WORKERS ?= auto
 test: install xsoar-pack
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 demo: install
 	$(PY) -m lab demo $(ARGS)

@@ -9,7 +9,7 @@ import pytest
 from docker.utils.build import exclude_paths
 
 from lab.symphony import Symphony
-from tests.conftest import SEKOIA_KEY
+from tests.support import SEKOIA_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_UUID = "5f3c9a1e-8d2b-4c7a-9e41-0b6d2f8a7c13"

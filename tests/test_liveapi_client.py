@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 from websockets.sync.server import Server, ServerConnection, serve
 
+from tests.support import SAMPLES
 from xsoar_module.clients.liveapi import (
     AlertCreatedNotification,
     Ignored,
@@ -147,7 +148,7 @@ def test_parse_alert_created():
 
 
 def test_parse_the_reference_sample():
-    with open("lab/samples/notification_alert_created.json") as sample:
+    with open(SAMPLES / "notification_alert_created.json") as sample:
         assert parse_message(sample.read()).uuid == "5f3c9a1e-8d2b-4c7a-9e41-0b6d2f8a7c13"
 
 
@@ -220,7 +221,7 @@ def test_listener_reconnects_after_a_drop(recorder: Recorder):
             connection.send(json.dumps({"authenticated": True}))
             connection.recv(timeout=5)
             connection.send(v2("alert", "created", uuid="before-drop"))
-            time.sleep(0.1)
+            recorder.wait_until(lambda: len(recorder.notifications) == 1)  # received before the drop
             connection.close()
             return
         authenticated_then(v2("alert", "created", uuid="after-drop"))(connection, number)

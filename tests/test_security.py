@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from lab.faults import Fault, FaultPlan
 from lab.server import BackgroundServer, fault_middleware
-from tests.conftest import (
+from tests.support import (
     SECRETS,
     SEKOIA_KEY,
     XSOAR_PASSWORD,

@@ -8,7 +8,7 @@ from lab.faults import Fault
 from xsoar_module.clients.http import RetryPolicy
 from xsoar_module.clients.xsoar import XsoarClient, api_base
 from xsoar_module.configuration import ModuleConfiguration
-from tests.conftest import XSOAR_API_KEY
+from tests.support import XSOAR_API_KEY
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # demisto-py imports pkg_resources

@@ -20,6 +20,7 @@ from websockets.sync.client import ClientConnection, connect
 from lab.faults import Fault
 from lab.sekoia_simulator import SekoiaSimulator
 from lab.sekoia_simulator.records import urgency_display
+from tests.support import until
 from xsoar_module.mapping.window import events_window
 from xsoar_module.models.alert import Alert
 
@@ -346,8 +347,7 @@ def test_job_lifecycle_with_a_duration(simulator):
     running = get(simulator, f"{JOBS}/{job['uuid']}").json()
     assert (running["status"], running["total"]) == (1, 0)
     assert get(simulator, f"{JOBS}/{job['uuid']}/events").status_code == 409
-    time.sleep(0.35)
-    assert get(simulator, f"{JOBS}/{job['uuid']}").json()["status"] == 2
+    until(lambda: get(simulator, f"{JOBS}/{job['uuid']}").json()["status"] == 2, timeout=5, what="the job's end")
 
 
 @pytest.mark.parametrize("status", [3, 4])
