@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from lab.faults import Fault
-from tests.conftest import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_PASSWORD, XSOAR_TOKEN
+from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_PASSWORD, XSOAR_TOKEN
 from tests.hostile.conftest import check_action_case
 from tests.hostile.harness import Answer, Case, params
 

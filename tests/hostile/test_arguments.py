@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SEKOIA_KEY
+from tests.support import SEKOIA_KEY
 from tests.hostile.conftest import check_action_case
 from tests.hostile.harness import Case, params
 

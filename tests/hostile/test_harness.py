@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import SEKOIA_KEY, XSOAR_PASSWORD, XSOAR_TOKEN
+from tests.support import SEKOIA_KEY, XSOAR_PASSWORD, XSOAR_TOKEN
 from tests.hostile.harness import MAX_LINE, Case, Outcome, assert_clean, assert_expected, params
 
 SPECIAL = "p+ss/w=rd&canary\r\n€"

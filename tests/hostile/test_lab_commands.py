@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from lab.__main__ import app
 from lab.settings import SettingsError, load_settings
-from tests.conftest import SEKOIA_KEY, XSOAR_TOKEN
+from tests.support import SEKOIA_KEY, XSOAR_TOKEN
 from tests.hostile.harness import Case, Outcome, assert_clean, params
 
 ROOT = Path(__file__).resolve().parents[2]

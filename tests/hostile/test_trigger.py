@@ -18,7 +18,7 @@ import pytest
 from lab.faults import Fault
 from lab.sekoia_simulator import SekoiaSimulator
 from lab.symphony import TriggerRun
-from tests.conftest import SEKOIA_KEY
+from tests.support import SEKOIA_KEY
 from tests.hostile.harness import Case, Outcome, RecordingHost, assert_clean, data_files, params
 from tests.hostile.live import LiveStub
 

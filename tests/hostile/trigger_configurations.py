@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lab.sekoia_simulator import SekoiaSimulator
 from lab.symphony import TriggerRun
-from tests.conftest import SEKOIA_KEY
+from tests.support import SEKOIA_KEY
 from tests.hostile.harness import Case, RecordingHost, resolve
 from tests.hostile.live import LiveStub
 
