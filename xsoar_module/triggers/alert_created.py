@@ -2,12 +2,15 @@
 
 The trigger checks the API key, opens the checkpoint, then runs an AlertFeed (LiveAPI notifications merged with
 catch-ups of the alert listing) until stopped. Its configuration selects the alerts that start a run.
+
+The LiveAPI client (websockets), the feed and the checkpoint are imported where the trigger uses them: `main.py`
+imports this module in every block's process, and the actions' processes must not pay for them.
 """
 
 import contextlib
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
@@ -18,7 +21,6 @@ from sekoia_automation.trigger import Trigger
 
 from xsoar_module.bounds import MAX_MESSAGE, shorten
 from xsoar_module.clients.http import RetryPolicy
-from xsoar_module.clients.liveapi import Backoff, LiveApiAuthenticationError
 from xsoar_module.clients.sekoia import SekoiaClient, iso8601_utc
 from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.errors import (
@@ -31,8 +33,10 @@ from xsoar_module.errors import (
 from xsoar_module.models.schema import ManifestModel, drop_null_variants
 from xsoar_module.models.trigger_event import AlertCreatedEvent
 from xsoar_module.module import configuration_of, masker_of
-from xsoar_module.triggers.checkpoint import CHECKPOINT_FILE, Checkpoint, CheckpointError, CheckpointStore, Ledger
-from xsoar_module.triggers.feed import AlertFeed, retry_delay
+
+if TYPE_CHECKING:
+    from xsoar_module.triggers.checkpoint import Ledger
+    from xsoar_module.triggers.feed import AlertFeed
 
 ALERT_FILE = "alert.json"
 CLIENT_POLICY = RetryPolicy(attempts=4, deadline=20.0, max_wait=5.0)
@@ -150,12 +154,13 @@ class AlertCreatedTrigger(Trigger):
     results_model = AlertCreatedEvent
     last_heartbeat_threshold = 600
 
-    liveapi_backoff = Backoff()
     liveapi_ping_interval = 20.0
     restart_delay = 10.0
-    _feed: AlertFeed | None = None
+    _feed: "AlertFeed | None" = None
 
     def run(self) -> None:
+        from xsoar_module.clients.liveapi import LiveApiAuthenticationError
+
         if self._critical_log_sent:  # bad credentials: wait for the platform to stop the trigger
             self._stop_event.wait(self._STOP_EVENT_WAIT)
             return
@@ -177,6 +182,8 @@ class AlertCreatedTrigger(Trigger):
         super().log(message, level, *args, **kwargs)  # type: ignore[arg-type]
 
     def _serve(self) -> None:
+        from xsoar_module.triggers.feed import AlertFeed
+
         config = configuration_of(self.module)
         api_key = config.require_api_key()
         settings = self._settings()
@@ -197,7 +204,6 @@ class AlertCreatedTrigger(Trigger):
                 log=self.log,
                 heartbeat=self.heartbeat,
                 stop=self._stop_event,
-                backoff=self.liveapi_backoff,
                 ping_interval=self.liveapi_ping_interval,
             )
             self._feed.serve()
@@ -224,6 +230,8 @@ class AlertCreatedTrigger(Trigger):
 
     def _check_api_key(self, client: SekoiaClient) -> bool:
         """GET /v1/me until it answers; AuthenticationError (critical) when the key is refused."""
+        from xsoar_module.triggers.feed import retry_delay
+
         failures = 0
         while self.running:
             self.heartbeat()
@@ -246,7 +254,15 @@ class AlertCreatedTrigger(Trigger):
             return True
         return False
 
-    def _open_ledger(self, settings: AlertCreatedConfiguration) -> Ledger:
+    def _open_ledger(self, settings: AlertCreatedConfiguration) -> "Ledger":
+        from xsoar_module.triggers.checkpoint import (
+            CHECKPOINT_FILE,
+            Checkpoint,
+            CheckpointError,
+            CheckpointStore,
+            Ledger,
+        )
+
         store = CheckpointStore(self.data_path / CHECKPOINT_FILE)
         try:
             checkpoint = store.load()
