@@ -29,6 +29,8 @@ DEV_JUNK = (
     "README.md",
     "Makefile",
 )
+
+
 def runtime_files(root: Path) -> set[str]:
     """What the platform runs: main.py, the manifests (the SDK reads manifest.json), the dependency lock files and
     the module's sources."""
