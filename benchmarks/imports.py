@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lab.image import image_app  # noqa: E402
-from lab.measure import percentile  # noqa: E402
+from lab.measure import load_line, percentile  # noqa: E402
 
 BARE_SDK = "import sekoia_automation.action, sekoia_automation.trigger, sekoia_automation.module"
 PROBE = (
@@ -101,6 +101,7 @@ def main() -> None:
         raise RuntimeError(f"the app folder of {changed} changed: its bytecode was not all precompiled")
     print(f"python {sys.version.split()[0]}, {rounds} interleaved rounds, precompiled read-only app folders\n")
     report(samples)
+    print(load_line())
 
 
 if __name__ == "__main__":
