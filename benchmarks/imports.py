@@ -77,9 +77,10 @@ def report(samples: dict[str, list[tuple[float, ...]]]) -> None:
         for name, ms in figures.items():
             line = f"  {name:<{width}}  median {statistics.median(ms):7.1f} ms  p95 {percentile(ms, 0.95):7.1f} ms"
             if name != "bare SDK":
-                ratios = [one / bare for one, bare in zip(ms, figures["bare SDK"], strict=True)]
+                bare = figures["bare SDK"]
+                ratios = [one / other for one, other in zip(ms, bare, strict=True)]
                 line += (
-                    f"  / bare SDK: ratio of medians {statistics.median(ms) / statistics.median(figures['bare SDK']):.3f}"
+                    f"  / bare SDK: ratio of medians {statistics.median(ms) / statistics.median(bare):.3f}"
                     f", round ratios median {statistics.median(ratios):.3f}"
                     f" (p5 {percentile(ratios, 0.05):.3f}, p95 {percentile(ratios, 0.95):.3f})"
                 )

@@ -2,9 +2,9 @@
 
 As `make demo ARGS=--process` runs it: the trigger in its own process, then every block of a run as a fresh
 `python main.py <block>` process (the platform starts a container per block) in a precompiled copy of the image's
-/app, against the simulated Sekoia.io and XSOAR on loopback. The four-block playbook (the documentation's shape) and the two-block one run side by side, each
-with its own simulators and trigger; single alerts alternate between them (each waits for its incident and for the
-end of its run), so that the load of a shared machine weighs on both alike.
+/app, against the simulated Sekoia.io and XSOAR on loopback. The four-block playbook (the documentation's shape) and
+the two-block one run side by side, each with its own simulators and trigger; single alerts alternate between them
+(each waits for its incident and for the end of its run), so that the load of a shared machine weighs on both alike.
 Usage, from the repository root: .venv/bin/python benchmarks/platform_chain.py [alerts per playbook] [webhook|api]
 """
 

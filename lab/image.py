@@ -1,4 +1,4 @@
-"""The module image's /app without docker: the build context `.dockerignore` lets in, compiled as the Dockerfile does."""
+"""The module image's /app without docker: the build context `.dockerignore` lets in, compiled as in the Dockerfile."""
 
 import shutil
 import subprocess
