@@ -14,6 +14,7 @@ import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Literal
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,7 +41,7 @@ def block_medians(runner, runs: int) -> str:
 
 def main() -> None:
     alerts = int(sys.argv[1]) if len(sys.argv) > 1 else 20
-    mode = sys.argv[2] if len(sys.argv) > 2 else "webhook"
+    mode: Literal["webhook", "api"] = "api" if sys.argv[2:3] == ["api"] else "webhook"
     latencies: dict[str, list[float]] = {name: [] for name in PLAYBOOKS}
     with ExitStack() as stack:
         app = image_app(Path(stack.enter_context(tempfile.TemporaryDirectory())) / "app")

@@ -184,9 +184,10 @@ def _create_incident_node(
 ) -> dict:
     """Create Incident in place of the HTTP request, fed by the Sekoia.io nodes that run before it (with
     `two_blocks`, by the trigger's alert file, fetching the events itself)."""
+    arguments: dict[str, Any]
     if two_blocks:
-        arguments = {"alert_path": f"{{{{ node.{_trigger_before(playbook, node, label)}.file_path }}}}"}
-        arguments["fetch_events"] = True
+        trigger = _trigger_before(playbook, node, label)
+        arguments = {"alert_path": f"{{{{ node.{trigger}.file_path }}}}", "fetch_events": True}
     else:
         arguments = {**_alert_source(playbook, node, label), **_events_source(playbook, node, label, notes)}
     arguments |= _body_arguments(node.arguments.get("json"), label, notes)
