@@ -69,6 +69,13 @@ def measure(commands: dict[str, tuple[Path, str]], rounds: int) -> dict[str, lis
     return samples
 
 
+def median_interval(values: list[float], resamples: int = 2000) -> tuple[float, float]:
+    """95% bootstrap interval of the median: how precisely the rounds pin it down."""
+    draw = random.Random(0)
+    medians = [statistics.median(draw.choices(values, k=len(values))) for _ in range(resamples)]
+    return percentile(medians, 0.025), percentile(medians, 0.975)
+
+
 def report(samples: dict[str, list[tuple[float, ...]]]) -> None:
     width = max(len(name) for name in samples)
     for index, label in enumerate(FIGURES):
@@ -79,10 +86,11 @@ def report(samples: dict[str, list[tuple[float, ...]]]) -> None:
             if name != "bare SDK":
                 bare = figures["bare SDK"]
                 ratios = [one / other for one, other in zip(ms, bare, strict=True)]
+                low, high = median_interval(ratios)
                 line += (
                     f"  / bare SDK: ratio of medians {statistics.median(ms) / statistics.median(bare):.3f}"
-                    f", round ratios median {statistics.median(ratios):.3f}"
-                    f" (p5 {percentile(ratios, 0.05):.3f}, p95 {percentile(ratios, 0.95):.3f})"
+                    f"; round ratios median {statistics.median(ratios):.3f} (95% interval {low:.3f}-{high:.3f})"
+                    f", p5 {percentile(ratios, 0.05):.3f}, p95 {percentile(ratios, 0.95):.3f}"
                 )
             print(line)
 
