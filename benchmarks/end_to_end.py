@@ -9,16 +9,14 @@ Usage, from the repository root: .venv/bin/python benchmarks/end_to_end.py [webh
 
 import sys
 import tempfile
-import threading
 import time
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lab.demo import DemoOptions, running_chain  # noqa: E402
-from lab.measure import Timing, memory_kib  # noqa: E402
+from lab.measure import Arrivals, Timing, memory_kib  # noqa: E402
 
 SINGLE = 20
 SPACING = 0.5  # seconds between single alerts: alerts arriving one by one, under the trigger's request rate
@@ -27,29 +25,6 @@ MINIMUM = {
     "webhook": 1,
     "api": 2,
 }  # alert + (job, one status poll, one events page); XSOAR create(+search)
-
-
-class Arrivals:
-    """When each alert's incident was stored, keyed by short id."""
-
-    def __init__(self) -> None:
-        self.times: dict[str, float] = {}
-        self.counts: Counter[str] = Counter()
-        self.changed = threading.Condition()
-
-    def record(self, incident: dict) -> None:
-        raw = incident.get("rawJSON") or ""
-        short_id = incident.get("dbotMirrorId") or incident.get("CustomFields", {}).get("alertid")
-        if not short_id and '"alertId"' in raw:
-            short_id = raw.split('"alertId":"', 1)[1].split('"', 1)[0]
-        with self.changed:
-            self.times.setdefault(short_id, time.monotonic())
-            self.counts[short_id] += 1
-            self.changed.notify_all()
-
-    def wait(self, short_ids: list[str], timeout: float) -> bool:
-        with self.changed:
-            return self.changed.wait_for(lambda: all(s in self.times for s in short_ids), timeout)
 
 
 def main() -> None:

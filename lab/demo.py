@@ -59,6 +59,7 @@ class DemoOptions:
     stay: bool = False
     timeout: float = 120.0
     state: Path = REPO_ROOT / ".state"
+    module_dir: Path = REPO_ROOT  # the folder whose main.py runs the blocks (e.g. a precompiled copy of the image)
 
 
 def varied_alert(index: int) -> dict[str, Any]:
@@ -84,7 +85,7 @@ def running_chain(options: DemoOptions, listener=None) -> Iterator[tuple[SekoiaS
                 webhook_token=keys["xsoar"], api_key=keys["xsoar"], api_key_id="1", webhook_incident_type=INCIDENT_TYPE
             )
         )
-        symphony = stack.enter_context(Symphony())
+        symphony = stack.enter_context(Symphony(module_dir=options.module_dir))
         config = module_configuration(sekoia, xsoar, options.mode, keys)
         options.state.mkdir(parents=True, exist_ok=True)
         history = stack.enter_context(History(options.state / "runs.sqlite3", secrets=keys.values()))

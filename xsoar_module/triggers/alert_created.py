@@ -2,12 +2,15 @@
 
 The trigger checks the API key, opens the checkpoint, then runs a LiveSession (LiveAPI notifications merged with
 catch-ups of the alert listing) until stopped. Its configuration selects the alerts that start a run.
+
+The LiveAPI client (websockets), the session and the checkpoint are imported where the trigger uses them: `main.py`
+imports this module in every block's process, and the actions' processes must not pay for them.
 """
 
 import contextlib
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
@@ -24,12 +27,11 @@ from xsoar_module.models.schema import ManifestModel, drop_null_variants
 from xsoar_module.models.trigger_event import AlertCreatedEvent
 from xsoar_module.module import configuration_of
 from xsoar_module.timing import iso8601_seconds
-from xsoar_module.triggers.alerts import AlertCreatedKind, AlertCreatedSource
 from xsoar_module.triggers.base import ModuleTrigger
-from xsoar_module.triggers.checkpoint import CHECKPOINT_FILE, Checkpoint, CheckpointError, CheckpointStore, Ledger
-from xsoar_module.triggers.emitter import Emitter
-from xsoar_module.triggers.session import LiveSession
 from xsoar_module.triggers.timings import LiveTimings
+
+if TYPE_CHECKING:
+    from xsoar_module.triggers.checkpoint import Ledger
 
 ALERT_FILE = "alert.json"
 CLIENT_POLICY = RetryPolicy(attempts=4, deadline=20.0, max_wait=5.0)
@@ -149,6 +151,10 @@ class AlertCreatedTrigger(ModuleTrigger):
     timings: LiveTimings = LiveTimings()
 
     def serve(self) -> None:
+        from xsoar_module.triggers.alerts import AlertCreatedKind, AlertCreatedSource
+        from xsoar_module.triggers.emitter import Emitter
+        from xsoar_module.triggers.session import LiveSession
+
         config = configuration_of(self.module)
         api_key = config.require_api_key()
         settings = self._settings()
@@ -215,7 +221,15 @@ class AlertCreatedTrigger(ModuleTrigger):
             ) from None
         return f"The Sekoia.io API key was accepted by {client.http.base_url}"
 
-    def _open_ledger(self, settings: AlertCreatedConfiguration) -> Ledger:
+    def _open_ledger(self, settings: AlertCreatedConfiguration) -> "Ledger":
+        from xsoar_module.triggers.checkpoint import (
+            CHECKPOINT_FILE,
+            Checkpoint,
+            CheckpointError,
+            CheckpointStore,
+            Ledger,
+        )
+
         store = CheckpointStore(self.data_path / CHECKPOINT_FILE)
         try:
             checkpoint = store.load()
