@@ -152,10 +152,9 @@ def _quick_retries(monkeypatch):
     """In-process runs retry as the product does, only faster, so that final errors come in milliseconds."""
     monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_POLICY", FAST_XSOAR, raising=False)
     monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_TIMEOUT", (2.0, 1.0), raising=False)
+    monkeypatch.setattr("xsoar_module.clients.sekoia.SEKOIA_TIMEOUT", (2.0, 1.0), raising=False)
     monkeypatch.setattr(
-        "xsoar_module.actions.base.SekoiaClient",
-        partial(SekoiaClient, policy=FAST_SEKOIA, timeout=(2.0, 1.0)),
-        raising=False,
+        "xsoar_module.actions.base.SekoiaClient", partial(SekoiaClient, policy=FAST_SEKOIA), raising=False
     )
 
 
