@@ -348,9 +348,15 @@ def test_fields_may_set_a_numeric_severity_given_as_text(symphony, sekoia, xsoar
 
 
 def test_a_webhook_answer_that_is_not_json_is_still_a_success(symphony, sekoia, xsoar, data_path):
-    xsoar.faults.script(Fault(status=200, raw_body="<html>ok</html>"), method="POST")
+    xsoar.faults.script(Fault(status=200, raw_body="created"), method="POST")
     run = create(symphony, webhook_config(sekoia, xsoar), data_path)
     assert run.error is None and run.results["incident_id"] is None and "not JSON" in run.logs
+
+
+def test_a_webhook_answered_by_an_html_page_is_an_error_naming_xsoar_url(symphony, sekoia, xsoar, data_path):
+    xsoar.faults.script(Fault(status=200, raw_body="<html><body>Sign in</body></html>"), method="POST")
+    run = create(symphony, webhook_config(sekoia, xsoar), data_path)
+    assert "HTML page" in run.error and "xsoar_url" in run.error and xsoar.webhook_url in run.error
 
 
 def test_a_private_ca_is_trusted_through_ca_certificate(symphony, sekoia, data_path):

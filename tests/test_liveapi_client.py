@@ -16,6 +16,7 @@ from xsoar_module.clients.liveapi import (
     LiveApiListener,
     parse_message,
 )
+from xsoar_module.errors import ConfigurationError
 from xsoar_module.timing import Backoff
 
 KEY = "liveapi-key-canary-0042"
@@ -75,6 +76,7 @@ class StubLiveApi:
     ):
         self.session = session
         self.refuse = refuse or (lambda _number: None)
+        self.location: str | None = None  # sent with a refusal, making it a redirect
         self.cookies: list[str | None] = []
         self.attempts = 0
         self._server: Server | None = None
@@ -97,7 +99,12 @@ class StubLiveApi:
         self.attempts += 1
         self.cookies.append(request.headers.get("Cookie"))
         status = self.refuse(self.attempts)
-        return connection.respond(status, "refused\n") if status else None
+        if not status:
+            return None
+        response = connection.respond(status, "refused\n")
+        if self.location:
+            response.headers["Location"] = self.location
+        return response
 
     def _handle(self, connection: ServerConnection) -> None:
         self.session(connection, self.attempts)
@@ -271,8 +278,31 @@ def test_authenticated_false_stops_with_an_authentication_error(recorder: Record
 
     with StubLiveApi(session) as stub:
         listener = LiveApiListener(stub.url, "wrong-key", recorder, backoff=FAST)
-        with pytest.raises(LiveApiAuthenticationError, match="authenticated: false"):
+        # the close may come before the message is read (the upgrade's send fails): both name the key's refusal
+        with pytest.raises(LiveApiAuthenticationError, match="authenticated: false|code 4401"):
             listener.run()
+
+
+def test_a_close_with_4401_stops_with_an_authentication_error(recorder: Recorder):
+    def session(connection: ServerConnection, _number: int) -> None:
+        connection.close(4401, "Unauthorized")
+
+    with StubLiveApi(session) as stub:
+        listener = LiveApiListener(stub.url, "wrong-key", recorder, backoff=FAST)
+        with pytest.raises(LiveApiAuthenticationError, match="code 4401.*api_key"):
+            listener.run()
+    assert stub.attempts == 1
+
+
+def test_a_redirect_is_refused_naming_liveapi_url_and_its_target(recorder: Recorder):
+    with StubLiveApi(authenticated_then(), refuse=lambda _number: 302) as stub:
+        stub.location = "ws://elsewhere.example/live/?token=x"
+        listener = LiveApiListener(stub.url, "key", recorder, backoff=FAST)
+        with pytest.raises(
+            ConfigurationError, match=r"redirected the connection \(302\) to ws://elsewhere.*liveapi_url"
+        ):
+            listener.run()
+    assert stub.attempts == 1
 
 
 @pytest.mark.parametrize("status", [401, 403])

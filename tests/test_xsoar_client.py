@@ -5,10 +5,11 @@ import warnings
 import pytest
 
 from lab.faults import Fault
+from tests.support import XSOAR_API_KEY
 from xsoar_module.clients.http import RetryPolicy
 from xsoar_module.clients.xsoar import XsoarClient, api_base
 from xsoar_module.configuration import ModuleConfiguration
-from tests.support import XSOAR_API_KEY
+from xsoar_module.errors import MalformedResponseError
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # demisto-py imports pkg_resources
@@ -72,6 +73,20 @@ def test_the_search_quotes_the_identity(xsoar, monkeypatch):
     client, _ = api_client(xsoar, monkeypatch)
     odd = {"name": "n", "CustomFields": {"alertid": 'A"B\\'}}
     assert not client.create_once(odd).deduplicated and client.create_once(odd).deduplicated
+    assert client.find_incident("A") is None
+
+
+@pytest.mark.parametrize("data", ['"x"', "[1]", '{"id": "1"}'])
+def test_a_search_whose_data_is_not_a_list_of_incidents_is_malformed(xsoar, monkeypatch, data):
+    client, _ = api_client(xsoar, monkeypatch)
+    xsoar.faults.script(Fault(status=200, raw_body=f'{{"total": 1, "data": {data}}}'), method="POST")
+    with pytest.raises(MalformedResponseError, match=r"incident search at http.*/incidents/search.*xsoar_url"):
+        client.find_incident("A")
+
+
+def test_a_search_whose_data_is_null_finds_nothing(xsoar, monkeypatch):
+    client, _ = api_client(xsoar, monkeypatch)
+    xsoar.faults.script(Fault(status=200, raw_body='{"total": 0, "data": null}'), method="POST")
     assert client.find_incident("A") is None
 
 

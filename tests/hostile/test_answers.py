@@ -125,7 +125,6 @@ XSOAR_CASES = [
         "xsoar-webhook-200-html",
         CREATE | {"setup": xsoar_fault(Fault(status=200, raw_body="<html><body>Sign in</body></html>"))},
         error=r"xsoar_url",
-        xfail="xsoar a 200 HTML page (login portal) is taken as a created incident",
     ),
     Case(
         "xsoar-api-search-200-html",
@@ -143,13 +142,11 @@ XSOAR_CASES = [
         "xsoar-api-search-data-string",
         CREATE_API | {"setup": xsoar_fault(Fault(status=200, raw_body='{"total": 1, "data": "x"}'))},
         error=r"XSOAR",
-        xfail="xsoar a search answer whose data is a string counts as an existing incident (deduplicated)",
     ),
     Case(
         "xsoar-api-search-data-numbers",
         CREATE_API | {"setup": xsoar_fault(Fault(status=200, raw_body='{"total": 1, "data": [1]}'))},
         error=r"XSOAR",
-        xfail="xsoar a search answer whose data holds numbers counts as an existing incident (deduplicated)",
     ),
     Case(
         "xsoar-api-search-data-null",

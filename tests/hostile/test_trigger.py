@@ -174,7 +174,6 @@ FRAMES = [
         "frame-uuid-traversal-crlf",
         {"frames": [notification("../../v1/me\r\nX: y")]},
         check=single_line_logs,
-        xfail="security a line break in a LiveAPI alert uuid is logged raw (log injection)",
     ),
     Case("frame-uuid-unknown", {"frames": [notification(str(uuid.uuid4()))]}),
     Case("frame-uuid-is-the-key", {"frames": [notification(SEKOIA_KEY)]}),

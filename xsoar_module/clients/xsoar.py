@@ -15,7 +15,17 @@ from urllib.parse import urlsplit, urlunsplit
 import certifi
 import requests
 
-from xsoar_module.clients.http import ClosingClient, HttpSession, Refusal, Refusals, RetryLog, RetryPolicy, parse_json
+from xsoar_module.bounds import shorten
+from xsoar_module.clients.http import (
+    ClosingClient,
+    HttpSession,
+    Refusal,
+    Refusals,
+    RetryLog,
+    RetryPolicy,
+    is_html,
+    parse_json,
+)
 from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.errors import (
     AuthenticationError,
@@ -197,7 +207,10 @@ class XsoarClient(ClosingClient):
             raise self._error(response, "the webhook")
         try:
             answer = parse_json(response, SERVICE, "xsoar_url") if response.content.strip() else None
-        except MalformedResponseError:  # created all the same: failing now would only bring a duplicate
+        except MalformedResponseError:
+            if is_html(response):  # a login or SSO portal in front of XSOAR answered, not the webhook
+                raise
+            # text from the integration: created all the same, failing now would only bring a duplicate
             self._warn(f"{SERVICE} accepted the webhook ({response.status_code}) but its answer is not JSON")
             answer = None
         return Delivery(_webhook_incident_id(answer), False, self.http.requests_sent - before)
@@ -214,8 +227,16 @@ class XsoarClient(ClosingClient):
         found = parse_json(response, SERVICE, "xsoar_url")
         if not isinstance(found, dict):
             raise MalformedResponseError(f"{SERVICE} answered the incident search with JSON that is not an object")
-        data = found.get("data") or []
-        return data[0] if isinstance(data, list) and data else None
+        data = found.get("data")
+        if data is None:  # what a real XSOAR answers when nothing matches
+            return None
+        if not isinstance(data, list) or not all(isinstance(incident, dict) for incident in data):
+            raise MalformedResponseError(
+                f"{SERVICE} answered the incident search at {shorten(self.http.url('/incidents/search'))} with "
+                "'data' that is not a list of incidents: check xsoar_url, it must point to the Cortex XSOAR API",
+                response.status_code,
+            )
+        return data[0] if data else None
 
     def create_once(self, body: dict[str, Any]) -> Delivery:
         """Create the incident unless this alert's exists: searched first and, after an attempt whose outcome is

@@ -21,7 +21,7 @@ from sekoia_automation.storage import temp_directory
 from xsoar_module.clients.http import RetryPolicy
 from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.configuration import ModuleConfiguration
-from xsoar_module.errors import ConfigurationError, NotFoundError, describe_validation_error
+from xsoar_module.errors import ConfigurationError, MalformedResponseError, NotFoundError, describe_validation_error
 from xsoar_module.models.alert import Alert
 from xsoar_module.models.schema import ManifestModel, drop_null_variants
 from xsoar_module.models.trigger_event import AlertCreatedEvent
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 ALERT_FILE = "alert.json"
 CLIENT_POLICY = RetryPolicy(attempts=4, deadline=20.0, max_wait=5.0)
+BASE_URL_HINT = "set base_url to the Sekoia.io API of your region (e.g. https://api.sekoia.io)"
 
 
 class AlertCreatedConfiguration(ManifestModel):
@@ -216,9 +217,10 @@ class AlertCreatedTrigger(ModuleTrigger):
             client.me()
         except NotFoundError:
             raise ConfigurationError(
-                f"Sekoia.io has no /v1/me at {client.http.base_url} (404): set base_url to the Sekoia.io API of "
-                "your region (e.g. https://api.sekoia.io)"
+                f"Sekoia.io has no /v1/me at {client.http.base_url} (404): {BASE_URL_HINT}"
             ) from None
+        except MalformedResponseError as exc:  # a web page or another server at base_url: no retry mends it
+            raise ConfigurationError(f"The API key check got no Sekoia.io answer ({exc}): {BASE_URL_HINT}") from None
         return f"The Sekoia.io API key was accepted by {client.http.base_url}"
 
     def _open_ledger(self, settings: AlertCreatedConfiguration) -> "Ledger":
