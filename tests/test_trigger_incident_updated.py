@@ -143,3 +143,34 @@ def test_without_the_api_settings_the_trigger_says_which(symphony, xsoar, data_p
         assert "xsoar_api_key" in log["message"]
     finally:
         run.stop()
+
+
+def test_notes_through_modified_times_without_the_watch_list(symphony, xsoar, config, data_path):
+    """An XSOAR whose entries move `modified` needs no watch list (watched_open_incidents 0)."""
+    xsoar.entries_touch_incidents = True
+    target = incident(xsoar, "AL4")
+    run = start(symphony, xsoar, config, data_path, {"interval": 0.2, "watched_open_incidents": 0})
+    try:
+        entry = xsoar.note_as_person(target, "seen")
+        [event] = run.wait_for_events(1)
+        assert event["event"]["note"]["id"] == entry["id"]
+    finally:
+        run.stop()
+        xsoar.entries_touch_incidents = False
+
+
+def test_without_the_war_room_read_reopenings_are_emitted_and_notes_are_not(symphony, xsoar, config, data_path):
+    xsoar.faults.rate(1.0, Fault(status=404), path_contains="/investigation/")
+    target = incident(xsoar, "AL5")
+    run = start(symphony, xsoar, config, data_path)
+    try:
+        xsoar.note_as_person(target, "not readable")
+        xsoar.close_as_person(target)
+        run.wait_for_events(1)
+        xsoar.reopen_as_person(target)
+        run.wait_for_events(2)
+        assert changes(run) == [(target, "closed"), (target, "reopened")]
+        warning = run.wait_for_log("does not serve POST /investigation/", "warning")
+        assert "notes are not emitted" in warning["message"]
+    finally:
+        run.stop()
