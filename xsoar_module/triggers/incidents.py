@@ -24,6 +24,7 @@ QUERY = "alertid:*"  # the incidents this module created carry the alert's short
 STATUS_CLOSED = 2
 ENTRY_REGULAR = 1
 SYSTEM_USERS = frozenset({"", "DBot"})
+ENTRIES_READ = 200  # the latest war-room entries read per incident and poll (more in one interval: the oldest missed)
 
 
 def epoch(value: Any) -> float | None:
@@ -130,7 +131,7 @@ class IncidentChanges:
         if not investigation or self.war_room_readable is False:
             return None
         try:
-            entries = self._client.investigation_entries(str(investigation))
+            entries = self._client.investigation_entries(str(investigation), ENTRIES_READ)
         except RejectedRequestError as exc:  # e.g. 400 "Could not find investigation"
             self._log(f"The war room of incident {incident.get('id')} could not be read: {exc}", "debug")
             return None
@@ -183,7 +184,8 @@ class IncidentChanges:
 
     @staticmethod
     def _change(incident: JsonObject, change: str, key: str, at: float) -> JsonObject:
-        fields = incident.get("CustomFields") if isinstance(incident.get("CustomFields"), dict) else {}
+        custom = incident.get("CustomFields")
+        fields: JsonObject = custom if isinstance(custom, dict) else {}
         event: JsonObject = {
             "incident_id": str(incident.get("id")),
             "alert_short_id": fields.get("alertid") or incident.get("dbotMirrorId") or None,
