@@ -70,7 +70,7 @@ def test_close_reasons_override_and_a_comment_becomes_the_close_notes(symphony, 
         alert_uuid=UUID,
         status="rejected",
         comment=COMMENT,
-        close_reasons={"Rejected": "Duplicate"},
+        close_reasons={"rejected": "Duplicate"},
     )
     stored = xsoar.incident(incident["id"])
     assert results["action"] == "closed" and stored["closeReason"] == "Duplicate"
@@ -95,6 +95,12 @@ def test_a_reopen_xsoar_refuses_leaves_a_note_saying_so(symphony, xsoar, config,
     assert results["action"] == "noted" and xsoar.incident(incident["id"])["status"] == 2
     [note] = entries(xsoar, incident)
     assert "did not reopen" in note and "not allowed" in note and is_marked(note)
+    xsoar.faults.script(
+        Fault(status=200, raw_body='[{"type": 4, "contents": "reopenInvestigation is not allowed"}]'),
+        path_contains="/entry/execute/sync",
+    )
+    assert run(symphony, config, data_path, short_id=SHORT_ID, status="Ongoing")["action"] == "unchanged"
+    assert len(entries(xsoar, incident)) == 1
 
 
 def test_a_comment_is_written_once_per_uuid(symphony, xsoar, config, data_path, incident):

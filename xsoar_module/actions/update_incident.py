@@ -61,6 +61,12 @@ class UpdateIncidentArguments(ManifestModel):
     def _status(cls, value: str | None) -> str | None:
         return None if value is None else status_name(value)
 
+    @field_validator("close_reasons")
+    @classmethod
+    def _by_status_name(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        """Keys in any case or as status uuids (`closed`, `Rejected`...)."""
+        return None if value is None else {status_name(key): reason for key, reason in value.items()}
+
     @field_validator("comment", mode="before")
     @classmethod
     def _comment_object(cls, value: Any) -> Any:
@@ -138,43 +144,38 @@ class IncidentUpdate:
 
     def _reopen(self, status: str, comment: dict[str, Any] | str | None) -> Action:
         refused = self.xsoar.reopen_incident(self.war_room)
-        if refused is not None:
-            self.log(f"Cortex XSOAR did not reopen incident {self.id}: {refused}", level="warning")
-            self._write(reopen_refused_note(self.arguments.alert, status, refused))
+        if refused is None:
+            self.xsoar.add_entry(self.war_room, reopen_note(self.arguments.alert, status))
             if comment is not None:
                 self._note(comment)
-            return "noted"
-        self._write(reopen_note(self.arguments.alert, status))
-        if comment is not None:
-            self._note(comment)
-        return "reopened"
+            return "reopened"
+        self.log(f"Cortex XSOAR did not reopen incident {self.id}: {refused}", level="warning")
+        noted = self._write_once(reopen_refused_note(self.arguments.alert, status, refused))
+        if comment is not None and self._note(comment):
+            noted = True
+        return "noted" if noted else "unchanged"
 
     def _note(self, comment: dict[str, Any] | str) -> bool:
         """Write the comment's war-room entry unless it is empty or already there; True when written."""
         if not comment_text(comment):
             return False
-        text = war_room_entry(comment, self.arguments.alert)
+        uuid = comment.get("uuid") if isinstance(comment, dict) else None
+        return self._write_once(war_room_entry(comment, self.arguments.alert), str(uuid) if uuid else None)
+
+    def _write_once(self, text: str, comment_uuid: str | None = None) -> bool:
+        """Write the entry unless the war room has it (the same text, or the same Sekoia.io comment uuid)."""
         entries = self.xsoar.investigation_entries(self.war_room)
         if entries is None:
             self.log(
                 f"Cortex XSOAR does not serve POST /investigation/{self.war_room} (outside its published API): the "
-                "comment is written without checking whether it already was (a replay writes it again)",
+                "entry is written without checking whether it already was (a replay writes it again)",
                 level="warning",
             )
-        elif self._mirrored(entries, comment, text):
+        elif any(_same(entry.get("contents"), text, comment_uuid) for entry in entries):
             return False
-        self._write(text)
+        self.xsoar.add_entry(self.war_room, text)
         return True
 
-    @staticmethod
-    def _mirrored(entries: list[dict[str, Any]], comment: dict[str, Any] | str, text: str) -> bool:
-        """The comment is in the war room already: its Sekoia.io uuid, or the same text."""
-        uuid = comment.get("uuid") if isinstance(comment, dict) else None
-        for entry in entries:
-            contents = entry.get("contents")
-            if contents == text or (uuid and sekoia_comment_uuid(contents) == str(uuid)):
-                return True
-        return False
 
-    def _write(self, text: str) -> None:
-        self.xsoar.add_entry(self.war_room, text)
+def _same(contents: Any, text: str, comment_uuid: str | None) -> bool:
+    return contents == text or (comment_uuid is not None and sekoia_comment_uuid(contents) == comment_uuid)
