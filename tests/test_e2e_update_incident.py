@@ -1,11 +1,15 @@
 """Update Incident through the SDK protocol against the XSOAR simulator: close, reopen, notes, idempotence."""
 
+import json
+from pathlib import Path
+
 import pytest
 
 from lab.faults import Fault
-from tests.conftest import XSOAR_API_KEY, XSOAR_TOKEN, assert_no_secret
+from tests.conftest import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_TOKEN, assert_no_secret
 from xsoar_module.mapping.sync import is_marked, is_reopen_note, sekoia_comment_uuid
 
+SAMPLES = Path(__file__).resolve().parent.parent / "lab" / "samples"
 SHORT_ID, UUID = "ALsync1", "0b7a1e6c-2f4d-4f7e-9a1b-3c5d7e9f1a2b"
 COMMENT = {
     "uuid": "c-77",
@@ -159,3 +163,25 @@ def test_errors_name_what_to_change(symphony, xsoar, config, data_path, configur
     outcome = symphony.run_action("UpdateIncident", config, arguments, data_path=data_path, in_process=True)
     assert outcome.results is None and expected in outcome.error and "Traceback" not in outcome.error
     assert_no_secret(outcome.error, outcome.logs)
+
+
+@pytest.mark.parametrize("mode", ["webhook", "api"])
+def test_the_incident_create_incident_made_is_found_by_either_identity(symphony, sekoia, xsoar, data_path, mode):
+    """Create Incident's identity (webhook: the pack's mapper; API: the module's custom fields) is what Update
+    Incident searches: the short ID, or the alert uuid alone (kept by the pack's incident type)."""
+    alert = json.loads((SAMPLES / "alert.json").read_text())
+    config = {
+        "base_url": sekoia.url,
+        "api_key": SEKOIA_KEY,
+        "xsoar_url": xsoar.webhook_url,
+        "xsoar_token": XSOAR_TOKEN,
+    }
+    config |= {"xsoar_api_key": XSOAR_API_KEY} | (
+        {"xsoar_mode": "api", "xsoar_url": xsoar.url} if mode == "api" else {}
+    )
+    arguments = {"alert": alert, "incident_type": "Sekoia.io Alert"}  # the pack's type: its mapper keeps the uuid
+    created = symphony.run_action("CreateIncident", config, arguments, data_path=data_path, in_process=True)
+    assert created.error is None, created.error
+    by_uuid = run(symphony, config, data_path, alert_uuid=alert["uuid"], short_id="None", status="Rejected")
+    assert by_uuid["found"] and by_uuid["action"] == "closed"
+    assert run(symphony, config, data_path, short_id=alert["short_id"], status="Closed")["action"] == "unchanged"
