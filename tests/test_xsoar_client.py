@@ -5,10 +5,11 @@ import warnings
 import pytest
 
 from lab.faults import Fault
-from xsoar_module.clients.http import RetryPolicy
-from xsoar_module.clients.xsoar import XsoarClient, api_base
-from xsoar_module.configuration import ModuleConfiguration
 from tests.conftest import XSOAR_API_KEY
+from xsoar_module.clients.http import RetryPolicy
+from xsoar_module.clients.xsoar import XsoarClient, api_base, api_configuration
+from xsoar_module.configuration import ModuleConfiguration
+from xsoar_module.errors import ConfigurationError
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # demisto-py imports pkg_resources
@@ -91,3 +92,28 @@ def test_the_settle_search_stops_at_the_incident_found(xsoar, monkeypatch):
     monkeypatch.setattr(client.http, "timeout", (2.0, 0.3))
     delivery = client.create_once(BODY)
     assert len(xsoar.incidents) == 1 and slept == [0.0] and delivery.requests == 3
+
+
+@pytest.mark.parametrize(
+    ("webhook_url", "key_id", "expected"),
+    [
+        ("https://xsoar.example.com/instance/execute/sekoia", None, "https://xsoar.example.com"),
+        (
+            "https://ext-t.xdr.eu.paloaltonetworks.com/xsoar/instance/execute/s/",
+            "9",
+            "https://api-t.xdr.eu.paloaltonetworks.com/xsoar",
+        ),
+    ],
+)
+def test_sync_reaches_the_api_of_a_webhook_configuration_with_a_key(webhook_url, key_id, expected):
+    config = ModuleConfiguration(
+        api_key="k", xsoar_url=webhook_url, xsoar_token="t", xsoar_api_key="a", xsoar_api_key_id=key_id
+    )
+    with XsoarClient(api_configuration(config)) as client:
+        assert client.mode == "api" and client.url == expected
+
+
+def test_sync_without_an_api_key_names_the_settings():
+    config = ModuleConfiguration(api_key="k", xsoar_url="https://x.example.com/instance/execute/s", xsoar_token="t")
+    with pytest.raises(ConfigurationError, match="xsoar_mode to 'api' with xsoar_api_key"):
+        api_configuration(config)
