@@ -117,3 +117,16 @@ def test_sync_without_an_api_key_names_the_settings():
     config = ModuleConfiguration(api_key="k", xsoar_url="https://x.example.com/instance/execute/s", xsoar_token="t")
     with pytest.raises(ConfigurationError, match="xsoar_mode to 'api' with xsoar_api_key"):
         api_configuration(config)
+
+
+def test_modified_since_pages_by_modification_and_yields_each_change_once(xsoar, monkeypatch):
+    for n in range(5):
+        xsoar._store({"name": f"i{n}", "CustomFields": {"alertid": f"A{n}"}}, "api")
+    xsoar._store({"name": "not ours"}, "api")
+    client, _ = api_client(xsoar, monkeypatch)
+    seen = []
+    for incident in client.iter_modified_since("alertid:*", "2000-01-01T00:00:00Z", page_size=2):
+        seen.append(incident["name"])
+        if seen == ["i0"]:
+            xsoar.close_as_person(incident["id"])  # modified meanwhile: listed again at the end, nothing skipped
+    assert seen == ["i0", "i1", "i2", "i3", "i4", "i0"]

@@ -2,7 +2,6 @@
 
 import hashlib
 import ipaddress
-import itertools
 import os
 import re
 import tempfile
@@ -242,13 +241,28 @@ class XsoarClient(ClosingClient):
         return [incident for incident in data if isinstance(incident, dict)] if isinstance(data, list) else []
 
     def iter_modified_since(self, query: str, since: str, page_size: int = 100) -> Iterator[dict[str, Any]]:
-        """The incidents matching `query` modified at or after `since` (ISO-8601), oldest modification first."""
-        search = {"query": f"{query} and modified:>={_quoted(since)}", "sort": [{"field": "modified", "asc": True}]}
-        for page in itertools.count():
+        """The incidents matching `query` modified at or after `since` (ISO-8601), oldest modification first.
+
+        Each page starts at the last modification of the previous one rather than at a page number, so that an
+        incident modified meanwhile (moved to the end) shifts nothing out; an incident is yielded once per
+        modification."""
+        seen: set[tuple[str, str]] = set()
+        cursor, page = since, 0
+        while True:
+            search = {
+                "query": f"{query} and modified:>={_quoted(cursor)}",
+                "sort": [{"field": "modified", "asc": True}],
+            }
             found = self.search_incidents(search | {"page": page, "size": page_size})
-            yield from found
+            for incident in found:
+                mark = (str(incident.get("id")), str(incident.get("modified")))
+                if mark not in seen:
+                    seen.add(mark)
+                    yield incident
             if len(found) < page_size:
                 return
+            last = str(found[-1].get("modified") or "")
+            cursor, page = (last, 0) if last and last != cursor else (cursor, page + 1)
 
     def close_incident(self, incident_id: str, reason: str, notes: str) -> dict[str, Any] | None:
         """Close the incident (`POST /incident/batchClose`); the closed incident as answered, if any."""
