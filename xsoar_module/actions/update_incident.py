@@ -1,5 +1,6 @@
 """Update Incident: mirror a Sekoia.io alert's status and comments onto its XSOAR incident, idempotently."""
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 import orjson
@@ -123,7 +124,13 @@ class UpdateIncident(ModuleAction):
 class IncidentUpdate:
     """One alert change applied to one incident."""
 
-    def __init__(self, xsoar: XsoarClient, incident: dict[str, Any], arguments: UpdateIncidentArguments, log: Any):
+    def __init__(
+        self,
+        xsoar: XsoarClient,
+        incident: dict[str, Any],
+        arguments: UpdateIncidentArguments,
+        log: Callable[..., None],
+    ):
         self.xsoar = xsoar
         self.incident = incident
         self.arguments = arguments
