@@ -22,8 +22,9 @@ type 4, for another command or an incident not closed; plain text is a chat entr
 (outside the swagger, used by public scripts through demisto-py's generic request) answers the investigation with
 `entries` (oldest first, `pageSize` keeps the latest) and `users`. An incident created without `createInvestigation`
 has no war room: its entries answer 400 `Could not find investigation`. Every change sets `modified` and `version`;
-searches take `field:>="<ISO>"` (`>=`, `<=`, `>`, `<` on times, numbers or texts) in queries, the filter's
-`fromDate`/`toDate` (creation time), `fromClosedDate`/`toClosedDate`, `id`, `status`, `notStatus` lists and `sort`
+searches take `field:>="<ISO>"` (`>=`, `<=`, `>`, `<` on times, numbers or texts) and `field:*` (has a value) in
+queries, the filter's `fromDate`/`toDate` (creation time), `fromClosedDate`/`toClosedDate`, `id`, `status`, `notStatus`
+lists and `sort`
 (`[{"field", "asc"}]`). Authorship: each API key acts as a user (`api_user`, `add_api_key`), a person's changes
 (`close_as_person`, `reopen_as_person`, `note_as_person`) as their name; `closingUserId`, an entry's `user` and the
 simulator-only `activity` of a stored incident (`incident(id)`) say who changed what.
@@ -187,7 +188,8 @@ def rest_incident(body: Any, strict: bool) -> dict[str, Any]:
     return fields
 
 
-Term = tuple[str, str, str]  # (field, comparison: "" or >=, <=, >, <, value)
+Term = tuple[str, str, str]  # (field, comparison: "" or >=, <=, >, <, * (has a value), value)
+PRESENT = "*"
 
 
 def parse_query(query: str) -> list[list[Term]]:
@@ -203,6 +205,9 @@ def parse_query(query: str) -> list[list[Term]]:
         if token["op"] and token["op"].lower() == "or":
             groups.append([])
         elif token["field"]:
+            if token["bare"] == "*" and not token["cmp"]:  # field:* = the field has a value
+                groups[-1].append((token["field"], PRESENT, ""))
+                continue
             value = token["quoted"] if token["quoted"] is not None else token["bare"]
             groups[-1].append((token["field"], token["cmp"] or "", re.sub(r"\\(.)", r"\1", value)))
     if any(not group for group in groups) and query.strip():
@@ -259,6 +264,8 @@ def as_float(value: Any) -> float | None:
 def term_matches(incident: dict[str, Any], term: Term) -> bool:
     field, comparison, wanted = term
     value = field_value(incident, field)
+    if comparison == PRESENT:
+        return value not in (None, "", [], {})
     if not comparison:
         return as_text(value) == wanted
     sides = comparable(value, wanted)

@@ -85,3 +85,44 @@ def alert_comment(note: dict[str, Any] | str, incident_id: str) -> str:
         return marked(note)
     user = note.get("user") or "someone"
     return marked(f"{note.get('content') or ''}\n\n({user} in Cortex XSOAR incident {incident_id})")
+
+
+REOPEN_NOTE = "Reopened: Sekoia.io alert"  # how the war-room note of a reopening by this module begins
+NULL_RENDERINGS = frozenset({"", "none", "null", "undefined"})  # how a template may render an unused argument
+
+
+def absent(value: Any) -> bool:
+    """True for an argument a playbook left unused: None, or a blank / null rendering (`None`, `null`)."""
+    return value is None or (isinstance(value, str) and value.strip().lower() in NULL_RENDERINGS)
+
+
+def comment_text(comment: dict[str, Any] | str) -> str:
+    """The text of a Sekoia.io comment (the trigger's comment object, or a plain text)."""
+    if isinstance(comment, str):
+        return comment.strip()
+    content = comment.get("content")
+    return content.strip() if isinstance(content, str) else ""
+
+
+def close_notes(comment: dict[str, Any] | str | None, alert_id: str, status: str) -> str:
+    """The close notes of an incident closed because its alert is `status`: the comment when there is one."""
+    text = comment_text(comment) if comment is not None else ""
+    author = (comment.get("author") or comment.get("created_by")) if isinstance(comment, dict) else None
+    if text and author:
+        return marked(f"Sekoia.io alert {alert_id} is {status}. {author}: {text}")
+    return marked(f"Sekoia.io alert {alert_id} is {status}" + (f". {text}" if text else ""))
+
+
+def reopen_note(alert_id: str, status: str) -> str:
+    """The war-room note this module writes when it reopens an incident (its trigger knows the reopening by it)."""
+    return marked(f"{REOPEN_NOTE} {alert_id} is {status} again: the incident is reopened")
+
+
+def is_reopen_note(text: Any) -> bool:
+    """True for the note of a reopening made by this module."""
+    return is_marked(text) and text.lstrip().startswith(REOPEN_NOTE)
+
+
+def reopen_refused_note(alert_id: str, status: str, reason: str) -> str:
+    """The war-room note saying the incident stays closed although its alert is open again."""
+    return marked(f"Sekoia.io alert {alert_id} is {status} again, but XSOAR did not reopen this incident: {reason}")

@@ -8,4 +8,7 @@
 - `intake.py`, `session.py`: a LiveAPI session merging notifications (fetched ahead) with catch-ups.
 - `alerts.py`: Sekoia.io alerts as items (`AlertCreatedKind`) and their source (`AlertCreatedSource`).
 - `alert_created.py`: the Alert Created trigger, the core's first user.
+- `incidents.py`, `incident_state.py`: XSOAR incidents' changes as polled items (`IncidentChangeKind`,
+  `IncidentChanges`) and the state kept per incident to tell them.
+- `incident_updated.py`: the Incident Updated trigger: a poll per interval through `CatchUp`, `Emitter`, `Ledger`.
 """
