@@ -7,6 +7,7 @@ are not emitted.
 """
 
 import time
+from typing import TYPE_CHECKING
 
 from pydantic import ConfigDict, Field
 from sekoia_automation.configuration.exception import MissingConfigurationError
@@ -20,11 +21,12 @@ from xsoar_module.models.schema import ManifestModel, drop_null_variants
 from xsoar_module.module import configuration_of
 from xsoar_module.timing import Backoff, iso8601_seconds
 from xsoar_module.triggers.base import FATAL_ERRORS, ModuleTrigger
-from xsoar_module.triggers.catch_up import CatchUp, describe
-from xsoar_module.triggers.checkpoint import Checkpoint, CheckpointError, CheckpointStore, Ledger
-from xsoar_module.triggers.emitter import Emitter
-from xsoar_module.triggers.incident_state import STATE_FILE, IncidentStates
-from xsoar_module.triggers.incidents import QUERY, IncidentChangeKind, IncidentChanges
+
+if TYPE_CHECKING:  # the polling machinery loads when the trigger runs, not in the actions' processes (main.py)
+    from xsoar_module.triggers.catch_up import CatchUp
+    from xsoar_module.triggers.checkpoint import Ledger
+    from xsoar_module.triggers.incident_state import IncidentStates
+    from xsoar_module.triggers.incidents import IncidentChanges
 
 CHECKPOINT_FILE = "incident_updated_checkpoint.json"
 CLIENT_POLICY = RetryPolicy(attempts=3, deadline=30.0, max_wait=5.0)
@@ -65,6 +67,11 @@ class IncidentUpdatedTrigger(ModuleTrigger):
     last_heartbeat_threshold = 3900
 
     def serve(self) -> None:
+        from xsoar_module.triggers.catch_up import CatchUp
+        from xsoar_module.triggers.emitter import Emitter
+        from xsoar_module.triggers.incident_state import STATE_FILE, IncidentStates
+        from xsoar_module.triggers.incidents import QUERY, IncidentChangeKind, IncidentChanges
+
         config = api_configuration(configuration_of(self.module))
         settings = self._settings()
         with XsoarClient(config, policy=CLIENT_POLICY, on_retry=lambda message: self.log(message, "debug")) as xsoar:
@@ -94,12 +101,14 @@ class IncidentUpdatedTrigger(ModuleTrigger):
 
     def _poll_until_stopped(
         self,
-        poll: CatchUp[IncidentUpdatedEvent],
-        changes: IncidentChanges,
-        ledger: Ledger,
-        states: IncidentStates,
+        poll: "CatchUp[IncidentUpdatedEvent]",
+        changes: "IncidentChanges",
+        ledger: "Ledger",
+        states: "IncidentStates",
         settings: IncidentUpdatedConfiguration,
     ) -> None:
+        from xsoar_module.triggers.catch_up import describe
+
         failures, backoff = 0, settings.backoff()
         while self.running:
             self.heartbeat()
@@ -123,7 +132,7 @@ class IncidentUpdatedTrigger(ModuleTrigger):
                 self.log(f"Poll: {describe(counts, 'no change')}", "debug")
             self._stop_event.wait(settings.interval)
 
-    def _save(self, ledger: Ledger, states: IncidentStates) -> None:
+    def _save(self, ledger: "Ledger", states: "IncidentStates") -> None:
         try:
             ledger.flush()
             states.save()
@@ -140,10 +149,14 @@ class IncidentUpdatedTrigger(ModuleTrigger):
 
     @staticmethod
     def _check(xsoar: XsoarClient) -> str:
+        from xsoar_module.triggers.incidents import QUERY
+
         xsoar.search_incidents({"query": QUERY, "page": 0, "size": 1})
         return f"The Cortex XSOAR API key was accepted by {xsoar.url}"
 
-    def _open_ledger(self) -> Ledger:
+    def _open_ledger(self) -> "Ledger":
+        from xsoar_module.triggers.checkpoint import Checkpoint, CheckpointError, CheckpointStore, Ledger
+
         store = CheckpointStore(self.data_path / CHECKPOINT_FILE)
         try:
             checkpoint = store.load()
