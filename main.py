@@ -1,15 +1,17 @@
 from xsoar_module.module import XsoarModule
 
 from xsoar_module.triggers.alert_created import AlertCreatedTrigger
-from xsoar_module.actions.get_events import GetEvents
+from xsoar_module.actions.update_alert import UpdateAlert
 from xsoar_module.actions.create_incident import CreateIncident
 from xsoar_module.actions.get_alert import GetAlert
+from xsoar_module.actions.get_events import GetEvents
 
 
 if __name__ == "__main__":
     module = XsoarModule()
     module.register(AlertCreatedTrigger, "AlertCreatedTrigger")
-    module.register(GetEvents, "GetEvents")
+    module.register(UpdateAlert, "UpdateAlert")
     module.register(CreateIncident, "CreateIncident")
     module.register(GetAlert, "GetAlert")
+    module.register(GetEvents, "GetEvents")
     module.run()

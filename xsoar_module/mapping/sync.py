@@ -33,6 +33,7 @@ XSOAR_NOTE_TAG = re.compile(r"XSOAR note ([0-9A-Za-z@:._-]{1,64})\)")
 
 # The workflow action (by the name Sekoia.io gives it) that leads to each status Update Alert may set
 ACTION_NAMES = {ACKNOWLEDGED: "Acknowledge", ONGOING: "Validate", REJECTED: "Reject", CLOSED: "Close"}
+STATUS_BY_ACTION = {name: status for status, name in ACTION_NAMES.items()}
 MAX_STEPS = 3  # Pending -> Acknowledged -> Ongoing -> Closed, the longest walk of a step-by-step workflow
 
 
