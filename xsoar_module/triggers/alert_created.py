@@ -26,7 +26,7 @@ class AlertCreatedTrigger(AlertLiveTrigger[Alert]):
         "stopped or disconnected are caught up after it resumes: no alert is lost and none starts two runs. "
         "The event carries the alert's main fields and the full alert as a file (file_path)"
     )
-    configuration: AlertCreatedConfiguration
+    configuration: AlertCreatedConfiguration  # type: ignore[override]
     results_model = AlertCreatedEvent
     last_heartbeat_threshold = 600
 
@@ -34,7 +34,9 @@ class AlertCreatedTrigger(AlertLiveTrigger[Alert]):
     settings_model = AlertCreatedConfiguration
     watched = "alerts created"
 
-    def source(self, config: ModuleConfiguration, api_key: str, ledger: Ledger) -> AlertCreatedSource:
+    def source(
+        self, config: ModuleConfiguration, api_key: str, ledger: Ledger, settings: AlertCreatedConfiguration
+    ) -> AlertCreatedSource:
         return AlertCreatedSource(
             lambda: self.client(config),
             liveapi_url=config.sekoia_liveapi_url,

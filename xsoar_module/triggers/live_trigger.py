@@ -41,7 +41,7 @@ class AlertLiveTrigger(ModuleTrigger, Generic[Item]):
     watched: str  # for the logs: "alerts created"
 
     @abstractmethod
-    def source(self, config: ModuleConfiguration, api_key: str, ledger: Ledger) -> LiveSource:
+    def source(self, config: ModuleConfiguration, api_key: str, ledger: Ledger, settings: Any) -> LiveSource:
         """Where the items come from."""
 
     @abstractmethod
@@ -75,7 +75,7 @@ class AlertLiveTrigger(ModuleTrigger, Generic[Item]):
             retry=self.timings.send_retry,
         )
         session = LiveSession(
-            self.source(config, api_key, ledger),
+            self.source(config, api_key, ledger, settings),
             emitter,
             ledger,
             log=self.log,
