@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from lab.faults import Fault
 from lab.sekoia_simulator import SekoiaSimulator
 from lab.symphony import Symphony, TriggerRun
 from tests.conftest import SEKOIA_KEY, assert_no_secret
@@ -94,9 +95,10 @@ def stopped_logs(run: TriggerRun) -> str:
 def test_live_status_changes_and_comments_start_one_run_each(symphony, sekoia, data_path):
     files: dict[str, dict] = {}
 
-    def read_alert_file(event: dict) -> None:
+    def read_alert_file(event: dict) -> None:  # runs while the event POST is held: the directory still exists
         files[event["event"]["change"]] = json.loads((data_path / event["event"]["file_path"]).read_text())
 
+    symphony.faults.rate(1.0, Fault(delay_after=0.3), method="POST", path_contains="/callback/")
     alert = sekoia.add_alert(events=0)
     run = start(symphony, sekoia, data_path, on_event=read_alert_file)
     sekoia.change_status_as_person(alert["uuid"], "Acknowledged")
@@ -105,6 +107,7 @@ def test_live_status_changes_and_comments_start_one_run_each(symphony, sekoia, d
     assert changes(run, 2) == Counter(
         [(alert["uuid"], "status", "Acknowledged"), (alert["uuid"], "comment", "looking into it")]
     )
+    until(lambda: len(files) == 2)
     status_event, comment_event = (event["event"] for event in run.events)
     assert status_event == {
         "alert_uuid": alert["uuid"],
