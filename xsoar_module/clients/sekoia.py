@@ -63,13 +63,14 @@ class SekoiaClient(ClosingClient):
         policy: RetryPolicy | None = None,
         on_retry: RetryLog | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        timeout: tuple[float, float] = SEKOIA_TIMEOUT,
     ):
         self.http = HttpSession(
             SERVICE,
             config.sekoia_api_url,
             {"Authorization": f"Bearer {config.require_api_key()}"},
             policy=policy or SEKOIA_POLICY,
-            timeout=SEKOIA_TIMEOUT,
+            timeout=timeout,
             on_retry=on_retry,
             setting="base_url",
         )
