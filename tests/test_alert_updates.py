@@ -63,6 +63,8 @@ def test_no_status_item_for_an_alert_that_never_changed_status():
     assert status_change(ALERT) is None  # no history in the answer and never updated
     fallback = status_change(ALERT | {"updated_at": 150, "updated_by": "u"})
     assert fallback["key"] == "a-1@150:Pending" and fallback["by"] == "u"
+    unknown_shape = status_change(ALERT | {"updated_at": 150, "history": [{"date": 150, "status": "Closed"}]})
+    assert unknown_shape["key"] == "a-1@150:Pending"  # entries this module cannot read: the update time stands
 
 
 def test_a_comment_item_keeps_the_event_fields():

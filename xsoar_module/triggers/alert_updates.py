@@ -2,8 +2,8 @@
 
 A change is handed to the emitter as `{"key", "at", "change", "alert", ...}`:
 - a status change: key `<alert uuid>@<time>:<status>`, the time of the latest status change of the alert's history
-  (its `updated_at` when the answer has no history), so that an update that is no status change (a comment that moves
-  `updated_at`, an urgency) never repeats it; `by` and `marked` say who made it;
+  (its `updated_at` when the answer has no history, or entries of an unknown shape), so that an update that is no
+  status change (a comment that moves `updated_at`, an urgency) never repeats it; `by` and `marked` say who made it;
 - a comment: key the comment uuid, time its `date`.
 
 Catch-up: the alerts updated since the checkpoint are read whole (history and comments, one request each): their
@@ -84,9 +84,9 @@ def status_change(alert: JsonObject) -> JsonObject | None:
     entry = latest_status_entry(history)
     if entry is not None:
         at, by, marked = epoch(entry.get("date")), entry.get("created_by"), is_marked(entry.get("comment"))
-    elif isinstance(history, list) or alert.get("updated_at") == alert.get("created_at"):
-        return None  # a history without status change, or an alert never updated
-    else:
+    elif history == [] or alert.get("updated_at") == alert.get("created_at"):
+        return None  # no change in its history, or an alert never updated
+    else:  # no history in the answer, or entries of an unknown shape: the update time stands for the change
         at, by, marked = epoch(alert.get("updated_at")), alert.get("updated_by"), False
     if at is None:
         return None
