@@ -17,8 +17,8 @@ TRIGGER_ONLY = (
     "xsoar_module.clients.liveapi",
     "xsoar_module.triggers.session",
     "xsoar_module.triggers.alerts",
+    "xsoar_module.triggers.alert_updates",
     "xsoar_module.triggers.intake",
-    "xsoar_module.triggers.checkpoint",
 )
 SAMPLE_UUID = "5f3c9a1e-8d2b-4c7a-9e41-0b6d2f8a7c13"  # lab/samples/alert.json, served by the Sekoia.io simulator
 # Written at the exit of every interpreter that finds it on PYTHONPATH: the modules that process loaded

@@ -4,7 +4,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import urljoin
 
 import orjson
@@ -62,8 +62,9 @@ class LiveApiHandler(Protocol):
     def log(self, message: str, level: Level) -> None: ...
 
 
-def parse_message(text: str | bytes) -> AlertCreatedNotification | Ignored:
-    """Read one LiveAPI message (v2 envelope); raises LiveApiAuthenticationError on `{"authenticated": false}`."""
+def read_envelope(text: str | bytes) -> dict[str, Any] | Ignored:
+    """One LiveAPI message of a known type (v2 envelope), or why it is ignored; raises LiveApiAuthenticationError on
+    `{"authenticated": false}`."""
     try:
         body = orjson.loads(text)
     except orjson.JSONDecodeError:
@@ -80,13 +81,22 @@ def parse_message(text: str | bytes) -> AlertCreatedNotification | Ignored:
     version = metadata.get("version") if isinstance(metadata, dict) else None
     if version != 2:
         return Ignored(f"Ignored a LiveAPI message of version {version or 1}: only version 2 is read", "debug")
-    kind, action = body.get("type"), body.get("action")
-    if kind not in KNOWN_TYPES:
-        return Ignored(f"Ignored LiveAPI messages of unknown type {str(kind)[:40]!r}", "info")
-    if kind != "alert" or action != "created":
+    if body.get("type") not in KNOWN_TYPES:
+        return Ignored(f"Ignored LiveAPI messages of unknown type {str(body.get('type'))[:40]!r}", "info")
+    if not isinstance(body.get("attributes"), dict):
+        body["attributes"] = {}
+    return body
+
+
+def parse_message(text: str | bytes) -> AlertCreatedNotification | Ignored:
+    """Read one LiveAPI message: an alert creation, or ignored."""
+    body = read_envelope(text)
+    if isinstance(body, Ignored):
+        return body
+    if body.get("type") != "alert" or body.get("action") != "created":
         return Ignored()
-    attributes = body.get("attributes")
-    uuid = attributes.get("uuid") if isinstance(attributes, dict) else None
+    attributes = body["attributes"]
+    uuid = attributes.get("uuid")
     if not isinstance(uuid, str) or not uuid.strip():
         return Ignored("Ignored an alert creation notification without an alert uuid")
     short_id = attributes.get("short_id")
