@@ -53,7 +53,7 @@ import ssl
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import BasicAuth, web
@@ -127,7 +127,7 @@ class Refusal(Exception):
 def now() -> str:
     """The time as XSOAR writes it: UTC, microseconds with trailing zeros dropped (`...17.48233Z`), so that texts of
     times do not sort as the times do."""
-    moment = datetime.now(timezone.utc)
+    moment = datetime.now(UTC)
     seconds = moment.strftime("%Y-%m-%dT%H:%M:%S")
     fraction = f"{moment.microsecond:06d}".rstrip("0")
     return f"{seconds}.{fraction}Z" if fraction else f"{seconds}Z"
@@ -236,7 +236,7 @@ def parse_time(value: Any) -> datetime | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def comparable(value: Any, wanted: str) -> tuple[Any, Any] | None:

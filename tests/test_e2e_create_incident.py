@@ -4,7 +4,6 @@ import json
 import math
 import socket
 import ssl
-import time
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,8 @@ import trustme
 
 from lab.faults import Fault
 from lab.xsoar_simulator import XsoarSimulator
-from xsoar_module.clients.http import RetryPolicy
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_PASSWORD, XSOAR_TOKEN, assert_no_secret, until
+from xsoar_module.clients.http import RetryPolicy
 
 SAMPLES = Path(__file__).resolve().parent.parent / "lab" / "samples"
 ALERT = json.loads((SAMPLES / "alert.json").read_text())

@@ -2,13 +2,12 @@
 
 import json
 import threading
-from dataclasses import replace
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
 from sekoia_automation.exceptions import SendEventError
 
 from lab.faults import Fault

@@ -5,10 +5,10 @@ import warnings
 import pytest
 
 from lab.faults import Fault
+from tests.support import XSOAR_API_KEY
 from xsoar_module.clients.http import RetryPolicy
 from xsoar_module.clients.xsoar import XsoarClient, api_base
 from xsoar_module.configuration import ModuleConfiguration
-from tests.support import XSOAR_API_KEY
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # demisto-py imports pkg_resources

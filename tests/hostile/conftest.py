@@ -13,9 +13,6 @@ import trustme
 from lab.sekoia_simulator import SekoiaSimulator
 from lab.symphony import Symphony
 from lab.xsoar_simulator import XsoarSimulator
-from tests.hostile.trigger_configurations import Hosts, settle, start_all, stop_all
-from xsoar_module.clients.http import RetryPolicy
-from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_TOKEN
 from tests.hostile.harness import (
     Answer,
     Case,
@@ -27,6 +24,9 @@ from tests.hostile.harness import (
     data_files,
     resolve,
 )
+from tests.hostile.trigger_configurations import Hosts, settle, start_all, stop_all
+from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_TOKEN
+from xsoar_module.clients.http import RetryPolicy
 
 
 @pytest.fixture(scope="session")

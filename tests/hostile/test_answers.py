@@ -10,9 +10,9 @@ import jsonschema
 import pytest
 
 from lab.faults import Fault
-from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_PASSWORD, XSOAR_TOKEN
 from tests.hostile.conftest import check_action_case
 from tests.hostile.harness import Answer, Case, params
+from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_PASSWORD, XSOAR_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 ALERT = json.loads((ROOT / "lab" / "samples" / "alert.json").read_text())

@@ -18,9 +18,9 @@ import pytest
 from lab.faults import Fault
 from lab.sekoia_simulator import SekoiaSimulator
 from lab.symphony import TriggerRun
-from tests.support import SEKOIA_KEY
 from tests.hostile.harness import Case, Outcome, RecordingHost, assert_clean, data_files, params
 from tests.hostile.live import LiveStub
+from tests.support import SEKOIA_KEY
 
 TRIGGER = "AlertCreatedTrigger"
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from lab.sekoia_simulator import SekoiaSimulator
 from lab.symphony import TriggerRun
-from tests.support import SEKOIA_KEY
 from tests.hostile.harness import Case, RecordingHost, resolve
 from tests.hostile.live import LiveStub
+from tests.support import SEKOIA_KEY
 
 TRIGGER = "AlertCreatedTrigger"
 DEADLINE = 25.0  # for every case at once, from the start of the last process
