@@ -262,7 +262,7 @@ def test_overrides_win_over_the_mess():
 
 
 def test_messy_events_are_real_sized_and_inside_the_alert_window(simulator):
-    for index in range(12):
+    for _ in range(12):
         alert = simulator.add_alert(notify=False, events=4)
         earliest, latest = events_window(Alert.model_validate(alert), datetime.now(UTC))
         for event in simulator.events_of(alert["short_id"]):
