@@ -1,5 +1,6 @@
 """The module: one configuration shared by the trigger and the actions."""
 
+import contextlib
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -26,10 +27,8 @@ class XsoarModule(Module):
         (`configuration_of`), which also validates the merged secrets.
         """
         remember_secrets(self, secrets)
-        try:
+        with contextlib.suppress(ModuleConfigurationError):
             super().set_secrets(secrets)
-        except ModuleConfigurationError:
-            pass
 
 
 def remember_secrets(module: Module, secrets: dict[str, Any]) -> None:
@@ -60,7 +59,7 @@ def configuration_of(module: Module) -> ModuleConfiguration:
 
 
 def _with_checked_secrets(configuration: ModuleConfiguration) -> ModuleConfiguration:
-    """The configuration itself when its values (secrets assigned since) are valid as they are, else a validated copy."""
+    """The configuration itself when its values (secrets assigned since) are valid as such, else a validated copy."""
     try:
         checked = ModuleConfiguration.model_validate(configuration.model_dump(warnings=False))
     except ValidationError as exc:

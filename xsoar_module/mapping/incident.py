@@ -36,7 +36,8 @@ def alert_id(alert: Alert) -> str:
         raise InvalidInputError("The alert has neither short_id nor uuid: pass the output of Get Alert or the trigger")
     if len(identifier) > MAX_ID_LENGTH:
         raise InvalidInputError(
-            f"The alert's short_id/uuid is {len(identifier)} characters long: pass the output of Get Alert or the trigger"
+            f"The alert's short_id/uuid is {len(identifier)} characters long: "
+            "pass the output of Get Alert or the trigger"
         )
     return identifier
 

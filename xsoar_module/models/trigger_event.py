@@ -32,7 +32,8 @@ class AlertCreatedEvent(ManifestModel):
     """A Sekoia.io alert was created."""
 
     file_path: str = Field(
-        description="The full alert, as a JSON file relative to the data path: give it to Create Incident as alert_path"
+        description="The full alert, as a JSON file relative to the data path: "
+        "give it to Create Incident as alert_path"
     )
     event_type: str = Field(EVENT_TYPE, description="Type of the notification that started the run: alert")
     alert_uuid: str = Field(description="Alert UUID")
