@@ -10,10 +10,10 @@ MAX_IDENTIFIER = 128  # a UUID, a short ID, an incident ID
 
 def shorten(text: Any, limit: int = MAX_QUOTED) -> str:
     """The text itself when short enough, else its beginning, an ellipsis and its length."""
-    text = str(text)
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}{ELLIPSIS} ({len(text)} characters)"
+    string = str(text)
+    if len(string) <= limit:
+        return string
+    return f"{string[:limit]}{ELLIPSIS} ({len(string)} characters)"
 
 
 def quoted(value: Any, limit: int = MAX_QUOTED) -> str:

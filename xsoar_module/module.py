@@ -17,7 +17,8 @@ DELIVERED_SECRETS = "_delivered_secrets"
 class XsoarModule(Module):
     """Cortex XSOAR module for Sekoia.io playbooks."""
 
-    configuration: ModuleConfiguration
+    # the SDK builds the configuration from this annotation; its property's setter is typed for a dict
+    configuration: ModuleConfiguration  # type: ignore[override]
 
     def set_secrets(self, secrets: dict[str, Any]) -> None:
         """The SDK's merge of the secrets the platform delivers (an action's running answer, a trigger's secrets URL).
@@ -28,7 +29,7 @@ class XsoarModule(Module):
         """
         remember_secrets(self, secrets)
         with contextlib.suppress(ModuleConfigurationError):
-            super().set_secrets(secrets)
+            super().set_secrets(secrets)  # type: ignore[no-untyped-call]  # the SDK's method has no annotations
 
 
 def remember_secrets(module: Module, secrets: dict[str, Any]) -> None:

@@ -48,7 +48,7 @@ class ModuleAction(Action):
     def set_task_as_running(self) -> None:
         # a configuration error is reported as a clean error by run(), which reads the configuration again
         with contextlib.suppress(ModuleConfigurationError):
-            super().set_task_as_running()
+            super().set_task_as_running()  # type: ignore[no-untyped-call]  # the SDK's method has no annotations
 
     def log(self, message: str, level: str = "debug", only_sentry: bool = True, **kwargs: Any) -> None:
         """Masked and bounded: quote long inputs with `bounds.shorten` so that the rest of the line stays."""
@@ -62,9 +62,9 @@ class ModuleAction(Action):
         """Results are masked like logs and errors before they leave (an answer may echo a credential)."""
         if self._results is not None:  # private: the SDK's `results` property has no setter
             self._results = masker_of(self.module).mask_value(self._results)
-        super().send_results()
+        super().send_results()  # type: ignore[no-untyped-call]  # the SDK's method has no annotations
 
-    def json_argument(self, name: str, arguments: dict, required: bool = True) -> Any:
+    def json_argument(self, name: str, arguments: dict[str, Any], required: bool = True) -> Any:
         """`name` itself, or the JSON file `{name}_path` of the run's data folder (see `read_data_file`)."""
         # `_result_as_file` is the SDK's flag that json_result reads; no public way sets it
         if arguments.get(name) is not None:

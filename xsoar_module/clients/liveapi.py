@@ -75,7 +75,8 @@ def parse_message(text: str | bytes) -> AlertCreatedNotification | Ignored:
     if kind != "alert" or action != "created":
         return Ignored()
     attributes = body.get("attributes")
-    uuid = attributes.get("uuid") if isinstance(attributes, dict) else None
+    attributes = attributes if isinstance(attributes, dict) else {}
+    uuid = attributes.get("uuid")
     if not isinstance(uuid, str) or not uuid.strip():
         return Ignored("Ignored an alert creation notification without an alert uuid")
     short_id = attributes.get("short_id")

@@ -1,6 +1,6 @@
 """Alert + events -> the XSOAR incident bodies (Generic Webhook and REST API). Pure functions, no I/O."""
 
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -143,7 +143,7 @@ def webhook_body(
         )
     if trimmed:
         body["truncatedFields"] = note(trimmed)
-    return orjson.loads(orjson.dumps(body, default=str))
+    return cast(dict[str, Any], orjson.loads(orjson.dumps(body, default=str)))  # JSON types only
 
 
 def _name_of(value: Any) -> Any:

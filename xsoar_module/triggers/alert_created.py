@@ -144,7 +144,8 @@ class AlertCreatedTrigger(ModuleTrigger):
         "stopped or disconnected are caught up after it resumes: no alert is lost and none starts two runs. "
         "The event carries the alert's main fields and the full alert as a file (file_path)"
     )
-    configuration: AlertCreatedConfiguration
+    # the SDK builds the configuration from this annotation; its property's setter is typed for a dict
+    configuration: AlertCreatedConfiguration  # type: ignore[override]
     results_model = AlertCreatedEvent
     last_heartbeat_threshold = 600
 
