@@ -51,20 +51,19 @@ import math
 import re
 import ssl
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import BasicAuth, web
+from aiohttp.typedefs import Handler, Middleware
 
 from lab.faults import FaultPlan
 from lab.server import BackgroundServer, LocalService, PortInUseError, fault_middleware, wait_for_interrupt
 from lab.xsoar_mapper import INCIDENT_TYPE, map_raw_json
 from xsoar_module.mapping.create_request import CREATE_REQUEST_FIELDS
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 Mapper = Callable[[Any, str], dict[str, Any]]  # (raw JSON, incident type) -> incident fields
 
 WEBHOOK_NAME = "Generic webhook triggered incident"
@@ -371,7 +370,7 @@ def recording_middleware(log: list[dict[str, Any]]) -> Middleware:
 
     @web.middleware
     async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
-        entry = {
+        entry: dict[str, Any] = {
             "method": request.method,
             "path": request.path,
             "headers": {str(name): value for name, value in request.headers.items()},

@@ -127,7 +127,7 @@ def alerts_page(alerts: list[dict[str, Any]], query: Mapping[str, str]) -> dict[
     limit = int_parameter(query, "limit", DEFAULT_ALERTS_PAGE, 1, MAX_ALERTS_PAGE)
     offset = int_parameter(query, "offset", 0, 0)
     tests = [
-        alert_test(*found.groups(), value)
+        alert_test(found[1], found[2], value)
         for name, value in query.items()
         if (found := FILTER_PARAMETER.fullmatch(name))
     ]

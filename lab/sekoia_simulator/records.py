@@ -142,7 +142,8 @@ def build_events(alert: dict[str, Any], count: int, rng: random.Random | None = 
 def real_sized(event: dict[str, Any], alert: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     """The event as real ones are: 40-80 keys, ints, lists, lists of lists, `sekoiaio.matches` (a list of
     objects), a base64 `__event_id` that is no uuid, and sometimes no `alert_short_ids`."""
-    rule = alert.get("rule") if isinstance(alert.get("rule"), dict) else {}
+    rule = alert.get("rule")
+    rule = rule if isinstance(rule, dict) else {}
     source, target = event["source.ip"], f"185.220.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
     big = event | {
         "__event_id": base64.b64encode(rng.randbytes(24)).decode(),
@@ -213,7 +214,8 @@ def _message(alert: dict[str, Any], kind: str, action: str, attributes: dict[str
 
 def status_notification(alert: dict[str, Any]) -> dict[str, Any]:
     """The LiveAPI v2 "alert updated" message of the alert's current status."""
-    status = alert.get("status") if isinstance(alert.get("status"), dict) else {}
+    status = alert.get("status")
+    status = status if isinstance(status, dict) else {}
     updated = {"status": status.get("uuid"), "status_name": status.get("name")}
     identity = {"uuid": alert.get("uuid"), "short_id": alert.get("short_id")}
     return _message(alert, "alert", "updated", identity | {"updated": updated})
