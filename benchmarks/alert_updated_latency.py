@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.trigger_latency import percentile  # noqa: E402
+from lab.measure import percentile  # noqa: E402
 from lab.sekoia_simulator import SekoiaSimulator  # noqa: E402
 from lab.symphony import Symphony  # noqa: E402
 

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Literal
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -28,7 +29,7 @@ MINIMUM = {
 
 
 def main() -> None:
-    mode = sys.argv[1] if len(sys.argv) > 1 else "webhook"
+    mode: Literal["webhook", "api"] = "api" if sys.argv[1:2] == ["api"] else "webhook"
     burst = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
     arrivals = Arrivals()
     with tempfile.TemporaryDirectory() as state, running_chain(DemoOptions(mode=mode, state=Path(state))) as chain:

@@ -90,32 +90,35 @@ def run(
     except (SettingsError, PlaybookError) as exc:
         fail(str(exc))
     state.mkdir(parents=True, exist_ok=True)
-    with Symphony() as symphony, opened_history(state, secret_values(settings)) as history:
-        with tempfile.TemporaryDirectory(prefix="playbook-data-") as data_root:
+    with (
+        Symphony() as symphony,
+        opened_history(state, secret_values(settings)) as history,
+        tempfile.TemporaryDirectory(prefix="playbook-data-") as data_root,
+    ):
 
-            def show(run_id: int, status: str, summary: str) -> None:
-                console.print(f"run {run_id}: {status} - {summary}")
+        def show(run_id: int, status: str, summary: str) -> None:
+            console.print(f"run {run_id}: {status} - {summary}")
 
-            try:
-                runner = PlaybookRunner(
-                    loaded,
-                    Catalogue.from_module(),
-                    symphony,
-                    settings,
-                    history,
-                    Path(data_root),
-                    RunnerOptions(in_process=not process, concurrency=concurrency),
-                    show,
-                )
-            except (PlaybookError, RunnerError) as exc:
-                fail(str(exc))
-            runner.start()
-            console.print(f"Running {playbook}: waiting for alerts (Ctrl-C to stop)")
-            try:
-                wait_for_interrupt()
-                console.print("Stopping")
-            finally:
-                runner.stop()
+        try:
+            runner = PlaybookRunner(
+                loaded,
+                Catalogue.from_module(),
+                symphony,
+                settings,
+                history,
+                Path(data_root),
+                RunnerOptions(in_process=not process, concurrency=concurrency),
+                show,
+            )
+        except (PlaybookError, RunnerError) as exc:
+            fail(str(exc))
+        runner.start()
+        console.print(f"Running {playbook}: waiting for alerts (Ctrl-C to stop)")
+        try:
+            wait_for_interrupt()
+            console.print("Stopping")
+        finally:
+            runner.stop()
 
 
 @app.command()

@@ -15,9 +15,9 @@ from rich.progress import Progress
 
 from lab.history import History
 from lab.playbook import Catalogue, load_playbook
-from lab.server import wait_for_interrupt
 from lab.runner import PlaybookRunner, RunnerOptions
 from lab.sekoia_simulator import SekoiaSimulator
+from lab.server import wait_for_interrupt
 from lab.symphony import Symphony
 from lab.views import incidents_table, runs_table
 from lab.xsoar_mapper import INCIDENT_TYPE

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from lab.demo import DemoOptions, running_chain
 from lab.faults import Fault
@@ -18,7 +19,7 @@ from lab.faults import Fault
 @dataclass(frozen=True)
 class SoakPlan:
     alerts: int = 1000
-    mode: str = "api"
+    mode: Literal["webhook", "api"] = "api"
     raise_over: float = 60.0  # seconds over which the alerts are raised, at a steady rate
     xsoar_fault_rate: float = 0.3  # 503, 429 or a slow answer
     sekoia_fault_rate: float = 0.1  # 500, 502 or 503
@@ -82,8 +83,13 @@ def run_soak(plan: SoakPlan, progress: Callable[[str], None] = lambda _line: Non
         )
         sekoia.faults.rate(plan.sekoia_fault_rate, Fault(status=500), Fault(status=502), Fault(status=503))
         stop = threading.Event()
-        drops = Counter()
-        _every(plan.drop_every, stop, lambda: (sekoia.drop_connections(), drops.update(["drop"])))
+        drops: Counter[str] = Counter()
+
+        def drop() -> None:
+            sekoia.drop_connections()
+            drops.update(["drop"])
+
+        _every(plan.drop_every, stop, drop)
         raised: list[str] = []
         restart_at = {round(plan.alerts * (k + 1) / (plan.restarts + 1)) for k in range(plan.restarts)}
         interval = plan.raise_over / plan.alerts

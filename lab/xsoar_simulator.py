@@ -52,20 +52,19 @@ import math
 import re
 import ssl
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import BasicAuth, web
+from aiohttp.typedefs import Handler, Middleware
 
 from lab.faults import FaultPlan
 from lab.server import BackgroundServer, LocalService, PortInUseError, fault_middleware, wait_for_interrupt
 from lab.xsoar_mapper import INCIDENT_TYPE, map_raw_json
 from xsoar_module.mapping.create_request import CREATE_REQUEST_FIELDS
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 Mapper = Callable[[Any, str], dict[str, Any]]  # (raw JSON, incident type) -> incident fields
 
 WEBHOOK_NAME = "Generic webhook triggered incident"
@@ -128,7 +127,7 @@ class Refusal(Exception):
 def now() -> str:
     """The time as XSOAR writes it: UTC, microseconds with trailing zeros dropped (`...17.48233Z`), so that texts of
     times do not sort as the times do."""
-    moment = datetime.now(timezone.utc)
+    moment = datetime.now(UTC)
     seconds = moment.strftime("%Y-%m-%dT%H:%M:%S")
     fraction = f"{moment.microsecond:06d}".rstrip("0")
     return f"{seconds}.{fraction}Z" if fraction else f"{seconds}Z"
@@ -241,7 +240,7 @@ def parse_time(value: Any) -> datetime | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def comparable(value: Any, wanted: str) -> tuple[Any, Any] | None:
@@ -378,7 +377,7 @@ def recording_middleware(log: list[dict[str, Any]]) -> Middleware:
 
     @web.middleware
     async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
-        entry = {
+        entry: dict[str, Any] = {
             "method": request.method,
             "path": request.path,
             "headers": {str(name): value for name, value in request.headers.items()},

@@ -4,7 +4,6 @@ import json
 import math
 import socket
 import ssl
-import time
 from pathlib import Path
 
 import pytest

@@ -1,5 +1,6 @@
 """The LiveAPI listener against a small local WebSocket server: auth, upgrade, messages, keep-alive, reconnection."""
 
+import contextlib
 import json
 import threading
 import time
@@ -118,10 +119,8 @@ def authenticated_then(*frames: str, hold: float = 30.0) -> Callable[[ServerConn
         assert json.loads(connection.recv(timeout=5)) == {"action": "upgrade"}
         for frame in frames:
             connection.send(frame)
-        try:
+        with contextlib.suppress(Exception):  # timeout or closed by the client
             connection.recv(timeout=hold)
-        except Exception:  # timeout or closed by the client
-            pass
 
     return session
 

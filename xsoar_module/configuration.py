@@ -3,7 +3,7 @@
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from xsoar_module.errors import ConfigurationError
 from xsoar_module.models.schema import ManifestModel, drop_null_variants
@@ -153,8 +153,8 @@ class ModuleConfiguration(ManifestModel):
 
     @field_validator("base_url", "xsoar_url", "app_url")
     @classmethod
-    def _http_url(cls, value: str | None, info) -> str | None:
-        return _check_url(value, info.field_name)
+    def _http_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _check_url(value, info.field_name or "url")  # a field validator always has its field name
 
     @field_validator("base_url")
     @classmethod
@@ -169,8 +169,8 @@ class ModuleConfiguration(ManifestModel):
 
     @field_validator(*CREDENTIALS)
     @classmethod
-    def _credential(cls, value: str | None, info) -> str | None:
-        return check_credential(value, info.field_name)
+    def _credential(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return check_credential(value, info.field_name or "credential")
 
     @field_validator("ca_certificate")
     @classmethod

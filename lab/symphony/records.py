@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-EventHook = Callable[[dict[str, Any]], None]
+EventHook = Callable[[dict[str, Any]], object]
 
 
 @dataclass

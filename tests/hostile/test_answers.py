@@ -1,5 +1,5 @@
-"""Hostile answers of XSOAR and Sekoia.io to the actions: echoes of credentials, HTML, redirects, huge and wrong bodies,
-and the real-world shapes of Sekoia.io alerts (nulls everywhere, absent fields)."""
+"""Hostile answers of XSOAR and Sekoia.io to the actions: echoes of credentials, HTML, redirects, huge and wrong
+bodies, and the real-world shapes of Sekoia.io alerts (nulls everywhere, absent fields)."""
 
 import base64
 import json

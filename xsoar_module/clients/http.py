@@ -175,9 +175,11 @@ def speaks_tls(url: str, timeout: float = 3.0) -> bool:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     try:
-        with socket.create_connection((parts.hostname, parts.port or 80), timeout=timeout) as raw:
-            with context.wrap_socket(raw, server_hostname=parts.hostname):
-                return True
+        with (
+            socket.create_connection((parts.hostname, parts.port or 80), timeout=timeout) as raw,
+            context.wrap_socket(raw, server_hostname=parts.hostname),
+        ):
+            return True
     except (OSError, ValueError):
         return False
 

@@ -151,7 +151,7 @@ class SekoiaClient(ClosingClient):
         earliest_time: str,
         latest_time: str,
         limit: int,
-        schedule: PollSchedule = PollSchedule(),
+        schedule: PollSchedule,
     ) -> SearchOutcome:
         """Run an events search job to its end and return up to `limit` events."""
         job = self._json(
@@ -175,10 +175,8 @@ class SekoiaClient(ClosingClient):
 
     def _wait_for_job(self, job_uuid: str, query: str, schedule: PollSchedule) -> tuple[dict[str, Any], int]:
         deadline = Deadline(schedule.timeout)
-        polls = 0
-        for delay in schedule.delays():
+        for polls, delay in enumerate(schedule.delays(), start=1):
             job = self._json("GET", f"/v1/sic/conf/events/search/jobs/{job_uuid}", what=f"search job {job_uuid}")
-            polls += 1
             status = job.get("status")
             if status == JOB_DONE:
                 return job, polls

@@ -62,7 +62,7 @@ class IncidentUpdatedTrigger(ModuleTrigger):
         "reason and notes), reopened, or a war-room note. Polls the XSOAR REST API; the module's own changes are "
         "not emitted; a restart neither loses nor repeats changes"
     )
-    configuration: IncidentUpdatedConfiguration
+    configuration: IncidentUpdatedConfiguration  # type: ignore[override]  # the SDK builds it from this annotation
     results_model = IncidentUpdatedEvent
     last_heartbeat_threshold = 3900
 
@@ -111,7 +111,7 @@ class IncidentUpdatedTrigger(ModuleTrigger):
 
         failures, backoff = 0, settings.backoff()
         while self.running:
-            self.heartbeat()
+            self.heartbeat()  # type: ignore[no-untyped-call]  # the SDK's method has no annotations
             try:
                 counts = poll.run(ledger.catch_up_since)
             except FATAL_ERRORS:
