@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 SDK_VENV := .xsoar-sdk
 SDK_REQUIREMENTS := xsoar_content/requirements-sdk.txt
 
-.PHONY: test demo format lint manifests install clean xsoar-pack
+.PHONY: check test demo format lint typecheck manifests install clean xsoar-pack
 
 $(TOOLS)/bin/poetry:
 	$(PYTHON) -m venv $(TOOLS)
@@ -23,8 +23,10 @@ $(VENV)/.installed: poetry.lock pyproject.toml | $(TOOLS)/bin/poetry
 
 install: $(VENV)/.installed
 
+# Workers share nothing but the machine: each starts its own simulators (session fixtures).
+PYTEST_WORKERS ?= auto
 test: install xsoar-pack
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 demo: install
 	$(PY) -m lab demo $(ARGS)
@@ -32,8 +34,17 @@ demo: install
 format: install
 	$(VENV)/bin/black .
 
+# The gates, before the tests: formatting, lint (ruff's rules in pyproject.toml), types (mypy, strict on xsoar_module).
 lint: install
 	$(VENV)/bin/black --check .
+	$(VENV)/bin/ruff check .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+# What CI runs (.ci/run): the gates, then the tests (in this order, even under make -j).
+check: lint typecheck
+	$(MAKE) --no-print-directory test
 
 manifests: install
 	$(VENV)/bin/sekoia-automation generate-files-from-code .

@@ -1,8 +1,8 @@
-"""Each block through the SDK protocol on loopback, the cold start of an action, and import times.
+"""Each block through the SDK protocol on loopback, and the cold start of an action.
 
 Prints median and p95 wall time per block (warm, in-process, as a runtime keeping the module loaded would run it),
-the HTTP requests each block made (counted by the simulators), the cold start of an action (process start to the
-`finished` callback), and the import time of main.py next to the bare SDK's.
+the HTTP requests each block made (counted by the simulators) and the cold start of an action (process start to the
+`finished` callback). The import of main.py next to the bare SDK's: benchmarks/imports.py.
 Usage, from the repository root: .venv/bin/python benchmarks/blocks.py [runs]
 """
 
@@ -10,7 +10,6 @@ import copy
 import itertools
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -31,18 +30,6 @@ EVENTS_QUERY = {
     "earliest_time": ALERT["first_seen_at"],
     "latest_time": ALERT["last_seen_at"],
 }
-
-
-def import_seconds(statement: str, repeats: int = 5) -> float:
-    """Median wall time of `statement` in a fresh interpreter, measured inside it."""
-    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
-    runs = [
-        float(
-            subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-        )
-        for _ in range(repeats)
-    ]
-    return statistics.median(runs)
 
 
 class Bench:
@@ -150,9 +137,6 @@ def main() -> None:
         print(
             f"\nCold start of Get Alert (process start -> finished callback): median {statistics.median(cold):.3f} s"
         )
-    main_import = import_seconds("import main")
-    sdk_import = import_seconds("import sekoia_automation.action, sekoia_automation.trigger")
-    print(f"Import of main.py: {main_import:.3f} s; bare SDK (action + trigger): {sdk_import:.3f} s (the floor)")
 
 
 if __name__ == "__main__":

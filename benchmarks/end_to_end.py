@@ -9,17 +9,15 @@ Usage, from the repository root: .venv/bin/python benchmarks/end_to_end.py [webh
 
 import sys
 import tempfile
-import threading
 import time
-from collections import Counter
 from pathlib import Path
+from typing import Literal
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lab.demo import DemoOptions, as_mode, running_chain  # noqa: E402
-from lab.measure import Timing, memory_kib  # noqa: E402
-from lab.runner import PlaybookRunner  # noqa: E402
+from lab.demo import DemoOptions, running_chain  # noqa: E402
+from lab.measure import Arrivals, Timing, memory_kib  # noqa: E402
 
 SINGLE = 20
 SPACING = 0.5  # seconds between single alerts: alerts arriving one by one, under the trigger's request rate
@@ -30,43 +28,11 @@ MINIMUM = {
 }  # alert + (job, one status poll, one events page); XSOAR create(+search)
 
 
-class Arrivals:
-    """When each alert's incident was stored, keyed by short id."""
-
-    def __init__(self) -> None:
-        self.times: dict[str, float] = {}
-        self.counts: Counter[str] = Counter()
-        self.changed = threading.Condition()
-
-    def record(self, incident: dict) -> None:
-        raw = incident.get("rawJSON") or ""
-        short_id = incident.get("dbotMirrorId") or incident.get("CustomFields", {}).get("alertid")
-        if not short_id and '"alertId"' in raw:
-            short_id = raw.split('"alertId":"', 1)[1].split('"', 1)[0]
-        with self.changed:
-            self.times.setdefault(short_id, time.monotonic())
-            self.counts[short_id] += 1
-            self.changed.notify_all()
-
-    def wait(self, short_ids: list[str], timeout: float) -> bool:
-        with self.changed:
-            return self.changed.wait_for(lambda: all(s in self.times for s in short_ids), timeout)
-
-
-def trigger_pid(runner: PlaybookRunner) -> int:
-    if runner.trigger is None:
-        raise RuntimeError("the trigger was never started")
-    return runner.trigger.pid
-
-
 def main() -> None:
-    mode = sys.argv[1] if len(sys.argv) > 1 else "webhook"
+    mode: Literal["webhook", "api"] = "api" if sys.argv[1:2] == ["api"] else "webhook"
     burst = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
     arrivals = Arrivals()
-    with (
-        tempfile.TemporaryDirectory() as state,
-        running_chain(DemoOptions(mode=as_mode(mode), state=Path(state))) as chain,
-    ):
+    with tempfile.TemporaryDirectory() as state, running_chain(DemoOptions(mode=mode, state=Path(state))) as chain:
         sekoia, xsoar, runner = chain
         xsoar.on_incident = arrivals.record
         sekoia.reset_counts()
@@ -101,8 +67,9 @@ def main() -> None:
             f"burst: {burst} raised, {burst - lost} delivered, {lost} lost, {duplicated} duplicated, "
             f"{elapsed:.1f} s, {burst / elapsed:.0f} alerts/s{'' if delivered else ' (timed out)'}"
         )
+        assert runner.trigger is not None, "running_chain starts the trigger"
         print(
-            f"peak resident memory: trigger {memory_kib(trigger_pid(runner), 'VmHWM') / 1024:.0f} MiB, "
+            f"peak resident memory: trigger {memory_kib(runner.trigger.pid, 'VmHWM') / 1024:.0f} MiB, "
             f"runner with both simulators {memory_kib('self', 'VmHWM') / 1024:.0f} MiB"
         )
         print(

@@ -7,6 +7,7 @@ API mode must end with every alert delivered once; webhook mode with none lost (
 
 import sys
 from pathlib import Path
+from typing import Literal
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -15,7 +16,7 @@ from lab.soak import SoakPlan, run_soak  # noqa: E402
 
 
 def main() -> int:
-    mode = sys.argv[1] if len(sys.argv) > 1 else "api"
+    mode: Literal["webhook", "api"] = "webhook" if sys.argv[1:2] == ["webhook"] else "api"
     alerts = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
     plan = SoakPlan(alerts=alerts, mode=as_mode(mode))
     print(f"soak: {plan}", flush=True)

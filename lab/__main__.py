@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from lab.demo import DEFAULT_PLAYBOOK, REPO_ROOT, DemoOptions, run_demo
+from lab.demo import DEFAULT_PLAYBOOK, REPO_ROOT, DemoOptions, as_mode, run_demo
 from lab.history import History, HistoryError
 from lab.migrate import MigrationError, migrate_file
 from lab.playbook import Catalogue, PlaybookError, check_file, load_playbook
@@ -72,7 +72,7 @@ def demo(
         fail(f"--mode must be webhook or api, not {mode!r}")
     options = DemoOptions(
         alerts,
-        mode,  # type: ignore[arg-type]
+        as_mode(mode),
         playbook.resolve(),
         not process,
         stay,
@@ -170,11 +170,19 @@ def check(playbook: Annotated[Path, typer.Argument(help="The playbook to check")
 def migrate(
     source: Annotated[Path, typer.Argument(help="Playbook built with Sekoia.io's blocks and an HTTP request")],
     target: Annotated[Path, typer.Argument(help="Where to write the playbook with this module's blocks")],
+    two_blocks: Annotated[
+        bool,
+        typer.Option(
+            "--two-blocks",
+            help="Alert Created -> Create Incident only: Get Alert and Get events are left out, Create Incident "
+            "reads the trigger's alert file and fetches the events (faster: one block process instead of three)",
+        ),
+    ] = False,
 ) -> None:
     """Rewrite a playbook of the documentation's blocks with this module's blocks (paste it in Sekoia's Code tab)."""
     try:
         with reading(source):
-            migration = migrate_file(source, target, Catalogue.from_module())
+            migration = migrate_file(source, target, Catalogue.from_module(), two_blocks)
     except (MigrationError, PlaybookError, OSError, json.JSONDecodeError) as exc:
         fail(str(exc))
     console.print(f"Wrote {target}")

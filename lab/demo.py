@@ -79,6 +79,7 @@ class DemoOptions:
     sync: bool = False  # also run the sync playbooks, and end with the sync round
     poll_interval: float = 1.0  # Incident Updated's interval here (its default, 30 s, would make a slow demo)
     incident_updated: dict[str, Any] = field(default_factory=dict)  # more Incident Updated settings
+    module_dir: Path = REPO_ROOT  # the folder whose main.py runs the blocks (e.g. a precompiled copy of the image)
 
 
 def varied_alert(index: int) -> dict[str, Any]:
@@ -128,7 +129,7 @@ def running_playbooks(
                 webhook_token=keys["xsoar"], api_key=keys["xsoar"], api_key_id="1", webhook_incident_type=INCIDENT_TYPE
             )
         )
-        symphony = stack.enter_context(Symphony())
+        symphony = stack.enter_context(Symphony(module_dir=options.module_dir))
         config = module_configuration(sekoia, xsoar, options.mode, keys, sync=len(playbooks) > 1)
         options.state.mkdir(parents=True, exist_ok=True)
         history = stack.enter_context(History(options.state / "runs.sqlite3", secrets=keys.values()))

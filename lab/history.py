@@ -149,7 +149,9 @@ class History:
             "INSERT INTO runs (playbook_name, playbook_uuid, summary, status, started) VALUES (?, ?, ?, ?, ?)",
             (playbook_name, playbook_uuid, self._text(summary), "running", now()),
         )
-        return int(cursor.lastrowid)
+        run_id = cursor.lastrowid
+        assert run_id is not None  # set by every INSERT
+        return run_id
 
     def record_block(
         self,

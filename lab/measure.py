@@ -1,7 +1,10 @@
-"""Figures for the benchmarks: percentiles, process memory, timing of a callable."""
+"""Figures for the benchmarks: percentiles, process memory, timing of a callable, incident arrival times."""
 
+import os
 import statistics
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +22,12 @@ def memory_kib(pid: int | str = "self", field: str = "VmRSS") -> int:
         if line.startswith(f"{field}:"):
             return int(line.split()[1])
     raise RuntimeError(f"no {field} line for process {pid}")
+
+
+def load_line() -> str:
+    """The machine's load while measuring: other processes weigh on every figure."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} (1 / 5 / 15 min) on {os.cpu_count()} CPUs"
 
 
 @dataclass(frozen=True)
@@ -47,3 +56,26 @@ def time_calls(call: Callable[[], object], runs: int, warmup: int = 1) -> Timing
         call()
         samples.append(time.perf_counter() - started)
     return Timing(samples)
+
+
+class Arrivals:
+    """When each alert's incident was stored, keyed by short id."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+        self.counts: Counter[str] = Counter()
+        self.changed = threading.Condition()
+
+    def record(self, incident: dict) -> None:
+        raw = incident.get("rawJSON") or ""
+        short_id = incident.get("dbotMirrorId") or incident.get("CustomFields", {}).get("alertid")
+        if not short_id and '"alertId"' in raw:
+            short_id = raw.split('"alertId":"', 1)[1].split('"', 1)[0]
+        with self.changed:
+            self.times.setdefault(short_id, time.monotonic())
+            self.counts[short_id] += 1
+            self.changed.notify_all()
+
+    def wait(self, short_ids: list[str], timeout: float) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: all(s in self.times for s in short_ids), timeout)

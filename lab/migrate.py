@@ -3,6 +3,9 @@
 Sekoia.io's Alert Created / Get Alert / Get events become this module's blocks (same node ids, same
 arguments where they apply); the HTTP request to the XSOAR Generic Webhook becomes Create Incident, which
 reads the alert and events from the same nodes. What cannot be carried over is told in the notes.
+
+With `two_blocks`, the Get Alert and Get events nodes before the request are left out: Create Incident reads the
+alert from the trigger's file and fetches its events itself (one block process instead of three after the trigger).
 """
 
 import copy
@@ -53,6 +56,12 @@ SEEN_TIME = re.compile(
     r"""node(?:\.(?P<dotted>\w+)|\[['"]?(?P<indexed>\w+)['"]?\])\.(?P<field>first_seen_at|last_seen_at)\b"""
 )
 WINDOW_FIELDS = {"first_seen_at": "events_earliest_time", "last_seen_at": "events_latest_time"}
+NODE_FIELD = re.compile(
+    r"""node(?:\.(?P<dotted>\w+)|\[['"]?(?P<indexed>\w+)['"]?\])(?:\.(?P<field>\w+)|\[['"](?P<key>\w+)['"]\])?"""
+)
+# Get Alert's fields that Alert Created's event carries with the same meaning (Get Alert's uuid is its alert_uuid)
+SAME_IN_TRIGGER = ("short_id", "rule", "status", "entity", "alert_type", "created_at", "first_seen_at", "last_seen_at")
+TRIGGER_FIELDS = {name: name for name in SAME_IN_TRIGGER} | {"uuid": "alert_uuid"}
 
 
 class MigrationError(Exception):
@@ -67,29 +76,33 @@ class Migration:
     notes: list[str]
 
 
-def migrate_file(source: Path | str, target: Path | str, catalogue: Catalogue) -> Migration:
+def migrate_file(source: Path | str, target: Path | str, catalogue: Catalogue, two_blocks: bool = False) -> Migration:
     """Migrate the playbook file `source` and write the result to `target`."""
     try:
         document = load_playbook(source).document
     except PlaybookError as exc:
         raise MigrationError(str(exc)) from None
-    migration = migrate_playbook(document, catalogue)
+    migration = migrate_playbook(document, catalogue, two_blocks)
     Path(target).write_text(dump_playbook(migration.playbook))
     return migration
 
 
-def migrate_playbook(document: dict[str, Any], catalogue: Catalogue) -> Migration:
-    """The playbook with this module's blocks, and notes on what was not carried over."""
+def migrate_playbook(document: dict[str, Any], catalogue: Catalogue, two_blocks: bool = False) -> Migration:
+    """The playbook with this module's blocks, and notes on what was not carried over; with `two_blocks`, without
+    the Get Alert and Get events nodes that only fetched for the XSOAR request."""
     try:
         playbook = Playbook.from_document(document)
     except PlaybookError as exc:
         raise MigrationError(str(exc)) from None
     migrated = copy.deepcopy(document)
     notes: list[str] = []
-    changed = 0
+    left_out = _fetches_before_xsoar(playbook) if two_blocks else {}
+    changed = len(left_out)
     for node in playbook.nodes.values():
         label = f"node {node.id} ({node.name})"
-        if node.module_uuid == SEKOIA_MODULE_UUID and node.block_uuid in SEKOIA_BLOCKS:
+        if node.id in left_out:
+            del migrated["nodes"][node.id]
+        elif node.module_uuid == SEKOIA_MODULE_UUID and node.block_uuid in SEKOIA_BLOCKS:
             block = _native(catalogue, SEKOIA_BLOCKS[node.block_uuid])
             migrated["nodes"][node.id] = _use_block(migrated["nodes"][node.id], block, label, notes)
             if node.block_uuid == SEKOIA_GET_EVENTS_UUID:
@@ -97,13 +110,15 @@ def migrate_playbook(document: dict[str, Any], catalogue: Catalogue) -> Migratio
             changed += 1
         elif (node.module_uuid, node.block_uuid) == (HTTP_MODULE_UUID, HTTP_REQUEST_UUID) and _is_xsoar_call(node):
             block = _native(catalogue, "Create Incident")
-            migrated["nodes"][node.id] = _create_incident_node(playbook, node, block, label, notes)
+            migrated["nodes"][node.id] = _create_incident_node(playbook, node, block, label, notes, two_blocks)
             changed += 1
         elif node.module_uuid != catalogue.module_uuid:
             notes.append(f"{label}: left as is, not a block of the documentation's template")
     if not changed:
         raise MigrationError("no block of the documentation's template (Sekoia.io module, HTTP request) to migrate")
-    migrated["uuid"] = _new_uuid(catalogue.module_uuid, document.get("uuid"))
+    if left_out:
+        _leave_out(migrated, playbook, left_out, notes)
+    migrated["uuid"] = _new_uuid(catalogue.module_uuid, document.get("uuid"), two_blocks)
     notes.append(f"new playbook uuid {migrated['uuid']}, so the migrated playbook can be imported beside the original")
     return Migration(playbook=migrated, notes=notes)
 
@@ -115,8 +130,9 @@ def _native(catalogue: Catalogue, name: str) -> Block:
         raise MigrationError(str(exc)) from None
 
 
-def _new_uuid(module_uuid: str, original: Any) -> str:
-    return str(uuid.uuid5(uuid.UUID(module_uuid), f"migrated {original}"))
+def _new_uuid(module_uuid: str, original: Any, two_blocks: bool) -> str:
+    """Stable for a playbook, and distinct for its two migrations, which can then be imported side by side."""
+    return str(uuid.uuid5(uuid.UUID(module_uuid), f"migrated {original}" + (" to two blocks" if two_blocks else "")))
 
 
 def _use_block(raw: dict[str, Any], block: Block, label: str, notes: list[str]) -> dict[str, Any]:
@@ -165,9 +181,17 @@ def _is_xsoar_call(node: Node) -> bool:
     return "/instance/execute/" in str(node.arguments.get("url", "")) or bool(body and "alertId" in body)
 
 
-def _create_incident_node(playbook: Playbook, node: Node, block: Block, label: str, notes: list[str]) -> dict:
-    """Create Incident in place of the HTTP request, fed by the Sekoia.io nodes that run before it."""
-    arguments = {**_alert_source(playbook, node, label), **_events_source(playbook, node, label, notes)}
+def _create_incident_node(
+    playbook: Playbook, node: Node, block: Block, label: str, notes: list[str], two_blocks: bool
+) -> dict:
+    """Create Incident in place of the HTTP request, fed by the Sekoia.io nodes that run before it (with
+    `two_blocks`, by the trigger's alert file, fetching the events itself)."""
+    arguments: dict[str, Any]
+    if two_blocks:
+        trigger = _trigger_before(playbook, node, label)
+        arguments = {"alert_path": f"{{{{ node.{trigger}.file_path }}}}", "fetch_events": True}
+    else:
+        arguments = {**_alert_source(playbook, node, label), **_events_source(playbook, node, label, notes)}
     arguments |= _body_arguments(node.arguments.get("json"), label, notes)
     _note_http_arguments(node.arguments, label, notes)
     raw = playbook.document["nodes"][node.id]
@@ -188,6 +212,79 @@ def _last_before(playbook: Playbook, node: Node, block_uuid: str) -> str | None:
         if (playbook.nodes[key].module_uuid, playbook.nodes[key].block_uuid) == (SEKOIA_MODULE_UUID, block_uuid)
     ]
     return max(found, key=node_id_key) if found else None
+
+
+def _trigger_before(playbook: Playbook, node: Node, label: str) -> str:
+    if (trigger := _last_before(playbook, node, SEKOIA_ALERT_CREATED_UUID)) is None:
+        raise MigrationError(f"{label}: no Alert Created runs before it: two blocks need the trigger's alert file")
+    return trigger
+
+
+def _fetches_before_xsoar(playbook: Playbook) -> dict[str, str | None]:
+    """The Get Alert and Get events nodes that run before an XSOAR request, with the trigger each one follows."""
+    fetches = {(SEKOIA_MODULE_UUID, SEKOIA_GET_ALERT_UUID), (SEKOIA_MODULE_UUID, SEKOIA_GET_EVENTS_UUID)}
+    found: dict[str, str | None] = {}
+    for node in playbook.nodes.values():
+        if (node.module_uuid, node.block_uuid) == (HTTP_MODULE_UUID, HTTP_REQUEST_UUID) and _is_xsoar_call(node):
+            for key in playbook.ancestors(node.id):
+                ancestor = playbook.nodes[key]
+                if (ancestor.module_uuid, ancestor.block_uuid) in fetches:
+                    found[key] = _last_before(playbook, ancestor, SEKOIA_ALERT_CREATED_UUID)
+    return found
+
+
+def _leave_out(
+    migrated: dict[str, Any], playbook: Playbook, left_out: dict[str, str | None], notes: list[str]
+) -> None:
+    """Link each node to what the left-out nodes led to, and read from the trigger what they read from Get Alert."""
+
+    def expand(targets: list[str]) -> list[str]:
+        return [
+            found
+            for target in targets
+            for found in (expand(playbook.nodes[target].successors) if target in left_out else [target])
+        ]
+
+    for key, raw in migrated["nodes"].items():
+        label = f"node {key} ({raw.get('name', '')})"
+        if isinstance(raw.get("outputs"), dict):
+            raw["outputs"] = {
+                name: list(dict.fromkeys(expand([str(target) for target in targets])))
+                for name, targets in raw["outputs"].items()
+                if isinstance(targets, list)
+            }
+        if "arguments" in raw:
+            raw["arguments"] = _without_left_out(raw["arguments"], playbook, left_out, label)
+    names = ", ".join(f"{key} ({playbook.nodes[key].name})" for key in sorted(left_out, key=node_id_key))
+    notes.append(
+        f"two blocks: nodes {names} left out: Create Incident reads the alert from the trigger's file and fetches "
+        "its events itself (fetch_events)"
+    )
+
+
+def _without_left_out(value: Any, playbook: Playbook, left_out: dict[str, str | None], label: str) -> Any:
+    """`value` reading the trigger's event where it read a left-out Get Alert's field that the event carries."""
+    if isinstance(value, dict):
+        return {key: _without_left_out(item, playbook, left_out, label) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_left_out(item, playbook, left_out, label) for item in value]
+    if not isinstance(value, str):
+        return value
+
+    def from_trigger(found: re.Match) -> str:
+        key = found["dotted"] or found["indexed"]
+        if key not in left_out:
+            return found.group()
+        field = found["field"] or found["key"]
+        trigger = left_out[key]
+        if playbook.nodes[key].block_uuid != SEKOIA_GET_ALERT_UUID or field not in TRIGGER_FIELDS or trigger is None:
+            raise MigrationError(
+                f"{label}: {found.group()!r} reads node {key} ({playbook.nodes[key].name}), which two blocks leave "
+                "out and the trigger's event does not replace: migrate without --two-blocks"
+            )
+        return f"node.{trigger}.{TRIGGER_FIELDS[field]}"
+
+    return NODE_FIELD.sub(from_trigger, value)
 
 
 def _alert_source(playbook: Playbook, node: Node, label: str) -> dict[str, Any]:

@@ -122,7 +122,8 @@ class Node:
 
     @classmethod
     def from_document(cls, node_id: str, raw: dict[str, Any]) -> "Node":
-        outputs = raw.get("outputs") if isinstance(raw.get("outputs"), dict) else {}
+        outputs = raw.get("outputs")
+        outputs = outputs if isinstance(outputs, dict) else {}
         arguments = raw.get("arguments")
         node_type = str(raw.get("type", ""))
         return cls(
@@ -156,7 +157,8 @@ class Playbook:
     def from_document(cls, document: Any, source: str = "<playbook>") -> "Playbook":
         if not isinstance(document, dict):
             raise PlaybookError(f"{source}: a playbook is a JSON object, not {type(document).__name__}")
-        raw_nodes = document.get("nodes") if isinstance(document.get("nodes"), dict) else {}
+        raw_nodes = document.get("nodes")
+        raw_nodes = raw_nodes if isinstance(raw_nodes, dict) else {}
         nodes = {
             str(key): Node.from_document(str(key), raw) for key, raw in raw_nodes.items() if isinstance(raw, dict)
         }

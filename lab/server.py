@@ -97,9 +97,8 @@ class BackgroundServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=False, ssl_context=self.ssl_context)
         await site.start()
-        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-        if sockets:
-            self.port = sockets[0].getsockname()[1]
+        if addresses := self._runner.addresses:
+            self.port = addresses[0][1]
 
     def call(self, coroutine: Coroutine[Any, Any, Any], timeout: float = 30.0) -> Any:
         """Run a coroutine on the server's loop from any thread and return its result."""

@@ -62,7 +62,8 @@ def run_detail(run: Run) -> Group:
 
 
 def incidents_table(incidents: list[dict[str, Any]]) -> Table:
-    """What XSOAR received: id, name, severity, alertId, link, events, type, mapped urgency, status, custom fields."""
+    """What XSOAR received: id, name, severity, alertId, link, events, type, mapped urgency and status, custom
+    fields."""
     table = Table(title="Incidents received by XSOAR")
     for column in (
         "id",

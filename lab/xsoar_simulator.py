@@ -22,8 +22,9 @@ type 4, for another command or an incident not closed; plain text is a chat entr
 (outside the swagger, used by public scripts through demisto-py's generic request) answers the investigation with
 `entries` (oldest first, `pageSize` keeps the latest) and `users`. An incident created without `createInvestigation`
 has no war room: its entries answer 400 `Could not find investigation`. Every change sets `modified` and `version`;
-searches take `field:>="<ISO>"` (`>=`, `<=`, `>`, `<` on times, numbers or texts) in queries, the filter's
-`fromDate`/`toDate` (creation time), `fromClosedDate`/`toClosedDate`, `id`, `status`, `notStatus` lists and `sort`
+searches take `field:>="<ISO>"` (`>=`, `<=`, `>`, `<` on times, numbers or texts) and `field:*` (has a value) in
+queries, the filter's `fromDate`/`toDate` (creation time), `fromClosedDate`/`toClosedDate`, `id`, `status`, `notStatus`
+lists and `sort`
 (`[{"field", "asc"}]`). Authorship: each API key acts as a user (`api_user`, `add_api_key`), a person's changes
 (`close_as_person`, `reopen_as_person`, `note_as_person`) as their name; `closingUserId`, an entry's `user` and the
 simulator-only `activity` of a stored incident (`incident(id)`) say who changed what.
@@ -51,20 +52,19 @@ import math
 import re
 import ssl
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import BasicAuth, web
+from aiohttp.typedefs import Handler, Middleware
 
 from lab.faults import FaultPlan
 from lab.server import BackgroundServer, LocalService, PortInUseError, fault_middleware, wait_for_interrupt
 from lab.xsoar_mapper import INCIDENT_TYPE, map_raw_json
 from xsoar_module.mapping.create_request import CREATE_REQUEST_FIELDS
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 Mapper = Callable[[Any, str], dict[str, Any]]  # (raw JSON, incident type) -> incident fields
 
 WEBHOOK_NAME = "Generic webhook triggered incident"
@@ -127,7 +127,7 @@ class Refusal(Exception):
 def now() -> str:
     """The time as XSOAR writes it: UTC, microseconds with trailing zeros dropped (`...17.48233Z`), so that texts of
     times do not sort as the times do."""
-    moment = datetime.now(timezone.utc)
+    moment = datetime.now(UTC)
     seconds = moment.strftime("%Y-%m-%dT%H:%M:%S")
     fraction = f"{moment.microsecond:06d}".rstrip("0")
     return f"{seconds}.{fraction}Z" if fraction else f"{seconds}Z"
@@ -187,7 +187,8 @@ def rest_incident(body: Any, strict: bool) -> dict[str, Any]:
     return fields
 
 
-Term = tuple[str, str, str]  # (field, comparison: "" or >=, <=, >, <, value)
+Term = tuple[str, str, str]  # (field, comparison: "" or >=, <=, >, <, * (has a value), value)
+PRESENT = "*"
 
 
 def parse_query(query: str) -> list[list[Term]]:
@@ -203,6 +204,9 @@ def parse_query(query: str) -> list[list[Term]]:
         if token["op"] and token["op"].lower() == "or":
             groups.append([])
         elif token["field"]:
+            if token["bare"] == "*" and not token["cmp"]:  # field:* = the field has a value
+                groups[-1].append((token["field"], PRESENT, ""))
+                continue
             value = token["quoted"] if token["quoted"] is not None else token["bare"]
             groups[-1].append((token["field"], token["cmp"] or "", re.sub(r"\\(.)", r"\1", value)))
     if any(not group for group in groups) and query.strip():
@@ -236,7 +240,7 @@ def parse_time(value: Any) -> datetime | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def comparable(value: Any, wanted: str) -> tuple[Any, Any] | None:
@@ -259,6 +263,8 @@ def as_float(value: Any) -> float | None:
 def term_matches(incident: dict[str, Any], term: Term) -> bool:
     field, comparison, wanted = term
     value = field_value(incident, field)
+    if comparison == PRESENT:
+        return value not in (None, "", [], {})
     if not comparison:
         return as_text(value) == wanted
     sides = comparable(value, wanted)
@@ -371,7 +377,7 @@ def recording_middleware(log: list[dict[str, Any]]) -> Middleware:
 
     @web.middleware
     async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
-        entry = {
+        entry: dict[str, Any] = {
             "method": request.method,
             "path": request.path,
             "headers": {str(name): value for name, value in request.headers.items()},

@@ -75,6 +75,12 @@ def test_overrides_win_over_derivation():
     assert config.sekoia_liveapi_url == "wss://live.example/ws"
 
 
+@pytest.mark.parametrize("liveapi_url", ["wss://live.example/live/", "wss://live.example/live", "ws://127.0.0.1:8/"])
+def test_an_explicit_liveapi_url_keeps_its_path_as_given(liveapi_url):
+    config = ModuleConfiguration(liveapi_url=f" {liveapi_url}\n", xsoar_url=XSOAR)
+    assert config.sekoia_liveapi_url == liveapi_url
+
+
 @pytest.mark.parametrize(
     ("settings", "field"),
     [

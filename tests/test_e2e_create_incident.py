@@ -4,7 +4,6 @@ import json
 import math
 import socket
 import ssl
-import time
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,8 @@ import trustme
 
 from lab.faults import Fault
 from lab.xsoar_simulator import XsoarSimulator
+from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_PASSWORD, XSOAR_TOKEN, assert_no_secret, until
 from xsoar_module.clients.http import RetryPolicy
-from tests.conftest import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_PASSWORD, XSOAR_TOKEN, assert_no_secret
 
 SAMPLES = Path(__file__).resolve().parent.parent / "lab" / "samples"
 ALERT = json.loads((SAMPLES / "alert.json").read_text())
@@ -143,6 +142,7 @@ def test_api_mode_any_2xx_is_a_success(symphony, sekoia, xsoar, data_path):
     assert run.error is None and run.results["incident_id"] == xsoar.incidents[0]["id"]
 
 
+@pytest.mark.usefixtures("quick_xsoar_retries")
 @pytest.mark.parametrize("mode", ["webhook", "api"])
 def test_503_and_429_are_retried(symphony, sekoia, xsoar, data_path, mode):
     xsoar.faults.script(Fault(status=503), Fault(status=429, retry_after=0.2), Fault(status=504))
@@ -161,29 +161,24 @@ def impatient_xsoar_client(monkeypatch):
     monkeypatch.setattr("xsoar_module.clients.xsoar.SETTLE_WAITS", (0.0, 0.2, 0.4))
 
 
-def wait_for(condition, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return condition()
-
-
 @pytest.mark.parametrize(
-    ("settle_waits", "incidents"), [((0.0, 1.0, 2.0, 4.0), 1), ((0.0,), 2)], ids=["settle", "none"]
+    ("settle_waits", "incidents"), [((0.0, 0.5, 1.0, 2.0), 1), ((0.0,), 2)], ids=["settle", "none"]
 )
-def test_api_mode_xsoar_answering_5_s_after_the_read_timeout(
+def test_api_mode_xsoar_committing_seconds_after_the_read_timeout(
     symphony, sekoia, xsoar, data_path, monkeypatch, settle_waits, incidents
 ):
-    """XSOAR commits the create 6 s after receiving it, the client gives up after 1 s: the searches spread over
-    the settle period (7 s here, 30 s by default) find it; a single search (what the module did before) does not."""
-    monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_TIMEOUT", (2.0, 1.0))
+    """XSOAR commits the create 3 s after receiving it, the client gives up after 0.5 s: the searches spread over
+    the settle period (3.5 s here, 30 s by default) find it; a single search (what the module did before) does not.
+    The default timings halved (6 s, 1 s, 7 s before) keep the same order of events in half the time."""
+    monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_TIMEOUT", (2.0, 0.5))
     monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_POLICY", RetryPolicy(attempts=3, initial_wait=0.01))
     monkeypatch.setattr("xsoar_module.clients.xsoar.SETTLE_WAITS", settle_waits)
-    # the dedupe search first (answered at once), then the create, handled 6 s late
-    xsoar.faults.script(Fault(), Fault(delay=6.0), method="POST", path_contains="/incident")
+    # the dedupe search first (answered at once), then the create, handled 3 s late
+    xsoar.faults.script(Fault(), Fault(delay=3.0), method="POST", path_contains="/incident")
     run = create(symphony, api_config(sekoia, xsoar, 6), data_path)
     assert run.error is None, run.error
-    assert wait_for(lambda: len(xsoar.incidents) >= incidents) and len(xsoar.incidents) == incidents
+    until(lambda: len(xsoar.incidents) >= incidents, what=f"{incidents} incident(s)")
+    assert len(xsoar.incidents) == incidents
     creates = xsoar.count("POST", "/incident") - xsoar.count("POST", "/incidents/search")
     assert creates == incidents and "searching for it" in run.logs
     if incidents == 1:
@@ -352,9 +347,15 @@ def test_fields_may_set_a_numeric_severity_given_as_text(symphony, sekoia, xsoar
 
 
 def test_a_webhook_answer_that_is_not_json_is_still_a_success(symphony, sekoia, xsoar, data_path):
-    xsoar.faults.script(Fault(status=200, raw_body="<html>ok</html>"), method="POST")
+    xsoar.faults.script(Fault(status=200, raw_body="created"), method="POST")
     run = create(symphony, webhook_config(sekoia, xsoar), data_path)
     assert run.error is None and run.results["incident_id"] is None and "not JSON" in run.logs
+
+
+def test_a_webhook_answered_by_an_html_page_is_an_error_naming_xsoar_url(symphony, sekoia, xsoar, data_path):
+    xsoar.faults.script(Fault(status=200, raw_body="<html><body>Sign in</body></html>"), method="POST")
+    run = create(symphony, webhook_config(sekoia, xsoar), data_path)
+    assert "HTML page" in run.error and "xsoar_url" in run.error and xsoar.webhook_url in run.error
 
 
 def test_a_private_ca_is_trusted_through_ca_certificate(symphony, sekoia, data_path):

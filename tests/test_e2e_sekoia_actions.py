@@ -3,7 +3,7 @@
 import pytest
 
 from lab.faults import Fault
-from tests.conftest import SEKOIA_KEY, assert_no_secret
+from tests.support import SEKOIA_KEY, assert_no_secret
 
 SAMPLE_UUID = "5f3c9a1e-8d2b-4c7a-9e41-0b6d2f8a7c13"
 
@@ -13,8 +13,11 @@ def config(sekoia) -> dict:
     return {"base_url": sekoia.url, "api_key": SEKOIA_KEY, "xsoar_url": "http://127.0.0.1:9/unused"}
 
 
-@pytest.mark.parametrize("in_process", [False, True], ids=["process", "in-process"])
-@pytest.mark.parametrize("alert_id", [SAMPLE_UUID, "ALz7Qm3KpW2x"])
+@pytest.mark.parametrize(
+    ("alert_id", "in_process"),
+    [(SAMPLE_UUID, False), (SAMPLE_UUID, True), ("ALz7Qm3KpW2x", True)],  # a short ID is resolved in the action
+    ids=["uuid-process", "uuid-in-process", "short-id-in-process"],
+)
 def test_get_alert(symphony, config, data_path, alert_id, in_process):
     run = symphony.run_action("GetAlert", config, {"uuid": alert_id}, data_path=data_path, in_process=in_process)
     assert run.error is None, run.error

@@ -1,17 +1,14 @@
 """The module image: `.dockerignore` lets in only what runs, and what it lets in is enough to run a block."""
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from docker.utils.build import exclude_paths
 
+from lab import image
+from lab.image import BUILD_FILES, ROOT, build_context
 from lab.symphony import Symphony
-from tests.conftest import SEKOIA_KEY
+from tests.support import SEKOIA_KEY
 
-ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_UUID = "5f3c9a1e-8d2b-4c7a-9e41-0b6d2f8a7c13"
 DEV_JUNK = (
     ".venv/bin/python",
@@ -32,18 +29,6 @@ DEV_JUNK = (
     "README.md",
     "Makefile",
 )
-# docker always sends these two with the context, for the daemon to read (COPY leaves them out)
-BUILD_FILES = {"Dockerfile", ".dockerignore"}
-
-
-def build_context(root: Path) -> set[str]:
-    """The files `docker build` would send for `root`, read with docker-py's own `.dockerignore` matching."""
-    patterns = [
-        line.strip()
-        for line in (ROOT / ".dockerignore").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-    return {path for path in exclude_paths(str(root), patterns) if (root / path).is_file()}
 
 
 def runtime_files(root: Path) -> set[str]:
@@ -75,12 +60,7 @@ def test_dev_folders_virtualenvs_and_caches_never_enter_the_image(tmp_path):
 @pytest.fixture
 def image_app(tmp_path) -> Path:
     """The image's /app: the build context, compiled as the Dockerfile does."""
-    app = tmp_path / "app"
-    for name in build_context(ROOT) - BUILD_FILES:
-        (app / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, app / name)
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(app)], check=True)
-    return app
+    return image.image_app(tmp_path / "app")
 
 
 def snapshot(folder: Path) -> dict[str, int]:

@@ -1,5 +1,6 @@
 """The LiveAPI listener against a small local WebSocket server: auth, upgrade, messages, keep-alive, reconnection."""
 
+import contextlib
 import json
 import threading
 import time
@@ -8,6 +9,7 @@ from collections.abc import Callable
 import pytest
 from websockets.sync.server import Server, ServerConnection, serve
 
+from tests.support import SAMPLES
 from xsoar_module.clients.liveapi import (
     AlertCreatedNotification,
     Ignored,
@@ -15,6 +17,7 @@ from xsoar_module.clients.liveapi import (
     LiveApiListener,
     parse_message,
 )
+from xsoar_module.errors import ConfigurationError
 from xsoar_module.timing import Backoff
 
 KEY = "liveapi-key-canary-0042"
@@ -74,6 +77,7 @@ class StubLiveApi:
     ):
         self.session = session
         self.refuse = refuse or (lambda _number: None)
+        self.location: str | None = None  # sent with a refusal, making it a redirect
         self.cookies: list[str | None] = []
         self.attempts = 0
         self._server: Server | None = None
@@ -96,7 +100,12 @@ class StubLiveApi:
         self.attempts += 1
         self.cookies.append(request.headers.get("Cookie"))
         status = self.refuse(self.attempts)
-        return connection.respond(status, "refused\n") if status else None
+        if not status:
+            return None
+        response = connection.respond(status, "refused\n")
+        if self.location:
+            response.headers["Location"] = self.location
+        return response
 
     def _handle(self, connection: ServerConnection) -> None:
         self.session(connection, self.attempts)
@@ -110,10 +119,8 @@ def authenticated_then(*frames: str, hold: float = 30.0) -> Callable[[ServerConn
         assert json.loads(connection.recv(timeout=5)) == {"action": "upgrade"}
         for frame in frames:
             connection.send(frame)
-        try:
+        with contextlib.suppress(Exception):  # timeout or closed by the client
             connection.recv(timeout=hold)
-        except Exception:  # timeout or closed by the client
-            pass
 
     return session
 
@@ -147,7 +154,7 @@ def test_parse_alert_created():
 
 
 def test_parse_the_reference_sample():
-    with open("lab/samples/notification_alert_created.json") as sample:
+    with open(SAMPLES / "notification_alert_created.json") as sample:
         assert parse_message(sample.read()).uuid == "5f3c9a1e-8d2b-4c7a-9e41-0b6d2f8a7c13"
 
 
@@ -220,7 +227,7 @@ def test_listener_reconnects_after_a_drop(recorder: Recorder):
             connection.send(json.dumps({"authenticated": True}))
             connection.recv(timeout=5)
             connection.send(v2("alert", "created", uuid="before-drop"))
-            time.sleep(0.1)
+            recorder.wait_until(lambda: len(recorder.notifications) == 1)  # received before the drop
             connection.close()
             return
         authenticated_then(v2("alert", "created", uuid="after-drop"))(connection, number)
@@ -270,8 +277,31 @@ def test_authenticated_false_stops_with_an_authentication_error(recorder: Record
 
     with StubLiveApi(session) as stub:
         listener = LiveApiListener(stub.url, "wrong-key", recorder, backoff=FAST)
-        with pytest.raises(LiveApiAuthenticationError, match="authenticated: false"):
+        # the close may come before the message is read (the upgrade's send fails): both name the key's refusal
+        with pytest.raises(LiveApiAuthenticationError, match="authenticated: false|code 4401"):
             listener.run()
+
+
+def test_a_close_with_4401_stops_with_an_authentication_error(recorder: Recorder):
+    def session(connection: ServerConnection, _number: int) -> None:
+        connection.close(4401, "Unauthorized")
+
+    with StubLiveApi(session) as stub:
+        listener = LiveApiListener(stub.url, "wrong-key", recorder, backoff=FAST)
+        with pytest.raises(LiveApiAuthenticationError, match="code 4401.*api_key"):
+            listener.run()
+    assert stub.attempts == 1
+
+
+def test_a_redirect_is_refused_naming_liveapi_url_and_its_target(recorder: Recorder):
+    with StubLiveApi(authenticated_then(), refuse=lambda _number: 302) as stub:
+        stub.location = "ws://elsewhere.example/live/?token=x"
+        listener = LiveApiListener(stub.url, "key", recorder, backoff=FAST)
+        with pytest.raises(
+            ConfigurationError, match=r"redirected the connection \(302\) to ws://elsewhere.*liveapi_url"
+        ):
+            listener.run()
+    assert stub.attempts == 1
 
 
 @pytest.mark.parametrize("status", [401, 403])

@@ -5,11 +5,14 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from lab.__main__ import app
 from lab.migrate import MigrationError, migrate_file, migrate_playbook
 from lab.playbook import Catalogue, Playbook, check_playbook
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "docs_template_create_incident_on_cortex_xsoar.json"
+TWO_BLOCKS = Path(__file__).resolve().parent.parent / "playbooks" / "create_incident_on_cortex_xsoar_two_blocks.json"
 TEMPLATE = json.loads(FIXTURE.read_text())
 
 
@@ -150,3 +153,45 @@ def test_the_url_note_masks_query_values_and_user_information(catalogue):
     notes = "\n".join(migrate_playbook(document, catalogue).notes)
     assert "xsoar_url to https://***@xsoar.example.com/instance/execute/s?token=***" in notes
     assert "pw-1234" not in notes and "t-5678" not in notes
+
+
+def test_two_blocks_makes_the_documentation_template_alert_created_then_create_incident(tmp_path, catalogue):
+    target = tmp_path / "two_blocks.json"
+    migrated = CliRunner().invoke(app, ["migrate", "--two-blocks", str(FIXTURE), str(target)])
+    assert migrated.exit_code == 0, migrated.output
+    assert "left out" in migrated.output
+    checked = CliRunner().invoke(app, ["check", str(target)])
+    assert checked.exit_code == 0, checked.output
+    nodes = json.loads(target.read_text())["nodes"]
+    assert list(nodes) == ["0", "3"]
+    assert nodes["0"]["trigger_uuid"] == block_uuid(catalogue, "Alert Created")
+    assert nodes["0"]["outputs"] == {"default": ["3"]}
+    assert nodes["3"]["action_uuid"] == block_uuid(catalogue, "Create Incident")
+    assert nodes["3"]["arguments"] == {
+        "alert_path": "{{ node.0.file_path }}",
+        "fetch_events": True,
+        "name": "{{ node.0.rule['name'] }}",  # Get Alert's rule, which the trigger's event carries
+    }
+    shipped = json.loads(TWO_BLOCKS.read_text())["nodes"]
+    assert [node.get("trigger_uuid") or node["action_uuid"] for node in nodes.values()] == [
+        node.get("trigger_uuid") or node["action_uuid"] for node in shipped.values()
+    ]
+    assert {key: nodes["3"]["arguments"][key] for key in ("alert_path", "fetch_events")} == shipped["1"]["arguments"]
+    assert json.loads(target.read_text())["uuid"] != migrate_playbook(TEMPLATE, catalogue).playbook["uuid"]
+
+
+def test_two_blocks_read_from_the_trigger_what_it_carries_and_refuse_what_it_does_not(catalogue):
+    document = copy.deepcopy(TEMPLATE)
+    document["nodes"]["3"]["arguments"]["json"] = '{"name": "x", "sekoiauuid": "{{ node[\'1\'].uuid }}"}'
+    arguments = migrate_playbook(document, catalogue, two_blocks=True).playbook["nodes"]["3"]["arguments"]
+    assert arguments["fields"] == {"sekoiauuid": "{{ node.0.alert_uuid }}"}
+    document["nodes"]["3"]["arguments"]["json"] = '{"name": "x", "details": "{{ node.1.details }}"}'
+    with pytest.raises(MigrationError, match=r"node 3 .*'node\.1\.details'.*without --two-blocks"):
+        migrate_playbook(document, catalogue, two_blocks=True)
+
+
+def test_two_blocks_need_the_trigger_before_the_request(catalogue):
+    document = copy.deepcopy(TEMPLATE)
+    del document["nodes"]["0"]
+    with pytest.raises(MigrationError, match="no Alert Created runs before it"):
+        migrate_playbook(document, catalogue, two_blocks=True)

@@ -6,28 +6,22 @@ import re
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from lab.demo import REPO_ROOT, DemoOptions, running_chain
+from lab.__main__ import app
+from lab.demo import DemoOptions, running_chain
 from lab.faults import Fault
+from tests.support import FIXTURES, ROOT, SEKOIA_KEY, XSOAR_TOKEN, until
 
-TWO_BLOCKS = REPO_ROOT / "playbooks" / "create_incident_on_cortex_xsoar_two_blocks.json"
-DOCS_TEMPLATE = REPO_ROOT / "tests" / "fixtures" / "docs_template_create_incident_on_cortex_xsoar.json"
-
-
-def wait_for(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the condition did not come true")
-        time.sleep(0.02)
+TWO_BLOCKS = ROOT / "playbooks" / "create_incident_on_cortex_xsoar_two_blocks.json"
+DOCS_TEMPLATE = FIXTURES / "docs_template_create_incident_on_cortex_xsoar.json"
 
 
 def settle(runner, count: int) -> list:
-    wait_for(lambda: len([r for r in runner.history.recent_runs(100) if r.status != "running"]) >= count)
+    until(lambda: len([r for r in runner.history.recent_runs(100) if r.status != "running"]) >= count, 30)
     assert runner.wait_idle(30)
     return runner.history.recent_runs(100)
 
@@ -49,7 +43,7 @@ def test_the_shipped_template_creates_one_incident_per_alert(tmp_path: Path, mod
     assert "incident" in create.logs
 
 
-SHIPPED = REPO_ROOT / "playbooks" / "create_incident_on_cortex_xsoar.json"
+SHIPPED = ROOT / "playbooks" / "create_incident_on_cortex_xsoar.json"
 
 
 def with_latest_time(tmp_path: Path, latest_time: str) -> Path:
@@ -126,10 +120,15 @@ def test_a_failing_expression_is_recorded_with_its_place(tmp_path: Path):
     assert xsoar.incidents == []
 
 
-def cli(*arguments: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "lab", *arguments], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
-    )
+def cli(*arguments: str, process: bool = False) -> subprocess.CompletedProcess:
+    """`python -m lab ...`: in process, or as its own process where the entry point itself is under test."""
+    if process:
+        return subprocess.run(
+            [sys.executable, "-m", "lab", *arguments], cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
+    result = CliRunner().invoke(app, list(arguments))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return subprocess.CompletedProcess(["lab", *arguments], result.exit_code, result.output, "")
 
 
 def test_migrate_then_check_the_documentation_template(tmp_path: Path):
@@ -148,9 +147,9 @@ def test_check_reports_every_problem(tmp_path: Path):
     assert result.returncode == 1 and result.stdout.count("- ") >= 2
 
 
-@pytest.mark.parametrize("mode", ["webhook", "api"])
-def test_the_demo_command(tmp_path: Path, mode: str):
-    result = cli("demo", "--alerts", "3", "--mode", mode, "--state", str(tmp_path))
+@pytest.mark.parametrize(("mode", "process"), [("webhook", True), ("api", False)], ids=["webhook-process", "api"])
+def test_the_demo_command(tmp_path: Path, mode: str, process: bool):
+    result = cli("demo", "--alerts", "3", "--mode", mode, "--state", str(tmp_path), process=process)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 run(s) finished (0 failed), 3 incident(s) in XSOAR" in result.stdout
     without_last_seen = re.search(
@@ -172,21 +171,17 @@ def test_unknown_run_and_bad_mode_are_clear(tmp_path: Path):
 
 def test_run_against_endpoints_from_a_configuration_file(tmp_path: Path, sekoia, xsoar):
     """`python -m lab run` as a user would point it at real endpoints; here the simulators stand in for them."""
-    from tests.conftest import SEKOIA_KEY, XSOAR_TOKEN
-
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"base_url": sekoia.url, "xsoar_url": xsoar.webhook_url}))
     secrets = {"XSOAR_MODULE_API_KEY": SEKOIA_KEY, "XSOAR_MODULE_XSOAR_TOKEN": XSOAR_TOKEN}
     command = [sys.executable, "-m", "lab", "run", str(TWO_BLOCKS), "--config", str(config), "--state", str(tmp_path)]
     output = tmp_path / "output.txt"
     with output.open("w") as sink:
-        process = subprocess.Popen(
-            command, cwd=REPO_ROOT, stdout=sink, stderr=subprocess.STDOUT, env=os.environ | secrets
-        )
+        process = subprocess.Popen(command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, env=os.environ | secrets)
         try:
             sekoia.wait_for_clients(1, timeout=30)
             alert = sekoia.add_alert(events=2)
-            wait_for(lambda: "run 1: succeeded" in output.read_text())
+            until(lambda: "run 1: succeeded" in output.read_text(), 30)
         finally:
             process.terminate()
             process.wait(timeout=30)

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from lab.faults import Fault, FaultPlan
 from lab.server import BackgroundServer, fault_middleware
-from tests.conftest import (
+from tests.support import (
     SECRETS,
     SEKOIA_KEY,
     XSOAR_PASSWORD,
@@ -22,7 +22,7 @@ from tests.conftest import (
     canaries,
 )
 from xsoar_module.actions.get_alert import GetAlert
-from xsoar_module.bounds import MAX_MESSAGE, quoted
+from xsoar_module.bounds import MAX_MESSAGE, quoted, shorten
 from xsoar_module.clients.http import HttpSession, RetryPolicy
 from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.errors import ServiceError, UnavailableError, describe_validation_error
@@ -335,6 +335,13 @@ def test_logs_and_errors_are_bounded(tmp_path: Path):
     logged = action._logs[-1]["message"]
     assert logged.startswith("query AAAA") and logged.endswith(f"({len(TEN_MIB) + 6} characters)")
     assert len(logged) < MAX_MESSAGE + 50 and len(action.error_message) < MAX_MESSAGE + 50
+
+
+def test_logged_and_quoted_values_stay_on_one_line():
+    forged = "AL1\r\n2026-01-01 INFO forged\x1b[2K\u2028x"
+    assert shorten(forged) == "AL1\\r\\n2026-01-01 INFO forged\\x1b[2K\\u2028x"
+    assert quoted(forged) == repr(forged) and "\n" not in quoted([forged])
+    assert len(shorten("\n" * 10_000, 100)) < 150
 
 
 # -- clear errors -------------------------------------------------------------------------------------------------

@@ -10,10 +10,12 @@ from xsoar_module.mapping.sync import (
     close_reason_for,
     is_marked,
     marked,
+    next_action,
     sekoia_comment_uuid,
     status_for_close_reason,
     status_name,
     war_room_entry,
+    xsoar_note_id,
 )
 
 
@@ -48,3 +50,26 @@ def test_what_the_module_writes_is_marked_and_recognised():
     assert is_marked(comment) and "bob" in comment and "incident 42" in comment
     assert marked("notes ").endswith(MARKER) and not is_marked("a person's note") and not is_marked(None)
     assert len(AUTHOR) <= 32
+
+
+def test_a_note_id_is_tagged_and_read_back():
+    comment = alert_comment({"id": "12@7", "content": "checked", "user": "bob"}, None)
+    assert xsoar_note_id(comment) == "12@7" and "bob in Cortex XSOAR, XSOAR note 12@7" in comment
+    assert xsoar_note_id(alert_comment("plain", "42")) is None
+    assert xsoar_note_id("(bob in Cortex XSOAR, XSOAR note 3)") is None  # unmarked: a person's text
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "offered", "expected"),
+    [
+        ("Pending", "Closed", {"Acknowledge", "Validate", "Reject", "Close"}, "Close"),
+        ("Pending", "Closed", {"Acknowledge", "Reject"}, "Acknowledge"),
+        ("Acknowledged", "Closed", {"Validate", "Reject"}, "Validate"),
+        ("Closed", "Acknowledged", {"Acknowledge"}, "Acknowledge"),
+        ("Closed", "Ongoing", {"Acknowledge"}, "Acknowledge"),
+        ("Closed", "Rejected", set(), None),
+        ("Ongoing", "Acknowledged", {"Close", "Reject"}, None),
+    ],
+)
+def test_the_next_workflow_action_towards_a_status(current, target, offered, expected):
+    assert next_action(current, target, offered) == expected

@@ -2,20 +2,18 @@
 
 import json
 import threading
-from dataclasses import replace
 import time
 from collections import Counter
-from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
 from sekoia_automation.exceptions import SendEventError
 
 from lab.faults import Fault
 from lab.sekoia_simulator import SekoiaSimulator
 from lab.symphony import Symphony, TriggerRun
-from tests.conftest import SEKOIA_KEY, assert_no_secret
+from tests.support import SAMPLES, SEKOIA_KEY, assert_no_secret, stays, until
 from xsoar_module.clients.liveapi import AlertCreatedNotification
 from xsoar_module.errors import UnavailableError
 from xsoar_module.models.alert import Alert
@@ -29,6 +27,7 @@ from xsoar_module.triggers.timings import LiveTimings
 
 TRIGGER = "AlertCreatedTrigger"
 SETTLE = 0.5  # after the expected events, how long an unexpected one would have to show up
+QUIET = 0.2  # the same, for a feed served in process
 
 
 @pytest.fixture
@@ -50,26 +49,25 @@ def module_configuration(sekoia: SekoiaSimulator, api_key: str = SEKOIA_KEY) -> 
 
 def start(symphony: Symphony, sekoia: SekoiaSimulator, data_path: Path, settings: dict | None = None, **kwargs):
     """Start the trigger; return once it listens and its first catch-up listed the alerts (none pending)."""
-    listed = sekoia.request_counts["GET /v1/sic/alerts"]
+    listed = answered_listings(sekoia)
     run = symphony.start_trigger(TRIGGER, module_configuration(sekoia), settings or {}, data_path=data_path, **kwargs)
     sekoia.wait_for_clients(1, timeout=20)
-    until(lambda: sekoia.request_counts["GET /v1/sic/alerts"] > listed)
-    time.sleep(0.1)
+    until(lambda: answered_listings(sekoia) > listed, what="the first catch-up")
     return run
 
 
+def answered_listings(sekoia: SekoiaSimulator) -> int:
+    """The alert listings Sekoia.io answered (logged once the answer is ready, unlike `request_counts`)."""
+    return sum(
+        1 for method, path, _ in list(sekoia.request_log) if method == "GET" and path.startswith("/v1/sic/alerts?")
+    )
+
+
 def emitted(run: TriggerRun, expected: int, timeout: float = 20) -> Counter:
-    """The alert uuids of the events, once `expected` arrived and nothing more came."""
+    """The alert uuids of the events, once `expected` arrived; fails as soon as one more comes within SETTLE."""
     run.wait_for_events(expected, timeout=timeout)
-    time.sleep(SETTLE)
+    stays(lambda: len(run.events) == expected, SETTLE, what=f"exactly {expected} events")
     return Counter(event["event"]["alert_uuid"] for event in run.events)
-
-
-def until(done: Callable[[], bool], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def stopped_logs(run: TriggerRun) -> list[dict]:
@@ -202,7 +200,7 @@ def test_filters_select_the_alerts_that_start_a_run(symphony, sekoia, data_path)
 
 
 def test_rule_filter_matches_a_rule_uuid(symphony, sekoia, data_path):
-    rule_uuid = json.loads(Path("lab/samples/alert.json").read_text())["rule"]["uuid"]
+    rule_uuid = json.loads((SAMPLES / "alert.json").read_text())["rule"]["uuid"]
     run = start(symphony, sekoia, data_path, {"rule_filter": rule_uuid})
     kept = sekoia.add_alert(events=0, rule={"uuid": rule_uuid, "name": "Renamed"})
     sekoia.add_alert(events=0, rule={"uuid": "other", "name": "Other"})
@@ -327,7 +325,7 @@ def test_sigterm_stops_promptly_and_keeps_the_checkpoint(symphony, sekoia, data_
 # -- the configuration model, without a process ------------------------------------------------------------------
 
 
-ALERT = json.loads(Path("lab/samples/alert.json").read_text())
+ALERT = json.loads((SAMPLES / "alert.json").read_text())
 
 
 @pytest.mark.parametrize(
@@ -484,7 +482,7 @@ def test_a_full_queue_falls_back_on_the_listing_without_loss_nor_repeat(tmp_path
         for alert in alerts:
             feed.feed.notified(AlertCreatedNotification(alert["uuid"]))
         until(lambda: len(feed.sent) == 20)
-        time.sleep(0.3)
+        stays(lambda: len(feed.sent) == 20, QUIET, what="20 alerts sent")
     assert feed.sent[:5] == [alert["uuid"] for alert in alerts[:5]]  # the queued ones, in order
     assert sorted(feed.sent) == [alert["uuid"] for alert in alerts] and len(set(feed.sent)) == 20
     assert "The queue of notified alerts is full (5)" in feed.messages("warning")
@@ -517,7 +515,7 @@ def test_an_alert_that_can_never_be_sent_is_given_up_and_the_next_ones_go_on(tmp
         for alert in alerts:
             feed.feed.notified(AlertCreatedNotification(alert["uuid"]))
         until(lambda: len(feed.sent) == 2)
-        time.sleep(0.2)
+        stays(lambda: len(feed.sent) == 2, QUIET, what="2 alerts sent")
     assert feed.sent == [refused, fine] and feed.attempts == Counter({bad: 1, refused: 3, fine: 1})
     assert feed.ledger.is_done(bad) and feed.ledger.watermark == alerts[-1]["created_at"]
     errors = feed.messages("error")
@@ -539,7 +537,7 @@ def test_at_start_the_checkpoint_waits_for_a_catch_up_that_completes(tmp_path: P
         assert feed.ledger.watermark == stopped_at  # the live alert does not move it past the unlisted ones
         sekoia.listing_down = False
         until(lambda: len(feed.sent) == 3)
-        time.sleep(0.2)
+        stays(lambda: len(feed.sent) == 3, QUIET, what="3 alerts sent")
     assert sorted(feed.sent) == ["live", "old-0", "old-1"] and feed.ledger.watermark == now
 
 
@@ -565,5 +563,5 @@ def test_after_a_reconnection_the_checkpoint_waits_for_a_catch_up_that_completes
         assert feed.ledger.watermark <= now + 1  # at most when the connection was last known alive
         sekoia.listing_down = False
         until(lambda: len(feed.sent) == 2)
-        time.sleep(0.2)
+        stays(lambda: len(feed.sent) == 2, QUIET, what="2 alerts sent")
     assert sorted(feed.sent) == ["live", "missed"] and feed.ledger.watermark == now + 1000

@@ -6,27 +6,36 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support import stays, until
 from xsoar_module.errors import NotFoundError, UnavailableError
 from xsoar_module.timing import RateLimit
 from xsoar_module.triggers.intake import LiveIntake, Notified
 
 
 class Fetcher:
-    """Scripted fetches: `missing` uuids are absent from listings, `broken` ones fail, `slow` ones take a while."""
+    """Scripted fetches: `missing` uuids are absent from listings, `broken` ones fail, `held` ones wait for `release`.
 
-    def __init__(self, missing: set[str] = frozenset(), broken: set[str] = frozenset(), slow: set[str] = frozenset()):
-        self.missing, self.broken, self.slow = missing, broken, slow
+    `one` lists the single fetches as they start, `ended` as they end.
+    """
+
+    def __init__(self, missing: set[str] = frozenset(), broken: set[str] = frozenset(), held: set[str] = frozenset()):
+        self.missing, self.broken, self.held = missing, broken, held
+        self.release = threading.Event()
         self.one: list[str] = []
+        self.ended: list[str] = []
         self.many: list[list[str]] = []
         self.listing_error: Exception | None = None
 
     def fetch_one(self, uuid: str) -> dict:
         self.one.append(uuid)
-        if uuid in self.slow:
-            time.sleep(0.2)
-        if uuid in self.broken:
-            raise NotFoundError(f"no alert {uuid}", 404)
-        return {"uuid": uuid}
+        try:
+            if uuid in self.held:
+                assert self.release.wait(5.0), f"{uuid} was never released"
+            if uuid in self.broken:
+                raise NotFoundError(f"no alert {uuid}", 404)
+            return {"uuid": uuid}
+        finally:
+            self.ended.append(uuid)
 
     def fetch_many(self, uuids: list[str]) -> dict[str, dict]:
         self.many.append(list(uuids))
@@ -86,13 +95,16 @@ def test_waiting_notifications_are_fetched_in_one_listing(fetcher: Fetcher, star
 
 
 def test_arrival_order_holds_when_fetches_end_out_of_order(started: list[LiveIntake]):
-    fetcher = Fetcher(slow={"first"})
+    fetcher = Fetcher(held={"first"})
     intake = intake_of(fetcher)
     started.append(intake)
     intake.start()
     intake.offer(Notified("first", time.time()))
-    time.sleep(0.02)  # the first thread took it alone
+    until(lambda: fetcher.one == ["first"], timeout=5)  # a thread took it alone and is held
     intake.offer(Notified("second", time.time()))
+    until(lambda: fetcher.ended == ["second"], timeout=5)  # another thread fetched the second first
+    assert intake.take(0.0) is None  # the second is not handed over ahead of the first
+    fetcher.release.set()
     assert [entry.uuid for entry in taken(intake, 2)] == ["first", "second"]
 
 
@@ -146,11 +158,11 @@ def test_only_a_few_alerts_are_fetched_ahead_of_the_emission(fetcher: Fetcher, s
     for index in range(10):
         intake.offer(Notified(f"u{index}", time.time()))
     intake.start()
-    time.sleep(0.3)
-    assert len(fetcher.one) == 3  # nothing taken yet: memory holds at most `ahead` alerts
+    until(lambda: len(fetcher.ended) == 3, timeout=5)
+    stays(lambda: len(fetcher.one) == 3, 0.2, what="3 fetches")  # nothing taken yet: at most `ahead` alerts held
     taken(intake, 1)
-    time.sleep(0.2)
-    assert len(fetcher.one) == 4
+    until(lambda: len(fetcher.ended) == 4, timeout=5)
+    stays(lambda: len(fetcher.one) == 4, 0.2, what="4 fetches")
 
 
 def test_take_returns_early_when_woken(fetcher: Fetcher):

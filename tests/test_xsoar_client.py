@@ -5,10 +5,11 @@ import warnings
 import pytest
 
 from lab.faults import Fault
+from tests.support import XSOAR_API_KEY
 from xsoar_module.clients.http import RetryPolicy
-from xsoar_module.clients.xsoar import XsoarClient, api_base
+from xsoar_module.clients.xsoar import XsoarClient, api_base, api_configuration
 from xsoar_module.configuration import ModuleConfiguration
-from tests.conftest import XSOAR_API_KEY
+from xsoar_module.errors import ConfigurationError, MalformedResponseError
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # demisto-py imports pkg_resources
@@ -75,6 +76,20 @@ def test_the_search_quotes_the_identity(xsoar, monkeypatch):
     assert client.find_incident("A") is None
 
 
+@pytest.mark.parametrize("data", ['"x"', "[1]", '{"id": "1"}'])
+def test_a_search_whose_data_is_not_a_list_of_incidents_is_malformed(xsoar, monkeypatch, data):
+    client, _ = api_client(xsoar, monkeypatch)
+    xsoar.faults.script(Fault(status=200, raw_body=f'{{"total": 1, "data": {data}}}'), method="POST")
+    with pytest.raises(MalformedResponseError, match=r"incident search at http.*/incidents/search.*xsoar_url"):
+        client.find_incident("A")
+
+
+def test_a_search_whose_data_is_null_finds_nothing(xsoar, monkeypatch):
+    client, _ = api_client(xsoar, monkeypatch)
+    xsoar.faults.script(Fault(status=200, raw_body='{"total": 0, "data": null}'), method="POST")
+    assert client.find_incident("A") is None
+
+
 def test_an_unanswered_create_is_searched_over_the_settle_period_before_being_sent_again(xsoar, monkeypatch):
     client, slept = api_client(xsoar, monkeypatch)
     xsoar.faults.script(Fault(), method="POST", path_contains="/incidents/search")  # the first search passes
@@ -91,3 +106,41 @@ def test_the_settle_search_stops_at_the_incident_found(xsoar, monkeypatch):
     monkeypatch.setattr(client.http, "timeout", (2.0, 0.3))
     delivery = client.create_once(BODY)
     assert len(xsoar.incidents) == 1 and slept == [0.0] and delivery.requests == 3
+
+
+@pytest.mark.parametrize(
+    ("webhook_url", "key_id", "expected"),
+    [
+        ("https://xsoar.example.com/instance/execute/sekoia", None, "https://xsoar.example.com"),
+        (
+            "https://ext-t.xdr.eu.paloaltonetworks.com/xsoar/instance/execute/s/",
+            "9",
+            "https://api-t.xdr.eu.paloaltonetworks.com/xsoar",
+        ),
+    ],
+)
+def test_sync_reaches_the_api_of_a_webhook_configuration_with_a_key(webhook_url, key_id, expected):
+    config = ModuleConfiguration(
+        api_key="k", xsoar_url=webhook_url, xsoar_token="t", xsoar_api_key="a", xsoar_api_key_id=key_id
+    )
+    with XsoarClient(api_configuration(config)) as client:
+        assert client.mode == "api" and client.url == expected
+
+
+def test_sync_without_an_api_key_names_the_settings():
+    config = ModuleConfiguration(api_key="k", xsoar_url="https://x.example.com/instance/execute/s", xsoar_token="t")
+    with pytest.raises(ConfigurationError, match="xsoar_mode to 'api' with xsoar_api_key"):
+        api_configuration(config)
+
+
+def test_modified_since_pages_by_modification_and_yields_each_change_once(xsoar, monkeypatch):
+    for n in range(5):
+        xsoar._store({"name": f"i{n}", "CustomFields": {"alertid": f"A{n}"}}, "api")
+    xsoar._store({"name": "not ours"}, "api")
+    client, _ = api_client(xsoar, monkeypatch)
+    seen = []
+    for incident in client.iter_modified_since("alertid:*", "2000-01-01T00:00:00Z", page_size=2):
+        seen.append(incident["name"])
+        if seen == ["i0"]:
+            xsoar.close_as_person(incident["id"])  # modified meanwhile: listed again at the end, nothing skipped
+    assert seen == ["i0", "i1", "i2", "i3", "i4", "i0"]

@@ -3,7 +3,7 @@
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from xsoar_module.errors import ConfigurationError
 from xsoar_module.models.schema import ManifestModel, drop_null_variants
@@ -11,8 +11,11 @@ from xsoar_module.models.schema import ManifestModel, drop_null_variants
 DEFAULT_BASE_URL = "https://api.sekoia.io"
 
 
-def _check_url(value: str | None, field: str, schemes: tuple[str, ...] = ("http", "https")) -> str | None:
-    """Return the URL without its trailing slash, or raise naming the field."""
+def _check_url(
+    value: str | None, field: str, schemes: tuple[str, ...] = ("http", "https"), *, keep_path: bool = False
+) -> str | None:
+    """Return the URL without its trailing slash (with its path as given when `keep_path`), or raise naming the
+    field."""
     if value is None or not value.strip():
         return None
     value = value.strip()
@@ -24,7 +27,7 @@ def _check_url(value: str | None, field: str, schemes: tuple[str, ...] = ("http"
             f"{field} must not carry a user name or password (user:password@host): remove them from the URL and "
             "use the credential settings (api_key, xsoar_token, xsoar_username/xsoar_password, xsoar_api_key)"
         )
-    return value.rstrip("/")
+    return value if keep_path else value.rstrip("/")
 
 
 def sekoia_api_url(base_url: str) -> str:
@@ -150,8 +153,8 @@ class ModuleConfiguration(ManifestModel):
 
     @field_validator("base_url", "xsoar_url", "app_url")
     @classmethod
-    def _http_url(cls, value: str | None, info) -> str | None:
-        return _check_url(value, info.field_name)
+    def _http_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _check_url(value, info.field_name or "url")  # a field validator always has its field name
 
     @field_validator("base_url")
     @classmethod
@@ -161,12 +164,13 @@ class ModuleConfiguration(ManifestModel):
     @field_validator("liveapi_url")
     @classmethod
     def _ws_url(cls, value: str | None) -> str | None:
-        return _check_url(value, "liveapi_url", ("ws", "wss", "http", "https"))
+        # as given: the LiveAPI answers at /live/, not at /live
+        return _check_url(value, "liveapi_url", ("ws", "wss", "http", "https"), keep_path=True)
 
     @field_validator(*CREDENTIALS)
     @classmethod
-    def _credential(cls, value: str | None, info) -> str | None:
-        return check_credential(value, info.field_name)
+    def _credential(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return check_credential(value, info.field_name or "credential")
 
     @field_validator("ca_certificate")
     @classmethod

@@ -1,5 +1,6 @@
 """The module: one configuration shared by the trigger and the actions."""
 
+import contextlib
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -16,7 +17,8 @@ DELIVERED_SECRETS = "_delivered_secrets"
 class XsoarModule(Module):
     """Cortex XSOAR module for Sekoia.io playbooks."""
 
-    configuration: ModuleConfiguration
+    # the SDK builds the configuration from this annotation; its property's setter is typed for a dict
+    configuration: ModuleConfiguration  # type: ignore[override]
 
     def set_secrets(self, secrets: dict[str, Any]) -> None:
         """The SDK's merge of the secrets the platform delivers (an action's running answer, a trigger's secrets URL).
@@ -26,10 +28,8 @@ class XsoarModule(Module):
         (`configuration_of`), which also validates the merged secrets.
         """
         remember_secrets(self, secrets)
-        try:
-            super().set_secrets(secrets)
-        except ModuleConfigurationError:
-            pass
+        with contextlib.suppress(ModuleConfigurationError):
+            super().set_secrets(secrets)  # type: ignore[no-untyped-call]  # the SDK's method has no annotations
 
 
 def remember_secrets(module: Module, secrets: dict[str, Any]) -> None:
@@ -60,7 +60,7 @@ def configuration_of(module: Module) -> ModuleConfiguration:
 
 
 def _with_checked_secrets(configuration: ModuleConfiguration) -> ModuleConfiguration:
-    """The configuration itself when its values (secrets assigned since) are valid as they are, else a validated copy."""
+    """The configuration itself when its values (secrets assigned since) are valid as such, else a validated copy."""
     try:
         checked = ModuleConfiguration.model_validate(configuration.model_dump(warnings=False))
     except ValidationError as exc:

@@ -5,7 +5,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
@@ -127,7 +127,7 @@ def alerts_page(alerts: list[dict[str, Any]], query: Mapping[str, str]) -> dict[
     limit = int_parameter(query, "limit", DEFAULT_ALERTS_PAGE, 1, MAX_ALERTS_PAGE)
     offset = int_parameter(query, "offset", 0, 0)
     tests = [
-        alert_test(*found.groups(), value)
+        alert_test(found[1], found[2], value)
         for name, value in query.items()
         if (found := FILTER_PARAMETER.fullmatch(name))
     ]
@@ -177,7 +177,7 @@ class SearchJob:
     expires_early: bool = False
     uuid: str = field(default_factory=lambda: str(uuid4()))
     started: float = field(default_factory=time.monotonic)
-    created_at: str = field(default_factory=lambda: iso_z(datetime.now(timezone.utc)))
+    created_at: str = field(default_factory=lambda: iso_z(datetime.now(UTC)))
 
     @property
     def status(self) -> int:
@@ -204,4 +204,4 @@ class SearchJob:
 def echoed_time(value: Any) -> Any:
     """A search bound as jobs echo it: ISO-8601 in UTC without zone, anything else (`-1d`, `now`) as sent."""
     moment = parse_iso(value)
-    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat() if moment else value
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat() if moment else value

@@ -7,7 +7,7 @@ import random
 import secrets
 import string
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ SHORT_ID_CHARACTERS = string.ascii_letters + string.digits
 
 
 def iso_z(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def parse_iso(text: Any) -> datetime | None:
@@ -31,7 +31,7 @@ def parse_iso(text: Any) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # Alerts, events and notifications
@@ -57,7 +57,7 @@ def new_short_id(rng: random.Random | None = None) -> str:
 
 def build_alert(template: dict[str, Any], short_id: str, overrides: dict[str, Any]) -> dict[str, Any]:
     """A fresh alert shaped like the sample: new identity and times, then the overrides (top-level keys)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     urgency = template["urgency"]["current_value"]
     fresh = {
         "uuid": str(uuid.uuid4()),
@@ -113,13 +113,9 @@ def listing_item(alert: dict[str, Any], rng: random.Random) -> dict[str, Any]:
 def events_span(alert: dict[str, Any]) -> tuple[datetime, datetime]:
     """From the first sighting (else the creation) to the last sighting (else now): where the events lie."""
     created = alert.get("created_at")
-    created_at = (
-        datetime.fromtimestamp(created, timezone.utc)
-        if isinstance(created, (int, float))
-        else datetime.now(timezone.utc)
-    )
+    created_at = datetime.fromtimestamp(created, UTC) if isinstance(created, (int, float)) else datetime.now(UTC)
     first = parse_iso(alert.get("first_seen_at")) or created_at
-    last = parse_iso(alert.get("last_seen_at")) or max(first, datetime.now(timezone.utc))
+    last = parse_iso(alert.get("last_seen_at")) or max(first, datetime.now(UTC))
     return first, max(first, last)
 
 
@@ -146,7 +142,8 @@ def build_events(alert: dict[str, Any], count: int, rng: random.Random | None = 
 def real_sized(event: dict[str, Any], alert: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     """The event as real ones are: 40-80 keys, ints, lists, lists of lists, `sekoiaio.matches` (a list of
     objects), a base64 `__event_id` that is no uuid, and sometimes no `alert_short_ids`."""
-    rule = alert.get("rule") if isinstance(alert.get("rule"), dict) else {}
+    rule = alert.get("rule")
+    rule = rule if isinstance(rule, dict) else {}
     source, target = event["source.ip"], f"185.220.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
     big = event | {
         "__event_id": base64.b64encode(rng.randbytes(24)).decode(),
@@ -202,7 +199,7 @@ def created_notification(alert: dict[str, Any]) -> dict[str, Any]:
         "metadata": {
             "version": 2,
             "uuid": str(uuid.uuid4()),
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
+            "created_at": datetime.now(UTC).isoformat(timespec="microseconds"),
             "community_uuid": alert.get("community_uuid"),
         },
         "type": "alert",
@@ -217,7 +214,8 @@ def _message(alert: dict[str, Any], kind: str, action: str, attributes: dict[str
 
 def status_notification(alert: dict[str, Any]) -> dict[str, Any]:
     """The LiveAPI v2 "alert updated" message of the alert's current status."""
-    status = alert.get("status") if isinstance(alert.get("status"), dict) else {}
+    status = alert.get("status")
+    status = status if isinstance(status, dict) else {}
     updated = {"status": status.get("uuid"), "status_name": status.get("name")}
     identity = {"uuid": alert.get("uuid"), "short_id": alert.get("short_id")}
     return _message(alert, "alert", "updated", identity | {"updated": updated})

@@ -7,11 +7,11 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp.typedefs import Handler, Middleware
 
 from lab.faults import FaultPlan
 from lab.sekoia_simulator.queries import (
@@ -53,9 +53,6 @@ from lab.sekoia_simulator.workflow import (
     status_object,
 )
 from lab.server import BackgroundServer, LocalService, fault_middleware
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 API_PREFIXES = ("/v1", "/api/v1")
 LIVE_PATH = "/live/"
@@ -448,11 +445,18 @@ class SekoiaSimulator(LocalService):
         scheme, _, key = request.headers.get("Authorization", "").partition(" ")
         return self._keys.get(key) if scheme == "Bearer" else None
 
+    def _caller(self, request: web.Request) -> Actor:
+        """The actor of a request that passed `_guarded` (which answers 401 to one without)."""
+        actor = self._request_actor(request)
+        if actor is None:
+            raise Refusal("Unauthorized", 401)
+        return actor
+
     async def _me(self, request: web.Request) -> web.Response:
         return web.json_response(
             {
                 "type": "apikey",
-                "uuid": self._request_actor(request).uuid,
+                "uuid": self._caller(request).uuid,
                 "name": "Simulator API key",
                 "community_uuid": self._template["community_uuid"],
             }
@@ -488,7 +492,7 @@ class SekoiaSimulator(LocalService):
             action = find_action(self.workflow, current, wanted)
             if action is None:
                 raise Refusal(f"Action {wanted} is not available for an alert in status {current}")
-            self._apply(stored, action, self._request_actor(request), comment)
+            self._apply(stored, action, self._caller(request), comment)
             notification = json.dumps(status_notification(stored.alert))
         await self._broadcast(notification, upgraded_only=True)
         return web.json_response({})
@@ -502,7 +506,7 @@ class SekoiaSimulator(LocalService):
         body = await json_object(request)
         try:
             comment, notification = self._comment(
-                request.match_info["id"], body.get("content"), body.get("author"), self._request_actor(request)
+                request.match_info["id"], body.get("content"), body.get("author"), self._caller(request)
             )
         except KeyError:
             raise Refusal("Alert not found", 404) from None

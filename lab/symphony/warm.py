@@ -55,7 +55,7 @@ class RunLogHandler(ActionLogHandler):
 @contextmanager
 def _logs_bound_to_this_thread() -> Iterator[None]:
     # Action.__init__ looks the name up at each call; installed for good, as outside a bound run it changes nothing
-    sekoia_automation.action.ActionLogHandler = RunLogHandler
+    sekoia_automation.action.ActionLogHandler = RunLogHandler  # type: ignore[misc]  # the SDK has no hook for it
     _binding.active = True
     try:
         yield
@@ -110,7 +110,8 @@ class EntryPoint:
 
 def _registrations(tree: ast.Module) -> tuple[str, dict[str, str]]:
     """The variable holding the module and `{docker_parameters: class name}` of its `register(Class, "name")` calls."""
-    receivers, registered = set(), {}
+    receivers: set[str] = set()
+    registered: dict[str, str] = {}
     for node in ast.walk(tree):
         if (
             isinstance(node, ast.Call)
@@ -120,6 +121,7 @@ def _registrations(tree: ast.Module) -> tuple[str, dict[str, str]]:
             and len(node.args) == 2
             and isinstance(node.args[0], ast.Name)
             and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
         ):
             receivers.add(node.func.value.id)
             registered[node.args[1].value] = node.args[0].id

@@ -4,7 +4,6 @@ import json
 import ssl
 import time
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +13,6 @@ import trustme
 from lab.sekoia_simulator import SekoiaSimulator
 from lab.symphony import Symphony
 from lab.xsoar_simulator import XsoarSimulator
-from tests.hostile.trigger_configurations import Hosts, settle, start_all, stop_all
-from xsoar_module.clients.http import RetryPolicy
-from xsoar_module.clients.sekoia import SekoiaClient
-from tests.conftest import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_TOKEN
 from tests.hostile.harness import (
     Answer,
     Case,
@@ -29,6 +24,9 @@ from tests.hostile.harness import (
     data_files,
     resolve,
 )
+from tests.hostile.trigger_configurations import Hosts, settle, start_all, stop_all
+from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_TOKEN
+from xsoar_module.clients.http import RetryPolicy
 
 
 @pytest.fixture(scope="session")
@@ -150,13 +148,10 @@ FAST_SEKOIA = RetryPolicy(attempts=3, deadline=10.0, initial_wait=0.01, max_wait
 @pytest.fixture(autouse=True)
 def _quick_retries(monkeypatch):
     """In-process runs retry as the product does, only faster, so that final errors come in milliseconds."""
-    monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_POLICY", FAST_XSOAR, raising=False)
-    monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_TIMEOUT", (2.0, 1.0), raising=False)
-    monkeypatch.setattr(
-        "xsoar_module.actions.base.SekoiaClient",
-        partial(SekoiaClient, policy=FAST_SEKOIA, timeout=(2.0, 1.0)),
-        raising=False,
-    )
+    monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_POLICY", FAST_XSOAR)
+    monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_TIMEOUT", (2.0, 1.0))
+    monkeypatch.setattr("xsoar_module.clients.sekoia.SEKOIA_POLICY", FAST_SEKOIA)
+    monkeypatch.setattr("xsoar_module.clients.sekoia.SEKOIA_TIMEOUT", (2.0, 1.0))
 
 
 @pytest.fixture(scope="session")

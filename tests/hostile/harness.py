@@ -33,7 +33,7 @@ import pytest
 from aiohttp import web
 
 from lab.server import BackgroundServer
-from tests.conftest import SECRETS
+from tests.support import SECRETS
 
 MAX_LINE = 4096  # an error or log line larger than this is a failure: huge inputs must not come back whole
 PARTS = ("data", "xsoar", "security")
@@ -101,7 +101,7 @@ def canary_forms(secret: str) -> set[str]:
 
 def shared_canaries() -> set[str]:
     """The suite's secrets, and the credentials XSOAR sees built from them."""
-    from tests.conftest import XSOAR_PASSWORD, XSOAR_TOKEN
+    from tests.support import XSOAR_PASSWORD, XSOAR_TOKEN
 
     forms: set[str] = set()
     for secret in SECRETS:

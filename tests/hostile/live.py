@@ -13,8 +13,8 @@ class LiveStub:
     """`GET /live/` (WebSocket): checks the `access_token_cookie`, answers `{"authenticated": ...}`, then sends
     whatever `send()` is given to every upgraded client.
 
-    `reject`: "message" sends `{"authenticated": false}` and closes with 4401 once the client spoke; "close" closes with
-    4401 at once, without a message.
+    `reject`: "message" sends `{"authenticated": false}` and closes with 4401 once the client spoke; "close" closes
+    with 4401 at once, without a message.
     """
 
     def __init__(self, api_key: str, reject: str | None = None):

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SEKOIA_KEY
 from tests.hostile.conftest import check_action_case
 from tests.hostile.harness import Case, params
+from tests.support import SEKOIA_KEY
 
 SAMPLES = Path(__file__).resolve().parents[2] / "lab" / "samples"
 ALERT = json.loads((SAMPLES / "alert.json").read_text())

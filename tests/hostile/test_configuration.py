@@ -2,9 +2,9 @@
 
 import pytest
 
-from tests.conftest import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_PASSWORD, XSOAR_TOKEN
 from tests.hostile.conftest import check_action_case
 from tests.hostile.harness import Case, params
+from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_PASSWORD, XSOAR_TOKEN
 
 ALERT = "ALz7Qm3KpW2x"
 GET = {"action": "GetAlert", "arguments": {"uuid": ALERT}}

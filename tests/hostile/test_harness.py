@@ -6,8 +6,8 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import SEKOIA_KEY, XSOAR_PASSWORD, XSOAR_TOKEN
 from tests.hostile.harness import MAX_LINE, Case, Outcome, assert_clean, assert_expected, params
+from tests.support import SEKOIA_KEY, XSOAR_PASSWORD, XSOAR_TOKEN
 
 SPECIAL = "p+ss/w=rd&canary\r\n€"
 

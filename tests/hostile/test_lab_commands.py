@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from lab.__main__ import app
 from lab.settings import SettingsError, load_settings
-from tests.conftest import SEKOIA_KEY, XSOAR_TOKEN
 from tests.hostile.harness import Case, Outcome, assert_clean, params
+from tests.support import SEKOIA_KEY, XSOAR_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS_TEMPLATE = json.loads(

@@ -6,6 +6,7 @@ probes belong to the case. Configuration cases each start their own trigger, all
 """
 
 import base64
+import contextlib
 import json
 import time
 import uuid
@@ -18,9 +19,9 @@ import pytest
 from lab.faults import Fault
 from lab.sekoia_simulator import SekoiaSimulator
 from lab.symphony import TriggerRun
-from tests.conftest import SEKOIA_KEY
 from tests.hostile.harness import Case, Outcome, RecordingHost, assert_clean, data_files, params
 from tests.hostile.live import LiveStub
+from tests.support import SEKOIA_KEY
 
 TRIGGER = "AlertCreatedTrigger"
 ROOT = Path(__file__).resolve().parents[2]
@@ -174,7 +175,6 @@ FRAMES = [
         "frame-uuid-traversal-crlf",
         {"frames": [notification("../../v1/me\r\nX: y")]},
         check=single_line_logs,
-        xfail="security a line break in a LiveAPI alert uuid is logged raw (log injection)",
     ),
     Case("frame-uuid-unknown", {"frames": [notification(str(uuid.uuid4()))]}),
     Case("frame-uuid-is-the-key", {"frames": [notification(SEKOIA_KEY)]}),
@@ -321,7 +321,7 @@ def session(started_trigger_configurations, world, symphony) -> dict[str, Played
             notes={"uuid": (items[case.id] or {}).get("uuid") if isinstance(items[case.id], dict) else None},
         )
     previous = markers[0]
-    for case, marker in zip(FRAMES, markers[1:]):
+    for case, marker in zip(FRAMES, markers[1:], strict=False):  # fewer markers when the trigger stopped
         played[case.id].logs = _between(logs, previous, marker)
         played[case.id].events = events
         previous = marker
@@ -332,10 +332,8 @@ def session(started_trigger_configurations, world, symphony) -> dict[str, Played
 def probe(world: World, run: TriggerRun) -> str | None:
     """A fresh alert notified through the LiveAPI; its short id once its event came, None if it never did."""
     alert = stored(world)
-    try:
+    with contextlib.suppress(Exception):  # a closed connection: the catch-up after reconnecting must find the alert
         world.live.send(notification(alert["uuid"], short_id=alert["short_id"]))
-    except Exception:  # a closed connection: the catch-up after reconnecting must find the alert
-        pass
     came = wait_until(
         lambda: any(event["event"]["alert_uuid"] == alert["uuid"] for event in run.events) or not run.is_running(),
         PROBE_TIMEOUT,

@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from websockets.sync.client import ClientConnection, connect
 from lab.faults import Fault
 from lab.sekoia_simulator import SekoiaSimulator
 from lab.sekoia_simulator.records import urgency_display
+from tests.support import until
 from xsoar_module.mapping.window import events_window
 from xsoar_module.models.alert import Alert
 
@@ -71,7 +72,7 @@ def live(simulator: SekoiaSimulator, upgrade: bool = True) -> Iterator[ClientCon
 
 
 def iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
 def assert_silent(socket: ClientConnection) -> None:
@@ -261,9 +262,9 @@ def test_overrides_win_over_the_mess():
 
 
 def test_messy_events_are_real_sized_and_inside_the_alert_window(simulator):
-    for index in range(12):
+    for _ in range(12):
         alert = simulator.add_alert(notify=False, events=4)
-        earliest, latest = events_window(Alert.model_validate(alert), datetime.now(timezone.utc))
+        earliest, latest = events_window(Alert.model_validate(alert), datetime.now(UTC))
         for event in simulator.events_of(alert["short_id"]):
             assert 40 <= len(event) <= 80
             assert earliest <= event["timestamp"] <= latest, (alert, event["timestamp"])
@@ -346,8 +347,7 @@ def test_job_lifecycle_with_a_duration(simulator):
     running = get(simulator, f"{JOBS}/{job['uuid']}").json()
     assert (running["status"], running["total"]) == (1, 0)
     assert get(simulator, f"{JOBS}/{job['uuid']}/events").status_code == 409
-    time.sleep(0.35)
-    assert get(simulator, f"{JOBS}/{job['uuid']}").json()["status"] == 2
+    until(lambda: get(simulator, f"{JOBS}/{job['uuid']}").json()["status"] == 2, timeout=5, what="the job's end")
 
 
 @pytest.mark.parametrize("status", [3, 4])

@@ -215,7 +215,7 @@ def test_liveapi_says_every_status_change_and_comment_whoever_made_it(simulator)
         "status": STATUS_UUIDS["Acknowledged"],
         "status_name": "Acknowledged",
     }
-    for message, comment in zip(messages[2:], (posted, typed)):
+    for message, comment in zip(messages[2:], (posted, typed), strict=True):
         assert message["attributes"] == {
             "uuid": comment["uuid"],
             "alert_uuid": alert["uuid"],

@@ -223,6 +223,9 @@ def test_lenient_create_keeps_every_key():
         ('alertid:"B" OR name:custom', ["custom", "other"]),
         ('ALERTID:"B" and severity:2', ["other"]),
         ('name:"with \\"quote\\""', ['with "quote"']),
+        ("alertid:*", ["both", "custom", "other"]),
+        ('alertid:* and name:"other" or dbotMirrorId:*', ["both", "mirror", "other"]),
+        ('alertid:"*"', []),
         ("", ["both", "custom", "mirror", "other", 'with "quote"']),
     ],
 )

@@ -1,7 +1,7 @@
 """The XSOAR simulator measured against Palo Alto's demisto-py, the client generated from XSOAR's published swagger."""
 
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -30,7 +30,7 @@ def simulator():
 
 
 def test_the_create_request_fields_are_the_swaggers():
-    assert CREATE_REQUEST_FIELDS == set(CreateIncidentRequest.attribute_map.values())
+    assert set(CreateIncidentRequest.attribute_map.values()) == CREATE_REQUEST_FIELDS
 
 
 @pytest.mark.parametrize("version", [6, 8])
@@ -72,7 +72,7 @@ def test_demisto_py_closes_notes_reopens_and_searches_by_modified_time(simulator
         update_entry=UpdateEntry(investigation_id=first.id, data="**from Sekoia.io**", markdown=True)
     )
     assert entry.contents == "**from Sekoia.io**" and entry.format == "markdown" and entry.investigation_id == first.id
-    since = datetime.now(timezone.utc)
+    since = datetime.now(UTC)
     batch = UpdateDataBatch(ids=[first.id], close_reason="False Positive", close_notes="noise", custom_fields={})
     closed = api.close_incidents_batch(update_data_batch=batch)
     assert closed.total == 1 and closed.data[0].close_reason == "False Positive" and closed.data[0].closed >= since

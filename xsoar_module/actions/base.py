@@ -1,5 +1,6 @@
 """What every action of the module shares: configuration access, clients, clean errors, masked secrets, files."""
 
+import contextlib
 import posixpath
 import traceback
 from collections.abc import Callable
@@ -45,10 +46,9 @@ class ModuleAction(Action):
         return SekoiaClient(self.config, on_retry=self._log_retry)
 
     def set_task_as_running(self) -> None:
-        try:
-            super().set_task_as_running()
-        except ModuleConfigurationError:
-            pass  # reported as a clean error by run(), which reads the configuration again
+        # a configuration error is reported as a clean error by run(), which reads the configuration again
+        with contextlib.suppress(ModuleConfigurationError):
+            super().set_task_as_running()  # type: ignore[no-untyped-call]  # the SDK's method has no annotations
 
     def log(self, message: str, level: str = "debug", only_sentry: bool = True, **kwargs: Any) -> None:
         """Masked and bounded: quote long inputs with `bounds.shorten` so that the rest of the line stays."""
@@ -62,9 +62,9 @@ class ModuleAction(Action):
         """Results are masked like logs and errors before they leave (an answer may echo a credential)."""
         if self._results is not None:  # private: the SDK's `results` property has no setter
             self._results = masker_of(self.module).mask_value(self._results)
-        super().send_results()
+        super().send_results()  # type: ignore[no-untyped-call]  # the SDK's method has no annotations
 
-    def json_argument(self, name: str, arguments: dict, required: bool = True) -> Any:
+    def json_argument(self, name: str, arguments: dict[str, Any], required: bool = True) -> Any:
         """`name` itself, or the JSON file `{name}_path` of the run's data folder (see `read_data_file`)."""
         # `_result_as_file` is the SDK's flag that json_result reads; no public way sets it
         if arguments.get(name) is not None:
@@ -109,8 +109,8 @@ class ModuleAction(Action):
 
     def _data_file(self, argument: str, value: Any) -> Path:
         refused = InvalidInputError(
-            f"{argument} must be a path inside the run's data folder, relative to it (e.g. {{{{ node.0.file_path }}}}): "
-            f"{quoted(value, 80)} is refused"
+            f"{argument} must be a path inside the run's data folder, relative to it "
+            f"(e.g. {{{{ node.0.file_path }}}}): {quoted(value, 80)} is refused"
         )
         if not isinstance(value, str) or not value.strip() or "\0" in value:
             raise refused

@@ -45,7 +45,8 @@ def _check_fields(fields: dict[str, Any]) -> dict[str, Any]:
     if len(spelled) < len(fields):
         raise ValueError("two keys name the same XSOAR field (the field names are case-insensitive)")
     fields = spelled
-    nested = fields.get("CustomFields") if isinstance(fields.get("CustomFields"), dict) else {}
+    custom = fields.get("CustomFields")
+    nested = custom if isinstance(custom, dict) else {}
     if reserved := [key[:80] for key in [*fields, *nested] if machine_name(key) in RESERVED_FIELDS]:
         raise ValueError(f"{', '.join(sorted(reserved))} identify the alert or the incident and cannot be set")
     for field in TEXT_FIELDS & set(fields):

@@ -47,7 +47,7 @@ class GetEventsArguments(ManifestModel):
     @field_validator("latest_time", mode="after")
     @classmethod
     def _null_latest_is_now(cls, value: str | None) -> str:
-        return NOW if is_null_rendering(value) else search_time(value, datetime.now(UTC))
+        return NOW if value is None or is_null_rendering(value) else search_time(value, datetime.now(UTC))
 
 
 class GetEvents(ModuleAction):
@@ -59,12 +59,13 @@ class GetEvents(ModuleAction):
 
     def run(self, arguments: GetEventsArguments) -> EventsResults:
         started = time.monotonic()
-        check_window(arguments.earliest_time, arguments.latest_time, datetime.now(UTC))
+        latest_time = arguments.latest_time or NOW  # never None once validated (None means now)
+        check_window(arguments.earliest_time, latest_time, datetime.now(UTC))
         with self.sekoia_client() as client:
             outcome = client.search_events(
                 arguments.query,
                 arguments.earliest_time,
-                arguments.latest_time,
+                latest_time,
                 arguments.limit,
                 PollSchedule(timeout=arguments.timeout),
             )

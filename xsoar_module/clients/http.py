@@ -145,14 +145,19 @@ class Refusals:
         return refusal.error(message, response.status_code)
 
 
+def is_html(response: requests.Response) -> bool:
+    """True for a web page (a login portal, an SSO or maintenance page): a body of markup. By the body, not the
+    `Content-Type`, which many servers set to text/html for any text."""
+    return response.content.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<"
+
+
 def parse_json(response: requests.Response, service: str, setting: str = "") -> Any:
     """The JSON body of an answer, or an error naming the service, the URL and the setting to check."""
     try:
         return orjson.loads(response.content)
     except orjson.JSONDecodeError:
         snippet = shorten(response.text.strip().replace("\n", " "), 120)
-        html = "html" in response.headers.get("Content-Type", "").lower() or snippet.startswith("<")
-        what = "an HTML page" if html else "a body that is not JSON"
+        what = "an HTML page" if is_html(response) else "a body that is not JSON"
         check = f": check {setting}, it must point to the {service} API" if setting else ""
         raise MalformedResponseError(
             f"{service} answered {describe_status(response)} with {what} (not JSON) at {shorten(response.url)}"
@@ -170,9 +175,11 @@ def speaks_tls(url: str, timeout: float = 3.0) -> bool:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     try:
-        with socket.create_connection((parts.hostname, parts.port or 80), timeout=timeout) as raw:
-            with context.wrap_socket(raw, server_hostname=parts.hostname):
-                return True
+        with (
+            socket.create_connection((parts.hostname, parts.port or 80), timeout=timeout) as raw,
+            context.wrap_socket(raw, server_hostname=parts.hostname),
+        ):
+            return True
     except (OSError, ValueError):
         return False
 

@@ -4,22 +4,34 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
+from urllib.parse import urljoin
 
 import orjson
-from websockets.exceptions import InvalidStatus, WebSocketException
-from websockets.sync.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+from websockets.sync.client import ClientConnection, reconnect
 
-from xsoar_module.errors import AuthenticationError
+from xsoar_module.bounds import shorten
+from xsoar_module.errors import AuthenticationError, ConfigurationError
 from xsoar_module.timing import LIVEAPI_RECONNECT, Backoff
 from xsoar_module.version import USER_AGENT
 
 KNOWN_TYPES = frozenset({"alert", "alert-comment"})
+REFUSED_CLOSE_CODES = frozenset({4401, 4403})  # the LiveAPI's close codes for a refused (or expired) key
+REFUSED_KEY = "set a valid api_key in the module configuration, whose role may read alerts"
 Level = Literal["debug", "info", "warning", "error"]
 
 
 class LiveApiAuthenticationError(AuthenticationError):
     """The LiveAPI refused the API key: reconnecting cannot help."""
+
+
+class _NoRedirects(reconnect):
+    """websockets' connection opener (what `connect` returns), refusing redirects, which it follows by default and
+    has no option against: followed, a redirect drops the key cookie or sends the connection to another host."""
+
+    def process_redirect(self, exc: Exception) -> Exception | str:
+        return exc
 
 
 @dataclass(frozen=True)
@@ -50,8 +62,9 @@ class LiveApiHandler(Protocol):
     def log(self, message: str, level: Level) -> None: ...
 
 
-def parse_message(text: str | bytes) -> AlertCreatedNotification | Ignored:
-    """Read one LiveAPI message (v2 envelope); raises LiveApiAuthenticationError on `{"authenticated": false}`."""
+def read_envelope(text: str | bytes) -> dict[str, Any] | Ignored:
+    """One LiveAPI message of a known type (v2 envelope), or why it is ignored; raises LiveApiAuthenticationError on
+    `{"authenticated": false}`."""
     try:
         body = orjson.loads(text)
     except orjson.JSONDecodeError:
@@ -61,21 +74,29 @@ def parse_message(text: str | bytes) -> AlertCreatedNotification | Ignored:
     if "authenticated" in body:
         if body["authenticated"] is False:
             raise LiveApiAuthenticationError(
-                "The Sekoia.io LiveAPI rejected the API key (authenticated: false): set a valid api_key in the "
-                "module configuration, whose role may read alerts"
+                f"The Sekoia.io LiveAPI rejected the API key (authenticated: false): {REFUSED_KEY}"
             )
         return Ignored()
     metadata = body.get("metadata")
     version = metadata.get("version") if isinstance(metadata, dict) else None
     if version != 2:
         return Ignored(f"Ignored a LiveAPI message of version {version or 1}: only version 2 is read", "debug")
-    kind, action = body.get("type"), body.get("action")
-    if kind not in KNOWN_TYPES:
-        return Ignored(f"Ignored LiveAPI messages of unknown type {str(kind)[:40]!r}", "info")
-    if kind != "alert" or action != "created":
+    if body.get("type") not in KNOWN_TYPES:
+        return Ignored(f"Ignored LiveAPI messages of unknown type {str(body.get('type'))[:40]!r}", "info")
+    if not isinstance(body.get("attributes"), dict):
+        body["attributes"] = {}
+    return body
+
+
+def parse_message(text: str | bytes) -> AlertCreatedNotification | Ignored:
+    """Read one LiveAPI message: an alert creation, or ignored."""
+    body = read_envelope(text)
+    if isinstance(body, Ignored):
+        return body
+    if body.get("type") != "alert" or body.get("action") != "created":
         return Ignored()
-    attributes = body.get("attributes")
-    uuid = attributes.get("uuid") if isinstance(attributes, dict) else None
+    attributes = body["attributes"]
+    uuid = attributes.get("uuid")
     if not isinstance(uuid, str) or not uuid.strip():
         return Ignored("Ignored an alert creation notification without an alert uuid")
     short_id = attributes.get("short_id")
@@ -130,13 +151,14 @@ class LiveApiListener:
                 self._listen(opened_at)
                 reason = "was closed by the server"
             except InvalidStatus as exc:
-                status = exc.response.status_code
-                if status in (401, 403):
+                reason = self._refused(exc)
+            except ConnectionClosed as exc:
+                code = exc.rcvd.code if exc.rcvd else None
+                if code in REFUSED_CLOSE_CODES:
                     raise LiveApiAuthenticationError(
-                        f"The Sekoia.io LiveAPI refused the connection ({status}): set a valid api_key in the module "
-                        "configuration, whose role may read alerts"
+                        f"The Sekoia.io LiveAPI closed the connection with code {code} (unauthorized): {REFUSED_KEY}"
                     ) from None
-                reason = f"was refused with HTTP {status}"
+                reason = f"was closed ({code or 'no close code'})"
             except (OSError, TimeoutError, WebSocketException) as exc:
                 reason = f"failed ({type(exc).__name__}: {str(exc)[:160] or 'no detail'})"
             if self._stop.is_set():
@@ -153,6 +175,22 @@ class LiveApiListener:
             )
             self._stop.wait(delay)
 
+    def _refused(self, exc: InvalidStatus) -> str:
+        """Why the handshake was refused; raises what reconnecting cannot mend (a refused key, a redirect)."""
+        status = exc.response.status_code
+        if status in (401, 403):
+            raise LiveApiAuthenticationError(
+                f"The Sekoia.io LiveAPI refused the connection ({status}): {REFUSED_KEY}"
+            ) from None
+        location = exc.response.headers.get("Location")
+        if 300 <= status < 400 and location:
+            raise ConfigurationError(
+                f"The Sekoia.io LiveAPI at {shorten(self.url)} redirected the connection ({status}) to "
+                f"{shorten(urljoin(self.url, location))}: set liveapi_url to the address that answers (redirects are "
+                "not followed: they would drop the API key or send it elsewhere)"
+            ) from None
+        return f"was refused with HTTP {status}"
+
     def close(self) -> None:
         """Stop listening (from any thread): the open connection is closed and `run()` returns."""
         self._stop.set()
@@ -161,7 +199,7 @@ class LiveApiListener:
             connection.close()
 
     def _listen(self, opened_at: list[float]) -> None:
-        with connect(
+        with _NoRedirects(
             self.url,
             additional_headers={"Cookie": f"access_token_cookie={self._api_key}"},
             user_agent_header=USER_AGENT,

@@ -1,10 +1,12 @@
-"""The one Sekoia.io API client: alerts, alert listing and events search jobs."""
+"""The one Sekoia.io API client: alerts, alert listing, workflow, comments and events search jobs."""
 
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
+
+import requests
 
 from xsoar_module.clients.http import ClosingClient, HttpSession, Refusal, Refusals, RetryLog, RetryPolicy, parse_json
 from xsoar_module.configuration import ModuleConfiguration
@@ -39,6 +41,10 @@ REFUSALS = Refusals(
 )
 
 
+def _alert_path(alert_id: str) -> str:
+    return f"/v1/sic/alerts/{quote(alert_id, safe='')}"
+
+
 @dataclass
 class SearchOutcome:
     events: list[dict[str, Any]]
@@ -57,13 +63,14 @@ class SekoiaClient(ClosingClient):
         policy: RetryPolicy | None = None,
         on_retry: RetryLog | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        timeout: tuple[float, float] = SEKOIA_TIMEOUT,
     ):
         self.http = HttpSession(
             SERVICE,
             config.sekoia_api_url,
             {"Authorization": f"Bearer {config.require_api_key()}"},
             policy=policy or SEKOIA_POLICY,
-            timeout=SEKOIA_TIMEOUT,
+            timeout=timeout,
             on_retry=on_retry,
             setting="base_url",
         )
@@ -73,10 +80,63 @@ class SekoiaClient(ClosingClient):
         """Who the API key belongs to: validates the key."""
         return self._json("GET", "/v1/me", what="the API key check")
 
-    def get_alert(self, alert_id: str, stix: bool = False) -> dict[str, Any]:
-        """An alert by UUID or short ID."""
-        params = {"stix": "true"} if stix else None
-        return self._json("GET", f"/v1/sic/alerts/{quote(alert_id, safe='')}", params=params, what=f"alert {alert_id}")
+    def get_alert(
+        self, alert_id: str, stix: bool = False, *, history: bool = False, comments: bool = False
+    ) -> dict[str, Any]:
+        """An alert by UUID or short ID (with its status history and comments when asked)."""
+        flags = {"stix": stix, "history": history, "comments": comments}
+        params = {name: "true" for name, wanted in flags.items() if wanted} or None
+        return self._json("GET", _alert_path(alert_id), params=params, what=f"alert {alert_id}")
+
+    def workflow(self, alert_id: str) -> list[dict[str, Any]]:
+        """The workflow actions open from the alert's current status (`{id, name, description}`)."""
+        body = self._json("GET", f"{_alert_path(alert_id)}/workflow", what=f"the workflow of alert {alert_id}")
+        actions = body.get("actions")
+        if not isinstance(actions, list):
+            raise MalformedResponseError(
+                f"{SERVICE} answered the workflow of alert {alert_id} without an actions list"
+            )
+        return [action for action in actions if isinstance(action, dict)]
+
+    def apply_transition(
+        self, alert_id: str, action_id: str, comment: str | None, applied: Callable[[], bool]
+    ) -> None:
+        """Apply a workflow action; when an attempt got no answer, `applied()` says whether it took effect before
+        the request is sent again (a second PATCH of the same action would be refused)."""
+        body: dict[str, Any] = {"action_uuid": action_id} | ({"comment": comment} if comment else {})
+        path, what = f"{_alert_path(alert_id)}/workflow", f"the status change of alert {alert_id}"
+        answer = self.http.request_unless_found("PATCH", path, lambda: applied() or None, json=body)
+        if isinstance(answer, requests.Response) and not answer.ok:
+            raise REFUSALS.error(answer, SERVICE, what)
+
+    def comments(self, alert_id: str) -> list[dict[str, Any]]:
+        """The comments of an alert."""
+        body = self._json("GET", f"{_alert_path(alert_id)}/comments", what=f"the comments of alert {alert_id}")
+        items = body.get("items")
+        if not isinstance(items, list):
+            raise MalformedResponseError(f"{SERVICE} answered the comments of alert {alert_id} without an items list")
+        return [item for item in items if isinstance(item, dict)]
+
+    def get_comment(self, alert_id: str, comment_uuid: str) -> dict[str, Any]:
+        """One comment of an alert."""
+        path = f"{_alert_path(alert_id)}/comments/{quote(comment_uuid, safe='')}"
+        return self._json("GET", path, what=f"comment {comment_uuid} of alert {alert_id}")
+
+    def add_comment(self, alert_id: str, content: str, author: str) -> dict[str, Any]:
+        """Comment an alert; when an attempt got no answer, the alert's comments are read for this content before
+        it is sent again (never two copies)."""
+        path, what = f"{_alert_path(alert_id)}/comments", f"the comment on alert {alert_id}"
+
+        def find() -> dict[str, Any] | None:
+            return next((item for item in self.comments(alert_id) if item.get("content") == content), None)
+
+        answer = self.http.request_unless_found("POST", path, find, json={"content": content, "author": author})
+        if isinstance(answer, dict):
+            return answer
+        if not answer.ok:
+            raise REFUSALS.error(answer, SERVICE, what)
+        body = parse_json(answer, SERVICE, "base_url")
+        return body if isinstance(body, dict) else {}
 
     def list_alerts(self, params: dict[str, Any]) -> dict[str, Any]:
         """One page of `GET /v1/sic/alerts` (`{"total", "has_more", "items"}`)."""
@@ -91,7 +151,7 @@ class SekoiaClient(ClosingClient):
         earliest_time: str,
         latest_time: str,
         limit: int,
-        schedule: PollSchedule = PollSchedule(),
+        schedule: PollSchedule,
     ) -> SearchOutcome:
         """Run an events search job to its end and return up to `limit` events."""
         job = self._json(
@@ -115,10 +175,8 @@ class SekoiaClient(ClosingClient):
 
     def _wait_for_job(self, job_uuid: str, query: str, schedule: PollSchedule) -> tuple[dict[str, Any], int]:
         deadline = Deadline(schedule.timeout)
-        polls = 0
-        for delay in schedule.delays():
+        for polls, delay in enumerate(schedule.delays(), start=1):
             job = self._json("GET", f"/v1/sic/conf/events/search/jobs/{job_uuid}", what=f"search job {job_uuid}")
-            polls += 1
             status = job.get("status")
             if status == JOB_DONE:
                 return job, polls
@@ -165,17 +223,25 @@ class SekoiaClient(ClosingClient):
         return body
 
     def iter_alerts_created_since(self, since: int, page_size: int = ALERTS_PAGE_SIZE) -> Iterator[dict[str, Any]]:
-        """Alerts created at or after `since` (epoch seconds), oldest first; the caller deduplicates by uuid.
+        """Alerts created at or after `since` (epoch seconds), oldest first; the caller deduplicates by uuid."""
+        return self._iter_alerts_since("created_at", since, page_size)
 
-        Each page moves the window to the newest `created_at` listed and skips, by offset, the alerts already listed
+    def iter_alerts_updated_since(self, since: int, page_size: int = ALERTS_PAGE_SIZE) -> Iterator[dict[str, Any]]:
+        """Alerts updated at or after `since` (epoch seconds), least recently updated first."""
+        return self._iter_alerts_since("updated_at", since, page_size)
+
+    def _iter_alerts_since(self, field: str, since: int, page_size: int) -> Iterator[dict[str, Any]]:
+        """Alerts whose `field` (a time) is at or after `since`, in its order.
+
+        Each page moves the window to the newest time listed and skips, by offset, the alerts already listed
         in that second: many alerts created in one second neither stall the paging nor make the offsets grow.
         """
         start, offset = since, 0
         while True:
             page = self.list_alerts(
                 {
-                    "date[created_at]": f"{iso8601_seconds(start)},now",
-                    "sort": "created_at",
+                    f"date[{field}]": f"{iso8601_seconds(start)},now",
+                    "sort": field,
                     "direction": "asc",
                     "limit": page_size,
                     "offset": offset,
@@ -185,12 +251,12 @@ class SekoiaClient(ClosingClient):
             yield from items
             if len(items) < page_size:
                 return
-            last = items[-1].get("created_at")
+            last = items[-1].get(field)
             if not isinstance(last, (int, float)) or int(last) <= start:
                 offset += len(items)
                 continue
             start = int(last)
-            offset = sum(1 for item in items if item.get("created_at") == last)
+            offset = sum(1 for item in items if item.get(field) == last)
 
     def get_alerts(self, uuids: list[str]) -> dict[str, dict[str, Any]]:
         """Up to a page of alerts by uuid in one listing request; the ones it does not return are left out."""

@@ -3,10 +3,11 @@
 import hashlib
 import ipaddress
 import os
+import re
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,17 @@ from urllib.parse import urlsplit, urlunsplit
 import certifi
 import requests
 
-from xsoar_module.clients.http import ClosingClient, HttpSession, Refusal, Refusals, RetryLog, RetryPolicy, parse_json
+from xsoar_module.bounds import shorten
+from xsoar_module.clients.http import (
+    ClosingClient,
+    HttpSession,
+    Refusal,
+    Refusals,
+    RetryLog,
+    RetryPolicy,
+    is_html,
+    parse_json,
+)
 from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.errors import (
     AuthenticationError,
@@ -37,6 +48,10 @@ XSOAR_TIMEOUT = (10.0, 60.0)  # connect, read: creating an incident may start a 
 # before sending the create again. XSOAR may commit (and index) an incident after its client gave up.
 SETTLE_WAITS = (0.0, 2.0, 4.0, 8.0, 16.0)
 XSOAR8_PATHS = ("/xsoar/public/v1", "/xsoar")
+REOPEN_COMMAND = "!reopenInvestigation"
+ENTRY_ERROR = 4  # the type of an error entry in the war room
+UNSERVED = (404, 405)  # what an XSOAR answers for a call it does not serve
+WEBHOOK_PATH = re.compile(r"/instance/execute/[^/]+/?$")
 
 
 def _refusals(credentials: str, address: str) -> Refusals:
@@ -76,6 +91,20 @@ class Delivery:
     incident_id: str | None
     deduplicated: bool
     requests: int
+
+
+def api_configuration(config: ModuleConfiguration) -> ModuleConfiguration:
+    """The configuration of the REST API that sync needs: the configuration itself in api mode; in webhook mode its
+    `xsoar_api_key` (and key ID) with the server of the webhook URL (`.../instance/execute/<name>` removed)."""
+    if config.xsoar_mode == "api":
+        return config
+    if not config.xsoar_api_key:
+        raise ConfigurationError(
+            "Sync with Cortex XSOAR needs its REST API: set xsoar_mode to 'api' with xsoar_api_key, or keep the "
+            "webhook settings and add xsoar_api_key (and xsoar_api_key_id for XSOAR 8 / XSIAM)"
+        )
+    url = WEBHOOK_PATH.sub("", config.xsoar_url)
+    return config.model_copy(update={"xsoar_mode": "api", "xsoar_url": url})
 
 
 def ca_bundle(pem: str) -> str:
@@ -197,25 +226,110 @@ class XsoarClient(ClosingClient):
             raise self._error(response, "the webhook")
         try:
             answer = parse_json(response, SERVICE, "xsoar_url") if response.content.strip() else None
-        except MalformedResponseError:  # created all the same: failing now would only bring a duplicate
+        except MalformedResponseError:
+            if is_html(response):  # a login or SSO portal in front of XSOAR answered, not the webhook
+                raise
+            # text from the integration: created all the same, failing now would only bring a duplicate
             self._warn(f"{SERVICE} accepted the webhook ({response.status_code}) but its answer is not JSON")
             answer = None
         return Delivery(_webhook_incident_id(answer), False, self.http.requests_sent - before)
 
-    def find_incident(self, alert_id: str) -> dict[str, Any] | None:
+    def find_incident(self, alert_id: str | None, alert_uuid: str | None = None) -> dict[str, Any] | None:
         """The incident of this alert, if XSOAR has one: by the custom field `alertid` (documented) or by
-        `dbotMirrorId` (stored by some XSOARs), in one search."""
-        query = f"alertid:{_quoted(alert_id)} or dbotMirrorId:{_quoted(alert_id)}"
-        response = self.http.request(
-            "POST", "/incidents/search", json={"filter": {"query": query, "page": 0, "size": 1}}
-        )
+        `dbotMirrorId` (stored by some XSOARs), or by the pack's `sekoiaioalertuuid`, in one search."""
+        terms = [f"alertid:{_quoted(alert_id)}", f"dbotMirrorId:{_quoted(alert_id)}"] if alert_id else []
+        terms += [f"sekoiaioalertuuid:{_quoted(alert_uuid)}"] if alert_uuid else []
+        found = self.search_incidents({"query": " or ".join(terms), "page": 0, "size": 1})
+        return found[0] if found else None
+
+    def search_incidents(self, search: dict[str, Any]) -> list[dict[str, Any]]:
+        """One page of `POST /incidents/search` with this filter (query, sort, page, size...): the incidents."""
+        response = self.http.request("POST", "/incidents/search", json={"filter": search})
         if not response.ok:
             raise self._error(response, "the incident search")
         found = parse_json(response, SERVICE, "xsoar_url")
         if not isinstance(found, dict):
             raise MalformedResponseError(f"{SERVICE} answered the incident search with JSON that is not an object")
-        data = found.get("data") or []
-        return data[0] if isinstance(data, list) and data else None
+        data = found.get("data")
+        if data is None:  # what a real XSOAR answers when nothing matches
+            return []
+        if not isinstance(data, list) or not all(isinstance(incident, dict) for incident in data):
+            raise MalformedResponseError(
+                f"{SERVICE} answered the incident search at {shorten(self.http.url('/incidents/search'))} with "
+                "'data' that is not a list of incidents: check xsoar_url, it must point to the Cortex XSOAR API",
+                response.status_code,
+            )
+        incidents: list[dict[str, Any]] = data
+        return incidents
+
+    def iter_modified_since(self, query: str, since: str, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        """The incidents matching `query` modified at or after `since` (ISO-8601), oldest modification first.
+
+        Each page starts at the last modification of the previous one rather than at a page number, so that an
+        incident modified meanwhile (moved to the end) shifts nothing out; an incident is yielded once per
+        modification."""
+        seen: set[tuple[str, str]] = set()
+        cursor, page = since, 0
+        while True:
+            search = {
+                "query": f"{query} and modified:>={_quoted(cursor)}",
+                "sort": [{"field": "modified", "asc": True}],
+            }
+            found = self.search_incidents(search | {"page": page, "size": page_size})
+            for incident in found:
+                mark = (str(incident.get("id")), str(incident.get("modified")))
+                if mark not in seen:
+                    seen.add(mark)
+                    yield incident
+            if len(found) < page_size:
+                return
+            last = str(found[-1].get("modified") or "")
+            cursor, page = (last, 0) if last and last != cursor else (cursor, page + 1)
+
+    def close_incident(self, incident_id: str, reason: str, notes: str) -> dict[str, Any] | None:
+        """Close the incident (`POST /incident/batchClose`); the closed incident as answered, if any."""
+        body = {"ids": [incident_id], "closeReason": reason, "closeNotes": notes, "CustomFields": {}}
+        answer = self._call("/incident/batchClose", body, f"the closure of incident {incident_id}")
+        data = answer.get("data") if isinstance(answer, dict) else None
+        return data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else None
+
+    def add_entry(self, investigation_id: str, text: str, markdown: bool = True) -> dict[str, Any]:
+        """Add a war-room entry (`POST /entry`); the entry as answered."""
+        body = {"investigationId": investigation_id, "data": text, "markdown": markdown}
+        answer = self._call("/entry", body, f"the war-room entry of incident {investigation_id}")
+        return answer if isinstance(answer, dict) else {}
+
+    def reopen_incident(self, investigation_id: str) -> str | None:
+        """Run `!reopenInvestigation` in the war room (`POST /entry/execute/sync`; the swagger has no reopen call).
+        None when reopened, else XSOAR's reason (the error entry's text)."""
+        body = {"investigationId": investigation_id, "data": REOPEN_COMMAND}
+        answer = self._call("/entry/execute/sync", body, f"the reopening of incident {investigation_id}")
+        entries = answer if isinstance(answer, list) else []
+        errors = [e for e in entries if isinstance(e, dict) and e.get("type") == ENTRY_ERROR]
+        return str(errors[0].get("contents") or "an error entry")[:200] if errors else None
+
+    def investigation_entries(
+        self, investigation_id: str, page_size: int | None = None
+    ) -> list[dict[str, Any]] | None:
+        """The war-room entries of an investigation, oldest first (`POST /investigation/{id}`, OUTSIDE the published
+        swagger: public scripts reach it through demisto-py's generic request). None when this XSOAR does not serve
+        it (404 or 405)."""
+        body = {"pageSize": page_size} if page_size else {}
+        response = self.http.request("POST", f"/investigation/{investigation_id}", json=body)
+        if response.status_code in UNSERVED:
+            return None
+        if not response.ok:
+            raise self._error(response, f"the war room of incident {investigation_id}")
+        answer = parse_json(response, SERVICE, "xsoar_url")
+        entries = answer.get("entries") if isinstance(answer, dict) else None
+        return [entry for entry in entries if isinstance(entry, dict)] if isinstance(entries, list) else []
+
+    def _call(self, path: str, body: dict[str, Any], what: str) -> Any:
+        """POST a JSON body; the JSON answer (None when empty), or the refusal as an error naming `what`."""
+        response = self.http.request("POST", path, json=body)
+        if not response.ok:
+            raise self._error(response, what)
+        return parse_json(response, SERVICE, "xsoar_url") if response.content.strip() else None
 
     def create_once(self, body: dict[str, Any]) -> Delivery:
         """Create the incident unless this alert's exists: searched first and, after an attempt whose outcome is

@@ -68,7 +68,8 @@ _NOT_MACHINE = re.compile(r"[^a-z0-9]")
 
 
 def machine_name(key: str) -> str:
-    """XSOAR's machine name of a field: its name in lower case without spaces or punctuation (`Alert ID` -> `alertid`)."""
+    """XSOAR's machine name of a field: its name in lower case without spaces or punctuation
+    (`Alert ID` -> `alertid`)."""
     return _NOT_MACHINE.sub("", key.lower())
 
 

@@ -1,6 +1,6 @@
 """Alert + events -> the XSOAR incident bodies (Generic Webhook and REST API). Pure functions, no I/O."""
 
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -36,7 +36,8 @@ def alert_id(alert: Alert) -> str:
         raise InvalidInputError("The alert has neither short_id nor uuid: pass the output of Get Alert or the trigger")
     if len(identifier) > MAX_ID_LENGTH:
         raise InvalidInputError(
-            f"The alert's short_id/uuid is {len(identifier)} characters long: pass the output of Get Alert or the trigger"
+            f"The alert's short_id/uuid is {len(identifier)} characters long: "
+            "pass the output of Get Alert or the trigger"
         )
     return identifier
 
@@ -142,7 +143,7 @@ def webhook_body(
         )
     if trimmed:
         body["truncatedFields"] = note(trimmed)
-    return orjson.loads(orjson.dumps(body, default=str))
+    return cast(dict[str, Any], orjson.loads(orjson.dumps(body, default=str)))  # JSON types only
 
 
 def _name_of(value: Any) -> Any:

@@ -29,6 +29,12 @@ REOPENED_STATUS = ACKNOWLEDGED
 MARKER = "[synced by the Sekoia.io XSOAR module]"
 AUTHOR = "Cortex XSOAR"  # author of the Sekoia.io comments this module writes (at most 32 characters)
 SEKOIA_COMMENT_TAG = re.compile(r"Sekoia\.io comment ([0-9A-Za-z-]{1,64})")
+XSOAR_NOTE_TAG = re.compile(r"XSOAR note ([0-9A-Za-z@:._-]{1,64})\)")
+
+# The workflow action (by the name Sekoia.io gives it) that leads to each status Update Alert may set
+ACTION_NAMES = {ACKNOWLEDGED: "Acknowledge", ONGOING: "Validate", REJECTED: "Reject", CLOSED: "Close"}
+STATUS_BY_ACTION = {name: status for status, name in ACTION_NAMES.items()}
+MAX_STEPS = 3  # Pending -> Acknowledged -> Ongoing -> Closed, the longest walk of a step-by-step workflow
 
 
 def status_name(value: str) -> str:
@@ -79,9 +85,75 @@ def sekoia_comment_uuid(entry_text: Any) -> str | None:
     return found.group(1) if found else None
 
 
-def alert_comment(note: dict[str, Any] | str, incident_id: str) -> str:
-    """The Sekoia.io comment of an XSOAR war-room note (the trigger's note object, or a plain text)."""
+def alert_comment(note: dict[str, Any] | str, incident_id: str | None) -> str:
+    """The Sekoia.io comment of an XSOAR war-room note (the trigger's note object, or a plain text); a note's id is
+    tagged so that `xsoar_note_id` reads it back."""
     if isinstance(note, str):
         return marked(note)
     user = note.get("user") or "someone"
-    return marked(f"{note.get('content') or ''}\n\n({user} in Cortex XSOAR incident {incident_id})")
+    where = f"Cortex XSOAR incident {incident_id}" if incident_id else "Cortex XSOAR"
+    tag = f", XSOAR note {note['id']}" if note.get("id") not in (None, "") else ""
+    return marked(f"{note.get('content') or ''}\n\n({user} in {where}{tag})")
+
+
+REOPEN_NOTE = "Reopened: Sekoia.io alert"  # how the war-room note of a reopening by this module begins
+NULL_RENDERINGS = frozenset({"", "none", "null", "undefined"})  # how a template may render an unused argument
+
+
+def absent(value: Any) -> bool:
+    """True for an argument a playbook left unused: None, or a blank / null rendering (`None`, `null`)."""
+    return value is None or (isinstance(value, str) and value.strip().lower() in NULL_RENDERINGS)
+
+
+def comment_text(comment: dict[str, Any] | str) -> str:
+    """The text of a Sekoia.io comment (the trigger's comment object, or a plain text)."""
+    if isinstance(comment, str):
+        return comment.strip()
+    content = comment.get("content")
+    return content.strip() if isinstance(content, str) else ""
+
+
+def close_notes(comment: dict[str, Any] | str | None, alert_id: str, status: str) -> str:
+    """The close notes of an incident closed because its alert is `status`: the comment when there is one."""
+    text = comment_text(comment) if comment is not None else ""
+    author = (comment.get("author") or comment.get("created_by")) if isinstance(comment, dict) else None
+    if text and author:
+        return marked(f"Sekoia.io alert {alert_id} is {status}. {author}: {text}")
+    return marked(f"Sekoia.io alert {alert_id} is {status}" + (f". {text}" if text else ""))
+
+
+def reopen_note(alert_id: str, status: str) -> str:
+    """The war-room note this module writes when it reopens an incident (its trigger knows the reopening by it)."""
+    return marked(f"{REOPEN_NOTE} {alert_id} is {status} again: the incident is reopened")
+
+
+def is_reopen_note(text: Any) -> bool:
+    """True for the note of a reopening made by this module."""
+    return is_marked(text) and text.lstrip().startswith(REOPEN_NOTE)
+
+
+def reopen_refused_note(alert_id: str, status: str, reason: str) -> str:
+    """The war-room note saying the incident stays closed although its alert is open again."""
+    return marked(f"Sekoia.io alert {alert_id} is {status} again, but XSOAR did not reopen this incident: {reason}")
+
+
+def xsoar_note_id(comment_text: Any) -> str | None:
+    """The XSOAR note id a Sekoia.io comment written by `alert_comment` mirrors, if any."""
+    if not is_marked(comment_text):
+        return None
+    found = XSOAR_NOTE_TAG.search(comment_text)
+    return found.group(1) if found else None
+
+
+def next_action(current: str, target: str, offered: set[str]) -> str | None:
+    """The workflow action to take from `current` towards `target` among the action names Sekoia.io offers: the one
+    leading to `target`, else a step forward (Acknowledge, then Validate) for a workflow that goes step by step;
+    None when there is no way."""
+    direct = ACTION_NAMES[target]
+    if direct in offered:
+        return direct
+    if target in (ONGOING, CLOSED, REJECTED) and current in (PENDING, REJECTED, CLOSED) and "Acknowledge" in offered:
+        return "Acknowledge"
+    if target in (CLOSED, REJECTED) and current == ACKNOWLEDGED and "Validate" in offered:
+        return "Validate"
+    return None

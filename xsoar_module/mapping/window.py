@@ -24,7 +24,7 @@ EVENTS_BEFORE_CREATION = timedelta(days=1)
 
 
 def parse_time(text: object, now: datetime) -> datetime | None:
-    """An ISO-8601 time (UTC when no zone), `now`, `-<n><s|m|h|d|w>` or epoch seconds as an aware datetime, else None."""
+    """An ISO-8601 time (UTC when no zone), `now`, `-<n><s|m|h|d|w>` or epoch seconds as an aware datetime; or None."""
     if not isinstance(text, str):
         return None
     text = text.strip()

@@ -34,6 +34,10 @@ def nullable_types(schema: dict[str, Any], _model: type | None = None) -> None:
 
 
 class ManifestModel(BaseModel):
-    """Base of the arguments and results models, whose JSON schema goes into a manifest."""
+    """Base of the arguments and results models, whose JSON schema goes into a manifest.
 
-    model_config = ConfigDict(json_schema_extra=nullable_types)
+    Validators are built on first use, not at import: a block's process imports every item (main.py) but validates
+    with its own models only.
+    """
+
+    model_config = ConfigDict(json_schema_extra=nullable_types, defer_build=True)

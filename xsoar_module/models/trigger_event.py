@@ -1,4 +1,7 @@
-"""The event of the Alert Created trigger: the fields of Sekoia.io's own trigger, plus the alert file."""
+"""The events of the alert triggers: Alert Created (the fields of Sekoia.io's own trigger, plus the alert file) and
+Alert Updated."""
+
+from typing import Literal
 
 from pydantic import Field
 
@@ -32,7 +35,8 @@ class AlertCreatedEvent(ManifestModel):
     """A Sekoia.io alert was created."""
 
     file_path: str = Field(
-        description="The full alert, as a JSON file relative to the data path: give it to Create Incident as alert_path"
+        description="The full alert, as a JSON file relative to the data path: give it to Create Incident as "
+        "alert_path"
     )
     event_type: str = Field(EVENT_TYPE, description="Type of the notification that started the run: alert")
     alert_uuid: str = Field(description="Alert UUID")
@@ -65,3 +69,26 @@ class AlertCreatedEvent(ManifestModel):
             first_seen_at=alert.first_seen_at,
             last_seen_at=alert.last_seen_at,
         )
+
+
+STATUS, COMMENT = "status", "comment"  # the kinds of change of an alert (AlertUpdatedEvent.change)
+
+
+class EventComment(ManifestModel):
+    uuid: str | None = Field(None, description="Comment UUID")
+    content: str | None = Field(None, description="Comment text")
+    author: str | None = Field(None, description="Author shown by Sekoia.io")
+    created_by: str | None = Field(None, description="UUID of the user or API key that wrote it")
+    created_by_type: str | None = Field(None, description="user, apikey...")
+
+
+class AlertUpdatedEvent(ManifestModel):
+    """A Sekoia.io alert's status changed, or the alert was commented."""
+
+    alert_uuid: str = Field(description="Alert UUID")
+    short_id: str | None = Field(None, description="Alert short ID, e.g. ALakbd8NXp9W")
+    change: Literal["status", "comment"] = Field(description="What changed: status or comment")
+    status_name: str | None = Field(None, description="The new status (status changes): Acknowledged, Ongoing...")
+    comment: EventComment | None = Field(None, description="The new comment (comments)")
+    updated_at: int | None = Field(None, description="Time of the change, epoch seconds")
+    file_path: str = Field(description="The full alert, as a JSON file relative to the data path")

@@ -1,4 +1,5 @@
-"""Sekoia.io alerts as LiveAPI trigger items: how an alert is identified, parsed and fetched, for Alert Created."""
+"""Sekoia.io alerts as LiveAPI trigger items: how an alert is identified, parsed and fetched, for Alert Created;
+the sources' base, shared with Alert Updated."""
 
 import threading
 from collections.abc import Callable, Iterator
@@ -6,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from xsoar_module.clients.liveapi import LiveApiHandler, LiveApiListener
+from xsoar_module.clients.liveapi import LiveApiHandler, LiveApiListener, MessageParser
 from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.errors import NotFoundError, describe_validation_error
 from xsoar_module.models.alert import Alert
@@ -52,10 +53,11 @@ class AlertCreatedKind:
         return f"rule {rule!r}, created {iso8601_seconds(item.created_at or 0)}"
 
 
-class AlertCreatedSource:
-    """Alert creations from the LiveAPI; alerts fetched and listed through Sekoia.io clients of their own."""
+class AlertSource:
+    """What the alert sources share: the LiveAPI listener (with the messages it keeps) and one Sekoia.io client per
+    thread (the intake's fetches run in their own threads)."""
 
-    what = "the alerts created"
+    parse: MessageParser | None = None  # which LiveAPI messages notify: alert creations by default
 
     def __init__(
         self,
@@ -83,18 +85,8 @@ class AlertCreatedSource:
             backoff=self._timings.reconnect,
             stable_after=self._timings.stable_after,
             ping_interval=self._timings.ping_interval,
+            parse=self.parse,
         )
-
-    def fetch_one(self, key: str) -> JsonObject:
-        return self._client().get_alert(key)
-
-    def fetch_many(self, keys: list[str]) -> dict[str, JsonObject]:
-        return self._client().get_alerts(keys)
-
-    def list_since(self, since: int) -> Iterator[JsonObject | None]:
-        client = self._client()
-        for listed in client.iter_alerts_created_since(since):
-            yield self._whole(client, listed)
 
     def close(self) -> None:
         with self._lock:
@@ -110,6 +102,23 @@ class AlertCreatedSource:
             with self._lock:
                 self._opened.append(client)
         return client
+
+
+class AlertCreatedSource(AlertSource):
+    """Alert creations from the LiveAPI; alerts fetched and listed through Sekoia.io clients of their own."""
+
+    what = "the alerts created"
+
+    def fetch_one(self, key: str) -> JsonObject:
+        return self._client().get_alert(key)
+
+    def fetch_many(self, keys: list[str]) -> dict[str, JsonObject]:
+        return self._client().get_alerts(keys)
+
+    def list_since(self, since: int) -> Iterator[JsonObject | None]:
+        client = self._client()
+        for listed in client.iter_alerts_created_since(since):
+            yield self._whole(client, listed)
 
     def _whole(self, client: SekoiaClient, item: Any) -> JsonObject | None:
         """The listed alert, fetched whole when the listing gave a reduced item (None: deleted since listed)."""

@@ -56,7 +56,7 @@ class ModuleTrigger(Trigger):
         configuration errors propagate; other failures are retried with the timings' backoff."""
         failures = 0
         while self.running:
-            self.heartbeat()
+            self.heartbeat()  # type: ignore[no-untyped-call]  # the SDK's method has no annotations
             try:
                 accepted = check()
             except (AuthenticationError, ConfigurationError):

@@ -76,16 +76,20 @@ class CheckpointStore:
             raise CheckpointError(f"the checkpoint {self.path.name} is unreadable ({exc})") from None
 
     def save(self, checkpoint: Checkpoint) -> None:
-        data = checkpoint.to_bytes()
-        if isinstance(self.path, S3Path):  # an object PUT already replaces the object whole
-            self.path.write_bytes(data)
-            return
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        with open(temporary, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, self.path)
+        write_whole(self.path, checkpoint.to_bytes())
+
+
+def write_whole(path: Path, data: bytes) -> None:
+    """Replace the file whole: a crash leaves the old or the new content, never half of it."""
+    if isinstance(path, S3Path):  # an object PUT already replaces the object whole
+        path.write_bytes(data)
+        return
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(temporary, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temporary, path)
 
 
 class Ledger:

@@ -179,7 +179,8 @@ class LiveSession(Generic[Item]):
         delay = self._timings.fetch_retry.delay(entry.attempt)
         self._schedule.schedule(delay, f"alert {entry.uuid} could not be fetched")
         self._log(
-            f"Alert {entry.uuid} could not be fetched (attempt {entry.attempt}/{self._timings.fetch_attempts}: {exc}): "
+            f"Alert {entry.uuid} could not be fetched "
+            f"(attempt {entry.attempt}/{self._timings.fetch_attempts}: {exc}): "
             f"kept pending, a catch-up in {delay:.0f} s will get it",
             "warning",
         )

@@ -1,0 +1,224 @@
+"""Update Alert: mirror an XSOAR change on a Sekoia.io alert (status through the workflow, comments), idempotently."""
+
+from functools import partial
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from xsoar_module.actions.base import ModuleAction
+from xsoar_module.bounds import check_identifier
+from xsoar_module.clients.sekoia import SekoiaClient
+from xsoar_module.errors import InvalidInputError, ServiceError
+from xsoar_module.mapping.sync import (
+    AUTHOR,
+    MAX_STEPS,
+    REOPENED_STATUS,
+    SETTABLE_STATUSES,
+    STATUS_BY_ACTION,
+    alert_comment,
+    is_marked,
+    marked,
+    next_action,
+    status_for_close_reason,
+    status_name,
+    xsoar_note_id,
+)
+from xsoar_module.mapping.window import is_null_rendering
+from xsoar_module.models.schema import ManifestModel
+
+CHANGES = ("closed", "reopened", "note")
+
+
+def _absent_as_none(value: Any) -> Any:
+    """A null, empty or `None` rendering of an unused argument (the shipped playbook passes them all) is None."""
+    return None if is_null_rendering(value) or value == {} else value
+
+
+class UpdateAlertArguments(ManifestModel):
+    alert_uuid: str | None = Field(None, description="UUID of the alert (or give short_id)")
+    short_id: str | None = Field(None, description="Short ID of the alert (e.g. {{ node.0.alert_short_id }})")
+    status: str | None = Field(
+        None, description="Status to set: Acknowledged, Ongoing, Rejected or Closed (wins over change)"
+    )
+    comment: str | None = Field(
+        None, description="Text sent with the status change, or added as an alert comment when no status is set"
+    )
+    close_reason: str | None = Field(
+        None, description="XSOAR close reason of a closing change: False Positive -> Rejected, any other -> Closed"
+    )
+    status_by_close_reason: dict[str, str] | None = Field(
+        None, description='Overrides of the close reason mapping, e.g. {"Duplicate": "Rejected"}'
+    )
+    change: str | None = Field(
+        None,
+        description="The Incident Updated trigger's change: closed (status from close_reason), reopened "
+        "(Acknowledged) or note (a comment from note)",
+    )
+    note: dict[str, Any] | str | None = Field(
+        None, description="The trigger's note ({id, content, user}) or a text, for change note"
+    )
+    incident_id: str | None = Field(None, description="The XSOAR incident the change comes from, named in comments")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _unused_is_none(cls, value: Any) -> Any:
+        return _absent_as_none(value)
+
+    @field_validator("alert_uuid", "short_id")
+    @classmethod
+    def _identifier(cls, value: str | None, info: Any) -> str | None:
+        return None if value is None else check_identifier(value.strip(), info.field_name)
+
+    @field_validator("change")
+    @classmethod
+    def _known_change(cls, value: str | None) -> str | None:
+        if value is not None and value.strip().lower() not in CHANGES:
+            raise ValueError(f"{value[:40]!r} is not a change of the Incident Updated trigger ({', '.join(CHANGES)})")
+        return None if value is None else value.strip().lower()
+
+    @field_validator("status")
+    @classmethod
+    def _settable(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        name = status_name(value)
+        if name not in SETTABLE_STATUSES:
+            raise ValueError(f"{name} cannot be set: give one of {', '.join(SETTABLE_STATUSES)}")
+        return name
+
+    @model_validator(mode="after")
+    def _one_alert(self) -> "UpdateAlertArguments":
+        if not (self.alert_uuid or self.short_id):
+            raise ValueError("give alert_uuid or short_id")
+        return self
+
+    @property
+    def alert_id(self) -> str:
+        return self.alert_uuid or self.short_id or ""
+
+    def target_status(self) -> str | None:
+        """The status asked for: `status`, else the one of a closing or reopening change."""
+        if self.status:
+            return self.status
+        if self.change == "closed":
+            try:
+                return status_for_close_reason(self.close_reason, self.status_by_close_reason)
+            except ValueError as exc:
+                raise InvalidInputError(f"Invalid arguments: status_by_close_reason: {exc}") from None
+        return REOPENED_STATUS if self.change == "reopened" else None
+
+    def comment_text(self) -> tuple[str, str | None] | None:
+        """The marked comment to write and the XSOAR note id it mirrors; None when there is none (or it is ours)."""
+        if self.change == "note" and self.note is not None:
+            note = self.note if isinstance(self.note, dict) else str(self.note)
+            if is_marked(note.get("content") if isinstance(note, dict) else note):
+                return None
+            text = alert_comment(note, self.incident_id)
+            return text, xsoar_note_id(text)
+        if self.comment and self.comment.strip() and not is_marked(self.comment):
+            return marked(self.comment), None
+        return None
+
+
+class UpdateAlertResults(ManifestModel):
+    alert_uuid: str = Field(description="UUID of the alert")
+    status_name: str | None = Field(description="Status of the alert after the update")
+    action: Literal["status_changed", "commented", "unchanged"] = Field(description="What the block changed")
+
+
+class UpdateAlert(ModuleAction):
+    """Set a Sekoia.io alert's status through its workflow and comment it; a replay changes nothing."""
+
+    name = "Update Alert"
+    description = (
+        "Mirror a change on a Sekoia.io alert: a status through the alert workflow (Acknowledged, Ongoing, Rejected, "
+        "Closed; from an XSOAR close reason or the Incident Updated trigger's change) and comments, marked as "
+        "written by this module. Idempotent: an alert already in the status, or a comment already there, is unchanged"
+    )
+    results_model = UpdateAlertResults
+
+    def run(self, arguments: UpdateAlertArguments) -> UpdateAlertResults:
+        target, comment = arguments.target_status(), arguments.comment_text()
+        with self.sekoia_client() as client:
+            alert = client.get_alert(arguments.alert_id, history=True, comments=True)
+            label = f"alert {alert.get('short_id') or arguments.alert_id}"
+            current = _status_of(alert)
+            changed = target is not None and current != target
+            if changed and target is not None:
+                current = self._move(client, arguments.alert_id, label, current, target, comment)
+            if comment is not None and not changed and not _already_written(client, alert, *comment):
+                client.add_comment(arguments.alert_id, comment[0], AUTHOR)
+                self.log(f"Commented {label} on {client.http.base_url}", level="info")
+                action = "commented"
+            else:
+                action = "status_changed" if changed else "unchanged"
+        if action == "unchanged":
+            self.log(f"{label.capitalize()} is unchanged (status {current}; comment already there or none)", "info")
+        return UpdateAlertResults(
+            alert_uuid=str(alert.get("uuid") or arguments.alert_id), status_name=current, action=action
+        )
+
+    def _move(
+        self,
+        client: SekoiaClient,
+        alert_id: str,
+        label: str,
+        current: str | None,
+        target: str,
+        comment: tuple[str, str | None] | None,
+    ) -> str:
+        """Walk the workflow from `current` to `target` (one action, or a few steps when the workflow goes step by
+        step); the comment goes with the last one. Returns the new status."""
+        walked: list[str] = []
+        for _ in range(MAX_STEPS):
+            offered = {str(action.get("name")): action for action in client.workflow(alert_id)}
+            chosen = next_action(current or "", target, set(offered))
+            if chosen is None or not offered[chosen].get("id"):
+                raise ServiceError(
+                    f"Sekoia.io offers no way from status {current} to {target} for {label} (its workflow offers "
+                    f"{', '.join(sorted(offered)) or 'no action'}): set the status by hand or choose another status"
+                )
+            reached = STATUS_BY_ACTION[chosen]
+            last = reached == target
+            client.apply_transition(
+                alert_id,
+                str(offered[chosen]["id"]),
+                comment[0] if comment and last else None,
+                partial(_is_in, client, alert_id, reached),
+            )
+            current = reached
+            if last:
+                steps = f" through {', '.join(walked)}" if walked else ""
+                self.log(f"Moved {label} to {target}{steps} (action {chosen}) on {client.http.base_url}", "info")
+                return target
+            walked.append(reached)
+        raise ServiceError(f"Sekoia.io did not bring {label} to {target} within {MAX_STEPS} workflow steps")
+
+
+def _is_in(client: SekoiaClient, alert_id: str, status: str) -> bool:
+    """Whether the alert is now in `status` (a transition that got no answer may have been applied)."""
+    return _status_of(client.get_alert(alert_id)) == status
+
+
+def _status_of(alert: dict[str, Any]) -> str | None:
+    status = alert.get("status")
+    name = status.get("name") if isinstance(status, dict) else None
+    try:
+        return status_name(name) if isinstance(name, str) else None
+    except ValueError:
+        return None
+
+
+def _already_written(client: SekoiaClient, alert: dict[str, Any], text: str, note_id: str | None) -> bool:
+    """Whether the alert already has this comment: the same XSOAR note id, or the same text (in its comments or with
+    a status change of its history)."""
+    comments = alert.get("comments")
+    if not isinstance(comments, list):
+        comments = client.comments(str(alert.get("uuid") or alert.get("short_id")))
+    history = alert.get("history")
+    history = history if isinstance(history, list) else []
+    contents = [item.get("content") for item in comments if isinstance(item, dict)]
+    contents += [entry.get("comment") for entry in history if isinstance(entry, dict)]
+    if note_id is not None:
+        return any(xsoar_note_id(content) == note_id for content in contents)
+    return text in contents

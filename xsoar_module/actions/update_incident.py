@@ -1,0 +1,188 @@
+"""Update Incident: mirror a Sekoia.io alert's status and comments onto its XSOAR incident, idempotently."""
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+import orjson
+from pydantic import Field, field_validator, model_validator
+
+from xsoar_module.actions.base import ModuleAction
+from xsoar_module.bounds import check_identifier
+from xsoar_module.clients.xsoar import XsoarClient, api_configuration
+from xsoar_module.mapping.sync import (
+    CLOSING_STATUSES,
+    OPEN_STATUSES,
+    absent,
+    close_notes,
+    close_reason_for,
+    comment_text,
+    reopen_note,
+    reopen_refused_note,
+    sekoia_comment_uuid,
+    status_name,
+    war_room_entry,
+)
+from xsoar_module.models.schema import ManifestModel
+
+STATUS_CLOSED = 2  # XSOAR's status of a closed incident
+Action = Literal["closed", "reopened", "noted", "unchanged", "not_found"]
+
+
+class UpdateIncidentArguments(ManifestModel):
+    alert_uuid: str | None = Field(None, description="UUID of the Sekoia.io alert ({{ node.0.alert_uuid }})")
+    short_id: str | None = Field(None, description="Short ID of the Sekoia.io alert ({{ node.0.short_id }})")
+    status: str | None = Field(
+        None,
+        description="Sekoia.io status name ({{ node.0.status_name }}): Closed or Rejected close the incident, an "
+        "open status reopens a closed one",
+    )
+    comment: dict[str, Any] | str | None = Field(
+        None,
+        description="A Sekoia.io comment ({{ node.0.comment }}) or a text: a war-room entry, once per comment "
+        "uuid; the close notes when the status closes the incident",
+    )
+    close_reasons: dict[str, str] | None = Field(
+        None,
+        description='XSOAR close reason per closing status (default {"Closed": "Resolved", "Rejected": '
+        '"False Positive"})',
+    )
+
+    @field_validator("alert_uuid", "short_id", "status", "close_reasons", "comment", mode="before")
+    @classmethod
+    def _unused_is_none(cls, value: Any) -> Any:
+        return None if absent(value) else value
+
+    @field_validator("alert_uuid", "short_id")
+    @classmethod
+    def _identifier(cls, value: str | None, info: Any) -> str | None:
+        return None if value is None else check_identifier(value.strip(), info.field_name)
+
+    @field_validator("status")
+    @classmethod
+    def _status(cls, value: str | None) -> str | None:
+        return None if value is None else status_name(value)
+
+    @field_validator("close_reasons")
+    @classmethod
+    def _by_status_name(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        """Keys in any case or as status uuids (`closed`, `Rejected`...)."""
+        return None if value is None else {status_name(key): reason for key, reason in value.items()}
+
+    @field_validator("comment", mode="before")
+    @classmethod
+    def _comment_object(cls, value: Any) -> Any:
+        """A comment object rendered as JSON text is read back as the object."""
+        if isinstance(value, str) and value.lstrip().startswith("{"):
+            try:
+                parsed = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                return value
+            return parsed if isinstance(parsed, dict) else value
+        return value
+
+    @model_validator(mode="after")
+    def _an_alert(self) -> "UpdateIncidentArguments":
+        if self.alert_uuid is None and self.short_id is None:
+            raise ValueError("give alert_uuid or short_id: the alert whose incident is updated")
+        return self
+
+    @property
+    def alert(self) -> str:
+        """How notes and logs name the alert: its short ID, else its uuid."""
+        return self.short_id or self.alert_uuid or ""
+
+
+class UpdateIncidentResults(ManifestModel):
+    incident_id: str | None = Field(None, description="ID of the XSOAR incident of the alert, when found")
+    found: bool = Field(description="True when XSOAR has an incident for this alert")
+    action: Action = Field(description="What changed: closed, reopened, noted, unchanged or not_found")
+
+
+class UpdateIncident(ModuleAction):
+    """Apply a Sekoia.io alert's status and comment to its XSOAR incident."""
+
+    name = "Update Incident"
+    description = (
+        "Mirror a Sekoia.io alert's change onto its Cortex XSOAR incident (REST API): Closed/Rejected close it, an "
+        "open status reopens it, a comment becomes a war-room entry. A replay changes nothing"
+    )
+    results_model = UpdateIncidentResults
+
+    def run(self, arguments: UpdateIncidentArguments) -> UpdateIncidentResults:
+        config = api_configuration(self.config)
+        with XsoarClient(config, on_retry=self._log_retry) as xsoar:
+            incident = xsoar.find_incident(arguments.short_id, arguments.alert_uuid)
+            if incident is None:
+                self.log(f"Cortex XSOAR at {xsoar.url} has no incident for alert {arguments.alert}", level="info")
+                return UpdateIncidentResults(found=False, action="not_found")
+            incident_id = str(incident.get("id"))
+            action = IncidentUpdate(xsoar, incident, arguments, self.log).apply()
+        self.log(f"Incident {incident_id} of alert {arguments.alert}: {action}", level="info")
+        return UpdateIncidentResults(incident_id=incident_id, found=True, action=action)
+
+
+class IncidentUpdate:
+    """One alert change applied to one incident."""
+
+    def __init__(
+        self,
+        xsoar: XsoarClient,
+        incident: dict[str, Any],
+        arguments: UpdateIncidentArguments,
+        log: Callable[..., None],
+    ):
+        self.xsoar = xsoar
+        self.incident = incident
+        self.arguments = arguments
+        self.log = log
+        self.id = str(incident.get("id"))
+        self.war_room = str(incident.get("investigationId") or self.id)
+
+    def apply(self) -> Action:
+        status, comment = self.arguments.status, self.arguments.comment
+        closed = self.incident.get("status") == STATUS_CLOSED
+        if status in CLOSING_STATUSES and not closed:
+            reason = close_reason_for(status, self.arguments.close_reasons) or "Resolved"
+            self.xsoar.close_incident(self.id, reason, close_notes(comment, self.arguments.alert, status))
+            return "closed"
+        if status in OPEN_STATUSES and closed:
+            return self._reopen(status, comment)
+        return "noted" if comment is not None and self._note(comment) else "unchanged"
+
+    def _reopen(self, status: str, comment: dict[str, Any] | str | None) -> Action:
+        refused = self.xsoar.reopen_incident(self.war_room)
+        if refused is None:
+            self.xsoar.add_entry(self.war_room, reopen_note(self.arguments.alert, status))
+            if comment is not None:
+                self._note(comment)
+            return "reopened"
+        self.log(f"Cortex XSOAR did not reopen incident {self.id}: {refused}", level="warning")
+        noted = self._write_once(reopen_refused_note(self.arguments.alert, status, refused))
+        if comment is not None and self._note(comment):
+            noted = True
+        return "noted" if noted else "unchanged"
+
+    def _note(self, comment: dict[str, Any] | str) -> bool:
+        """Write the comment's war-room entry unless it is empty or already there; True when written."""
+        if not comment_text(comment):
+            return False
+        uuid = comment.get("uuid") if isinstance(comment, dict) else None
+        return self._write_once(war_room_entry(comment, self.arguments.alert), str(uuid) if uuid else None)
+
+    def _write_once(self, text: str, comment_uuid: str | None = None) -> bool:
+        """Write the entry unless the war room has it (the same text, or the same Sekoia.io comment uuid)."""
+        entries = self.xsoar.investigation_entries(self.war_room)
+        if entries is None:
+            self.log(
+                f"Cortex XSOAR does not serve POST /investigation/{self.war_room} (outside its published API): the "
+                "entry is written without checking whether it already was (a replay writes it again)",
+                level="warning",
+            )
+        elif any(_same(entry.get("contents"), text, comment_uuid) for entry in entries):
+            return False
+        self.xsoar.add_entry(self.war_room, text)
+        return True
+
+
+def _same(contents: Any, text: str, comment_uuid: str | None) -> bool:
+    return contents == text or (comment_uuid is not None and sekoia_comment_uuid(contents) == comment_uuid)

@@ -1,0 +1,275 @@
+"""Changes of Sekoia.io alerts as LiveAPI trigger items, for Alert Updated: status changes and comments.
+
+A change is handed to the emitter as `{"key", "at", "change", "alert", ...}`:
+- a status change: key `<alert uuid>@<time>:<status>`, the time of the latest status change of the alert's history
+  (its `updated_at` when the answer has no history, or entries of an unknown shape), so that an update that is no
+  status change (a comment that moves `updated_at`, an urgency) never repeats it; `by` and `marked` say who made it;
+- a comment: key the comment uuid, time its `date`.
+
+Catch-up: the alerts updated since the checkpoint are read whole (history and comments, one request each): their
+latest status change and their comments at or after the checkpoint. Since a comment may not move the alert's
+`updated_at`, the alerts updated within `comments_lookback_hours` whose comment count (`number_of_total_comments`)
+differs from the last one seen (or is unknown) are read too.
+"""
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from xsoar_module.clients.liveapi import AlertCreatedNotification, Ignored, read_envelope
+from xsoar_module.clients.sekoia import SekoiaClient
+from xsoar_module.errors import NotFoundError, describe_validation_error
+from xsoar_module.mapping.sync import is_marked
+from xsoar_module.models.alert import Alert
+from xsoar_module.models.trigger_event import COMMENT, STATUS
+from xsoar_module.timing import iso8601_seconds
+from xsoar_module.triggers.alerts import AlertSource
+from xsoar_module.triggers.emitter import JsonObject
+from xsoar_module.triggers.timings import LiveTimings
+
+MAX_PENDING_COMMENTS = 10_000  # notified comments remembered until fetched
+WHOLE_ALERT_ONLY = ("history", "comments")  # read for the changes, left out of the alert file
+
+
+@dataclass(frozen=True)
+class AlertChange:
+    """One change of an alert, typed."""
+
+    alert: Alert
+    change: str
+    at: int
+    status_name: str | None = None
+    comment: JsonObject | None = None
+    by: str | None = None  # who made it: a user or API key uuid
+    marked: bool = False  # it carries this module's marker
+
+
+def epoch(value: Any) -> int | None:
+    """Epoch seconds from a number or an ISO-8601 text (None otherwise)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+        except ValueError:
+            return None
+    return None
+
+
+def latest_status_entry(history: Any) -> JsonObject | None:
+    """The newest status change of an alert's history (entries whose `alert` says a status), if any."""
+    if not isinstance(history, list):
+        return None
+    entries = [
+        entry
+        for entry in history
+        if isinstance(entry, dict) and isinstance(entry.get("alert"), dict) and entry["alert"].get("status")
+    ]
+    return max(entries, key=lambda entry: epoch(entry.get("date")) or 0, default=None)
+
+
+def status_change(alert: JsonObject) -> JsonObject | None:
+    """The received object of the alert's latest status change (None: it never changed status)."""
+    status = alert.get("status")
+    name = status.get("name") if isinstance(status, dict) else None
+    uuid = alert.get("uuid")
+    if not isinstance(name, str) or not isinstance(uuid, str):
+        return None
+    history = alert.get("history")
+    entry = latest_status_entry(history)
+    if entry is not None:
+        at, by, marked = epoch(entry.get("date")), entry.get("created_by"), is_marked(entry.get("comment"))
+    elif history == [] or alert.get("updated_at") == alert.get("created_at"):
+        return None  # no change in its history, or an alert never updated
+    else:  # no history in the answer, or entries of an unknown shape: the update time stands for the change
+        at, by, marked = epoch(alert.get("updated_at")), alert.get("updated_by"), False
+    if at is None:
+        return None
+    return {
+        "key": f"{uuid}@{at}:{name}",
+        "at": at,
+        "change": STATUS,
+        "status_name": name,
+        "by": by,
+        "marked": marked,
+        "alert": file_alert(alert),
+        "uuid": uuid,
+    }
+
+
+def comment_change(alert: JsonObject, comment: JsonObject) -> JsonObject | None:
+    """The received object of a comment of the alert (None when it has no uuid)."""
+    uuid = comment.get("uuid")
+    if not isinstance(uuid, str) or not uuid:
+        return None
+    shown = {name: comment.get(name) for name in ("uuid", "content", "author", "created_by", "created_by_type")}
+    return {
+        "key": uuid,
+        "at": epoch(comment.get("date")) or epoch(alert.get("updated_at")),
+        "change": COMMENT,
+        "comment": shown,
+        "by": comment.get("created_by"),
+        "marked": is_marked(comment.get("content")),
+        "alert": file_alert(alert),
+        "uuid": alert.get("uuid"),
+    }
+
+
+def file_alert(alert: JsonObject) -> JsonObject:
+    return {name: value for name, value in alert.items() if name not in WHOLE_ALERT_ONLY}
+
+
+class AlertUpdatedKind:
+    """A status change once per `uuid@time:status`, a comment once per uuid; the checkpoint follows their time."""
+
+    def key(self, received: JsonObject) -> str | None:
+        key = received.get("key")
+        return key if isinstance(key, str) and key else None
+
+    def time_of(self, received: JsonObject) -> float | None:
+        at = received.get("at")
+        return at if isinstance(at, (int, float)) else None
+
+    def label(self, received: JsonObject) -> str:
+        alert = received.get("alert")
+        alert = alert if isinstance(alert, dict) else {}
+        what = "Status change" if received.get("change") == STATUS else f"Comment {received.get('key')}"
+        return f"{what} of alert {alert.get('short_id') or '?'} ({alert.get('uuid')})"
+
+    def parse(self, received: JsonObject) -> AlertChange:
+        try:
+            alert = Alert.model_validate(received.get("alert"))
+        except ValidationError as exc:
+            raise ValueError(describe_validation_error(exc, "alert")) from None
+        if not alert.uuid:
+            raise ValueError("the alert has no uuid")
+        by = received.get("by")
+        return AlertChange(
+            alert=alert,
+            change=str(received.get("change")),
+            at=int(received.get("at") or 0),
+            status_name=received.get("status_name"),
+            comment=received.get("comment"),
+            by=by if isinstance(by, str) else None,
+            marked=bool(received.get("marked")),
+        )
+
+    def summary(self, item: AlertChange) -> str:
+        what = f"status {item.status_name}" if item.change == STATUS else "comment"
+        return f"{what} at {iso8601_seconds(item.at)}"
+
+
+class AlertUpdatedSource(AlertSource):
+    """Status changes and comments from the LiveAPI (`updated` with a status, `alert-comment` `created`), read back
+    from Sekoia.io; catch-ups from the alerts listed by `updated_at`."""
+
+    what = "the alert changes"
+
+    def __init__(
+        self,
+        clients: Callable[[], SekoiaClient],
+        *,
+        liveapi_url: str,
+        api_key: str,
+        is_done: Callable[[str], bool],
+        timings: LiveTimings,
+        comments_lookback: int,
+    ):
+        super().__init__(clients, liveapi_url=liveapi_url, api_key=api_key, is_done=is_done, timings=timings)
+        self.parse = self.parse_change
+        self._comments_lookback = comments_lookback
+        self._comment_alerts: dict[str, str] = {}  # notified comment uuid -> its alert uuid, until fetched
+        self._comment_counts: dict[str, int] = {}  # alert uuid -> comments seen at its last reading
+        self._comments_lock = threading.Lock()
+
+    def parse_change(self, text: str | bytes) -> AlertCreatedNotification | Ignored:
+        """Keep `updated` messages that carry a status (notified by alert uuid) and `alert-comment` `created`
+        messages (notified by comment uuid, its alert remembered)."""
+        body = read_envelope(text)
+        if isinstance(body, Ignored):
+            return body
+        kind, action, attributes = body.get("type"), body.get("action"), body["attributes"]
+        if kind == "alert" and action == "updated":
+            updated = attributes.get("updated")
+            uuid = attributes.get("uuid")
+            if not (isinstance(updated, dict) and (updated.get("status") or updated.get("status_name"))):
+                return Ignored()
+            if not isinstance(uuid, str) or not uuid.strip():
+                return Ignored("Ignored an alert status notification without an alert uuid")
+            return AlertCreatedNotification(uuid.strip(), attributes.get("short_id"))
+        if kind == "alert-comment" and action == "created":
+            uuid, alert_uuid = attributes.get("uuid"), attributes.get("alert_uuid")
+            if not (isinstance(uuid, str) and uuid.strip() and isinstance(alert_uuid, str) and alert_uuid.strip()):
+                return Ignored("Ignored a comment notification without a comment or alert uuid")
+            with self._comments_lock:
+                if len(self._comment_alerts) >= MAX_PENDING_COMMENTS:
+                    self._comment_alerts.pop(next(iter(self._comment_alerts)))
+                self._comment_alerts[uuid.strip()] = alert_uuid.strip()
+            return AlertCreatedNotification(uuid.strip(), attributes.get("alert_short_id"))
+        return Ignored()
+
+    def fetch_one(self, key: str) -> JsonObject:
+        """A notified change read back: the comment of that uuid, or the alert's latest status change."""
+        with self._comments_lock:
+            alert_uuid = self._comment_alerts.get(key)
+        client = self._client()
+        if alert_uuid is not None:
+            alert = client.get_alert(alert_uuid, comments=True)
+            comments = alert.get("comments")
+            comments = comments if isinstance(comments, list) else []
+            comment = next((item for item in comments if isinstance(item, dict) and item.get("uuid") == key), None)
+            received = comment_change(alert, comment or client.get_comment(alert_uuid, key))
+            with self._comments_lock:
+                self._comment_alerts.pop(key, None)
+        else:
+            received = status_change(client.get_alert(key, history=True))
+        if received is None:  # nothing to emit: an empty item the emitter counts as unusable
+            return {"uuid": key}
+        return received
+
+    def fetch_many(self, keys: list[str]) -> dict[str, JsonObject]:
+        """Nothing at once: a change needs its alert's history or comments, which listings do not carry."""
+        return {}
+
+    def list_since(self, since: int) -> Iterator[JsonObject | None]:
+        client = self._client()
+        lookback = min(since, int(time.time()) - self._comments_lookback)
+        for listed in client.iter_alerts_updated_since(lookback):
+            if not isinstance(listed, dict):
+                continue
+            updated = epoch(listed.get("updated_at"))
+            if (updated is None or updated >= since) or self._comments_changed(listed):
+                yield from self._changes(client, listed, since)
+
+    def _comments_changed(self, listed: JsonObject) -> bool:
+        """Whether the alert may have comments not read yet (its count differs from the last one seen)."""
+        count = listed.get("number_of_total_comments")
+        if count == 0:
+            return False
+        with self._comments_lock:
+            return not isinstance(count, int) or self._comment_counts.get(str(listed.get("uuid"))) != count
+
+    def _changes(self, client: SekoiaClient, listed: JsonObject, since: int) -> Iterator[JsonObject | None]:
+        """The changes at or after `since` of a listed alert, read whole (None: deleted since listed)."""
+        alert_id = listed.get("uuid") or listed.get("short_id")
+        if not isinstance(alert_id, str) or not alert_id:
+            return
+        try:
+            alert = client.get_alert(alert_id, history=True, comments=True)
+        except NotFoundError:
+            yield None
+            return
+        comments = alert.get("comments")
+        if not isinstance(comments, list):
+            comments = client.comments(alert_id)
+        with self._comments_lock:
+            self._comment_counts[str(alert.get("uuid"))] = len(comments)
+        changes = [status_change(alert)] + [comment_change(alert, c) for c in comments if isinstance(c, dict)]
+        for change in sorted((c for c in changes if c is not None), key=lambda c: c["at"] or 0):
+            if (change["at"] or 0) >= since:
+                yield change

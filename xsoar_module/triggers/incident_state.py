@@ -1,0 +1,68 @@
+"""What Incident Updated remembers of each incident it saw, so that a poll tells what changed since the last one:
+its status, close time and modification, and the newest war-room entry already looked at. Bounded, persisted."""
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from xsoar_module.triggers.checkpoint import write_whole
+
+STATE_FILE = "incident_updated_state.json"
+MAX_INCIDENTS = 5000
+FORMAT_VERSION = 1
+
+
+@dataclass
+class IncidentState:
+    """`status` (XSOAR's number), `closed` and `modified` as XSOAR wrote them, `modified_at` in epoch seconds,
+    `entry_at`: the creation of the newest war-room entry looked at, `entry_ids`: the entries created then."""
+
+    status: Any
+    closed: str
+    modified: str
+    modified_at: float
+    entry_at: float | None = None
+    entry_ids: list[str] = field(default_factory=list)
+
+
+class IncidentStates:
+    """The incidents' states in one JSON file, replaced whole; the most recently modified `limit` are kept."""
+
+    def __init__(self, path: Path, limit: int = MAX_INCIDENTS):
+        self.path = path
+        self.limit = limit
+        self._states: dict[str, IncidentState] = {}
+
+    def load(self) -> str | None:
+        """Read the file (absent: nothing known); why it could not be read, if so (then nothing is known)."""
+        if not self.path.is_file():
+            return None
+        try:
+            body = orjson.loads(self.path.read_bytes())
+            if not isinstance(body, dict) or body.get("version") != FORMAT_VERSION:
+                raise ValueError(f"not a version {FORMAT_VERSION} state")
+            self._states = {str(key): IncidentState(**value) for key, value in body["incidents"].items()}
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            self._states = {}
+            return f"the state {self.path.name} is unreadable ({type(exc).__name__}: {exc})"
+        return None
+
+    def save(self) -> None:
+        """Write the file; OSError when it cannot be."""
+        incidents = {key: asdict(state) for key, state in self._states.items()}
+        write_whole(self.path, orjson.dumps({"version": FORMAT_VERSION, "incidents": incidents}))
+
+    def get(self, incident_id: str) -> IncidentState | None:
+        return self._states.get(incident_id)
+
+    def put(self, incident_id: str, state: IncidentState) -> None:
+        self._states[incident_id] = state
+        if len(self._states) > self.limit:
+            oldest = sorted(self._states, key=lambda key: self._states[key].modified_at)
+            for key in oldest[: len(self._states) - self.limit]:
+                del self._states[key]
+
+    def __len__(self) -> int:
+        return len(self._states)

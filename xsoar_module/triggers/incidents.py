@@ -1,0 +1,210 @@
+"""XSOAR incidents as polled trigger items, for Incident Updated: what changed on the incidents this module created.
+
+A poll lists the incidents modified since the checkpoint (`alertid:* and modified:>="<ISO>"`, oldest modification
+first) and the most recently modified open ones (a war-room entry may leave `modified` alone), reads their war rooms,
+and compares each with its remembered state: a closure, a reopening, the notes written since. Changes this module
+made are left out: closures whose close notes carry the marker, reopenings followed by its marked reopen note,
+marked entries.
+"""
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pydantic import ValidationError
+
+from xsoar_module.clients.xsoar import XsoarClient
+from xsoar_module.errors import RejectedRequestError, describe_validation_error
+from xsoar_module.mapping.sync import is_marked, is_reopen_note
+from xsoar_module.models.incident_event import IncidentUpdatedEvent
+from xsoar_module.timing import iso8601_seconds, parse_iso8601
+from xsoar_module.triggers.emitter import JsonObject
+from xsoar_module.triggers.incident_state import IncidentState, IncidentStates
+
+QUERY = "alertid:*"  # the incidents this module created carry the alert's short ID in alertid
+STATUS_CLOSED = 2
+ENTRY_REGULAR = 1
+SYSTEM_USERS = frozenset({"", "DBot"})
+ENTRIES_READ = 200  # the latest war-room entries read per incident and poll (more in one interval: the oldest missed)
+
+
+def epoch(value: Any) -> float | None:
+    """Epoch seconds of an XSOAR time; None for an absent one or XSOAR's zero time (year 1)."""
+    moment = parse_iso8601(value) if isinstance(value, str) and value else None
+    if moment is None or moment.year < 1971:
+        return None
+    return moment.timestamp()
+
+
+class IncidentChangeKind:
+    """A change, once per key: `closed:<id>@<closed>`, `reopened:<id>@<modified>`, `note:<entry id>`."""
+
+    def key(self, received: JsonObject) -> str | None:
+        key = received.get("key")
+        return key if isinstance(key, str) and key else None
+
+    def time_of(self, received: JsonObject) -> float | None:
+        at = received.get("at")
+        return at if isinstance(at, (int, float)) else None
+
+    def label(self, received: JsonObject) -> str:
+        event = received.get("event") or {}
+        return f"Incident {event.get('incident_id')} {event.get('change')} (alert {event.get('alert_short_id')})"
+
+    def parse(self, received: JsonObject) -> IncidentUpdatedEvent:
+        try:
+            return IncidentUpdatedEvent.model_validate(received.get("event"))
+        except ValidationError as exc:
+            raise ValueError(describe_validation_error(exc, "incident change")) from None
+
+    def summary(self, item: IncidentUpdatedEvent) -> str:
+        if item.change == "note" and item.note:
+            return f"note {item.note.id} by {item.note.user}"
+        if item.change == "closed":
+            return f"closed as {item.close_reason!r}"
+        return item.change
+
+
+class IncidentChanges:
+    """The lister of a poll: each incident compared with its state, its changes as received objects."""
+
+    def __init__(self, client: XsoarClient, states: IncidentStates, *, watched: int, log: Callable[[str, str], None]):
+        self._client = client
+        self._states = states
+        self._watched = watched
+        self._log = log
+        self.war_room_readable: bool | None = None  # unknown until the first read
+        self.newest: float | None = None  # the newest modification seen by the last complete poll
+
+    def list_since(self, since: int) -> Iterator[JsonObject | None]:
+        self.newest = None
+        looked_at: set[str] = set()
+        for incident in self._client.iter_modified_since(QUERY, iso8601_seconds(since)):
+            incident_id = str(incident.get("id"))
+            modified_at = epoch(incident.get("modified"))
+            if modified_at is not None:
+                self.newest = max(self.newest or modified_at, modified_at)
+            known = self._states.get(incident_id)
+            if known is not None and known.modified == incident.get("modified"):
+                continue  # listed again by the overlap: nothing moved (open ones are watched below)
+            looked_at.add(incident_id)
+            yield from self._changes(incident, since)
+        if self._watched:
+            search = {
+                "query": QUERY,
+                "notStatus": [STATUS_CLOSED],
+                "sort": [{"field": "modified", "asc": False}],
+                "page": 0,
+                "size": self._watched,
+            }
+            for incident in self._client.search_incidents(search):
+                if str(incident.get("id")) not in looked_at:
+                    yield from self._changes(incident, since)
+
+    def _changes(self, incident: JsonObject, since: int) -> Iterator[JsonObject]:
+        incident_id = str(incident.get("id"))
+        known = self._states.get(incident_id)
+        entries = self._entries(incident)
+        status, closed = incident.get("status"), str(incident.get("closed") or "")
+        if status == STATUS_CLOSED and (known is None or known.status != STATUS_CLOSED or known.closed != closed):
+            closed_at = epoch(closed) or epoch(incident.get("modified")) or float(since)
+            if (known is not None or closed_at >= since) and not is_marked(incident.get("closeNotes")):
+                yield self._change(incident, "closed", f"closed:{incident_id}@{closed}", closed_at)
+        elif self._reopened_by_a_person(status, known, entries):
+            at = epoch(incident.get("modified")) or float(since)
+            yield self._change(incident, "reopened", f"reopened:{incident_id}@{incident.get('modified')}", at)
+        state = IncidentState(
+            status=status,
+            closed=closed,
+            modified=str(incident.get("modified") or ""),
+            modified_at=epoch(incident.get("modified")) or 0.0,
+            entry_at=known.entry_at if known else None,
+            entry_ids=list(known.entry_ids) if known else [],
+        )
+        for entry in self._new_entries(entries or [], known, since, state):
+            if is_persons_note(entry):
+                yield self._note(incident, entry)
+        self._states.put(incident_id, state)
+
+    def _entries(self, incident: JsonObject) -> list[JsonObject] | None:
+        """The incident's war-room entries; None when unreadable (no war room, or the call is not served)."""
+        investigation = incident.get("investigationId")
+        if not investigation or self.war_room_readable is False:
+            return None
+        try:
+            entries = self._client.investigation_entries(str(investigation), ENTRIES_READ)
+        except RejectedRequestError as exc:  # e.g. 400 "Could not find investigation"
+            self._log(f"The war room of incident {incident.get('id')} could not be read: {exc}", "debug")
+            return None
+        if entries is None:
+            self.war_room_readable = False
+            self._log(
+                f"Cortex XSOAR at {self._client.url} does not serve POST /investigation/<id> (outside its published "
+                "API): war-room notes are not emitted, and reopenings made by this module cannot be told from "
+                "people's (they are emitted)",
+                "warning",
+            )
+            return None
+        self.war_room_readable = True
+        return entries
+
+    @staticmethod
+    def _reopened_by_a_person(status: Any, known: IncidentState | None, entries: list[JsonObject] | None) -> bool:
+        """Closed before, open now, and no reopen note of this module written at or after the closure it undid."""
+        if status == STATUS_CLOSED or known is None or known.status != STATUS_CLOSED:
+            return False
+        closed_at = epoch(known.closed) or 0.0
+        return not any(
+            is_reopen_note(entry.get("contents")) and (epoch(entry.get("created")) or 0.0) >= closed_at - 1.0
+            for entry in entries or []
+        )
+
+    @staticmethod
+    def _new_entries(
+        entries: list[JsonObject], known: IncidentState | None, since: int, state: IncidentState
+    ) -> Iterator[JsonObject]:
+        """The entries created after those already looked at (on a first sight: since the checkpoint); `state`
+        records the newest."""
+        after = known.entry_at if known and known.entry_at is not None else float(since)
+        seen = set(known.entry_ids) if known else set()
+        for entry in entries:
+            created, entry_id = epoch(entry.get("created")), str(entry.get("id"))
+            if created is None or created < after or (created == after and entry_id in seen):
+                continue
+            if state.entry_at is None or created > state.entry_at:
+                state.entry_at, state.entry_ids = created, []
+            if created == state.entry_at:
+                state.entry_ids.append(entry_id)
+            yield entry
+
+    def _note(self, incident: JsonObject, entry: JsonObject) -> JsonObject:
+        note = {"id": str(entry.get("id")), "content": entry.get("contents"), "user": entry.get("user")}
+        change = self._change(incident, "note", f"note:{note['id']}", epoch(entry.get("created")) or 0.0)
+        change["event"]["note"] = note
+        return change
+
+    @staticmethod
+    def _change(incident: JsonObject, change: str, key: str, at: float) -> JsonObject:
+        custom = incident.get("CustomFields")
+        fields: JsonObject = custom if isinstance(custom, dict) else {}
+        event: JsonObject = {
+            "incident_id": str(incident.get("id")),
+            "alert_short_id": fields.get("alertid") or incident.get("dbotMirrorId") or None,
+            "alert_uuid": fields.get("sekoiaioalertuuid") or None,
+            "change": change,
+        }
+        if change == "closed":
+            event |= {"close_reason": incident.get("closeReason"), "close_notes": incident.get("closeNotes")}
+        return {"key": key, "at": at, "event": event}
+
+
+def is_persons_note(entry: JsonObject) -> bool:
+    """A war-room note a person wrote: a regular entry marked as a note, with text, not written by this module."""
+    contents = entry.get("contents")
+    return (
+        entry.get("note") is True
+        and entry.get("type") == ENTRY_REGULAR
+        and isinstance(contents, str)
+        and bool(contents.strip())
+        and not is_marked(contents)
+        and str(entry.get("user") or "") not in SYSTEM_USERS
+    )

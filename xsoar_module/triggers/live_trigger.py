@@ -1,0 +1,164 @@
+"""What the Sekoia.io LiveAPI triggers share: the API key check, the checkpoint, the session, the alert file."""
+
+import contextlib
+import time
+from abc import abstractmethod
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic
+
+import orjson
+from pydantic import ValidationError
+from sekoia_automation.configuration.exception import MissingConfigurationError
+from sekoia_automation.exceptions import TriggerConfigurationError
+from sekoia_automation.storage import temp_directory
+
+from xsoar_module.clients.http import RetryPolicy
+from xsoar_module.clients.sekoia import SekoiaClient
+from xsoar_module.configuration import ModuleConfiguration
+from xsoar_module.errors import ConfigurationError, MalformedResponseError, NotFoundError, describe_validation_error
+from xsoar_module.models.alert import Alert
+from xsoar_module.models.schema import ManifestModel
+from xsoar_module.module import configuration_of
+from xsoar_module.timing import iso8601_seconds
+from xsoar_module.triggers.alert_filters import AlertCreatedConfiguration
+from xsoar_module.triggers.base import ModuleTrigger
+from xsoar_module.triggers.checkpoint import Checkpoint, CheckpointError, CheckpointStore, Ledger
+from xsoar_module.triggers.emitter import Emitter, Item, ItemKind
+from xsoar_module.triggers.timings import LiveTimings
+
+if TYPE_CHECKING:  # the LiveAPI session (websockets) loads when a trigger runs, not in the actions' processes
+    from xsoar_module.triggers.session import LiveSource
+
+ALERT_FILE = "alert.json"
+CLIENT_POLICY = RetryPolicy(attempts=4, deadline=20.0, max_wait=5.0)
+BASE_URL_HINT = "set base_url to the Sekoia.io API of your region (e.g. https://api.sekoia.io)"
+
+
+class AlertLiveTrigger(ModuleTrigger, Generic[Item]):
+    """A trigger over the LiveAPI and the alert listing: checks the API key, opens its checkpoint, then runs a
+    LiveSession until stopped. Subclasses say what they watch (`source`, `kind`), select and emit."""
+
+    timings: LiveTimings = LiveTimings()
+    checkpoint_file: str
+    settings_model: type[AlertCreatedConfiguration]
+    watched: str  # for the logs: "alerts created"
+
+    @abstractmethod
+    def source(self, config: ModuleConfiguration, api_key: str, ledger: Ledger, settings: Any) -> "LiveSource":
+        """Where the items come from."""
+
+    @abstractmethod
+    def kind(self) -> ItemKind[Item]:
+        """How the items are identified and parsed."""
+
+    @abstractmethod
+    def selector(self, settings: Any) -> Callable[[Item], str | None]:
+        """Why an item starts no run (None: it does)."""
+
+    @abstractmethod
+    def emit(self, item: Item) -> None:
+        """Send the item's event."""
+
+    def serve(self) -> None:
+        from xsoar_module.triggers.session import LiveSession
+
+        config = configuration_of(self.module)
+        api_key = config.require_api_key()
+        settings = self._settings()
+        with self.client(config) as client:
+            if not self.checked(lambda: self.check_api_key(client), "The Sekoia.io API key"):
+                return
+        ledger = self._open_ledger(settings)
+        self.log(f"{self.name} started ({settings.describe()})", "info")
+        emitter = Emitter(
+            self.kind(),
+            ledger,
+            select=self.selector(settings),
+            emit=self.emit,
+            log=self.log,
+            stop=self._stop_event,
+            retry=self.timings.send_retry,
+        )
+        session = LiveSession(
+            self.source(config, api_key, ledger, settings),
+            emitter,
+            ledger,
+            log=self.log,
+            heartbeat=self.heartbeat,
+            stop=self._stop_event,
+            timings=self.timings,
+        )
+        self._wake = session.wake
+        try:
+            session.serve()
+        finally:
+            self._wake = None
+
+    def client(self, config: ModuleConfiguration) -> SekoiaClient:
+        return SekoiaClient(config, policy=CLIENT_POLICY, on_retry=lambda message: self.log(message, "debug"))
+
+    def check_api_key(self, client: SekoiaClient) -> str:
+        """GET /v1/me: AuthenticationError when the key is refused, ConfigurationError when base_url is wrong."""
+        self.me(client)
+        return f"The Sekoia.io API key was accepted by {client.http.base_url}"
+
+    @staticmethod
+    def me(client: SekoiaClient) -> dict[str, Any]:
+        """Who the API key is (`GET /v1/me`)."""
+        try:
+            return client.me()
+        except NotFoundError:
+            raise ConfigurationError(
+                f"Sekoia.io has no /v1/me at {client.http.base_url} (404): {BASE_URL_HINT}"
+            ) from None
+        except MalformedResponseError as exc:  # a web page or another server at base_url: no retry mends it
+            raise ConfigurationError(f"The API key check got no Sekoia.io answer ({exc}): {BASE_URL_HINT}") from None
+
+    def send_with_alert_file(self, alert: Alert, event_of: Callable[[str], ManifestModel], label: str) -> None:
+        """Send the event with the alert as a file; its directory is removed whether the send succeeds or fails."""
+        directory = temp_directory(self.data_path)
+        try:
+            (self.data_path / directory / ALERT_FILE).write_bytes(orjson.dumps(alert.model_dump(exclude_unset=True)))
+            try:
+                event = event_of(f"{directory}/{ALERT_FILE}")
+            except ValidationError as exc:
+                raise ValueError(describe_validation_error(exc, "alert")) from None
+            self.send_event(label, event, directory, True)
+        except BaseException:
+            with contextlib.suppress(Exception):  # already removed by the SDK, or not removable: keep the cause
+                self._rm_tree(self.data_path / directory)  # private, but removes S3 paths too (shutil does not)
+            raise
+
+    def _settings(self) -> Any:
+        try:
+            settings = self.configuration
+        except (TriggerConfigurationError, MissingConfigurationError) as exc:
+            self.log(f"The trigger configuration could not be read ({exc}): no filter applies", "error")
+            settings = None
+        if not isinstance(settings, self.settings_model):
+            settings = self.settings_model()
+        if settings.ignored:
+            self.log(f"{settings.ignored}. These settings are ignored: their filters do not apply", "error")
+        return settings
+
+    def _open_ledger(self, settings: AlertCreatedConfiguration) -> Ledger:
+        store = CheckpointStore(self.data_path / self.checkpoint_file)
+        try:
+            checkpoint = store.load()
+        except CheckpointError as exc:
+            self.log(
+                f"{exc}: starting as on a first start; {self.watched} while the trigger was stopped are not caught up",
+                "error",
+            )
+            checkpoint = None
+        if checkpoint is None:
+            checkpoint = Checkpoint.first_start(time.time(), settings.backfill_minutes)
+            store.save(checkpoint)  # a restart resumes from this first start, not from its own "now"
+            self.log(f"First start: {self.watched} since {iso8601_seconds(checkpoint.floor)} start runs", "info")
+        else:
+            self.log(
+                f"Resuming after the {self.watched} until {iso8601_seconds(checkpoint.created_at)} "
+                f"({len(checkpoint.recent)} recent ones remembered)",
+                "info",
+            )
+        return Ledger(store, checkpoint)
