@@ -11,14 +11,13 @@ from typing import Literal
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lab.demo import as_mode  # noqa: E402
 from lab.soak import SoakPlan, run_soak  # noqa: E402
 
 
 def main() -> int:
     mode: Literal["webhook", "api"] = "webhook" if sys.argv[1:2] == ["webhook"] else "api"
     alerts = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
-    plan = SoakPlan(alerts=alerts, mode=as_mode(mode))
+    plan = SoakPlan(alerts=alerts, mode=mode)
     print(f"soak: {plan}", flush=True)
     report = run_soak(plan, lambda line: print(line, flush=True))
     print("\n".join(report.lines()))
