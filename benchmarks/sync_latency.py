@@ -1,5 +1,6 @@
 """Delay of a change crossing each way, without load: one change at a time, made as a person, from the change to
-the end of its run on the other side (the mirrored change made). Sekoia.io -> XSOAR rides the LiveAPI; XSOAR ->
+the end of its run on the other side (the mirrored change made), each change after a random wait of up to one poll
+interval, so that changes fall at any moment of the poll cycle. Sekoia.io -> XSOAR rides the LiveAPI; XSOAR ->
 Sekoia.io waits for Incident Updated's next poll, so its delay is about half the poll interval plus the run: with
 the default interval of 30 s, the poll dominates (about 15 s on average, 30 s at worst).
 
@@ -26,6 +27,7 @@ def main() -> int:
         drop_every=3600.0,
         restarts=False,
         max_busy=1,
+        jitter=interval,
     )
     print(f"sync latency: {changes} changes one at a time, Incident Updated polls every {interval:g} s", flush=True)
     report = run_sync_soak(plan, lambda line: print(line, flush=True))

@@ -67,6 +67,7 @@ class SyncSoakPlan:
     max_busy: int | None = None  # pairs in flight at once (1: one change at a time, for delays without load)
     rest: float | None = None  # seconds a pair rests after a change crossed (default: 2 s or two poll intervals)
     notes_on_closed: bool = False  # people also write war-room notes on closed incidents
+    jitter: float = 0.0  # a random wait up to this before each step (delays: changes at any moment of a poll cycle)
     incident_updated: dict[str, Any] = field(default_factory=dict)  # more Incident Updated settings
     seed: int = 1
 
@@ -343,6 +344,7 @@ class SyncSoak:
             if not free or (self.plan.max_busy is not None and self.busy() >= self.plan.max_busy):
                 time.sleep(0.01)
                 continue
+            time.sleep(self.random.uniform(0, self.plan.jitter))
             self.step(self.random.choice(free))
             time.sleep(interval)
         wait_until(lambda: self.all_followed() or self.quiet(), self.plan.drain_timeout)
