@@ -46,7 +46,8 @@ class FaultPlan:
         self.injected = 0
 
     def script(self, *faults: Fault, method: str | None = None, path_contains: str | None = None) -> "FaultPlan":
-        """The next matching requests get these faults, in order, once each."""
+        """The next matching requests get these faults, in order, once each (`path_contains`: a part of the path
+        and query string)."""
         with self._lock:
             self._rules.append(_Rule(method, path_contains, queue=list(faults)))
         return self

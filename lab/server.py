@@ -31,7 +31,7 @@ def fault_middleware(plan: FaultPlan):
 
     @web.middleware
     async def apply_faults(request: web.Request, handler):
-        fault = plan.draw(request.method, request.path)
+        fault = plan.draw(request.method, request.path_qs)
         if fault is None:
             return await handler(request)
         if fault.delay:

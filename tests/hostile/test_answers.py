@@ -214,7 +214,9 @@ def stored_alert(notify: bool = False, events: int = 3, drop: tuple[str, ...] = 
         env.alert = alert
         if drop:
             shown = {key: value for key, value in alert.items() if key not in drop}
-            env.sekoia.faults.script(Fault(status=200, raw_body=json.dumps(shown)), path_contains=alert["uuid"])
+            env.sekoia.faults.script(
+                Fault(status=200, raw_body=json.dumps(shown)), path_contains=f"/v1/sic/alerts/{alert['uuid']}"
+            )
 
     return setup
 

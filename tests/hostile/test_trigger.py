@@ -74,7 +74,7 @@ def stored(world: World, **overrides: Any) -> dict:
 def answered(world: World, body: str, status: int = 200, alert_uuid: str | None = None) -> list[str]:
     """A notification for a new uuid whose GET the simulator answers with `body` (once)."""
     alert_uuid = alert_uuid or str(uuid.uuid4())
-    world.sekoia.faults.script(Fault(status=status, raw_body=body), path_contains=alert_uuid)
+    world.sekoia.faults.script(Fault(status=status, raw_body=body), path_contains=f"/v1/sic/alerts/{alert_uuid}")
     world.notes["uuid"] = alert_uuid
     return [notification(alert_uuid)]
 
@@ -292,7 +292,9 @@ def session(started_trigger_configurations, world, symphony) -> dict[str, Played
             world.sekoia.add_alert(notify=False, **(item | {"urgency": SAMPLE["urgency"]}))
     page = {"total": len(items), "has_more": False, "items": list(items.values())}
     world.sekoia.faults.script(
-        Fault(status=200, raw_body=json.dumps(page)), method="GET", path_contains="/v1/sic/alerts"
+        Fault(status=200, raw_body=json.dumps(page)),
+        method="GET",
+        path_contains="sort=created_at",  # the catch-up listing, not a fetch
     )
     run = world.run = start(symphony, world)
     played: dict[str, Played] = {}
