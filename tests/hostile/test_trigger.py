@@ -306,6 +306,8 @@ def session(started_trigger_configurations, world, symphony) -> dict[str, Played
             frames = case.given["frames"]
             for frame in frames(world) if callable(frames) else frames:
                 world.live.send(frame)
+            if notified := world.notes.get("uuid"):  # its outcome before the probe: both could be fetched together
+                wait_until(lambda: any(notified in str(log.get("message")) for log in run.logs), timeout=2)
             played[case.id] = Played(notes=dict(world.notes))
             marker = probe(world, run)
             markers.append(marker)
