@@ -29,7 +29,7 @@ from xsoar_module.models.alert import Alert
 from xsoar_module.models.trigger_event import COMMENT, STATUS
 from xsoar_module.timing import iso8601_seconds
 from xsoar_module.triggers.alerts import AlertSource
-from xsoar_module.triggers.emitter import JsonObject
+from xsoar_module.triggers.emitter import JsonObject, number_field, text_field
 from xsoar_module.triggers.timings import LiveTimings
 
 MAX_PENDING_COMMENTS = 10_000  # notified comments remembered until fetched
@@ -128,12 +128,10 @@ class AlertUpdatedKind:
     """A status change once per `uuid@time:status`, a comment once per uuid; the checkpoint follows their time."""
 
     def key(self, received: JsonObject) -> str | None:
-        key = received.get("key")
-        return key if isinstance(key, str) and key else None
+        return text_field(received, "key")
 
     def time_of(self, received: JsonObject) -> float | None:
-        at = received.get("at")
-        return at if isinstance(at, (int, float)) else None
+        return number_field(received, "at")
 
     def label(self, received: JsonObject) -> str:
         alert = received.get("alert")

@@ -12,7 +12,7 @@ from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.errors import NotFoundError, describe_validation_error
 from xsoar_module.models.alert import Alert
 from xsoar_module.timing import iso8601_seconds
-from xsoar_module.triggers.emitter import JsonObject
+from xsoar_module.triggers.emitter import JsonObject, number_field, text_field
 from xsoar_module.triggers.timings import LiveTimings
 
 
@@ -32,12 +32,10 @@ class AlertCreatedKind:
     """An alert, once per uuid; the checkpoint follows `created_at`."""
 
     def key(self, received: JsonObject) -> str | None:
-        uuid = received.get("uuid")
-        return uuid if isinstance(uuid, str) and uuid else None
+        return text_field(received, "uuid")
 
     def time_of(self, received: JsonObject) -> float | None:
-        created_at = received.get("created_at")
-        return created_at if isinstance(created_at, (int, float)) else None
+        return number_field(received, "created_at")
 
     def label(self, received: JsonObject) -> str:
         return f"Alert {received.get('short_id') or '?'} ({received.get('uuid')})"

@@ -24,6 +24,18 @@ Log = Callable[[str, LogLevelStr], None]
 TRANSIENT_SEND_ERRORS = (SendEventError, OSError, BotoCoreError, ClientError)
 
 
+def text_field(received: JsonObject, name: str) -> str | None:
+    """A non-empty string field of a received item (its key), else None."""
+    value = received.get(name)
+    return value if isinstance(value, str) and value else None
+
+
+def number_field(received: JsonObject, name: str) -> float | None:
+    """A numeric field of a received item (its time), else None."""
+    value = received.get(name)
+    return value if isinstance(value, (int, float)) else None
+
+
 class ItemKind(Protocol[Item]):
     """What a trigger emits: identity and time read from the received object, and its typed model."""
 
