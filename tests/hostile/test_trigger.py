@@ -23,6 +23,8 @@ from tests.hostile.harness import Case, Outcome, RecordingHost, assert_clean, da
 from tests.hostile.live import LiveStub
 from tests.support import SEKOIA_KEY
 
+# one worker plays the shared trigger session and the configuration cases (started together): not once per worker
+pytestmark = pytest.mark.xdist_group("hostile-trigger")
 TRIGGER = "AlertCreatedTrigger"
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = json.loads((ROOT / "lab" / "samples" / "alert.json").read_text())
@@ -95,7 +97,7 @@ def of_stored(kind: str = "alert", action: str = "created", times: int = 1, age:
 
     def frames(world: World) -> list[str]:
         alert = stored(world, created_at=int(time.time()) - age) if age else stored(world)
-        world.notes["uuid"] = alert["uuid"]
+        world.notes |= {"uuid": alert["uuid"], "ignored": action != "created" or kind != "alert"}
         return [notification(alert["uuid"], kind, action, short_id=alert["short_id"])] * times
 
     return frames
@@ -306,8 +308,9 @@ def session(started_trigger_configurations, world, symphony) -> dict[str, Played
             frames = case.given["frames"]
             for frame in frames(world) if callable(frames) else frames:
                 world.live.send(frame)
-            if notified := world.notes.get("uuid"):  # its outcome before the probe: both could be fetched together
-                wait_until(lambda: any(notified in str(log.get("message")) for log in run.logs), timeout=2)
+            if (notified := world.notes.get("uuid")) and not world.notes.get("ignored"):
+                # its outcome before the probe: both could be fetched together
+                wait_until(lambda: outcome_seen(run, notified), timeout=2)
             played[case.id] = Played(notes=dict(world.notes))
             marker = probe(world, run)
             markers.append(marker)
@@ -329,8 +332,16 @@ def session(started_trigger_configurations, world, symphony) -> dict[str, Played
         played[case.id].logs = _between(logs, previous, marker)
         played[case.id].events = events
         previous = marker
-    world.notes = {"exit": code, "stderr": run.stderr}
+    files = data_files(world.data_path) | data_files(world.data_path.with_name("data_runs"))  # read once: all cases'
+    world.notes = {"exit": code, "stderr": run.stderr, "files": files}
     return played
+
+
+def outcome_seen(run: TriggerRun, alert_uuid: str) -> bool:
+    """The alert's run started (its event came) or a log line named it (logs come in batches: later)."""
+    return any(event["event"]["alert_uuid"] == alert_uuid for event in run.events) or any(
+        alert_uuid in str(log.get("message")) for log in run.logs
+    )
 
 
 def probe(world: World, run: TriggerRun) -> str | None:
@@ -366,7 +377,7 @@ def outcome_of(played: Played, world: World) -> Outcome:
     return Outcome(
         logs=[str(log.get("message")) for log in played.logs],
         results=[event["event"] for event in played.events],
-        visible=data_files(world.data_path) | data_files(world.data_path.with_name("data_runs")),
+        visible=world.notes["files"],
         foreign=list(world.foreign.requests),
     )
 
