@@ -15,6 +15,7 @@ from typing import Literal
 
 from lab.demo import DemoOptions, running_chain
 from lab.faults import Fault
+from lab.history import Run
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class SoakReport:
     lost: int
     duplicated: int
     failed_runs: int
+    failures: tuple[str, ...]  # the alert and error of each failed run
     drops: int
     restarts: int
     faults_xsoar: int
@@ -49,6 +51,7 @@ class SoakReport:
             f"lost                 {self.lost}",
             f"duplicated           {self.duplicated}",
             f"failed runs          {self.failed_runs}",
+            *(f"  {failure}" for failure in self.failures),
             f"LiveAPI drops        {self.drops}",
             f"trigger restarts     {self.restarts}",
             f"faults injected      XSOAR {self.faults_xsoar}, Sekoia.io API {self.faults_sekoia}",
@@ -72,6 +75,10 @@ def every(period: float, action: Callable[[], None]) -> Iterator[None]:
     finally:
         stop.set()
         thread.join()
+
+
+def failure_of(run: Run) -> str:
+    return f"run {run.id} ({run.summary}): {run.error}"
 
 
 def run_soak(plan: SoakPlan, progress: Callable[[str], None] = lambda _line: None) -> SoakReport:
@@ -121,6 +128,7 @@ def run_soak(plan: SoakPlan, progress: Callable[[str], None] = lambda _line: Non
             lost=sum(1 for short_id in raised if not delivered[short_id]),
             duplicated=sum(count - 1 for count in delivered.values() if count > 1),
             failed_runs=len(failed),
+            failures=tuple(failure_of(runner.history.run_detail(run_id)) for run_id in failed),
             drops=drops["drop"],
             restarts=len(restart_at),
             faults_xsoar=xsoar.faults.injected,

@@ -4,6 +4,7 @@ import base64
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,6 +19,7 @@ SECRETS = (SEKOIA_KEY, XSOAR_TOKEN, XSOAR_API_KEY, XSOAR_PASSWORD)
 BASIC_USERNAME = "sekoia"  # the username the tests pair with XSOAR_PASSWORD
 
 POLL = 0.02  # how often a wait looks at its condition again
+SETTLE = 0.5  # after the expected trigger events, how long an unexpected one would have to show up
 
 
 def secret_forms(secret: str, username: str = BASIC_USERNAME) -> set[str]:
@@ -56,3 +58,10 @@ def stays(held: Callable[[], bool], seconds: float, what: str = "the condition")
         assert held(), f"{what} stopped holding"
         time.sleep(POLL)
     assert held(), f"{what} stopped holding"
+
+
+def answered_listings(sekoia: Any) -> int:
+    """The alert listings a Sekoia.io simulator answered (logged once the answer is ready, unlike request counts)."""
+    return sum(
+        1 for method, path, _ in list(sekoia.request_log) if method == "GET" and path.startswith("/v1/sic/alerts?")
+    )

@@ -13,7 +13,7 @@ from sekoia_automation.exceptions import SendEventError
 from lab.faults import Fault
 from lab.sekoia_simulator import SekoiaSimulator
 from lab.symphony import Symphony, TriggerRun
-from tests.support import SAMPLES, SEKOIA_KEY, assert_no_secret, stays, until
+from tests.support import SAMPLES, SEKOIA_KEY, SETTLE, answered_listings, assert_no_secret, stays, until
 from xsoar_module.clients.liveapi import AlertCreatedNotification
 from xsoar_module.errors import UnavailableError
 from xsoar_module.models.alert import Alert
@@ -26,7 +26,6 @@ from xsoar_module.triggers.session import LiveSession
 from xsoar_module.triggers.timings import LiveTimings
 
 TRIGGER = "AlertCreatedTrigger"
-SETTLE = 0.5  # after the expected events, how long an unexpected one would have to show up
 QUIET = 0.2  # the same, for a feed served in process
 
 
@@ -54,13 +53,6 @@ def start(symphony: Symphony, sekoia: SekoiaSimulator, data_path: Path, settings
     sekoia.wait_for_clients(1, timeout=20)
     until(lambda: answered_listings(sekoia) > listed, what="the first catch-up")
     return run
-
-
-def answered_listings(sekoia: SekoiaSimulator) -> int:
-    """The alert listings Sekoia.io answered (logged once the answer is ready, unlike `request_counts`)."""
-    return sum(
-        1 for method, path, _ in list(sekoia.request_log) if method == "GET" and path.startswith("/v1/sic/alerts?")
-    )
 
 
 def emitted(run: TriggerRun, expected: int, timeout: float = 20) -> Counter:

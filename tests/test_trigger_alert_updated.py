@@ -3,7 +3,6 @@
 import json
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,11 +11,10 @@ import requests
 from lab.faults import Fault
 from lab.sekoia_simulator import SekoiaSimulator
 from lab.symphony import Symphony, TriggerRun
-from tests.support import SEKOIA_KEY, assert_no_secret
+from tests.support import SEKOIA_KEY, SETTLE, answered_listings, assert_no_secret, stays, until
 from xsoar_module.mapping.sync import marked
 
 TRIGGER = "AlertUpdatedTrigger"
-SETTLE = 0.5  # after the expected events, how long an unexpected one would have to show up
 OTHER_KEY = "automation-key-of-someone-else"
 
 
@@ -40,25 +38,17 @@ def module_configuration(sekoia: SekoiaSimulator) -> dict:
 
 def start(symphony: Symphony, sekoia: SekoiaSimulator, data_path: Path, settings: dict | None = None, **kwargs):
     """Start the trigger; return once it listens and its first catch-up listed the alerts."""
-    listed = sekoia.request_counts["GET /v1/sic/alerts"]
+    listed = answered_listings(sekoia)
     run = symphony.start_trigger(TRIGGER, module_configuration(sekoia), settings or {}, data_path=data_path, **kwargs)
     sekoia.wait_for_clients(1, timeout=20)
-    until(lambda: sekoia.request_counts["GET /v1/sic/alerts"] > listed)
-    time.sleep(0.1)
+    until(lambda: answered_listings(sekoia) > listed, what="the first catch-up")
     return run
-
-
-def until(done: Callable[[], bool], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def changes(run: TriggerRun, expected: int, timeout: float = 20) -> Counter:
     """`(alert_uuid, change, status or comment content)` of the events, once `expected` arrived and nothing more."""
     run.wait_for_events(expected, timeout=timeout)
-    time.sleep(SETTLE)
+    stays(lambda: len(run.events) == expected, SETTLE, what=f"exactly {expected} events")
     return Counter(describe(event["event"]) for event in run.events)
 
 
@@ -222,8 +212,8 @@ def test_a_comment_that_moves_updated_at_repeats_no_status_change(symphony, seko
     changed_at = sekoia.history_of(alert["uuid"])[0]["date"]
     until(lambda: time.time() >= changed_at + 1)  # the comment in a later second: a new updated_at
     sekoia.comment_as_person(alert["uuid"], "later")
-    listed = sekoia.request_counts["GET /v1/sic/alerts"]
+    listed = answered_listings(sekoia)
     sekoia.drop_connections()  # the reconnection's catch-up lists the alert again, with its new updated_at
-    until(lambda: sekoia.request_counts["GET /v1/sic/alerts"] > listed)
+    until(lambda: answered_listings(sekoia) > listed)
     assert changes(run, 2) == Counter([(alert["uuid"], "status", "Acknowledged"), (alert["uuid"], "comment", "later")])
     assert "2 already handled" in stopped_logs(run)

@@ -1,6 +1,8 @@
 """What every trigger of the module shares: critical errors that stop it for good, masked logs, a prompt stop,
 credentials checked until the service answers."""
 
+import contextlib
+import socket
 from abc import abstractmethod
 from collections.abc import Callable
 from typing import Any
@@ -46,6 +48,17 @@ class ModuleTrigger(Trigger):
         super().stop(*args, **kwargs)
         if self._wake is not None:
             self._wake()  # SIGTERM: leave the idle wait at once
+
+    def stop_monitoring(self) -> None:
+        """The SDK's, without its wait: each server's `shutdown()` waits for its poll loop to look (0.5 s apiece), so
+        their listening sockets are shut first, which wakes the loops at once. The SDK has no public handle on its
+        servers: `_liveness_server` is its attribute, `httpd` the metrics exporter's."""
+        exporter = getattr(self, "_exporter", None)
+        for server in (getattr(self, "_liveness_server", None), getattr(exporter, "httpd", None)):
+            if server is not None:
+                with contextlib.suppress(OSError):
+                    server.socket.shutdown(socket.SHUT_RDWR)
+        super().stop_monitoring()  # type: ignore[no-untyped-call]  # the SDK's method has no annotations
 
     def log(self, message: str, level: str = "info", *args: Any, **kwargs: Any) -> None:
         message = shorten(masker_of(self.module).mask(str(message)), MAX_MESSAGE)
