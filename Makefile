@@ -23,8 +23,9 @@ $(VENV)/.installed: poetry.lock pyproject.toml | $(TOOLS)/bin/poetry
 
 install: $(VENV)/.installed
 
-# Workers share nothing but the machine: each starts its own simulators (session fixtures).
-PYTEST_WORKERS ?= auto
+# Workers share nothing but the machine: each starts its own simulators (session fixtures). The tests mostly wait
+# on trigger processes and sockets, so two workers per core (at most 8) keep the cores busy.
+PYTEST_WORKERS ?= $(shell n=$$(( $$(nproc) * 2 )); echo $$(( n > 8 ? 8 : n )))
 test: install xsoar-pack
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
