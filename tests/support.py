@@ -43,12 +43,19 @@ def assert_no_secret(*texts: object, secrets: tuple[str, ...] = SECRETS) -> None
             assert form not in str(text), "a secret leaked"
 
 
-def until(done: Callable[[], bool], timeout: float = 20.0, what: str = "the condition") -> None:
-    """Return as soon as `done()` is true; fail after `timeout` seconds."""
+def came_true(done: Callable[[], bool], timeout: float) -> bool:
+    """Whether `done()` became true within `timeout` seconds (looked at every POLL)."""
     deadline = time.monotonic() + timeout
     while not done():
-        assert time.monotonic() < deadline, f"{what} did not come true within {timeout} s"
+        if time.monotonic() > deadline:
+            return False
         time.sleep(POLL)
+    return True
+
+
+def until(done: Callable[[], bool], timeout: float = 20.0, what: str = "the condition") -> None:
+    """Return as soon as `done()` is true; fail after `timeout` seconds."""
+    assert came_true(done, timeout), f"{what} did not come true within {timeout} s"
 
 
 def stays(held: Callable[[], bool], seconds: float, what: str = "the condition") -> None:

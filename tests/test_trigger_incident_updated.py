@@ -1,8 +1,6 @@
 """Incident Updated through the SDK protocol (a trigger process) against the XSOAR simulator: people's closures,
 reopenings and notes are emitted once; the module's own are never; a restart loses and repeats nothing."""
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,7 +8,7 @@ import pytest
 from lab.faults import Fault
 from lab.symphony import Symphony
 from lab.xsoar_simulator import XsoarSimulator
-from tests.support import XSOAR_API_KEY, assert_no_secret
+from tests.support import XSOAR_API_KEY, assert_no_secret, until
 
 TRIGGER = "IncidentUpdatedTrigger"
 SETTINGS = {"interval": 0.2}
@@ -30,13 +28,6 @@ def config(xsoar: XsoarSimulator) -> dict:
 def incident(xsoar: XsoarSimulator, short_id: str, uuid: str | None = None) -> str:
     fields = {"alertid": short_id} | ({"sekoiaioalertuuid": uuid} if uuid else {})
     return xsoar._store({"name": short_id, "CustomFields": fields, "createInvestigation": True}, "api")["id"]
-
-
-def until(done: Callable[[], bool], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def start(symphony: Symphony, xsoar: XsoarSimulator, config: dict, data_path: Path, settings: dict = SETTINGS):

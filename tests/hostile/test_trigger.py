@@ -21,7 +21,7 @@ from lab.sekoia_simulator import SekoiaSimulator
 from lab.symphony import TriggerRun
 from tests.hostile.harness import Case, Outcome, RecordingHost, assert_clean, data_files, params
 from tests.hostile.live import LiveStub
-from tests.support import SEKOIA_KEY
+from tests.support import SEKOIA_KEY, came_true
 
 # one worker plays the shared trigger session and the configuration cases (started together): not once per worker
 pytestmark = pytest.mark.xdist_group("hostile-trigger")
@@ -252,15 +252,6 @@ def listing_item(item: Any, now: int) -> Any:
     return {key: value for key, value in alert.items() if value is not ...}
 
 
-def wait_until(done, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not done():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
 def start(symphony, world: World, configuration: dict | None = None, secrets: dict | None = None) -> TriggerRun:
     config = {
         "base_url": world.sekoia.url,
@@ -310,7 +301,7 @@ def session(started_trigger_configurations, world, symphony) -> dict[str, Played
                 world.live.send(frame)
             if (notified := world.notes.get("uuid")) and not world.notes.get("ignored"):
                 # its outcome before the probe: both could be fetched together
-                wait_until(lambda: outcome_seen(run, notified), timeout=2)
+                came_true(lambda: outcome_seen(run, notified), timeout=2)
             played[case.id] = Played(notes=dict(world.notes))
             marker = probe(world, run)
             markers.append(marker)
@@ -349,7 +340,7 @@ def probe(world: World, run: TriggerRun) -> str | None:
     alert = stored(world)
     with contextlib.suppress(Exception):  # a closed connection: the catch-up after reconnecting must find the alert
         world.live.send(notification(alert["uuid"], short_id=alert["short_id"]))
-    came = wait_until(
+    came = came_true(
         lambda: any(event["event"]["alert_uuid"] == alert["uuid"] for event in run.events) or not run.is_running(),
         PROBE_TIMEOUT,
     )
