@@ -1,13 +1,14 @@
 """Sync soak: 500 alerts with their incidents, 2,000 random changes made as a person on both sides (statuses and
-comments both ways, a tenth of the steps on both sides of one pair at once), the LiveAPI dropped every 15 s, Alert
-Updated then Incident Updated killed and started again; then what converged, duplicated, echoed or was lost.
+comments both ways, a tenth of the steps on both sides of one pair at once, up to 1.5 s apart in either order), the
+LiveAPI dropped every 15 s, Alert Updated then Incident Updated killed and started again; then what converged,
+duplicated, echoed or was lost.
 
 Usage, from the repository root:
     .venv/bin/python benchmarks/sync_soak.py [alerts] [changes] [poll interval s] [steps per second] [watched]
-`watched` sets Incident Updated's watched_open_incidents (default 100: the war rooms of the 100 most recently
-modified open incidents are read on each poll).
-Counts and rules: lab/sync_soak.py. Exits 1 when a pair is apart without a simultaneous conflict, or a comment is
-duplicated or lost, or an echo ran.
+`watched` sets Incident Updated's watched_open_incidents (default 100: each poll reads the war rooms of 100 open
+incidents, the next 100 at the next poll, all in turn).
+Counts and rules: lab/sync_soak.py. Exits 1 when a pair is apart, a comment is duplicated, a comment or status change
+is lost (a status change that lost a simultaneous step to a later one on the other side is not), or an echo ran.
 """
 
 import sys

@@ -8,18 +8,20 @@ incidents, both sync playbooks carry the changes, each trigger its own process.
 How a change is followed. A person works on a settled pair (an alert and its incident): they see the state both
 sides agree on, make one change, and the pair stays busy until the change's run has ended on the other side (its
 trigger event matched: the comment's uuid, the war-room note's id, the status name, the closure or the reopening).
-A simultaneous step makes one change on each side of a settled pair back to back, before either crosses: two
-people at work at once. A change whose run never comes within `crossing_timeout` is not crossed.
+A simultaneous step makes one change on each side of a settled pair, in a random order and up to `conflict_gap`
+seconds apart, before either crosses: two people at work at once. A change whose run never comes within
+`crossing_timeout` is not crossed.
 
 Counts. `echoes`: runs of a trigger event that was the module's own change (a marked comment or note, a status,
 closure or reopening the module made) and matched no change made by a person. `duplicated`: extra copies of a
-comment or note on the other side; `lost`: comments or notes absent from the other side at the end, plus status
-changes outside simultaneous steps that never crossed. `converged`: pairs whose final statuses agree per the mapping
-(Closed <-> closed with any reason but False Positive, Rejected <-> closed as False Positive, open statuses <-> open
-incident). Simultaneous conflicting status changes have no winner by rule: each side applies the other's change only
-where it can (a closed incident is not closed again, Sekoia.io offers no Rejected -> Closed transition, an open
-status reopens a closed incident), so such a pair may stay apart until the next change; `conflicts` counts the pairs
-not converged whose last status step was such a simultaneous pair, which is the only divergence the soak accepts.
+comment or note on the other side. `converged`: pairs whose final statuses agree per the mapping (Closed <-> closed
+with any reason but False Positive, Rejected <-> closed as False Positive, open statuses <-> open incident).
+`lost`: comments or notes absent from the other side at the end; status changes that never crossed, except the
+loser of a simultaneous step with a status change on each side (by the module's rule, `sekoia_change_wins`: the
+later in whole seconds, XSOAR's in the same second unless the Sekoia.io change followed the module's mirror of it);
+and converged pairs whose final status is not the one their last status change asked for (its winner's, in a
+simultaneous step). `conflicts` counts the pairs apart whose last status step was simultaneous (for diagnosis:
+the soak passes only when every pair converged).
 """
 
 import random
@@ -39,7 +41,15 @@ from lab.sekoia_simulator.workflow import WORKFLOW
 from lab.soak import every
 from lab.sync_round import SYNC_PLAYBOOKS, sekoia_status, sync_playbook_names, wait_until
 from lab.xsoar_simulator import STATUS_CLOSED
-from xsoar_module.mapping.sync import CLOSED, REJECTED, is_marked
+from xsoar_module.mapping.sync import (
+    CLOSED,
+    OPEN_STATUSES,
+    REJECTED,
+    is_marked,
+    sekoia_change_wins,
+    status_for_close_reason,
+)
+from xsoar_module.timing import xsoar_epoch
 
 CREATION_PLAYBOOK = (
     Path(__file__).resolve().parent.parent / "playbooks" / "create_incident_on_cortex_xsoar_two_blocks.json"
@@ -55,6 +65,8 @@ class SyncSoakPlan:
     alerts: int = 500
     changes: int = 2000
     simultaneous: float = 0.1  # share of steps that change both sides of one pair at once (two changes)
+    conflict_gap: float = 1.5  # seconds (at most, random) between the two changes of a simultaneous step, in a random
+    # order: either side's change is the later one in whole seconds, or both fall in the same second
     rate: float = 3.0  # steps per second at most: Alert Updated reads the alert of each change, its own included,
     # at most 4 alert requests a second (under Sekoia.io's advice of 5): a faster pace only makes a queue
     poll_interval: float = 1.0  # Incident Updated's interval (its default is 30 s)
@@ -91,6 +103,16 @@ class Expected:
     text: str = ""  # a comment's or note's content
     before: str = ""  # the state of the side where it was made, before it
     made_at: float = field(default_factory=time.monotonic)
+    at: float = 0.0  # when its side dated it, epoch seconds (status changes)
+    after_mirror: bool = False  # a Sekoia.io status change made after a status change of the module in that second
+    reason: str = ""  # an XSOAR closure's close reason
+    superseded: bool = False  # it lost a simultaneous step by the rule: it need not cross
+
+    def status_class(self) -> str:
+        """What a status change asks of the pair: open, Closed or Rejected."""
+        if self.kind == "status":
+            return "open" if self.key in OPEN_STATUSES else self.key
+        return status_for_close_reason(self.reason) if self.kind == "closed" else "open"
 
     def describe(self, started: float) -> str:
         simultaneous = ", simultaneous" if self.simultaneous else ""
@@ -115,16 +137,18 @@ class Expected:
 class SyncSoakReport:
     changes: int = 0
     simultaneous_steps: int = 0
+    conflicts_won: Counter[str] = field(default_factory=Counter)  # simultaneous status pairs: the winner's way
     crossed: int = 0
     late: int = 0  # crossed after crossing_timeout
     not_crossed: int = 0
-    not_crossed_simultaneous: int = 0
+    superseded: int = 0  # not crossed, having lost a simultaneous step by the rule
     pairs: int = 0
     converged: int = 0
     conflicts: int = 0
     duplicated: int = 0
     missing_texts: int = 0
-    lost_statuses: int = 0
+    lost_statuses: int = 0  # status changes not crossed (not superseded)
+    wrong_final: int = 0  # converged pairs whose final status is not their last status change's
     echoes: int = 0
     repeats: int = 0
     failed_runs: int = 0
@@ -138,7 +162,7 @@ class SyncSoakReport:
 
     @property
     def lost(self) -> int:
-        return self.missing_texts + self.lost_statuses
+        return self.missing_texts + self.lost_statuses + self.wrong_final
 
     def median_ms(self, way: str) -> float | None:
         samples = self.delays[way]
@@ -156,14 +180,17 @@ class SyncSoakReport:
 
         return [
             f"changes made as a person   {self.changes} ({self.simultaneous_steps} simultaneous steps on one pair)",
+            f"status against status      {sum(self.conflicts_won.values())} simultaneous steps, won by "
+            f"{TO_XSOAR.split()[0]} {self.conflicts_won[TO_XSOAR]}, by {TO_SEKOIA.split()[0]} "
+            f"{self.conflicts_won[TO_SEKOIA]}",
             f"crossed                    {self.crossed} ({self.late} late); not crossed {self.not_crossed} "
-            f"({self.not_crossed_simultaneous} of them in a simultaneous step)",
+            f"({self.superseded} of them superseded: lost a simultaneous step by the rule)",
             f"converged                  {self.converged} / {self.pairs} pairs "
             f"({self.conflicts} apart after a simultaneous conflicting status change)",
             f"duplicated comments        {self.duplicated}",
             f"echoes                     {self.echoes} (repeated events {self.repeats})",
             f"lost                       {self.lost} ({self.missing_texts} comments/notes, "
-            f"{self.lost_statuses} status changes)",
+            f"{self.lost_statuses} status changes not crossed, {self.wrong_final} pairs on another status)",
             f"failed runs                {self.failed_runs}",
             f"LiveAPI drops, restarts    {self.drops}, {self.restarts}",
             f"delay {TO_XSOAR}   {delay(TO_XSOAR)}",
@@ -173,12 +200,7 @@ class SyncSoakReport:
 
     @property
     def ok(self) -> bool:
-        return (
-            self.converged + self.conflicts == self.pairs
-            and self.duplicated == 0
-            and self.echoes == 0
-            and self.lost == 0
-        )
+        return self.converged == self.pairs and self.duplicated == 0 and self.echoes == 0 and self.lost == 0
 
 
 def agree(status: str, incident: dict[str, Any]) -> bool:
@@ -205,8 +227,10 @@ class SyncSoak:
         self.by_incident = {pair.incident_id: pair for pair in pairs}
         self.texts: list[Expected] = []  # every comment and note made, to find on the other side at the end
         self.last_status_step: dict[Pair, bool] = {}  # was the pair's last status step a simultaneous conflict
+        self.final: dict[Pair, Expected] = {}  # the status change whose status each pair should end with
         self.unmatched: list[FinishedRun] = []
         self.overdue: list[Expected] = []  # changes past `crossing_timeout`, still waited for until the end
+        self.given_up: list[Expected] = []  # changes not crossed at the end
         self.last_crossed = time.monotonic()
         self.lock = threading.Lock()
         self.counter = 0
@@ -226,7 +250,7 @@ class SyncSoak:
             if run.status != "succeeded":
                 self.report.failed_runs += 1
             way = TO_SEKOIA if "incident_id" in event else TO_XSOAR
-            for waiting in (self.pending.get(pair, []) if pair else [], self.overdue):
+            for waiting in (self.pending.get(pair, []) if pair else [], self.overdue, self.given_up):
                 found = next((e for e in waiting if e.pair == pair and e.way == way and e.matches(event)), None)
                 if found is not None:
                     waiting.remove(found)
@@ -234,6 +258,8 @@ class SyncSoak:
             else:
                 self.unmatched.append(run)
                 return
+            if waiting is self.given_up:
+                return  # a superseded change that crossed after all, once the soak stopped waiting for it
             self.rested_at[found.pair] = run.ended + self.rest
             self.last_crossed = run.ended
             self.report.crossed += 1
@@ -249,16 +275,19 @@ class SyncSoak:
                     self.overdue.append(expected)
 
     def give_up(self) -> None:
-        """The changes still overdue at the end never crossed."""
+        """The changes still awaited at the end never crossed (a superseded one may cross later: not unmatched)."""
         with self.lock:
-            for expected in self.overdue:
+            for expected in [e for waiting in self.pending.values() for e in waiting] + self.overdue:
+                self.given_up.append(expected)
                 self.report.not_crossed += 1
                 self.report.missed.append(f"not crossed: {expected.describe(self.started)}")
-                if expected.simultaneous:
-                    self.report.not_crossed_simultaneous += 1
+                if expected.superseded:
+                    self.report.superseded += 1
                 elif expected.kind not in ("comment", "note"):
                     self.report.lost_statuses += 1
             self.overdue.clear()
+            for waiting in self.pending.values():
+                waiting.clear()
 
     def settled(self) -> list[Pair]:
         """The pairs with no change in flight, rested since the last one crossed."""
@@ -282,14 +311,24 @@ class SyncSoak:
     def change_sekoia(self, pair: Pair, simultaneous: bool) -> Expected:
         """A status change open from the alert's status, or a comment, as a person in Sekoia.io's web app."""
         person, sekoia = self.random.choice(PEOPLE), self.chain.sekoia
-        current = sekoia_status(sekoia, pair.short_id)
         if self.random.random() < 0.5:
             content = self.text("comment")
             comment = sekoia.comment_as_person(pair.uuid, content, person)
+            current = sekoia_status(sekoia, pair.short_id)
             return self.expect(Expected(pair, TO_XSOAR, "comment", comment["uuid"], simultaneous, content, current))
-        target = self.random.choice([action.target for action in WORKFLOW[current]])
-        sekoia.change_status_as_person(pair.short_id, target, person)
-        return self.expect(Expected(pair, TO_XSOAR, "status", target, simultaneous, before=current))
+        for _ in range(3):  # the module may move the alert between the look and the change
+            current = sekoia_status(sekoia, pair.short_id)
+            target = self.random.choice([action.target for action in WORKFLOW[current]])
+            try:
+                sekoia.change_status_as_person(pair.short_id, target, person)
+            except ValueError:
+                continue
+            at, after_mirror = persons_change(sekoia.history_of(pair.uuid), target)
+            made = Expected(
+                pair, TO_XSOAR, "status", target, simultaneous, before=current, at=at, after_mirror=after_mirror
+            )
+            return self.expect(made)
+        raise RuntimeError(f"alert {pair.short_id} kept changing under a person's hands")
 
     def change_xsoar(self, pair: Pair, simultaneous: bool) -> Expected:
         """A closure (random reason) or reopening, or a war-room note, as a person in XSOAR's web app."""
@@ -301,11 +340,14 @@ class SyncSoak:
             entry = xsoar.note_as_person(pair.incident_id, content, person)
             return self.expect(Expected(pair, TO_SEKOIA, "note", str(entry["id"]), simultaneous, content, current))
         if closed:
-            xsoar.reopen_as_person(pair.incident_id, person)
-            return self.expect(Expected(pair, TO_SEKOIA, "reopened", "reopened", simultaneous, before=current))
+            reopened = xsoar.reopen_as_person(pair.incident_id, person)
+            at = xsoar_epoch(reopened["modified"]) or 0.0
+            return self.expect(Expected(pair, TO_SEKOIA, "reopened", "reopened", simultaneous, before=current, at=at))
         reason = self.random.choice(CLOSE_REASONS)
-        xsoar.close_as_person(pair.incident_id, reason, self.text("close notes"), person)
-        return self.expect(Expected(pair, TO_SEKOIA, "closed", "closed", simultaneous, before=current))
+        closure = xsoar.close_as_person(pair.incident_id, reason, self.text("close notes"), person)
+        at = xsoar_epoch(closure["closed"]) or 0.0
+        made = Expected(pair, TO_SEKOIA, "closed", "closed", simultaneous, before=current, at=at, reason=reason)
+        return self.expect(made)
 
     def expect(self, expected: Expected) -> Expected:
         """Follow a change just made: its pair is busy until its run ends."""
@@ -317,15 +359,22 @@ class SyncSoak:
         return expected
 
     def step(self, pair: Pair) -> None:
-        """One change on a settled pair, or (simultaneous) one on each side back to back."""
+        """One change on a settled pair, or (simultaneous) one on each side, in a random order, a little apart."""
         if self.random.random() < self.plan.simultaneous:
             self.report.simultaneous_steps += 1
-            made = [self.change_sekoia(pair, True), self.change_xsoar(pair, True)]
+            sides = [self.change_sekoia, self.change_xsoar]
+            self.random.shuffle(sides)
+            first = sides[0](pair, True)
+            time.sleep(self.random.uniform(0, self.plan.conflict_gap))
+            made = [first, sides[1](pair, True)]
         else:
             made = [self.change_xsoar(pair, False) if self.random.random() < 0.5 else self.change_sekoia(pair, False)]
         statuses = [e for e in made if e.kind not in ("comment", "note")]
         if statuses:
             self.last_status_step[pair] = len(statuses) == 2
+            self.final[pair] = winner(statuses)
+            if len(statuses) == 2:
+                self.report.conflicts_won.update([self.final[pair].way])
 
     # The run
 
@@ -356,10 +405,14 @@ class SyncSoak:
             return time.monotonic() - self.last_crossed > self.plan.crossing_timeout
 
     def all_followed(self) -> bool:
-        """Every change crossed."""
-        self.expire(time.monotonic())
+        """Every change crossed, but those superseded that may never cross: waited for twice as long as the slowest
+        change that crossed, at least 2 s."""
+        now = time.monotonic()
+        self.expire(now)
         with self.lock:
-            return self.busy_pairs() == 0 and not self.overdue
+            slowest = max((delay for delays in self.report.delays.values() for delay in delays), default=0.0)
+            awaited = [e for waiting in self.pending.values() for e in waiting] + self.overdue
+            return all(e.superseded and now - e.made_at > max(2.0, 2 * slowest) for e in awaited)
 
     def count(self) -> None:
         """Converged pairs, comments and notes on the other side, echoes."""
@@ -368,6 +421,7 @@ class SyncSoak:
             status, incident = sekoia_status(sekoia, pair.short_id), xsoar.incident(pair.incident_id)
             if agree(status, incident):
                 self.report.converged += 1
+                self.check_final(pair, status)
                 continue
             conflict = bool(self.last_status_step.get(pair))
             self.report.conflicts += conflict
@@ -387,6 +441,14 @@ class SyncSoak:
             self.report.missed.insert(
                 0, f"{'echo' if echo else 'repeat'} at {run.ended - self.started:.1f} s: {summary}"
             )
+
+    def check_final(self, pair: Pair, status: str) -> None:
+        """A converged pair ends with the status its last status change asked for (the winner's)."""
+        final = self.final.get(pair)
+        if final is None or final.status_class() == ("open" if status in OPEN_STATUSES else status):
+            return
+        self.report.wrong_final += 1
+        self.report.missed.append(f"on another status ({status}) than asked by {final.describe(self.started)}")
 
     def copies(self, expected: Expected) -> int:
         """How many times a comment (or note) is on the other side."""
@@ -414,6 +476,26 @@ class SyncSoak:
         activity = self.chain.xsoar.incident(pair.incident_id)["activity"]
         made = [a for a in activity if a["change"] == event.get("change")]
         return bool(made) and all(a["user"] not in PEOPLE for a in made)
+
+
+def persons_change(history: list[dict[str, Any]], status: str) -> tuple[int, bool]:
+    """The date of a person's latest change to `status` in an alert's history (the simulator's, oldest first), and
+    whether it came right after a change made with an API key (the module's) in the same second."""
+    index = max(i for i, e in enumerate(history) if e["created_by_type"] == "user" and e["alert"]["status"] == status)
+    entry, previous = history[index], history[index - 1] if index else None
+    after = previous is not None and previous["created_by_type"] == "apikey" and previous["date"] == entry["date"]
+    return entry["date"], after
+
+
+def winner(statuses: list[Expected]) -> Expected:
+    """The status change a pair should end with: the only one, or of a simultaneous pair (one change on each side)
+    the later by the rule; the other is marked superseded."""
+    if len(statuses) == 1:
+        return statuses[0]
+    sekoia, xsoar = sorted(statuses, key=lambda e: e.way != TO_XSOAR)
+    won, lost = (sekoia, xsoar) if sekoia_change_wins(sekoia.at, xsoar.at, sekoia.after_mirror) else (xsoar, sekoia)
+    lost.superseded = True
+    return won
 
 
 def describe(incident: dict[str, Any]) -> str:

@@ -7,7 +7,7 @@ import pytest
 
 from lab.faults import Fault
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_TOKEN, assert_no_secret
-from xsoar_module.mapping.sync import is_marked, is_reopen_note, sekoia_comment_uuid
+from xsoar_module.mapping.sync import is_closure_note, is_marked, is_reopen_note, sekoia_comment_uuid
 
 SAMPLES = Path(__file__).resolve().parent.parent / "lab" / "samples"
 SHORT_ID, UUID = "ALsync1", "0b7a1e6c-2f4d-4f7e-9a1b-3c5d7e9f1a2b"
@@ -58,10 +58,12 @@ def test_a_closing_status_closes_once_with_its_reason_and_marked_notes(
         "incident_id": incident["id"],
         "found": True,
         "action": "closed",
+        "superseded_by": None,
     }
     stored = xsoar.incident(incident["id"])
     assert (stored["status"], stored["closeReason"]) == (2, reason)
     assert is_marked(stored["closeNotes"]) and f"{SHORT_ID} is {status}" in stored["closeNotes"]
+    assert [text for text in entries(xsoar, incident) if is_closure_note(text)]  # Incident Updated knows it by this
     assert run(symphony, config, data_path, **arguments)["action"] == "unchanged"
     assert xsoar.count("POST", "batchClose") == 1
 
@@ -140,6 +142,7 @@ def test_an_alert_without_incident_is_not_found(symphony, xsoar, config, data_pa
         "incident_id": None,
         "found": False,
         "action": "not_found",
+        "superseded_by": None,
     }
 
 

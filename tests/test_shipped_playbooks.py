@@ -80,6 +80,7 @@ def test_alert_changes_go_to_update_incident_with_the_trigger_fields():
         "short_id": "{{ node.0.short_id }}",
         "status": "{{ node.0.status_name }}",
         "comment": "{{ node.0.comment }}",
+        "changed_at": "{{ node.0.updated_at }}",
     }
 
 
@@ -93,4 +94,5 @@ def test_incident_changes_go_to_update_alert_with_the_trigger_fields():
         "close_reason": "{{ node.0.close_reason }}",
         "comment": "{{ node.0.close_notes }}",
         "note": "{{ node.0.note }}",
+        "changed_at": "{{ node.0.updated_at }}",
     }

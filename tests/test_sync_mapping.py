@@ -8,9 +8,15 @@ from xsoar_module.mapping.sync import (
     STATUS_UUIDS,
     alert_comment,
     close_reason_for,
+    closure_note,
+    is_closure_note,
     is_marked,
+    is_reopen_note,
     marked,
     next_action,
+    reason_agrees,
+    reopen_note,
+    sekoia_change_wins,
     sekoia_comment_uuid,
     status_for_close_reason,
     status_name,
@@ -73,3 +79,40 @@ def test_a_note_id_is_tagged_and_read_back():
 )
 def test_the_next_workflow_action_towards_a_status(current, target, offered, expected):
     assert next_action(current, target, offered) == expected
+
+
+@pytest.mark.parametrize(
+    ("sekoia_at", "xsoar_at", "follows_mirror", "sekoia_wins"),
+    [
+        (101, 100.9, False, True),  # a later second
+        (100, 101.2, False, False),
+        (100, 100.9, False, False),  # the same second: XSOAR's
+        (100.0, 100.2, True, True),  # ... unless the Sekoia.io change came after the module's mirror of XSOAR's
+        (101, 100.5, True, True),
+        (99, 100.5, True, False),  # a mirror of the same second cannot make an earlier second later
+    ],
+)
+def test_the_later_change_wins_in_whole_seconds(sekoia_at, xsoar_at, follows_mirror, sekoia_wins):
+    assert sekoia_change_wins(sekoia_at, xsoar_at, follows_mirror) is sekoia_wins
+
+
+@pytest.mark.parametrize(
+    ("reason", "status", "overrides", "agrees"),
+    [
+        ("Resolved", "Closed", None, True),
+        ("Other", "Closed", None, True),
+        ("False Positive", "Closed", None, False),
+        ("False Positive", "Rejected", None, True),
+        ("Resolved", "Rejected", None, False),
+        ("Duplicate", "Rejected", {"Rejected": "Duplicate"}, True),
+        (None, "Closed", None, True),  # no reason: Closed, as Update Alert maps it
+    ],
+)
+def test_a_close_reason_agrees_with_the_statuses_it_maps_to(reason, status, overrides, agrees):
+    assert reason_agrees(reason, status, overrides) is agrees
+
+
+def test_the_closure_note_is_the_modules_and_not_a_reopen_note():
+    note = closure_note("ALx", "Rejected", "False Positive")
+    assert is_closure_note(note) and is_marked(note) and not is_reopen_note(note)
+    assert not is_closure_note(reopen_note("ALx", "Acknowledged")) and not is_closure_note("Closed: by hand")

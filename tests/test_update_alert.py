@@ -38,13 +38,23 @@ def test_a_closure_sets_the_status_with_the_close_notes_once(symphony, sekoia, d
     arguments = {"short_id": alert["short_id"], "change": "closed", "close_reason": "Resolved", "comment": "done"}
     run = update(symphony, sekoia, data_path, **arguments)
     assert run.error is None, run.error
-    assert run.results == {"alert_uuid": alert["uuid"], "status_name": "Closed", "action": "status_changed"}
+    assert run.results == {
+        "alert_uuid": alert["uuid"],
+        "status_name": "Closed",
+        "action": "status_changed",
+        "superseded_by": None,
+    }
     [entry] = sekoia.history_of(alert["uuid"])
     assert entry["alert"]["action"] == "Close" and entry["comment"] == f"done\n\n{MARKER}"
     assert entry["created_by"] == sekoia.actor_of(SEKOIA_KEY).uuid
 
     replay = update(symphony, sekoia, data_path, **arguments)
-    assert replay.results == {"alert_uuid": alert["uuid"], "status_name": "Closed", "action": "unchanged"}
+    assert replay.results == {
+        "alert_uuid": alert["uuid"],
+        "status_name": "Closed",
+        "action": "unchanged",
+        "superseded_by": None,
+    }
     assert len(sekoia.history_of(alert["uuid"])) == 1 and sekoia.comments_of(alert["uuid"]) == []
 
 
@@ -101,7 +111,12 @@ def test_a_comment_alone_is_added_once_with_the_module_as_author(symphony, sekoi
     alert = sekoia.add_alert(events=0)
     for expected in ("commented", "unchanged"):
         run = update(symphony, sekoia, data_path, alert_uuid=alert["uuid"], comment="checked the host")
-        assert run.results == {"alert_uuid": alert["uuid"], "status_name": "Pending", "action": expected}
+        assert run.results == {
+            "alert_uuid": alert["uuid"],
+            "status_name": "Pending",
+            "action": expected,
+            "superseded_by": None,
+        }
     [comment] = sekoia.comments_of(alert["uuid"])
     assert comment["author"] == AUTHOR and comment["content"] == f"checked the host\n\n{MARKER}"
 

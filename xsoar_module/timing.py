@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -105,3 +106,11 @@ def parse_iso8601(text: str) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def xsoar_epoch(value: Any) -> float | None:
+    """Epoch seconds of an XSOAR time; None for an absent one or XSOAR's zero time (year 1)."""
+    moment = parse_iso8601(value) if isinstance(value, str) and value else None
+    if moment is None or moment.year < 1971:
+        return None
+    return moment.timestamp()

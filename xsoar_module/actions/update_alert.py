@@ -7,8 +7,16 @@ from pydantic import Field, field_validator, model_validator
 
 from xsoar_module.actions.base import ModuleAction
 from xsoar_module.bounds import check_identifier
-from xsoar_module.clients.sekoia import SekoiaClient
+from xsoar_module.clients.sekoia import SekoiaClient, identity_of
 from xsoar_module.errors import InvalidInputError, ServiceError
+from xsoar_module.mapping.alert_history import (
+    entry_comments,
+    entry_status,
+    entry_time,
+    follows_own_change,
+    latest_change_by,
+    own_changes,
+)
 from xsoar_module.mapping.sync import (
     AUTHOR,
     MAX_STEPS,
@@ -19,12 +27,14 @@ from xsoar_module.mapping.sync import (
     is_marked,
     marked,
     next_action,
+    sekoia_change_wins,
     status_for_close_reason,
     status_name,
     xsoar_note_id,
 )
 from xsoar_module.mapping.window import is_null_rendering
 from xsoar_module.models.schema import ManifestModel
+from xsoar_module.timing import iso8601_seconds
 
 CHANGES = ("closed", "reopened", "note")
 
@@ -58,6 +68,14 @@ class UpdateAlertArguments(ManifestModel):
         None, description="The trigger's note ({id, content, user}) or a text, for change note"
     )
     incident_id: str | None = Field(None, description="The XSOAR incident the change comes from, named in comments")
+    changed_at: float | None = Field(
+        None,
+        ge=0,
+        allow_inf_nan=False,
+        description="When the incident changed in XSOAR, epoch seconds ({{ node.0.updated_at }}): the later change "
+        "wins, so a closure or reopening older than the alert's latest status change by someone other than this "
+        "module is not applied",
+    )
 
     @field_validator("*", mode="before")
     @classmethod
@@ -124,6 +142,9 @@ class UpdateAlertResults(ManifestModel):
     alert_uuid: str = Field(description="UUID of the alert")
     status_name: str | None = Field(description="Status of the alert after the update")
     action: Literal["status_changed", "commented", "unchanged"] = Field(description="What the block changed")
+    superseded_by: str | None = Field(
+        None, description="The later status change made on the alert that won over the change, when it was not applied"
+    )
 
 
 class UpdateAlert(ModuleAction):
@@ -139,10 +160,15 @@ class UpdateAlert(ModuleAction):
 
     def run(self, arguments: UpdateAlertArguments) -> UpdateAlertResults:
         target, comment = arguments.target_status(), arguments.comment_text()
+        superseded_by = None
         with self.sekoia_client() as client:
             alert = client.get_alert(arguments.alert_id, history=True, comments=True)
             label = f"alert {alert.get('short_id') or arguments.alert_id}"
             current = _status_of(alert)
+            if target is not None and current != target:
+                superseded_by = self._later_change(client, alert, arguments, label)
+                if superseded_by is not None:  # the loser is not applied, nor its close notes written
+                    target, comment = None, None
             changed = target is not None and current != target
             if changed and target is not None:
                 current = self._move(client, arguments.alert_id, label, current, target, comment)
@@ -155,8 +181,35 @@ class UpdateAlert(ModuleAction):
         if action == "unchanged":
             self.log(f"{label.capitalize()} is unchanged (status {current}; comment already there or none)", "info")
         return UpdateAlertResults(
-            alert_uuid=str(alert.get("uuid") or arguments.alert_id), status_name=current, action=action
+            alert_uuid=str(alert.get("uuid") or arguments.alert_id),
+            status_name=current,
+            action=action,
+            superseded_by=superseded_by,
         )
+
+    def _later_change(
+        self, client: SekoiaClient, alert: dict[str, Any], arguments: UpdateAlertArguments, label: str
+    ) -> str | None:
+        """The alert's latest status change made by someone other than this module, when it wins over the XSOAR
+        change by the rule (`sekoia_change_wins`); None without the XSOAR change's time."""
+        if arguments.changed_at is None:
+            return None
+        is_own = own_changes(identity_of(client.me()))
+        history, current = alert.get("history"), _status_of(alert)
+        entry = latest_change_by(history, lambda entry: not is_own(entry), current)
+        at = entry_time(entry) if entry is not None else None
+        if entry is None or at is None:
+            return None
+        if not sekoia_change_wins(at, arguments.changed_at, follows_own_change(history, entry, is_own, current)):
+            return None
+        who = f"{entry.get('created_by_type') or 'someone'} {entry.get('created_by') or ''}".rstrip()
+        winner = f"its change to {entry_status(entry)} by {who} at {iso8601_seconds(at)}"
+        self.log(
+            f"{label.capitalize()}: the Cortex XSOAR change ({arguments.change or arguments.status}) at "
+            f"{iso8601_seconds(arguments.changed_at)} is older than {winner}: not applied (the later change wins)",
+            "info",
+        )
+        return winner
 
     def _move(
         self,
@@ -218,7 +271,7 @@ def _already_written(client: SekoiaClient, alert: dict[str, Any], text: str, not
     history = alert.get("history")
     history = history if isinstance(history, list) else []
     contents = [item.get("content") for item in comments if isinstance(item, dict)]
-    contents += [entry.get("comment") for entry in history if isinstance(entry, dict)]
+    contents += [text for entry in history if isinstance(entry, dict) for text in entry_comments(entry)]
     if note_id is not None:
         return any(xsoar_note_id(content) == note_id for content in contents)
     return text in contents

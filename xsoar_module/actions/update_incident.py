@@ -1,5 +1,6 @@
 """Update Incident: mirror a Sekoia.io alert's status and comments onto its XSOAR incident, idempotently."""
 
+import math
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -8,24 +9,33 @@ from pydantic import Field, field_validator, model_validator
 
 from xsoar_module.actions.base import ModuleAction
 from xsoar_module.bounds import check_identifier
+from xsoar_module.clients.sekoia import SekoiaClient, identity_of
 from xsoar_module.clients.xsoar import XsoarClient, api_configuration
+from xsoar_module.errors import ModuleError
+from xsoar_module.mapping.alert_history import own_changes, status_change_follows_own
 from xsoar_module.mapping.sync import (
     CLOSING_STATUSES,
     OPEN_STATUSES,
     absent,
     close_notes,
     close_reason_for,
+    closure_note,
     comment_text,
+    is_marked,
+    reason_agrees,
     reopen_note,
     reopen_refused_note,
+    sekoia_change_wins,
     sekoia_comment_uuid,
     status_name,
     war_room_entry,
 )
 from xsoar_module.models.schema import ManifestModel
+from xsoar_module.timing import iso8601_seconds, xsoar_epoch
 
 STATUS_CLOSED = 2  # XSOAR's status of a closed incident
 Action = Literal["closed", "reopened", "noted", "unchanged", "not_found"]
+Step = Literal["close", "reopen"]
 
 
 class UpdateIncidentArguments(ManifestModel):
@@ -46,8 +56,16 @@ class UpdateIncidentArguments(ManifestModel):
         description='XSOAR close reason per closing status (default {"Closed": "Resolved", "Rejected": '
         '"False Positive"})',
     )
+    changed_at: float | None = Field(
+        None,
+        ge=0,
+        allow_inf_nan=False,
+        description="When the status changed on Sekoia.io, epoch seconds ({{ node.0.updated_at }}): the later change "
+        "wins, so a status older than a closure made by a person in XSOAR is not applied, and a closing status "
+        "newer than it closes the incident again with its own reason",
+    )
 
-    @field_validator("alert_uuid", "short_id", "status", "close_reasons", "comment", mode="before")
+    @field_validator("alert_uuid", "short_id", "status", "close_reasons", "comment", "changed_at", mode="before")
     @classmethod
     def _unused_is_none(cls, value: Any) -> Any:
         return None if absent(value) else value
@@ -96,6 +114,10 @@ class UpdateIncidentResults(ManifestModel):
     incident_id: str | None = Field(None, description="ID of the XSOAR incident of the alert, when found")
     found: bool = Field(description="True when XSOAR has an incident for this alert")
     action: Action = Field(description="What changed: closed, reopened, noted, unchanged or not_found")
+    superseded_by: str | None = Field(
+        None,
+        description="The later change made by a person in XSOAR that won over the status, when it was not applied",
+    )
 
 
 class UpdateIncident(ModuleAction):
@@ -116,9 +138,12 @@ class UpdateIncident(ModuleAction):
                 self.log(f"Cortex XSOAR at {xsoar.url} has no incident for alert {arguments.alert}", level="info")
                 return UpdateIncidentResults(found=False, action="not_found")
             incident_id = str(incident.get("id"))
-            action = IncidentUpdate(xsoar, incident, arguments, self.log).apply()
+            update = IncidentUpdate(xsoar, incident, arguments, self.log, self.sekoia_client)
+            action = update.apply()
         self.log(f"Incident {incident_id} of alert {arguments.alert}: {action}", level="info")
-        return UpdateIncidentResults(incident_id=incident_id, found=True, action=action)
+        return UpdateIncidentResults(
+            incident_id=incident_id, found=True, action=action, superseded_by=update.superseded_by
+        )
 
 
 class IncidentUpdate:
@@ -130,24 +155,88 @@ class IncidentUpdate:
         incident: dict[str, Any],
         arguments: UpdateIncidentArguments,
         log: Callable[..., None],
+        sekoia: Callable[[], SekoiaClient],
     ):
         self.xsoar = xsoar
+        self.sekoia = sekoia
         self.incident = incident
         self.arguments = arguments
         self.log = log
         self.id = str(incident.get("id"))
         self.war_room = str(incident.get("investigationId") or self.id)
+        self.superseded_by: str | None = None
 
     def apply(self) -> Action:
         status, comment = self.arguments.status, self.arguments.comment
-        closed = self.incident.get("status") == STATUS_CLOSED
-        if status in CLOSING_STATUSES and not closed:
-            reason = close_reason_for(status, self.arguments.close_reasons) or "Resolved"
-            self.xsoar.close_incident(self.id, reason, close_notes(comment, self.arguments.alert, status))
-            return "closed"
-        if status in OPEN_STATUSES and closed:
-            return self._reopen(status, comment)
+        if status is not None and (step := self._step(status)) is not None and not self._superseded(status):
+            return self._close(status, comment) if step == "close" else self._reopen(status, comment)
         return "noted" if comment is not None and self._note(comment) else "unchanged"
+
+    def _close(self, status: str, comment: dict[str, Any] | str | None) -> Action:
+        """Close the incident with the status's reason, then say so in its war room (Incident Updated knows by this
+        note a closure undone before its next poll)."""
+        reason = close_reason_for(status, self.arguments.close_reasons) or "Resolved"
+        self.xsoar.close_incident(self.id, reason, close_notes(comment, self.arguments.alert, status))
+        self.xsoar.add_entry(self.war_room, closure_note(self.arguments.alert, status, reason))
+        return "closed"
+
+    def _superseded(self, status: str) -> bool:
+        """Whether a person closed the incident after the alert's change (the later change wins): then it is not
+        applied, and the log and `superseded_by` say why."""
+        winner = self._later_closure()
+        if winner is None:
+            return False
+        self.superseded_by = winner
+        changed_at = iso8601_seconds(self.arguments.changed_at or 0)
+        self.log(
+            f"Incident {self.id}: alert {self.arguments.alert} became {status} at {changed_at}, before {winner}: not "
+            "applied (the later change wins)",
+            level="info",
+        )
+        return True
+
+    def _step(self, status: str) -> Step | None:
+        """What the status asks of the incident: closed (open, or closed with a reason of another status when the
+        change's time is known), reopened (closed), or nothing."""
+        closed = self.incident.get("status") == STATUS_CLOSED
+        if status in CLOSING_STATUSES:
+            other_reason = not reason_agrees(self.incident.get("closeReason"), status, self.arguments.close_reasons)
+            return "close" if not closed or (other_reason and self.arguments.changed_at is not None) else None
+        return "reopen" if status in OPEN_STATUSES and closed else None
+
+    def _later_closure(self) -> str | None:
+        """The incident's closure by a person (close notes without the marker), when it is later than the alert's
+        change by the rule (`sekoia_change_wins`); None without the change's time."""
+        changed_at = self.arguments.changed_at
+        closed_at = xsoar_epoch(self.incident.get("closed"))
+        if changed_at is None or closed_at is None or self.incident.get("status") != STATUS_CLOSED:
+            return None
+        if is_marked(self.incident.get("closeNotes")):
+            return None
+        if sekoia_change_wins(changed_at, closed_at, self._follows_mirror(changed_at, closed_at)):
+            return None
+        who = self.incident.get("closingUserId") or "a person"
+        return f"its closure as {self.incident.get('closeReason')!r} by {who} at {iso8601_seconds(closed_at)}"
+
+    def _follows_mirror(self, changed_at: float, closed_at: float) -> bool:
+        """In the closure's second only: whether the alert's change came after this module's mirror of a change on
+        the alert in that second (one read of the alert's history); False when it cannot be read."""
+        status = self.arguments.status
+        if status is None or math.floor(changed_at) != math.floor(closed_at):
+            return False
+        try:
+            with self.sekoia() as client:
+                alert = client.get_alert(self.arguments.alert_uuid or self.arguments.alert, history=True)
+                is_own = own_changes(identity_of(client.me()))
+        except ModuleError as exc:
+            self.log(
+                f"Alert {self.arguments.alert} could not be read ({exc}): XSOAR's change wins the same second",
+                level="warning",
+            )
+            return False
+        now = alert.get("status")
+        current = now.get("name") if isinstance(now, dict) else None
+        return status_change_follows_own(alert.get("history"), status, changed_at, is_own, current)
 
     def _reopen(self, status: str, comment: dict[str, Any] | str | None) -> Action:
         refused = self.xsoar.reopen_incident(self.war_room)

@@ -41,6 +41,12 @@ REFUSALS = Refusals(
 )
 
 
+def identity_of(me: dict[str, Any]) -> str | None:
+    """The identity (`uuid`, else `id`) of `GET /v1/me`'s answer: `created_by` of what the API key changes."""
+    identity = me.get("uuid") or me.get("id")
+    return identity if isinstance(identity, str) and identity else None
+
+
 def _alert_path(alert_id: str) -> str:
     return f"/v1/sic/alerts/{quote(alert_id, safe='')}"
 

@@ -5,6 +5,7 @@ Every text this module writes on either side (a Sekoia.io comment, an XSOAR war-
 ends with `MARKER`, so that the sync triggers recognise their own changes and never send them back (no echo).
 """
 
+import math
 import re
 from typing import Any
 
@@ -97,6 +98,7 @@ def alert_comment(note: dict[str, Any] | str, incident_id: str | None) -> str:
 
 
 REOPEN_NOTE = "Reopened: Sekoia.io alert"  # how the war-room note of a reopening by this module begins
+CLOSURE_NOTE = "Closed: Sekoia.io alert"  # how the war-room note of a closure by this module begins
 NULL_RENDERINGS = frozenset({"", "none", "null", "undefined"})  # how a template may render an unused argument
 
 
@@ -130,6 +132,34 @@ def reopen_note(alert_id: str, status: str) -> str:
 def is_reopen_note(text: Any) -> bool:
     """True for the note of a reopening made by this module."""
     return is_marked(text) and text.lstrip().startswith(REOPEN_NOTE)
+
+
+def closure_note(alert_id: str, status: str, reason: str) -> str:
+    """The war-room note this module writes after it closes an incident: Incident Updated sees by it a closure undone
+    before its next poll."""
+    return marked(f"{CLOSURE_NOTE} {alert_id} is {status}: the incident is closed as {reason}")
+
+
+def is_closure_note(text: Any) -> bool:
+    """True for the note of a closure made by this module."""
+    return is_marked(text) and text.lstrip().startswith(CLOSURE_NOTE)
+
+
+def reason_agrees(close_reason: Any, status: str, overrides: dict[str, str] | None = None) -> bool:
+    """Whether an incident closed with `close_reason` agrees with a closing alert `status`: the reason Update Incident
+    gives that status, or a reason that maps to it (`False Positive` -> Rejected, any other -> Closed)."""
+    reason = close_reason if isinstance(close_reason, str) else ""
+    return reason == close_reason_for(status, overrides) or status_for_close_reason(reason) == status
+
+
+def sekoia_change_wins(sekoia_at: float, xsoar_at: float, follows_mirror: bool = False) -> bool:
+    """The rule for two status changes made by people on one pair, one in Sekoia.io at `sekoia_at` and one in XSOAR at
+    `xsoar_at` (epoch seconds): the later one wins, compared in whole seconds (Sekoia.io dates its history in
+    seconds). In the same second XSOAR's wins, unless the Sekoia.io change `follows_mirror`: it came after this
+    module's mirror of the XSOAR change on the alert (its history's order tells). Update Incident and Update Alert
+    both apply it, so that the winner is applied on the other side and the loser is not."""
+    sekoia, xsoar = math.floor(sekoia_at), math.floor(xsoar_at)
+    return sekoia > xsoar or (sekoia == xsoar and follows_mirror)
 
 
 def reopen_refused_note(alert_id: str, status: str, reason: str) -> str:

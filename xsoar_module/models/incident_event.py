@@ -23,3 +23,8 @@ class IncidentUpdatedEvent(ManifestModel):
     close_reason: str | None = Field(None, description="XSOAR close reason (closures)")
     close_notes: str | None = Field(None, description="XSOAR close notes (closures)")
     note: IncidentNote | None = Field(None, description="The war-room note (notes): {id, content, user}")
+    updated_at: int | None = Field(
+        None,
+        description="Time of the change, epoch seconds: the closure's, the incident's modification time when the "
+        "reopening was seen, the note's creation",
+    )

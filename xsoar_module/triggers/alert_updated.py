@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 
-from xsoar_module.clients.sekoia import SekoiaClient
+from xsoar_module.clients.sekoia import SekoiaClient, identity_of
 from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.models.trigger_event import COMMENT, STATUS, AlertUpdatedEvent, EventComment
 from xsoar_module.triggers.alert_filters import AlertCreatedConfiguration
@@ -76,9 +76,7 @@ class AlertUpdatedTrigger(AlertLiveTrigger["AlertChange"]):
     _own: str | None = None  # the API key's identity (`GET /v1/me`)
 
     def check_api_key(self, client: SekoiaClient) -> str:
-        me = self.me(client)
-        identity = me.get("uuid") or me.get("id")
-        self._own = identity if isinstance(identity, str) and identity else None
+        self._own = identity_of(self.me(client))
         if self._own is None:
             self.log(
                 "Sekoia.io's /v1/me gave no identity for the API key: the module's own changes are recognised by "

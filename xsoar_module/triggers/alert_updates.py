@@ -2,7 +2,8 @@
 
 A change is handed to the emitter as `{"key", "at", "change", "alert", ...}`:
 - a status change: key `<alert uuid>@<time>:<status>`, the time of the latest status change of the alert's history
-  (its `updated_at` when the answer has no history, or entries of an unknown shape), so that an update that is no
+  (`mapping/alert_history.py`: of two changes in the same second, the history's order tells the latest; the alert's
+  `updated_at` when the answer has no history, or entries of an unknown shape), so that an update that is no
   status change (a comment that moves `updated_at`, an urgency) never repeats it; `by` and `marked` say who made it;
 - a comment: key the comment uuid, time its `date`.
 
@@ -16,14 +17,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from pydantic import ValidationError
 
 from xsoar_module.clients.liveapi import AlertCreatedNotification, Ignored, read_envelope
 from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.errors import NotFoundError, describe_validation_error
+from xsoar_module.mapping.alert_history import entry_time, epoch, is_marked_entry, latest_status_change
 from xsoar_module.mapping.sync import is_marked
 from xsoar_module.models.alert import Alert
 from xsoar_module.models.trigger_event import COMMENT, STATUS
@@ -49,30 +49,6 @@ class AlertChange:
     marked: bool = False  # it carries this module's marker
 
 
-def epoch(value: Any) -> int | None:
-    """Epoch seconds from a number or an ISO-8601 text (None otherwise)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
-        except ValueError:
-            return None
-    return None
-
-
-def latest_status_entry(history: Any) -> JsonObject | None:
-    """The newest status change of an alert's history (entries whose `alert` says a status), if any."""
-    if not isinstance(history, list):
-        return None
-    entries = [
-        entry
-        for entry in history
-        if isinstance(entry, dict) and isinstance(entry.get("alert"), dict) and entry["alert"].get("status")
-    ]
-    return max(entries, key=lambda entry: epoch(entry.get("date")) or 0, default=None)
-
-
 def status_change(alert: JsonObject) -> JsonObject | None:
     """The received object of the alert's latest status change (None: it never changed status)."""
     status = alert.get("status")
@@ -81,9 +57,9 @@ def status_change(alert: JsonObject) -> JsonObject | None:
     if not isinstance(name, str) or not isinstance(uuid, str):
         return None
     history = alert.get("history")
-    entry = latest_status_entry(history)
+    entry = latest_status_change(history, name)
     if entry is not None:
-        at, by, marked = epoch(entry.get("date")), entry.get("created_by"), is_marked(entry.get("comment"))
+        at, by, marked = entry_time(entry), entry.get("created_by"), is_marked_entry(entry)
     elif history == [] or alert.get("updated_at") == alert.get("created_at"):
         return None  # no change in its history, or an alert never updated
     else:  # no history in the answer, or entries of an unknown shape: the update time stands for the change

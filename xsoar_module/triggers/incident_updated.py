@@ -44,8 +44,9 @@ class IncidentUpdatedConfiguration(ManifestModel):
         100,
         ge=0,
         le=5000,
-        description="Each poll also reads the war room of this many open incidents, the most recently modified, for "
-        "notes that leave the incident's modified time alone (0: only incidents whose modified time moved)",
+        description="Each poll also reads the war rooms of this many open incidents, taking turns through all the "
+        "open incidents this module created, for notes that leave the incident's modified time alone (0: only "
+        "incidents whose modified time moved)",
     )
 
     def backoff(self) -> Backoff:

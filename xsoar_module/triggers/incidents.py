@@ -1,22 +1,25 @@
 """XSOAR incidents as polled trigger items, for Incident Updated: what changed on the incidents this module created.
 
 A poll lists the incidents modified since the checkpoint (`alertid:* and modified:>="<ISO>"`, oldest modification
-first) and the most recently modified open ones (a war-room entry may leave `modified` alone), reads their war rooms,
-and compares each with its remembered state: a closure, a reopening, the notes written since. Changes this module
-made are left out: closures whose close notes carry the marker, reopenings followed by its marked reopen note,
-marked entries.
+first) and a page of the open ones, the next page at each poll so that every open incident has its turn (a war-room
+entry may leave `modified` alone), reads their war rooms, and compares each with its remembered state: a closure, a
+reopening, the notes written since. Changes this module made are left out: closures whose close notes carry the
+marker, reopenings followed by its marked reopen note, marked entries. A closure this module made and a person undid
+before the poll shows by the module's closure note, written after the state was taken and before the incident's
+last modification: the reopening is emitted.
 """
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 from pydantic import ValidationError
 
 from xsoar_module.clients.xsoar import XsoarClient
 from xsoar_module.errors import RejectedRequestError, describe_validation_error
-from xsoar_module.mapping.sync import is_marked, is_reopen_note
+from xsoar_module.mapping.sync import is_closure_note, is_marked, is_reopen_note
 from xsoar_module.models.incident_event import IncidentUpdatedEvent
-from xsoar_module.timing import iso8601_seconds, parse_iso8601
+from xsoar_module.timing import iso8601_seconds, xsoar_epoch
 from xsoar_module.triggers.emitter import JsonObject
 from xsoar_module.triggers.incident_state import IncidentState, IncidentStates
 
@@ -25,14 +28,6 @@ STATUS_CLOSED = 2
 ENTRY_REGULAR = 1
 SYSTEM_USERS = frozenset({"", "DBot"})
 ENTRIES_READ = 200  # the latest war-room entries read per incident and poll (more in one interval: the oldest missed)
-
-
-def epoch(value: Any) -> float | None:
-    """Epoch seconds of an XSOAR time; None for an absent one or XSOAR's zero time (year 1)."""
-    moment = parse_iso8601(value) if isinstance(value, str) and value else None
-    if moment is None or moment.year < 1971:
-        return None
-    return moment.timestamp()
 
 
 class IncidentChangeKind:
@@ -74,13 +69,14 @@ class IncidentChanges:
         self._log = log
         self.war_room_readable: bool | None = None  # unknown until the first read
         self.newest: float | None = None  # the newest modification seen by the last complete poll
+        self._page = 0  # the page of open incidents whose war rooms the next poll reads
 
     def list_since(self, since: int) -> Iterator[JsonObject | None]:
         self.newest = None
         looked_at: set[str] = set()
         for incident in self._client.iter_modified_since(QUERY, iso8601_seconds(since)):
             incident_id = str(incident.get("id"))
-            modified_at = epoch(incident.get("modified"))
+            modified_at = xsoar_epoch(incident.get("modified"))
             if modified_at is not None:
                 self.newest = max(self.newest or modified_at, modified_at)
             known = self._states.get(incident_id)
@@ -89,16 +85,20 @@ class IncidentChanges:
             looked_at.add(incident_id)
             yield from self._changes(incident, since)
         if self._watched:
-            search = {
-                "query": QUERY,
-                "notStatus": [STATUS_CLOSED],
-                "sort": [{"field": "modified", "asc": False}],
-                "page": 0,
-                "size": self._watched,
-            }
-            for incident in self._client.search_incidents(search):
+            for incident in self._watched_page():
                 if str(incident.get("id")) not in looked_at:
                     yield from self._changes(incident, since)
+
+    def _watched_page(self) -> list[JsonObject]:
+        """The next `watched` open incidents in creation order: each poll takes the page after the previous one's, and
+        the first again after the last."""
+        search = {"query": QUERY, "notStatus": [STATUS_CLOSED], "sort": [{"field": "created", "asc": True}]}
+        found = self._client.search_incidents(search | {"page": self._page, "size": self._watched})
+        if not found and self._page:
+            self._page = 0
+            found = self._client.search_incidents(search | {"page": 0, "size": self._watched})
+        self._page = self._page + 1 if len(found) >= self._watched else 0
+        return found
 
     def _changes(self, incident: JsonObject, since: int) -> Iterator[JsonObject]:
         incident_id = str(incident.get("id"))
@@ -106,17 +106,17 @@ class IncidentChanges:
         entries = self._entries(incident)
         status, closed = incident.get("status"), str(incident.get("closed") or "")
         if status == STATUS_CLOSED and (known is None or known.status != STATUS_CLOSED or known.closed != closed):
-            closed_at = epoch(closed) or epoch(incident.get("modified")) or float(since)
+            closed_at = xsoar_epoch(closed) or xsoar_epoch(incident.get("modified")) or float(since)
             if (known is not None or closed_at >= since) and not is_marked(incident.get("closeNotes")):
                 yield self._change(incident, "closed", f"closed:{incident_id}@{closed}", closed_at)
-        elif self._reopened_by_a_person(status, known, entries):
-            at = epoch(incident.get("modified")) or float(since)
+        elif self._reopened_by_a_person(status, self._closed_meanwhile(incident, known, entries), entries):
+            at = xsoar_epoch(incident.get("modified")) or float(since)
             yield self._change(incident, "reopened", f"reopened:{incident_id}@{incident.get('modified')}", at)
         state = IncidentState(
             status=status,
             closed=closed,
             modified=str(incident.get("modified") or ""),
-            modified_at=epoch(incident.get("modified")) or 0.0,
+            modified_at=xsoar_epoch(incident.get("modified")) or 0.0,
             entry_at=known.entry_at if known else None,
             entry_ids=list(known.entry_ids) if known else [],
         )
@@ -148,13 +148,30 @@ class IncidentChanges:
         return entries
 
     @staticmethod
+    def _closed_meanwhile(
+        incident: JsonObject, known: IncidentState | None, entries: list[JsonObject] | None
+    ) -> IncidentState | None:
+        """The known state; for an incident open now, closed by this module since when its closure note was written
+        after that state and before the incident's latest modification (a closure undone before this poll)."""
+        if known is None or incident.get("status") == STATUS_CLOSED:
+            return known
+        modified = xsoar_epoch(incident.get("modified")) or 0.0
+        closures = [
+            entry
+            for entry in entries or []
+            if is_closure_note(entry.get("contents"))
+            and known.modified_at < (xsoar_epoch(entry.get("created")) or 0.0) < modified
+        ]
+        return replace(known, status=STATUS_CLOSED, closed=str(closures[-1].get("created"))) if closures else known
+
+    @staticmethod
     def _reopened_by_a_person(status: Any, known: IncidentState | None, entries: list[JsonObject] | None) -> bool:
         """Closed before, open now, and no reopen note of this module written at or after the closure it undid."""
         if status == STATUS_CLOSED or known is None or known.status != STATUS_CLOSED:
             return False
-        closed_at = epoch(known.closed) or 0.0
+        closed_at = xsoar_epoch(known.closed) or 0.0
         return not any(
-            is_reopen_note(entry.get("contents")) and (epoch(entry.get("created")) or 0.0) >= closed_at - 1.0
+            is_reopen_note(entry.get("contents")) and (xsoar_epoch(entry.get("created")) or 0.0) >= closed_at
             for entry in entries or []
         )
 
@@ -167,7 +184,7 @@ class IncidentChanges:
         after = known.entry_at if known and known.entry_at is not None else float(since)
         seen = set(known.entry_ids) if known else set()
         for entry in entries:
-            created, entry_id = epoch(entry.get("created")), str(entry.get("id"))
+            created, entry_id = xsoar_epoch(entry.get("created")), str(entry.get("id"))
             if created is None or created < after or (created == after and entry_id in seen):
                 continue
             if state.entry_at is None or created > state.entry_at:
@@ -178,7 +195,7 @@ class IncidentChanges:
 
     def _note(self, incident: JsonObject, entry: JsonObject) -> JsonObject:
         note = {"id": str(entry.get("id")), "content": entry.get("contents"), "user": entry.get("user")}
-        change = self._change(incident, "note", f"note:{note['id']}", epoch(entry.get("created")) or 0.0)
+        change = self._change(incident, "note", f"note:{note['id']}", xsoar_epoch(entry.get("created")) or 0.0)
         change["event"]["note"] = note
         return change
 
@@ -191,6 +208,7 @@ class IncidentChanges:
             "alert_short_id": fields.get("alertid") or incident.get("dbotMirrorId") or None,
             "alert_uuid": fields.get("sekoiaioalertuuid") or None,
             "change": change,
+            "updated_at": int(at),
         }
         if change == "closed":
             event |= {"close_reason": incident.get("closeReason"), "close_notes": incident.get("closeNotes")}

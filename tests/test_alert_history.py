@@ -1,0 +1,100 @@
+"""A Sekoia.io alert's history read for its status changes (pure): the latest one when two share a second, both
+shapes (the simulator's, oldest first; the published one, newest first), and who saw whose change."""
+
+from xsoar_module.mapping.alert_history import (
+    entry_comments,
+    follows_own_change,
+    latest_change_by,
+    latest_status_change,
+    newest_first,
+    own_changes,
+    status_change_follows_own,
+)
+from xsoar_module.mapping.sync import MARKER
+from xsoar_module.triggers.alert_updates import status_change
+
+MODULE, PERSON = "module-key", "person"
+ALERT = {"uuid": "a-1", "short_id": "ALx1", "created_at": 100, "updated_at": 100}
+is_own = own_changes(MODULE)
+
+
+def change(date: int, status: str, by: str, previous: str = "Pending") -> dict:
+    """A status change as the simulator writes it."""
+    return {"date": date, "alert": {"status": status, "previous_status": previous}, "created_by": by, "comment": None}
+
+
+def published(created_at: int, status: str, by: str, comment: str | None = None) -> dict:
+    """A status change in the shape of Palo Alto's published Sekoia XDR test data."""
+    comments = [{"uuid": "c", "content": comment, "created_by": by}] if comment else []
+    return {
+        "uuid": f"h-{created_at}-{status}",
+        "created_at": created_at,
+        "created_by": by,
+        "created_by_type": "apikey" if by == MODULE else "user",
+        "entry_type": "alert",
+        "alert": {"status": status, "previous_status": "Pending"},
+        "history_comments": comments,
+    }
+
+
+def test_a_persons_change_in_the_same_second_as_the_modules_is_the_latest_when_it_came_after():
+    """The module closes the alert (mirroring XSOAR), a person acknowledges it in that same second: the person's
+    change is the alert's latest, so Alert Updated emits it (before: the module's, by `max` over equal dates)."""
+    history = [change(500, "Closed", MODULE), change(500, "Acknowledged", PERSON, "Closed")]
+    latest = latest_status_change(history, "Acknowledged")
+    assert latest is not None and latest["created_by"] == PERSON
+    item = status_change(ALERT | {"status": {"name": "Acknowledged"}, "updated_at": 500, "history": history})
+    assert item is not None and item["by"] == PERSON and item["key"] == "a-1@500:Acknowledged"
+
+
+def test_the_modules_change_after_a_persons_in_the_same_second_is_the_latest_and_no_echo():
+    """The reverse order: the module's change is the latest, the item is the module's (no run: no echo)."""
+    history = [change(500, "Acknowledged", PERSON), change(500, "Closed", MODULE, "Acknowledged")]
+    item = status_change(ALERT | {"status": {"name": "Closed"}, "updated_at": 500, "history": history})
+    assert item is not None and item["by"] == MODULE and item["key"] == "a-1@500:Closed"
+
+
+def test_the_published_shape_lists_newest_first_and_carries_its_comments_apart():
+    history = [
+        {"created_at": 700, "entry_type": "comment", "comment": {"content": "later comment"}},
+        published(600, "Closed", MODULE, f"done\n\n{MARKER}"),
+        published(600, "Acknowledged", PERSON),
+        published(100, "Pending", "application"),
+    ]
+    assert newest_first(history)
+    latest = latest_status_change(history, "Closed")
+    assert latest is not None and latest["created_by"] == MODULE
+    item = status_change(ALERT | {"status": {"name": "Closed"}, "updated_at": 600, "history": history})
+    assert item is not None and item["key"] == "a-1@600:Closed" and item["marked"]  # its comment carries the marker
+    assert entry_comments(history[1]) == [f"done\n\n{MARKER}"]
+    person = latest_change_by(history, lambda entry: not is_own(entry), "Closed")
+    assert person is not None and person["alert"]["status"] == "Acknowledged"
+
+
+def test_a_history_all_in_one_second_is_read_by_the_alerts_current_status():
+    """No date tells the order: of two changes in the same second, the one that led to the current status is last."""
+    newest_listed_first = [change(500, "Acknowledged", PERSON, "Closed"), change(500, "Closed", MODULE)]
+    assert not newest_first(newest_listed_first)
+    latest = latest_status_change(newest_listed_first, "Acknowledged")
+    assert latest is not None and latest["created_by"] == PERSON
+
+
+def test_who_saw_the_modules_change_in_the_same_second():
+    mirrored_first = [
+        change(499, "Acknowledged", PERSON),
+        change(500, "Closed", MODULE),
+        change(500, "Ongoing", PERSON),
+    ]
+    assert follows_own_change(mirrored_first, mirrored_first[2], is_own)
+    assert status_change_follows_own(mirrored_first, "Ongoing", 500.7, is_own)
+    person_first = [change(500, "Ongoing", PERSON), change(500, "Closed", MODULE)]
+    assert not follows_own_change(person_first, person_first[0], is_own)
+    a_second_before = [change(499, "Closed", MODULE), change(500, "Ongoing", PERSON)]
+    assert not follows_own_change(a_second_before, a_second_before[1], is_own)  # a second apart: the clocks tell
+    assert not status_change_follows_own(person_first, "Rejected", 500, is_own)  # no such change
+
+
+def test_the_modules_changes_are_its_key_or_its_marker():
+    assert is_own(change(1, "Closed", MODULE))
+    assert is_own(published(1, "Closed", "other-key", f"x\n\n{MARKER}"))
+    assert not is_own(change(1, "Closed", PERSON)) and not own_changes(None)(change(1, "Closed", MODULE))

@@ -1,0 +1,120 @@
+"""Incident Updated's polls, one at a time against the XSOAR simulator: a closure made by the module and undone by a
+person before the next poll is a reopening to emit; the war rooms of all open incidents are read in turn; every
+change carries its time."""
+
+import math
+from pathlib import Path
+
+import pytest
+
+from lab.xsoar_simulator import XsoarSimulator
+from tests.support import XSOAR_API_KEY
+from xsoar_module.clients.xsoar import XsoarClient, api_configuration
+from xsoar_module.configuration import ModuleConfiguration
+from xsoar_module.mapping.sync import closure_note
+from xsoar_module.timing import xsoar_epoch
+from xsoar_module.triggers.incident_state import IncidentState, IncidentStates
+from xsoar_module.triggers.incidents import IncidentChanges
+
+SINCE = 0  # every change counts: the states decide what is new
+
+
+@pytest.fixture
+def client(xsoar: XsoarSimulator):
+    config = ModuleConfiguration(
+        api_key="unused", xsoar_url=xsoar.api_url_v8, xsoar_api_key=XSOAR_API_KEY, xsoar_api_key_id="17"
+    )
+    with XsoarClient(api_configuration(config)) as xsoar_client:
+        yield xsoar_client
+
+
+def lister(client: XsoarClient, tmp_path: Path, watched: int = 100) -> IncidentChanges:
+    return IncidentChanges(client, IncidentStates(tmp_path / "state.json"), watched=watched, log=lambda *_: None)
+
+
+def poll(changes: IncidentChanges) -> list[tuple[str, str]]:
+    return [(item["event"]["incident_id"], item["event"]["change"]) for item in changes.list_since(SINCE) if item]
+
+
+def incident(xsoar: XsoarSimulator, short_id: str) -> str:
+    fields = {"alertid": short_id}
+    return xsoar._store({"name": short_id, "CustomFields": fields, "createInvestigation": True}, "api")["id"]
+
+
+def update_incident(symphony, xsoar: XsoarSimulator, data_path: Path, status: str) -> None:
+    """Update Incident mirrors a Sekoia.io status of alert ALx."""
+    config = {"api_key": "unused", "xsoar_url": xsoar.api_url_v8, "xsoar_api_key": XSOAR_API_KEY}
+    arguments = {"short_id": "ALx", "status": status}
+    outcome = symphony.run_action(
+        "UpdateIncident", config | {"xsoar_api_key_id": "17"}, arguments, data_path=data_path, in_process=True
+    )
+    assert outcome.error is None, outcome.error
+
+
+def test_a_closure_by_the_module_undone_before_the_next_poll_is_a_reopening(
+    symphony, xsoar, client, tmp_path, data_path
+):
+    target = incident(xsoar, "ALx")
+    changes = lister(client, tmp_path)
+    assert poll(changes) == []
+    update_incident(symphony, xsoar, data_path, "Closed")
+    xsoar.reopen_as_person(target, "bob")
+    assert poll(changes) == [(target, "reopened")]  # before: nothing, and the alert stayed Closed
+    assert poll(changes) == []
+
+
+def test_a_reopening_after_the_modules_reopening_and_closure_in_one_poll_is_emitted(
+    symphony, xsoar, client, tmp_path, data_path
+):
+    """Closed by a person (seen), then within one poll: reopened and closed again by the module, reopened by a person.
+    The module's reopen note is older than its closure note: the person's reopening is emitted."""
+    target = incident(xsoar, "ALx")
+    changes = lister(client, tmp_path)
+    poll(changes)
+    xsoar.close_as_person(target, "Resolved", "done", "bob")
+    assert poll(changes) == [(target, "closed")]
+    update_incident(symphony, xsoar, data_path, "Acknowledged")
+    update_incident(symphony, xsoar, data_path, "Closed")
+    xsoar.reopen_as_person(target, "bob")
+    assert poll(changes) == [(target, "reopened")]
+
+
+def test_a_closure_and_reopening_both_by_the_module_stay_silent(symphony, xsoar, client, tmp_path, data_path):
+    incident(xsoar, "ALx")
+    changes = lister(client, tmp_path)
+    poll(changes)
+    update_incident(symphony, xsoar, data_path, "Rejected")
+    update_incident(symphony, xsoar, data_path, "Acknowledged")
+    assert poll(changes) == []
+
+
+def test_a_closure_note_newer_than_the_incident_read_is_not_a_reopening():
+    """The incident was read before the module's closure, its war room after: nothing can be told yet."""
+    known = IncidentState(status=1, closed="", modified="2030-01-01T00:00:00Z", modified_at=1893456000.0)
+    incident_read = {"status": 1, "modified": "2030-01-01T00:00:01Z"}
+    note = {"contents": closure_note("ALx", "Closed", "Resolved"), "created": "2030-01-01T00:00:02Z"}
+    assert IncidentChanges._closed_meanwhile(incident_read, known, [note]) is known
+    reopened_later = incident_read | {"modified": "2030-01-01T00:00:03Z"}
+    seen = IncidentChanges._closed_meanwhile(reopened_later, known, [note])
+    assert seen is not None and seen.status == 2 and seen.closed == note["created"]
+
+
+def test_the_war_rooms_of_all_open_incidents_are_read_in_turn(xsoar, client, tmp_path):
+    """Five open incidents, two war rooms a poll: a note on any of them crosses within three polls."""
+    targets = [incident(xsoar, f"AL{n}") for n in range(5)]
+    changes = lister(client, tmp_path, watched=2)
+    for _ in range(3):
+        poll(changes)  # every incident seen once: notes from now on are new
+    entries = {xsoar.note_as_person(target, f"note on {target}")["id"] for target in targets}
+    noted = [item for _ in range(3) for item in changes.list_since(SINCE) if item]
+    assert {item["event"]["note"]["id"] for item in noted} == entries
+
+
+def test_each_change_carries_its_time(xsoar, client, tmp_path):
+    target = incident(xsoar, "ALx")
+    changes = lister(client, tmp_path)
+    poll(changes)
+    closed = xsoar.close_as_person(target, "Resolved", "done")["closed"]
+    [item] = list(changes.list_since(SINCE))
+    closed_at = xsoar_epoch(closed)
+    assert closed_at is not None and item["event"]["updated_at"] == math.floor(closed_at)

@@ -1,0 +1,182 @@
+"""The convergence rule end to end against both simulators: a status changed by a person on each side of one pair
+before either crossed. Update Incident and Update Alert get each other's change with its time (`changed_at`, as the
+shipped playbooks pass the trigger events' `updated_at`); the later change wins on both sides, the loser is
+`unchanged` with `superseded_by` saying why, and the pair agrees whichever action runs first."""
+
+import math
+import time
+
+import pytest
+
+from lab.sekoia_simulator import SekoiaSimulator
+from lab.xsoar_simulator import XsoarSimulator
+from tests.support import SEKOIA_KEY, XSOAR_API_KEY, assert_no_secret, until
+from xsoar_module.timing import xsoar_epoch
+
+ORDERS = ["incident first", "alert first"]
+
+
+@pytest.fixture
+def config(sekoia: SekoiaSimulator, xsoar: XsoarSimulator) -> dict:
+    return {
+        "base_url": sekoia.url,
+        "api_key": SEKOIA_KEY,
+        "xsoar_url": xsoar.api_url_v8,
+        "xsoar_mode": "api",
+        "xsoar_api_key": XSOAR_API_KEY,
+        "xsoar_api_key_id": "17",
+    }
+
+
+@pytest.fixture
+def pair(sekoia: SekoiaSimulator, xsoar: XsoarSimulator) -> tuple[dict, str]:
+    """An alert and its open incident, settled (Pending <-> open)."""
+    alert = sekoia.add_alert(events=0)
+    fields = {"alertid": alert["short_id"], "sekoiaioalertuuid": alert["uuid"]}
+    incident = xsoar._store({"name": "Alert", "CustomFields": fields, "createInvestigation": True}, "api")
+    return alert, incident["id"]
+
+
+def next_second() -> None:
+    """Wait for the clocks' next whole second: the change made then is the later one in whole seconds."""
+    second = math.floor(time.time())
+    until(lambda: math.floor(time.time()) > second, 3, "the next second")
+
+
+def early_in_a_second() -> None:
+    """Wait for the start of a second, so that a few quick changes share it."""
+    until(lambda: time.time() % 1 < 0.2, 3, "the start of a second")
+
+
+def sekoia_change(sekoia: SekoiaSimulator, alert: dict, status: str) -> int:
+    """A person changes the alert's status; the time of the change (its history entry's)."""
+    sekoia.change_status_as_person(alert["uuid"], status, "analyst")
+    return sekoia.history_of(alert["uuid"])[-1]["date"]
+
+
+def xsoar_closure(xsoar: XsoarSimulator, incident_id: str, reason: str) -> float:
+    closed = xsoar.close_as_person(incident_id, reason, "closed by a person", "bob")["closed"]
+    at = xsoar_epoch(closed)
+    assert at is not None
+    return at
+
+
+def update_incident(symphony, config, data_path, alert: dict, status: str, changed_at: float) -> dict:
+    arguments = {"alert_uuid": alert["uuid"], "short_id": alert["short_id"], "status": status}
+    return run(symphony, "UpdateIncident", config, data_path, arguments | {"changed_at": changed_at})
+
+
+def update_alert(symphony, config, data_path, alert: dict, reason: str, changed_at: float) -> dict:
+    arguments = {"short_id": alert["short_id"], "change": "closed", "close_reason": reason, "comment": "closed"}
+    return run(symphony, "UpdateAlert", config, data_path, arguments | {"changed_at": str(changed_at)})
+
+
+def run(symphony, action: str, config: dict, data_path, arguments: dict) -> dict:
+    outcome = symphony.run_action(action, config, arguments, data_path=data_path, in_process=True)
+    assert outcome.error is None, outcome.error
+    assert_no_secret(outcome.results, outcome.logs)
+    return outcome.results | {"logs": outcome.logs}
+
+
+def both(order: str, incident_side, alert_side) -> tuple[dict, dict]:
+    """Run the two actions in `order`; their results (Update Incident's, Update Alert's)."""
+    if order == ORDERS[0]:
+        return incident_side(), alert_side()
+    alert_results = alert_side()
+    return incident_side(), alert_results
+
+
+def state(sekoia: SekoiaSimulator, xsoar: XsoarSimulator, alert: dict, incident_id: str) -> tuple:
+    incident = xsoar.incident(incident_id)
+    status = next(a for a in sekoia.alerts() if a["uuid"] == alert["uuid"])["status"]["name"]
+    return status, incident["status"], incident["closeReason"] if incident["status"] == 2 else None
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_a_later_xsoar_closure_wins_over_an_acknowledgement(symphony, sekoia, xsoar, config, data_path, pair, order):
+    alert, incident_id = pair
+    acknowledged_at = sekoia_change(sekoia, alert, "Acknowledged")
+    next_second()
+    closed_at = xsoar_closure(xsoar, incident_id, "False Positive")
+    on_incident, on_alert = both(
+        order,
+        lambda: update_incident(symphony, config, data_path, alert, "Acknowledged", acknowledged_at),
+        lambda: update_alert(symphony, config, data_path, alert, "False Positive", closed_at),
+    )
+    assert (
+        on_incident["action"] == "unchanged" and "closure as 'False Positive' by bob" in on_incident["superseded_by"]
+    )
+    assert "not applied (the later change wins)" in on_incident["logs"]
+    assert on_alert["action"] == "status_changed" and on_alert["superseded_by"] is None
+    assert state(sekoia, xsoar, alert, incident_id) == ("Rejected", 2, "False Positive")
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_a_later_acknowledgement_wins_over_an_xsoar_closure(symphony, sekoia, xsoar, config, data_path, pair, order):
+    alert, incident_id = pair
+    closed_at = xsoar_closure(xsoar, incident_id, "Resolved")
+    next_second()
+    acknowledged_at = sekoia_change(sekoia, alert, "Acknowledged")
+    on_incident, on_alert = both(
+        order,
+        lambda: update_incident(symphony, config, data_path, alert, "Acknowledged", acknowledged_at),
+        lambda: update_alert(symphony, config, data_path, alert, "Resolved", closed_at),
+    )
+    assert on_incident["action"] == "reopened" and on_incident["superseded_by"] is None
+    assert on_alert["action"] == "unchanged" and "change to Acknowledged by user" in on_alert["superseded_by"]
+    assert state(sekoia, xsoar, alert, incident_id) == ("Acknowledged", 1, None)
+    assert sekoia.comments_of(alert["uuid"]) == []  # the losing closure's notes are not written either
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_a_later_closing_status_closes_the_incident_again_with_its_reason(
+    symphony, sekoia, xsoar, config, data_path, pair, order
+):
+    alert, incident_id = pair
+    closed_at = xsoar_closure(xsoar, incident_id, "False Positive")
+    next_second()
+    rejected_at = sekoia_change(sekoia, alert, "Closed")
+    on_incident, on_alert = both(
+        order,
+        lambda: update_incident(symphony, config, data_path, alert, "Closed", rejected_at),
+        lambda: update_alert(symphony, config, data_path, alert, "False Positive", closed_at),
+    )
+    assert on_incident["action"] == "closed" and on_alert["action"] == "unchanged"
+    assert state(sekoia, xsoar, alert, incident_id) == ("Closed", 2, "Resolved")
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_in_the_same_second_the_xsoar_change_wins(symphony, sekoia, xsoar, config, data_path, pair, order):
+    alert, incident_id = pair
+    early_in_a_second()
+    closed_at = xsoar_closure(xsoar, incident_id, "Resolved")
+    validated_at = sekoia_change(sekoia, alert, "Ongoing")  # made after the closure, yet in the same second
+    assert math.floor(closed_at) == validated_at
+    on_incident, on_alert = both(
+        order,
+        lambda: update_incident(symphony, config, data_path, alert, "Ongoing", validated_at),
+        lambda: update_alert(symphony, config, data_path, alert, "Resolved", closed_at),
+    )
+    assert on_incident["action"] == "unchanged" and on_alert["action"] == "status_changed"
+    assert state(sekoia, xsoar, alert, incident_id) == ("Closed", 2, "Resolved")
+
+
+def test_a_change_made_after_the_mirror_in_the_same_second_wins(symphony, sekoia, xsoar, config, data_path, pair):
+    """A person sees the XSOAR closure mirrored on the alert and reopens the alert within that second: the reopening
+    is the later change (the alert's history shows it after the module's closure), so it reopens the incident."""
+    alert, incident_id = pair
+    early_in_a_second()
+    closed_at = xsoar_closure(xsoar, incident_id, "Resolved")
+    assert update_alert(symphony, config, data_path, alert, "Resolved", closed_at)["action"] == "status_changed"
+    reopened_at = sekoia_change(sekoia, alert, "Acknowledged")
+    assert math.floor(closed_at) == reopened_at
+    on_incident = update_incident(symphony, config, data_path, alert, "Acknowledged", reopened_at)
+    assert on_incident["action"] == "reopened"
+    assert state(sekoia, xsoar, alert, incident_id) == ("Acknowledged", 1, None)
+
+
+def test_without_the_changes_time_the_change_is_applied_as_before(symphony, sekoia, xsoar, config, data_path, pair):
+    alert, incident_id = pair
+    xsoar_closure(xsoar, incident_id, "Resolved")
+    arguments = {"short_id": alert["short_id"], "status": "Acknowledged"}
+    assert run(symphony, "UpdateIncident", config, data_path, arguments)["action"] == "reopened"

@@ -1,0 +1,120 @@
+"""A Sekoia.io alert's history read for its status changes: which one is the latest, who made it, when. Pure.
+
+Two shapes are read. The simulator's: `date` (epoch seconds) and `comment` (the status change's comment, a text),
+entries appended oldest first. The shape of the answer published in Palo Alto's Sekoia XDR test data:
+`created_at` (epoch seconds) and `history_comments` (a list of comments), entries listed newest first. Which order
+Sekoia.io uses is not documented, so it is read from the dates themselves (more steps down than up: newest first).
+Dates are whole seconds: two changes of the same second are told apart by the entry whose status is the alert's
+current one, then by their order in the history.
+"""
+
+import math
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from xsoar_module.mapping.sync import is_marked
+
+Entry = dict[str, Any]
+
+
+def epoch(value: Any) -> int | None:
+    """Epoch seconds from a number or an ISO-8601 text (None otherwise)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value) if math.isfinite(value) else None
+    if isinstance(value, str):
+        try:
+            return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+        except ValueError:
+            return None
+    return None
+
+
+def entry_time(entry: Entry) -> int | None:
+    """When a history entry was made: its `date`, else its `created_at`."""
+    return epoch(entry.get("date")) if entry.get("date") is not None else epoch(entry.get("created_at"))
+
+
+def entry_status(entry: Entry) -> str | None:
+    """The status a status change led to (None for other entries: comments, countermeasures, cases)."""
+    alert = entry.get("alert")
+    status = alert.get("status") if isinstance(alert, dict) else None
+    return status if isinstance(status, str) and status else None
+
+
+def entry_comments(entry: Entry) -> list[str]:
+    """The texts of the comments that went with a history entry (`comment`, or `history_comments`' contents)."""
+    texts = [entry.get("comment")]
+    listed = entry.get("history_comments")
+    if isinstance(listed, list):
+        texts += [item.get("content") for item in listed if isinstance(item, dict)]
+    return [text for text in texts if isinstance(text, str)]
+
+
+def is_marked_entry(entry: Entry) -> bool:
+    """Whether a comment that went with the entry carries this module's marker."""
+    return any(is_marked(text) for text in entry_comments(entry))
+
+
+def newest_first(history: list[Any]) -> bool:
+    """Whether the history lists its newest entries first: its dated entries step down more often than up."""
+    times = [t for t in (entry_time(entry) for entry in history if isinstance(entry, dict)) if t is not None]
+    steps = list(zip(times, times[1:], strict=False))
+    return sum(later < earlier for earlier, later in steps) > sum(later > earlier for earlier, later in steps)
+
+
+def status_changes(history: Any, current: str | None = None) -> list[Entry]:
+    """The status changes of a history, oldest first; of two made in the same second, the one that led to the
+    alert's `current` status comes last, then the history's own order decides."""
+    if not isinstance(history, list):
+        return []
+    ordered = list(reversed(history)) if newest_first(history) else history
+    changes = [entry for entry in ordered if isinstance(entry, dict) and entry_status(entry)]
+    position = {id(entry): index for index, entry in enumerate(changes)}
+    return sorted(
+        changes,
+        key=lambda entry: (entry_time(entry) or 0, entry_status(entry) == current, position[id(entry)]),
+    )
+
+
+def latest_status_change(history: Any, current: str | None = None) -> Entry | None:
+    """The newest status change of an alert's history, if any."""
+    changes = status_changes(history, current)
+    return changes[-1] if changes else None
+
+
+def latest_change_by(history: Any, who: Callable[[Entry], bool], current: str | None = None) -> Entry | None:
+    """The newest status change for which `who` is true (e.g. made by someone other than this module)."""
+    return next((entry for entry in reversed(status_changes(history, current)) if who(entry)), None)
+
+
+def follows_own_change(
+    history: Any, change: Entry, is_own: Callable[[Entry], bool], current: str | None = None
+) -> bool:
+    """Whether `change` (an entry of `history`) came after a status change, made in the same second, for which
+    `is_own` is true (this module's): whoever made it had seen the module's change."""
+    changes = status_changes(history, current)
+    at = entry_time(change)
+    before = next((changes[:index] for index, entry in enumerate(changes) if entry is change), [])
+    return any(is_own(entry) and entry_time(entry) == at for entry in before)
+
+
+def own_changes(identity: str | None) -> Callable[[Entry], bool]:
+    """Whether an entry was made by this module: by its API key's identity (`GET /v1/me`), or with its marker."""
+    return lambda entry: (identity is not None and entry.get("created_by") == identity) or is_marked_entry(entry)
+
+
+def status_change_follows_own(
+    history: Any, status: str, at: float, is_own: Callable[[Entry], bool], current: str | None = None
+) -> bool:
+    """Whether the change to `status` made at `at` by someone else than `is_own` came after a change of `is_own` in
+    the same second (`follows_own_change`); False when the history has no such change."""
+    change = next(
+        (
+            entry
+            for entry in reversed(status_changes(history, current))
+            if entry_status(entry) == status and entry_time(entry) == math.floor(at) and not is_own(entry)
+        ),
+        None,
+    )
+    return change is not None and follows_own_change(history, change, is_own, current)
