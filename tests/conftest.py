@@ -12,6 +12,11 @@ from xsoar_module.clients.http import RetryPolicy
 from xsoar_module.clients.xsoar import XSOAR_POLICY
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long tests first: workers take tests in this order; one left alone with a long test would end the run late."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @pytest.fixture(scope="session")
 def sekoia():
     with SekoiaSimulator(api_key=SEKOIA_KEY) as simulator:

@@ -6,10 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ["manifest.json", "main.py"]
 
 
+@pytest.mark.long
 def test_generated_files_match_the_committed_ones(tmp_path: Path):
     copy = tmp_path / "module"
     shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", ".poetry", ".git", "__pycache__", ".state"))

@@ -85,6 +85,7 @@ def test_the_two_block_template_reads_the_trigger_file_and_fetches_events(tmp_pa
     assert incident["alertId"] == alert["short_id"] and incident["events"] == 4
 
 
+@pytest.mark.long
 def test_blocks_can_run_as_processes(tmp_path: Path):
     with running_chain(DemoOptions(in_process=False, state=tmp_path)) as (sekoia, xsoar, runner):
         sekoia.add_alert(events=1)
@@ -147,6 +148,7 @@ def test_check_reports_every_problem(tmp_path: Path):
     assert result.returncode == 1 and result.stdout.count("- ") >= 2
 
 
+@pytest.mark.long
 @pytest.mark.parametrize(("mode", "process"), [("webhook", True), ("api", False)], ids=["webhook-process", "api"])
 def test_the_demo_command(tmp_path: Path, mode: str, process: bool):
     result = cli("demo", "--alerts", "3", "--mode", mode, "--state", str(tmp_path), process=process)

@@ -5,6 +5,7 @@ import pytest
 from lab.soak import SoakPlan, run_soak
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("mode", ["api", "webhook"])
 def test_no_alert_lost_under_faults_and_a_restart(mode: str):
     plan = SoakPlan(alerts=60, mode=mode, raise_over=3.0, drop_every=1.0, restarts=1, timeout=90.0)

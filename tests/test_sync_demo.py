@@ -20,6 +20,7 @@ from lab.sync_round import (
 from xsoar_module.mapping.sync import is_marked
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("mode", ["webhook", "api"])
 def test_the_sync_round_crosses_each_change_once(tmp_path: Path, mode: str):
     finished: list[FinishedRun] = []

@@ -1,9 +1,12 @@
 """A small sync soak as a correctness test: random changes on both sides through the shipped playbooks, LiveAPI drops
 and a restart of each sync trigger; both sides converge, every comment crosses once, nothing echoes."""
 
+import pytest
+
 from lab.sync_soak import TO_SEKOIA, TO_XSOAR, SyncSoakPlan, run_sync_soak
 
 
+@pytest.mark.long
 def test_random_changes_on_both_sides_converge_without_echo_loss_or_duplicate():
     """Pairs take no rest between changes (a person acts as soon as the last change crossed, within the same second
     or the same poll) and a quarter of the steps change both sides at once, up to 0.6 s apart."""

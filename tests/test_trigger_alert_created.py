@@ -123,6 +123,7 @@ def test_alerts_created_while_stopped_or_after_a_crash_start_runs_after_restart_
     assert "Resuming after the alerts created until" in messages(stopped_logs(run))
 
 
+@pytest.mark.long
 def test_alerts_created_while_stopped_start_runs_although_the_first_catch_ups_fail(symphony, sekoia, data_path):
     now = int(time.time())
     CheckpointStore(data_path / "alert_created_checkpoint.json").save(Checkpoint(now - 1800, now - 1800))

@@ -24,7 +24,7 @@ from tests.hostile.live import LiveStub
 from tests.support import SEKOIA_KEY, came_true
 
 # one worker plays the shared trigger session and the configuration cases (started together): not once per worker
-pytestmark = pytest.mark.xdist_group("hostile-trigger")
+pytestmark = [pytest.mark.xdist_group("hostile-trigger"), pytest.mark.long]
 TRIGGER = "AlertCreatedTrigger"
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = json.loads((ROOT / "lab" / "samples" / "alert.json").read_text())

@@ -8,7 +8,7 @@ from tests.hostile.harness import Outcome, assert_clean, data_files, params
 from tests.hostile.trigger_configurations import CASES
 
 # one worker plays the shared trigger session and the configuration cases (started together): not once per worker
-pytestmark = pytest.mark.xdist_group("hostile-trigger")
+pytestmark = [pytest.mark.xdist_group("hostile-trigger"), pytest.mark.long]
 
 
 @pytest.mark.parametrize("case", params(CASES))
