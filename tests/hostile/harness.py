@@ -159,12 +159,9 @@ _leak_in_large = functools.lru_cache(maxsize=8)(_leak)
 
 def assert_clean(outcome: Outcome, case: Case) -> None:
     """No canary anywhere; errors and log lines bounded."""
-    canaries = set(shared_canaries())
-    for secret in case.canaries:
-        canaries |= canary_forms(secret)
-    frozen = frozenset(canaries)
+    canaries = shared_canaries().union(*(canary_forms(secret) for secret in case.canaries))
     for where, text in outcome.texts().items():
-        leaked = _leak_in_large(text, frozen) if len(text) > LARGE else _leak(text, frozen)
+        leaked = _leak_in_large(text, canaries) if len(text) > LARGE else _leak(text, canaries)
         assert leaked is None, f"a secret leaked in {where} (as {leaked[:4]}...)"
     assert outcome.error is None or len(outcome.error) <= MAX_LINE, f"error of {len(outcome.error)} characters"
     long_lines = [len(line) for line in outcome.logs if len(line) > MAX_LINE]
