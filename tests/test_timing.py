@@ -9,6 +9,7 @@ from xsoar_module.timing import (
     Backoff,
     Deadline,
     PollSchedule,
+    epoch,
     epoch_to_iso8601,
     iso8601,
     iso8601_seconds,
@@ -36,6 +37,24 @@ def test_a_deadline_counts_down_to_zero():
 def test_a_poll_schedule_grows_to_its_longest():
     delays = list(itertools.islice(PollSchedule(first=0.1, factor=2.0, longest=0.5).delays(), 5))
     assert delays == [0.1, 0.2, 0.4, 0.5, 0.5]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1764316800, 1764316800),
+        (1764316800.9, 1764316800),
+        ("2025-11-28T08:00:00Z", 1764316800),
+        ("2025-11-28T09:00:00+01:00", 1764316800),
+        ("2025-11-28T08:00:00", 1764316800),  # no zone: UTC
+        (True, None),
+        (float("inf"), None),
+        ("yesterday", None),
+        (None, None),
+    ],
+)
+def test_epoch_reads_numbers_and_iso8601_texts(value, expected):
+    assert epoch(value) == expected
 
 
 def test_iso8601_forms():

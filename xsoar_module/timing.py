@@ -4,6 +4,7 @@ Every client and trigger takes its waits from here: HTTP retries (through tenaci
 search job polls, catch-up and send retries.
 """
 
+import math
 import random
 import threading
 import time
@@ -106,6 +107,14 @@ def parse_iso8601(text: str) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def epoch(value: Any) -> int | None:
+    """Whole epoch seconds from a number or an ISO-8601 text (UTC when it has no zone); None otherwise."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value) if math.isfinite(value) else None
+    moment = parse_iso8601(value) if isinstance(value, str) else None
+    return int(moment.timestamp()) if moment is not None else None
 
 
 def xsoar_epoch(value: Any) -> float | None:

@@ -10,24 +10,12 @@ current one, then by their order in the history.
 
 import math
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from xsoar_module.mapping.sync import is_marked
+from xsoar_module.timing import epoch
 
 Entry = dict[str, Any]
-
-
-def epoch(value: Any) -> int | None:
-    """Epoch seconds from a number or an ISO-8601 text (None otherwise)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return int(value) if math.isfinite(value) else None
-    if isinstance(value, str):
-        try:
-            return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
-        except ValueError:
-            return None
-    return None
 
 
 def entry_time(entry: Entry) -> int | None:

@@ -23,11 +23,11 @@ from pydantic import ValidationError
 from xsoar_module.clients.liveapi import AlertCreatedNotification, Ignored, read_envelope
 from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.errors import NotFoundError, describe_validation_error
-from xsoar_module.mapping.alert_history import entry_time, epoch, is_marked_entry, latest_status_change
+from xsoar_module.mapping.alert_history import entry_time, is_marked_entry, latest_status_change
 from xsoar_module.mapping.sync import is_marked
 from xsoar_module.models.alert import Alert
 from xsoar_module.models.trigger_event import COMMENT, STATUS
-from xsoar_module.timing import iso8601_seconds
+from xsoar_module.timing import epoch, iso8601_seconds
 from xsoar_module.triggers.alerts import AlertSource
 from xsoar_module.triggers.emitter import JsonObject, number_field, text_field
 from xsoar_module.triggers.timings import LiveTimings
