@@ -26,7 +26,10 @@ install: $(VENV)/.installed
 # Workers share nothing but the machine: each starts its own simulators (session fixtures). The tests mostly wait
 # on trigger processes and sockets, so two workers per core (at most 8) keep the cores busy.
 PYTEST_WORKERS ?= $(shell n=$$(( $$(nproc) * 2 )); echo $$(( n > 8 ? 8 : n )))
+# The sources are compiled first, as the image does at build time: the processes the tests start (a block, a trigger)
+# would otherwise compile them again each time wherever PYTHONDONTWRITEBYTECODE is set.
 test: install xsoar-pack
+	$(PY) -m compileall -q main.py xsoar_module lab
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 demo: install
