@@ -17,7 +17,7 @@ from lab.history import History, HistoryError
 from lab.migrate import MigrationError, migrate_file
 from lab.playbook import Catalogue, PlaybookError, check_file, load_playbook
 from lab.runner import PlaybookRunners, RunnerError, RunnerOptions
-from lab.server import wait_for_interrupt
+from lab.server import Interrupts
 from lab.settings import ENV_PREFIX, SettingsError, load_settings, secret_values
 from lab.symphony import Symphony
 from lab.views import run_detail, runs_table
@@ -128,10 +128,11 @@ def run(
             )
         except (PlaybookError, RunnerError) as exc:
             fail(str(exc))
+        interrupts = Interrupts()
         runners.start()
         console.print(f"Running {', '.join(map(str, playbooks))}: waiting for changes (Ctrl-C to stop)")
         try:
-            wait_for_interrupt()
+            interrupts.wait()
             console.print("Stopping")
         finally:
             runners.stop()

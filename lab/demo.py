@@ -18,7 +18,7 @@ from lab.history import History
 from lab.playbook import Catalogue, Playbook, load_playbook
 from lab.runner import FinishedRun, PlaybookRunner, PlaybookRunners, RunnerOptions, RunObserver
 from lab.sekoia_simulator import SekoiaSimulator
-from lab.server import wait_for_interrupt
+from lab.server import Interrupts
 from lab.symphony import Symphony
 from lab.sync_round import SYNC_PLAYBOOKS, pair_states, run_sync_round, sync_playbook_names
 from lab.views import incidents_table, pair_states_table, runs_table, sync_runs_table
@@ -214,7 +214,7 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
         console.print("Inspect a run: .venv/bin/python -m lab show <run>   List them: .venv/bin/python -m lab runs")
         if options.stay:
             console.print("Staying up (Ctrl-C to stop): point a browser or curl at the URLs above.")
-            wait_for_interrupt()
+            Interrupts().wait()
         return complete and failed == 0 and synced
 
 

@@ -17,13 +17,20 @@ class PortInUseError(RuntimeError):
     pass
 
 
-def wait_for_interrupt() -> None:
-    """Block until Ctrl-C or SIGTERM, also in a process started with SIGINT ignored (as background jobs are)."""
-    interrupted = threading.Event()
-    for signal_number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signal_number, lambda *_: interrupted.set())
-    while not interrupted.wait(0.5):
-        pass
+class Interrupts:
+    """Ctrl-C and SIGTERM, caught from creation on, also in a process started with SIGINT ignored (as background jobs
+    are): one that comes before `wait()` (while a server prints its URLs, say) ends the wait at once instead of
+    raising KeyboardInterrupt mid-way."""
+
+    def __init__(self) -> None:
+        self._received = threading.Event()
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signal_number, lambda *_: self._received.set())
+
+    def wait(self) -> None:
+        """Block until one came."""
+        while not self._received.wait(0.5):
+            pass
 
 
 def fault_middleware(plan: FaultPlan):

@@ -61,7 +61,7 @@ from aiohttp import BasicAuth, web
 from aiohttp.typedefs import Handler, Middleware
 
 from lab.faults import FaultPlan
-from lab.server import BackgroundServer, LocalService, PortInUseError, fault_middleware, wait_for_interrupt
+from lab.server import BackgroundServer, Interrupts, LocalService, PortInUseError, fault_middleware
 from lab.xsoar_mapper import INCIDENT_TYPE, map_raw_json
 from xsoar_module.mapping.create_request import CREATE_REQUEST_FIELDS
 
@@ -822,13 +822,14 @@ def main(argv: list[str] | None = None) -> None:
         simulator.start()
     except PortInUseError as exc:
         parser.exit(2, f"{exc}\n")
+    interrupts = Interrupts()
     try:
         print(f"Generic Webhook (XSOAR 6): {simulator.webhook_url}")
         print(f"Generic Webhook (XSOAR 8): {simulator.webhook_url_v8}")
         print(f"REST API (XSOAR 6):        {simulator.api_url_v6}")
         print(f"REST API (XSOAR 8):        {simulator.api_url_v8} (x-xdr-auth-id: {args.api_key_id})")
         print("Serving until Ctrl-C", flush=True)
-        wait_for_interrupt()
+        interrupts.wait()
     finally:
         simulator.stop()
     for line in simulator.summary():

@@ -3,7 +3,7 @@
 import argparse
 
 from lab.sekoia_simulator.simulator import AUTH_COOKIE, SekoiaSimulator
-from lab.server import PortInUseError, wait_for_interrupt
+from lab.server import Interrupts, PortInUseError
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -21,7 +21,8 @@ def main(argv: list[str] | None = None) -> None:
         simulator.start()
     except PortInUseError as exc:
         parser.exit(2, f"{exc}\n")
-    try:  # the whole session, so that Ctrl-C as soon as the URLs are printed still stops cleanly
+    interrupts = Interrupts()  # from here on, so that Ctrl-C as soon as the URLs are printed still stops cleanly
+    try:
         print(f"API:     {simulator.url} (also {simulator.url}/api)")
         print(f"LiveAPI: {simulator.liveapi_url} (cookie {AUTH_COOKIE}=<api key>)")
         for alert in simulator.add_real_alerts() if args.real else []:
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
             alert = simulator.add_alert(notify=False)
             print(f"Alert {alert['short_id']} {alert['uuid']}")
         print("Serving until Ctrl-C", flush=True)
-        wait_for_interrupt()
+        interrupts.wait()
     finally:
         simulator.stop()
 
