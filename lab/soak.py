@@ -36,6 +36,7 @@ class SoakReport:
     incidents: int
     lost: int
     duplicated: int
+    duplicates: tuple[str, ...]  # each alert with several incidents: how many, and when it was raised
     failed_runs: int
     failures: tuple[str, ...]  # the alert and error of each failed run
     drops: int
@@ -50,6 +51,7 @@ class SoakReport:
             f"incidents created    {self.incidents}",
             f"lost                 {self.lost}",
             f"duplicated           {self.duplicated}",
+            *(f"  {duplicate}" for duplicate in self.duplicates),
             f"failed runs          {self.failed_runs}",
             *(f"  {failure}" for failure in self.failures),
             f"LiveAPI drops        {self.drops}",
@@ -127,6 +129,12 @@ def run_soak(plan: SoakPlan, progress: Callable[[str], None] = lambda _line: Non
             incidents=sum(delivered.values()),
             lost=sum(1 for short_id in raised if not delivered[short_id]),
             duplicated=sum(count - 1 for count in delivered.values() if count > 1),
+            duplicates=tuple(
+                f"{short_id}: {delivered[short_id]} incidents (alert {index + 1}; trigger killed after alert(s) "
+                f"{sorted(restart_at)})"
+                for index, short_id in enumerate(raised)
+                if delivered[short_id] > 1
+            ),
             failed_runs=len(failed),
             failures=tuple(failure_of(runner.history.run_detail(run_id)) for run_id in failed),
             drops=drops["drop"],
