@@ -72,3 +72,19 @@ def answered_listings(sekoia: Any) -> int:
     return sum(
         1 for method, path, _ in list(sekoia.request_log) if method == "GET" and path.startswith("/v1/sic/alerts?")
     )
+
+
+def start_listening_trigger(symphony: Any, sekoia: Any, trigger: str, config: dict, data_path: Path, **kwargs: Any):
+    """Start a LiveAPI trigger process; return its run once it listens and its first catch-up was answered."""
+    listed = answered_listings(sekoia)
+    run = symphony.start_trigger(trigger, config, data_path=data_path, **kwargs)
+    sekoia.wait_for_clients(1, timeout=20)
+    until(lambda: answered_listings(sekoia) > listed, what="the first catch-up")
+    return run
+
+
+def settled_events(run: Any, expected: int, timeout: float = 20) -> list[dict]:
+    """The run's events once `expected` arrived; fails as soon as one more comes within SETTLE."""
+    run.wait_for_events(expected, timeout=timeout)
+    stays(lambda: len(run.events) == expected, SETTLE, what=f"exactly {expected} events")
+    return run.events

@@ -13,7 +13,7 @@ from sekoia_automation.exceptions import SendEventError
 from lab.faults import Fault
 from lab.sekoia_simulator import SekoiaSimulator
 from lab.symphony import Symphony, TriggerRun
-from tests.support import SAMPLES, SEKOIA_KEY, SETTLE, answered_listings, assert_no_secret, stays, until
+from tests.support import SAMPLES, SEKOIA_KEY, assert_no_secret, settled_events, start_listening_trigger, stays, until
 from xsoar_module.clients.liveapi import AlertCreatedNotification
 from xsoar_module.errors import UnavailableError
 from xsoar_module.models.alert import Alert
@@ -48,18 +48,15 @@ def module_configuration(sekoia: SekoiaSimulator, api_key: str = SEKOIA_KEY) -> 
 
 def start(symphony: Symphony, sekoia: SekoiaSimulator, data_path: Path, settings: dict | None = None, **kwargs):
     """Start the trigger; return once it listens and its first catch-up listed the alerts (none pending)."""
-    listed = answered_listings(sekoia)
-    run = symphony.start_trigger(TRIGGER, module_configuration(sekoia), settings or {}, data_path=data_path, **kwargs)
-    sekoia.wait_for_clients(1, timeout=20)
-    until(lambda: answered_listings(sekoia) > listed, what="the first catch-up")
-    return run
+    config = module_configuration(sekoia)
+    return start_listening_trigger(
+        symphony, sekoia, TRIGGER, config, data_path, trigger_configuration=settings or {}, **kwargs
+    )
 
 
 def emitted(run: TriggerRun, expected: int, timeout: float = 20) -> Counter:
     """The alert uuids of the events, once `expected` arrived; fails as soon as one more comes within SETTLE."""
-    run.wait_for_events(expected, timeout=timeout)
-    stays(lambda: len(run.events) == expected, SETTLE, what=f"exactly {expected} events")
-    return Counter(event["event"]["alert_uuid"] for event in run.events)
+    return Counter(event["event"]["alert_uuid"] for event in settled_events(run, expected, timeout))
 
 
 def stopped_logs(run: TriggerRun) -> list[dict]:

@@ -11,7 +11,14 @@ import requests
 from lab.faults import Fault
 from lab.sekoia_simulator import SekoiaSimulator
 from lab.symphony import Symphony, TriggerRun
-from tests.support import SEKOIA_KEY, SETTLE, answered_listings, assert_no_secret, stays, until
+from tests.support import (
+    SEKOIA_KEY,
+    answered_listings,
+    assert_no_secret,
+    settled_events,
+    start_listening_trigger,
+    until,
+)
 from xsoar_module.mapping.sync import marked
 
 TRIGGER = "AlertUpdatedTrigger"
@@ -38,18 +45,15 @@ def module_configuration(sekoia: SekoiaSimulator) -> dict:
 
 def start(symphony: Symphony, sekoia: SekoiaSimulator, data_path: Path, settings: dict | None = None, **kwargs):
     """Start the trigger; return once it listens and its first catch-up listed the alerts."""
-    listed = answered_listings(sekoia)
-    run = symphony.start_trigger(TRIGGER, module_configuration(sekoia), settings or {}, data_path=data_path, **kwargs)
-    sekoia.wait_for_clients(1, timeout=20)
-    until(lambda: answered_listings(sekoia) > listed, what="the first catch-up")
-    return run
+    config = module_configuration(sekoia)
+    return start_listening_trigger(
+        symphony, sekoia, TRIGGER, config, data_path, trigger_configuration=settings or {}, **kwargs
+    )
 
 
 def changes(run: TriggerRun, expected: int, timeout: float = 20) -> Counter:
     """`(alert_uuid, change, status or comment content)` of the events, once `expected` arrived and nothing more."""
-    run.wait_for_events(expected, timeout=timeout)
-    stays(lambda: len(run.events) == expected, SETTLE, what=f"exactly {expected} events")
-    return Counter(describe(event["event"]) for event in run.events)
+    return Counter(describe(event["event"]) for event in settled_events(run, expected, timeout))
 
 
 def describe(event: dict) -> tuple:
