@@ -24,8 +24,8 @@ SPACING = 0.5  # seconds between single alerts: alerts arriving one by one, unde
 MINIMUM = {
     "sekoia": 4,
     "webhook": 1,
-    "api": 2,
-}  # alert + (job, one status poll, one events page); XSOAR create(+search)
+    "api": 3,
+}  # alert + (job, one status poll, one events page); XSOAR create (API mode: with a search before and one after)
 
 
 def main() -> None:

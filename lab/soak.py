@@ -16,6 +16,7 @@ from typing import Literal
 from lab.demo import DemoOptions, running_chain
 from lab.faults import Fault
 from lab.history import Run
+from xsoar_module.mapping.sync import DUPLICATE_REASON
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,9 @@ class SoakReport:
     raised: int
     incidents: int
     lost: int
-    duplicated: int
+    duplicated: int  # incidents beyond one per alert, not counting those closed as Duplicate
     duplicates: tuple[str, ...]  # each alert with several incidents: how many, and when it was raised
+    closed_duplicates: int  # created by a second run of an alert at the same time as the first, and closed
     failed_runs: int
     failures: tuple[str, ...]  # the alert and error of each failed run
     drops: int
@@ -52,6 +54,7 @@ class SoakReport:
             f"lost                 {self.lost}",
             f"duplicated           {self.duplicated}",
             *(f"  {duplicate}" for duplicate in self.duplicates),
+            f"closed as Duplicate  {self.closed_duplicates}",
             f"failed runs          {self.failed_runs}",
             *(f"  {failure}" for failure in self.failures),
             f"LiveAPI drops        {self.drops}",
@@ -123,10 +126,14 @@ def run_soak(plan: SoakPlan, progress: Callable[[str], None] = lambda _line: Non
             ):
                 time.sleep(0.2)
         runner.wait_idle(60)
-        delivered = Counter(incident["alertId"] for incident in xsoar.summary())
+        incidents = xsoar.summary()
+        closed_duplicates = sum(1 for incident in incidents if incident["closeReason"] == DUPLICATE_REASON)
+        delivered = Counter(
+            incident["alertId"] for incident in incidents if incident["closeReason"] != DUPLICATE_REASON
+        )
         report = SoakReport(
             raised=len(raised),
-            incidents=sum(delivered.values()),
+            incidents=len(incidents),
             lost=sum(1 for short_id in raised if not delivered[short_id]),
             duplicated=sum(count - 1 for count in delivered.values() if count > 1),
             duplicates=tuple(
@@ -135,6 +142,7 @@ def run_soak(plan: SoakPlan, progress: Callable[[str], None] = lambda _line: Non
                 for index, short_id in enumerate(raised)
                 if delivered[short_id] > 1
             ),
+            closed_duplicates=closed_duplicates,
             failed_runs=len(failed),
             failures=tuple(failure_of(runner.history.run_detail(run_id)) for run_id in failed),
             drops=drops["drop"],

@@ -360,6 +360,7 @@ def summarize(incident: dict[str, Any]) -> dict[str, Any]:
         "type": incident["type"],
         "urgency": fields.get("sekoiaiourgencyband"),
         "status": fields.get("sekoiaiostatus"),
+        "closeReason": incident.get("closeReason") or None,
         "fields": len(fields),
     }
 
@@ -509,8 +510,8 @@ class XsoarSimulator(LocalService):
             return entry
 
     def summary(self) -> list[dict[str, Any]]:
-        """id, source, name, severity, alertId, alertUrl, events, type, mapped urgency band and status, and count of
-        custom fields."""
+        """id, source, name, severity, alertId, alertUrl, events, type, mapped urgency band and status, close reason
+        and count of custom fields."""
         return [summarize(incident) for incident in self.incidents]
 
     def _app(self) -> web.Application:

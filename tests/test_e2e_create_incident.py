@@ -4,6 +4,7 @@ import json
 import math
 import socket
 import ssl
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from lab.faults import Fault
 from lab.xsoar_simulator import XsoarSimulator
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_PASSWORD, XSOAR_TOKEN, assert_no_secret, until
 from xsoar_module.clients.http import RetryPolicy
+from xsoar_module.mapping.sync import is_marked
 
 SAMPLES = Path(__file__).resolve().parent.parent / "lab" / "samples"
 ALERT = json.loads((SAMPLES / "alert.json").read_text())
@@ -99,13 +101,33 @@ def test_api_mode_creates_once_and_deduplicates(symphony, sekoia, xsoar, data_pa
     assert incident["severity"] == 3 and incident["playbookId"] == "pb-7" and incident["createInvestigation"] is True
     assert json.loads(incident["rawJSON"])["alertUrl"].endswith("/operations/alerts/ALz7Qm3KpW2x")
     assert incident["dbotMirrorId"] == ""  # the strict simulator drops what the swagger's create request lacks
-    assert "2 request(s)" in first.logs  # one search, one create
+    assert "3 request(s)" in first.logs  # one search, one create, one search for a concurrent run's incident
     second = create(symphony, config, data_path)
     assert second.results["deduplicated"] is True and second.results["incident_id"] == first.results["incident_id"]
     assert len(xsoar.incidents) == 1 and "already existed" in second.logs and "1 request(s)" in second.logs
     headers = [r["headers"] for r in xsoar.requests]
     assert all(h["Authorization"] == XSOAR_API_KEY for h in headers)
     assert all(h.get("x-xdr-auth-id") == ("17" if version == 8 else None) for h in headers)
+
+
+def test_two_runs_of_one_alert_at_the_same_time_leave_it_one_open_incident(symphony, sekoia, xsoar, data_path):
+    """A trigger killed as it emitted an alert emits it again: the second run searches before the first's create is
+    done. Both create; the later closes its own as Duplicate of the first, with the marker (no sync echo)."""
+    config = api_config(sekoia, xsoar, 6)
+    xsoar.faults.script(Fault(), Fault(delay=1.5), method="POST", path_contains="/incident")  # the first run's create
+    with ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(create, symphony, config, data_path)
+        until(lambda: any(r["path"] == "/incident" for r in xsoar.requests), 10, "the first run's create")
+        fast = create(symphony, config, data_path)
+        later = slow.result()
+    assert fast.error is None and later.error is None, (fast.error, later.error)
+    first, duplicate = xsoar.incidents_by_alert_id("ALz7Qm3KpW2x")
+    assert fast.results["incident_id"] == first["id"] and fast.results["deduplicated"] is False
+    assert (later.results["incident_id"], later.results["duplicate_closed"]) == (first["id"], duplicate["id"])
+    assert later.results["deduplicated"] is True and first["status"] != 2
+    assert (duplicate["status"], duplicate["closeReason"]) == (2, "Duplicate") and is_marked(duplicate["closeNotes"])
+    assert f"Duplicate of incident {first['id']}" in duplicate["closeNotes"]
+    assert f"incident {duplicate['id']} is closed as Duplicate" in later.logs and "4 request(s)" in later.logs
 
 
 def test_api_mode_accepts_the_xsoar_8_url_with_or_without_its_suffix(symphony, sekoia, xsoar, data_path):

@@ -51,11 +51,11 @@ def test_the_tenant_url_is_rewritten_as_palo_altos_client_does(pasted):
     assert api_base(pasted, "12") == client.api_client.configuration.host
 
 
-def api_client(xsoar, monkeypatch, waits=(0.0, 0.1, 0.2)) -> tuple[XsoarClient, list[float]]:
+def api_client(xsoar, monkeypatch, waits=(0.0, 0.1, 0.2), warn=None) -> tuple[XsoarClient, list[float]]:
     monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_POLICY", RetryPolicy(attempts=3, initial_wait=0.01))
     config = ModuleConfiguration(xsoar_url=xsoar.url, xsoar_mode="api", xsoar_api_key=XSOAR_API_KEY)
     slept: list[float] = []
-    return XsoarClient(config, settle_waits=waits, sleep=slept.append), slept
+    return XsoarClient(config, settle_waits=waits, sleep=slept.append, warn=warn), slept
 
 
 BODY = {"name": "n", "CustomFields": {"alertid": "AL-1"}, "dbotMirrorId": "AL-1"}
@@ -65,8 +65,17 @@ def test_one_search_then_one_create_then_one_search(xsoar, monkeypatch):
     client, _ = api_client(xsoar, monkeypatch)
     created = client.create_once(BODY)
     again = client.create_once(BODY)
-    assert (created.requests, created.deduplicated) == (2, False)
+    assert (created.requests, created.deduplicated, created.first_id) == (3, False, None)  # searched after, too
     assert (again.requests, again.deduplicated, again.incident_id) == (1, True, created.incident_id)
+
+
+def test_a_failed_search_after_the_create_does_not_fail_it(xsoar, monkeypatch):
+    warnings: list[str] = []
+    client, _ = api_client(xsoar, monkeypatch, warn=warnings.append)
+    xsoar.faults.script(Fault(), Fault(), *[Fault(status=503)] * 3, method="POST", path_contains="/incident")
+    delivery = client.create_once(BODY)
+    assert (delivery.incident_id, delivery.deduplicated, delivery.first_id) == (xsoar.incidents[0]["id"], False, None)
+    assert len(warnings) == 1 and "is created, but whether another run created one" in warnings[0]
 
 
 def test_the_search_quotes_the_identity(xsoar, monkeypatch):
@@ -97,7 +106,7 @@ def test_an_unanswered_create_is_searched_over_the_settle_period_before_being_se
     delivery = client.create_once(BODY)
     assert len(xsoar.incidents) == 1 and delivery.incident_id == xsoar.incidents[0]["id"]
     assert slept[:3] == [0.0, 0.1, 0.2]  # then the HTTP layer's backoff
-    assert xsoar.count("POST", "/incidents/search") == 1 + 3 and delivery.requests == 1 + 1 + 3 + 1
+    assert xsoar.count("POST", "/incidents/search") == 1 + 3 + 1 and delivery.requests == 1 + 1 + 3 + 1 + 1
 
 
 def test_the_settle_search_stops_at_the_incident_found(xsoar, monkeypatch):

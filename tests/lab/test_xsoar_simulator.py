@@ -376,6 +376,7 @@ def test_summary(simulator):
             "type": "Unclassified",
             "urgency": None,
             "status": None,
+            "closeReason": None,
             "fields": 1,
         },
         {
@@ -389,6 +390,7 @@ def test_summary(simulator):
             "type": "Unclassified",
             "urgency": None,
             "status": None,
+            "closeReason": None,
             "fields": 0,
         },
     ]

@@ -3,6 +3,7 @@
 import math
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any, Literal
@@ -16,6 +17,7 @@ from xsoar_module.clients.xsoar import Delivery, XsoarClient
 from xsoar_module.errors import InvalidInputError
 from xsoar_module.mapping.create_request import create_request_field, machine_name, split_fields
 from xsoar_module.mapping.incident import MAX_BODY_BYTES, RAW_JSON_MAX_BYTES, alert_id, api_body, webhook_body
+from xsoar_module.mapping.sync import DUPLICATE_REASON, duplicate_notes
 from xsoar_module.mapping.window import events_window
 from xsoar_module.models.alert import Alert
 from xsoar_module.models.schema import ManifestModel
@@ -119,7 +121,14 @@ class CreateIncidentArguments(ManifestModel):
 
 class CreateIncidentResults(ManifestModel):
     incident_id: str | None = Field(None, description="ID of the XSOAR incident, when XSOAR returns one")
-    deduplicated: bool = Field(description="True when the incident already existed (API mode): nothing was created")
+    deduplicated: bool = Field(
+        description="True when the incident already existed (API mode): nothing was created, or what was is closed"
+    )
+    duplicate_closed: str | None = Field(
+        None,
+        description="API mode: the incident this run created and closed as Duplicate, another run of the alert "
+        "having created incident_id at the same time",
+    )
     mode: Literal["webhook", "api"]
     name: str = Field(description="Incident name")
     severity: float = Field(description="XSOAR severity sent (0 unknown, 1 low, 2 medium, 3 high, 4 critical)")
@@ -168,6 +177,7 @@ class CreateIncident(ModuleAction):
         return CreateIncidentResults(
             incident_id=delivery.incident_id,
             deduplicated=delivery.deduplicated,
+            duplicate_closed=delivery.duplicate_closed,
             mode=xsoar.mode,
             name=body["name"],
             severity=body["severity"],
@@ -228,9 +238,13 @@ class CreateIncident(ModuleAction):
                 fields=arguments.fields,
             )
             delivery = xsoar.create_once(payload)
+            if delivery.first_id is not None:
+                delivery = self._close_duplicate(xsoar, delivery, body["alertId"])
         else:
             delivery = xsoar.send_webhook(body)
         outcome = "already existed, nothing created" if delivery.deduplicated else "created"
+        if delivery.duplicate_closed:
+            outcome = f"created by another run (this run's duplicate {delivery.duplicate_closed} closed)"
         self.log(
             f"Alert {body['alertId']} -> XSOAR {where}: incident {delivery.incident_id or '(id not returned)'} "
             f"{outcome}; severity {body['severity']:g}, {len(body['events'])} event(s), "
@@ -238,3 +252,16 @@ class CreateIncident(ModuleAction):
             level="info",
         )
         return delivery
+
+    def _close_duplicate(self, xsoar: XsoarClient, delivery: Delivery, alert_id: str) -> Delivery:
+        """Another run of the alert created its incident at the same time: close this run's as its duplicate."""
+        first, duplicate = str(delivery.first_id), str(delivery.incident_id)
+        xsoar.close_incident(duplicate, DUPLICATE_REASON, duplicate_notes(first, alert_id))
+        self.log(
+            f"Alert {alert_id}: another run created incident {first} while this run created incident {duplicate}; "
+            f"incident {duplicate} is closed as {DUPLICATE_REASON}",
+            level="warning",
+        )
+        return replace(
+            delivery, incident_id=first, deduplicated=True, duplicate_closed=duplicate, requests=delivery.requests + 1
+        )

@@ -52,6 +52,7 @@ REOPEN_COMMAND = "!reopenInvestigation"
 ENTRY_ERROR = 4  # the type of an error entry in the war room
 UNSERVED = (404, 405)  # what an XSOAR answers for a call it does not serve
 WEBHOOK_PATH = re.compile(r"/instance/execute/[^/]+/?$")
+FIRST_CREATED = [{"field": "created", "asc": True}, {"field": "id", "asc": True}]  # one order for every run
 
 
 def _refusals(credentials: str, address: str) -> Refusals:
@@ -91,6 +92,8 @@ class Delivery:
     incident_id: str | None
     deduplicated: bool
     requests: int
+    first_id: str | None = None  # the alert's first incident, when another run created it at the same time
+    duplicate_closed: str | None = None  # this run's incident, closed as a duplicate of the first
 
 
 def api_configuration(config: ModuleConfiguration) -> ModuleConfiguration:
@@ -236,10 +239,11 @@ class XsoarClient(ClosingClient):
 
     def find_incident(self, alert_id: str | None, alert_uuid: str | None = None) -> dict[str, Any] | None:
         """The incident of this alert, if XSOAR has one: by the custom field `alertid` (documented) or by
-        `dbotMirrorId` (stored by some XSOARs), or by the pack's `sekoiaioalertuuid`, in one search."""
+        `dbotMirrorId` (stored by some XSOARs), or by the pack's `sekoiaioalertuuid`, in one search; of several
+        (two runs created one at the same time), the first created, as every run sees it."""
         terms = [f"alertid:{_quoted(alert_id)}", f"dbotMirrorId:{_quoted(alert_id)}"] if alert_id else []
         terms += [f"sekoiaioalertuuid:{_quoted(alert_uuid)}"] if alert_uuid else []
-        found = self.search_incidents({"query": " or ".join(terms), "page": 0, "size": 1})
+        found = self.search_incidents({"query": " or ".join(terms), "sort": FIRST_CREATED, "page": 0, "size": 1})
         return found[0] if found else None
 
     def search_incidents(self, search: dict[str, Any]) -> list[dict[str, Any]]:
@@ -333,7 +337,9 @@ class XsoarClient(ClosingClient):
 
     def create_once(self, body: dict[str, Any]) -> Delivery:
         """Create the incident unless this alert's exists: searched first and, after an attempt whose outcome is
-        unknown, searched again over the settle period before any new attempt."""
+        unknown, searched again over the settle period before any new attempt. XSOAR has no create-if-absent: two
+        runs of one alert (a trigger killed as it emitted it emits it again) may both create it; searched again
+        after the create, the first created is the alert's for both, and `first_id` tells the other run so."""
         before = self.http.requests_sent
         alert_id = body["CustomFields"]["alertid"]
         if existing := self.find_incident(alert_id):
@@ -343,8 +349,22 @@ class XsoarClient(ClosingClient):
             return Delivery(_id_of(answer), False, self.http.requests_sent - before)
         if not answer.ok:
             raise self._error(answer, "the incident")
-        created = parse_json(answer, SERVICE, "xsoar_url") if answer.content.strip() else {}
-        return Delivery(_id_of(created), False, self.http.requests_sent - before)
+        created = _id_of(parse_json(answer, SERVICE, "xsoar_url") if answer.content.strip() else {})
+        first = self._first_incident(alert_id, created) if created else None
+        concurrent = first if first and first != created else None
+        return Delivery(created, False, self.http.requests_sent - before, concurrent)
+
+    def _first_incident(self, alert_id: str, created: str) -> str | None:
+        """The ID of the alert's first incident, which another run may have created meanwhile; None when the search
+        fails: the incident is created, a failed check must not fail the run."""
+        try:
+            return _id_of(self.find_incident(alert_id))
+        except ServiceError as exc:
+            self._warn(
+                f"Incident {created} of alert {alert_id} is created, but whether another run created one at the same "
+                f"time is unknown: {exc}"
+            )
+            return None
 
     def _settle(self, alert_id: str) -> dict[str, Any] | None:
         """The incident a create without answer may have made, searched over the settle period."""

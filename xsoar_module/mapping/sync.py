@@ -26,6 +26,7 @@ DEFAULT_CLOSE_REASONS = {CLOSED: "Resolved", REJECTED: "False Positive"}
 # XSOAR close reason -> Sekoia.io status (Update Alert's `status_by_close_reason` argument overrides it)
 DEFAULT_STATUS_BY_CLOSE_REASON = {"False Positive": REJECTED}
 REOPENED_STATUS = ACKNOWLEDGED
+DUPLICATE_REASON = "Duplicate"  # XSOAR's close reason for an incident that repeats another
 
 MARKER = "[synced by the Sekoia.io XSOAR module]"
 AUTHOR = "Cortex XSOAR"  # author of the Sekoia.io comments this module writes (at most 32 characters)
@@ -67,6 +68,14 @@ def is_marked(text: Any) -> bool:
 def marked(text: str) -> str:
     """The text as this module writes it: the marker on its last line."""
     return f"{text.rstrip()}\n\n{MARKER}"
+
+
+def duplicate_notes(first_id: str, alert_id: str) -> str:
+    """The close notes of an incident that a second run of the alert created at the same time as the first."""
+    return marked(
+        f"Duplicate of incident {first_id}: two runs of Sekoia.io alert {alert_id} created an incident at the same "
+        f"time; incident {first_id}, the first created, is the alert's"
+    )
 
 
 def war_room_entry(comment: dict[str, Any] | str, alert_id: str) -> str:
