@@ -5,6 +5,7 @@ and load the LiveAPI client, websockets and its feed only when the trigger runs.
 """
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+MAIN = (ROOT / "main.py").read_text()
 TRIGGER_ONLY = (
     "websockets",
     "xsoar_module.clients.liveapi",
@@ -20,6 +22,25 @@ TRIGGER_ONLY = (
     "xsoar_module.triggers.alert_updates",
     "xsoar_module.triggers.intake",
 )
+# What main.py may load: the items, their base classes, models and configuration, and the sync's status vocabulary
+# (the sync actions' arguments validate with it); clients, mapping, timing, checkpoints and masking load at run time
+IMPORTED_BY_MAIN = {
+    "xsoar_module",
+    "xsoar_module.bounds",
+    "xsoar_module.configuration",
+    "xsoar_module.errors",
+    "xsoar_module.module",
+    "xsoar_module.mapping",
+    "xsoar_module.mapping.sync",
+    "xsoar_module.models",
+    "xsoar_module.actions",
+    "xsoar_module.actions.base",
+    "xsoar_module.triggers",
+    "xsoar_module.triggers.alert_filters",
+    "xsoar_module.triggers.base",
+    "xsoar_module.triggers.emitter",
+    "xsoar_module.triggers.live_trigger",
+}
 SAMPLE_UUID = "5f3c9a1e-8d2b-4c7a-9e41-0b6d2f8a7c13"  # lab/samples/alert.json, served by the Sekoia.io simulator
 # Written at the exit of every interpreter that finds it on PYTHONPATH: the modules that process loaded
 MODULES_HOOK = """
@@ -33,11 +54,24 @@ def trigger_only(modules: list[str]) -> list[str]:
 
 
 def test_importing_main_loads_no_trigger_library():
-    code = "import json, sys; import main; print(json.dumps(sorted(sys.modules)))"
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    modules = json.loads(done.stdout)
+    modules = modules_of_main()
     assert "xsoar_module.triggers.alert_created" in modules
     assert trigger_only(modules) == []
+
+
+def test_importing_main_loads_the_items_and_their_models_only():
+    """Every block's process imports every item: what an item needs only when it runs (clients, mapping, the
+    triggers' machinery and timings, the secret masker) loads then, so that a cold start costs about the SDK's."""
+    items = set(re.findall(r"^from (xsoar_module\.(?:actions|triggers)\.\w+) import", MAIN, re.MULTILINE))
+    modules = {name for name in modules_of_main() if name.split(".")[0] == "xsoar_module"}
+    assert len(items) == 8 and items <= modules
+    assert sorted(modules - items - IMPORTED_BY_MAIN) == sorted(name for name in modules if ".models." in name)
+
+
+def modules_of_main() -> list[str]:
+    code = "import json, sys; import main; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
 
 
 @pytest.mark.parametrize(

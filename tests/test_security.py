@@ -234,7 +234,7 @@ def test_an_unexpected_failure_is_one_line_naming_the_block(symphony, sekoia, xs
     def broken(*_args, **_kwargs):
         raise KeyError("some-internal-key")
 
-    monkeypatch.setattr("xsoar_module.actions.create_incident.webhook_body", broken)
+    monkeypatch.setattr("xsoar_module.mapping.incident.webhook_body", broken)
     run = symphony.run_action(
         "CreateIncident", webhook_config(sekoia, xsoar), {"alert": ALERT}, data_path=data_path, in_process=True
     )

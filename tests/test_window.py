@@ -5,8 +5,9 @@ from datetime import UTC, datetime
 import pytest
 
 from xsoar_module.errors import InvalidInputError
-from xsoar_module.mapping.window import check_window, events_window, is_null_rendering, parse_time, search_time
+from xsoar_module.mapping.window import check_window, events_window, parse_time, search_time
 from xsoar_module.models.alert import Alert
+from xsoar_module.models.schema import is_null_rendering
 
 NOW = datetime(2026, 12, 2, 7, 0, 0, 250000, tzinfo=UTC)
 CREATED = 1764316800  # 2025-11-28T08:00:00Z

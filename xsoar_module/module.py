@@ -1,7 +1,7 @@
 """The module: one configuration shared by the trigger and the actions."""
 
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 from sekoia_automation.exceptions import ModuleConfigurationError
@@ -9,7 +9,9 @@ from sekoia_automation.module import Module
 
 from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.errors import ConfigurationError, describe_validation_error
-from xsoar_module.secrets import SecretMasker
+
+if TYPE_CHECKING:  # loaded when a block masks a text: main.py imports this module in every block's process
+    from xsoar_module.secrets import SecretMasker
 
 DELIVERED_SECRETS = "_delivered_secrets"
 
@@ -68,8 +70,10 @@ def _with_checked_secrets(configuration: ModuleConfiguration) -> ModuleConfigura
     return configuration if checked == configuration else checked
 
 
-def masker_of(module: Module) -> SecretMasker:
+def masker_of(module: Module) -> "SecretMasker":
     """Masks the configuration's secrets and every value delivered as one; never loads the configuration itself."""
+    from xsoar_module.secrets import SecretMasker
+
     configuration = module._configuration  # private: the public property would load (and may fail to load) it
     return SecretMasker.of(
         configuration if isinstance(configuration, BaseModel) else None, getattr(module, DELIVERED_SECRETS, ())

@@ -6,7 +6,7 @@ import traceback
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 from pydantic import AfterValidator, ValidationError, ValidationInfo
@@ -14,11 +14,14 @@ from sekoia_automation.action import Action
 from sekoia_automation.exceptions import ModuleConfigurationError
 
 from xsoar_module.bounds import MAX_MESSAGE, check_identifier, quoted, shorten
-from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.errors import InvalidInputError, ModuleError, describe_validation_error
 from xsoar_module.models.schema import NonBlankStr
 from xsoar_module.module import configuration_of, masker_of
+
+# main.py imports every item in every block's process: the clients and the mapping load when an action runs
+if TYPE_CHECKING:
+    from xsoar_module.clients.sekoia import SekoiaClient
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
@@ -42,7 +45,9 @@ class ModuleAction(Action):
     def config(self) -> ModuleConfiguration:
         return configuration_of(self.module)
 
-    def sekoia_client(self) -> SekoiaClient:
+    def sekoia_client(self) -> "SekoiaClient":
+        from xsoar_module.clients.sekoia import SekoiaClient
+
         return SekoiaClient(self.config, on_retry=self._log_retry)
 
     def set_task_as_running(self) -> None:

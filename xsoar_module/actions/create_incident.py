@@ -6,22 +6,20 @@ from contextlib import ExitStack
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import orjson
 from pydantic import Field, field_validator, model_validator
 
 from xsoar_module.actions.base import BoundedIdentifier, ModuleAction
-from xsoar_module.clients.sekoia import MAX_SEARCH_TIMEOUT, SEARCH_TIMEOUT, SekoiaClient
-from xsoar_module.clients.xsoar import Delivery, XsoarClient
 from xsoar_module.errors import InvalidInputError
-from xsoar_module.mapping.create_request import create_request_field, machine_name, split_fields
-from xsoar_module.mapping.incident import MAX_BODY_BYTES, RAW_JSON_MAX_BYTES, alert_id, api_body, webhook_body
-from xsoar_module.mapping.sync import DUPLICATE_REASON, duplicate_notes
-from xsoar_module.mapping.window import events_window
 from xsoar_module.models.alert import Alert
+from xsoar_module.models.events import MAX_SEARCH_TIMEOUT, SEARCH_TIMEOUT
 from xsoar_module.models.schema import ManifestModel
-from xsoar_module.timing import PollSchedule
+
+if TYPE_CHECKING:  # loaded when the action runs (main.py imports every item in every block's process)
+    from xsoar_module.clients.sekoia import SekoiaClient
+    from xsoar_module.clients.xsoar import Delivery, XsoarClient
 
 
 def _parse_json_text(value: Any) -> Any:
@@ -43,6 +41,8 @@ def _check_fields(fields: dict[str, Any]) -> dict[str, Any]:
     """`fields` adapts the body but cannot change what identifies the alert or the incident; severity is a number
     of XSOAR's scale, name/type/occurred are texts; custom field names are usable in API mode. Keys naming a
     create-request field are spelled as XSOAR's swagger does (`Owner` -> `owner`)."""
+    from xsoar_module.mapping.create_request import create_request_field, machine_name, split_fields
+
     spelled = {create_request_field(key) or key: value for key, value in fields.items()}
     if len(spelled) < len(fields):
         raise ValueError("two keys name the same XSOAR field (the field names are case-insensitive)")
@@ -147,14 +147,18 @@ class CreateIncident(ModuleAction):
     results_model = CreateIncidentResults
 
     def run(self, arguments: CreateIncidentArguments) -> CreateIncidentResults:
+        from xsoar_module.clients.xsoar import XsoarClient
+
         with ExitStack() as clients:
             xsoar = clients.enter_context(XsoarClient(self.config, on_retry=self._log_retry, warn=self._log_retry))
             sekoia = cache(lambda: clients.enter_context(self.sekoia_client()))  # only when the alert asks for it
             return self._create(arguments, xsoar, sekoia)
 
     def _create(
-        self, arguments: CreateIncidentArguments, xsoar: XsoarClient, sekoia: Callable[[], SekoiaClient]
+        self, arguments: CreateIncidentArguments, xsoar: "XsoarClient", sekoia: Callable[[], "SekoiaClient"]
     ) -> CreateIncidentResults:
+        from xsoar_module.mapping.incident import MAX_BODY_BYTES, RAW_JSON_MAX_BYTES, webhook_body
+
         config = self.config
         raw = arguments.model_dump(exclude_none=True)
         if arguments.alert_uuid and not (arguments.alert or arguments.alert_path):
@@ -193,7 +197,11 @@ class CreateIncident(ModuleAction):
         return Alert.model_validate(document)
 
     def _events(
-        self, raw: dict[str, Any], arguments: CreateIncidentArguments, alert: Alert, sekoia: Callable[[], SekoiaClient]
+        self,
+        raw: dict[str, Any],
+        arguments: CreateIncidentArguments,
+        alert: Alert,
+        sekoia: Callable[[], "SekoiaClient"],
     ) -> tuple[list[dict[str, Any]], int]:
         """The events to consider, and how many the alert has in all."""
         if arguments.events is not None or arguments.events_path:
@@ -208,8 +216,12 @@ class CreateIncident(ModuleAction):
         return self._fetch_events(alert, arguments, sekoia())
 
     def _fetch_events(
-        self, alert: Alert, arguments: CreateIncidentArguments, sekoia: SekoiaClient
+        self, alert: Alert, arguments: CreateIncidentArguments, sekoia: "SekoiaClient"
     ) -> tuple[list[dict[str, Any]], int]:
+        from xsoar_module.mapping.incident import alert_id
+        from xsoar_module.mapping.window import events_window
+        from xsoar_module.timing import PollSchedule
+
         if not alert.short_id:
             self.log(f"Alert {alert_id(alert)} has no short_id: no events fetched", level="warning")
             return [], 0
@@ -228,7 +240,9 @@ class CreateIncident(ModuleAction):
         )
         return outcome.events, max(outcome.total, alert.similar or 0)
 
-    def _deliver(self, xsoar: XsoarClient, body: dict[str, Any], arguments: CreateIncidentArguments) -> Delivery:
+    def _deliver(self, xsoar: "XsoarClient", body: dict[str, Any], arguments: CreateIncidentArguments) -> "Delivery":
+        from xsoar_module.mapping.incident import api_body
+
         where = f"{'REST API' if xsoar.mode == 'api' else 'Generic Webhook'} {xsoar.url}"
         if xsoar.mode == "api":
             payload = api_body(
@@ -253,8 +267,10 @@ class CreateIncident(ModuleAction):
         )
         return delivery
 
-    def _close_duplicate(self, xsoar: XsoarClient, delivery: Delivery, alert_id: str) -> Delivery:
+    def _close_duplicate(self, xsoar: "XsoarClient", delivery: "Delivery", alert_id: str) -> "Delivery":
         """Another run of the alert created its incident at the same time: close this run's as its duplicate."""
+        from xsoar_module.mapping.sync import DUPLICATE_REASON, duplicate_notes
+
         first, duplicate = str(delivery.first_id), str(delivery.incident_id)
         xsoar.close_incident(duplicate, DUPLICATE_REASON, duplicate_notes(first, alert_id))
         self.log(

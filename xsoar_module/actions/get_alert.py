@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 from pydantic import Field
 
 from xsoar_module.actions.base import Identifier, ModuleAction
-from xsoar_module.mapping.window import events_window
 from xsoar_module.models.alert import Alert, AlertWithWindow
 from xsoar_module.models.schema import ManifestModel
 
@@ -23,6 +22,8 @@ class GetAlert(ModuleAction):
     results_model = AlertWithWindow
 
     def run(self, arguments: GetAlertArguments) -> AlertWithWindow:
+        from xsoar_module.mapping.window import events_window
+
         with self.sekoia_client() as client:
             raw = client.get_alert(arguments.uuid, stix=arguments.stix)
         alert = Alert.model_validate(raw)

@@ -6,11 +6,8 @@ from datetime import UTC, datetime
 from pydantic import Field, field_validator
 
 from xsoar_module.actions.base import ModuleAction
-from xsoar_module.clients.sekoia import MAX_SEARCH_TIMEOUT, SEARCH_TIMEOUT
-from xsoar_module.mapping.window import NOW, check_window, is_null_rendering, search_time
-from xsoar_module.models.events import EventsResults
-from xsoar_module.models.schema import ManifestModel, NonBlankStr
-from xsoar_module.timing import PollSchedule
+from xsoar_module.models.events import MAX_SEARCH_TIMEOUT, NOW, SEARCH_TIMEOUT, EventsResults
+from xsoar_module.models.schema import ManifestModel, NonBlankStr, is_null_rendering
 
 
 class GetEventsArguments(ManifestModel):
@@ -42,11 +39,15 @@ class GetEventsArguments(ManifestModel):
     @field_validator("earliest_time", mode="after")
     @classmethod
     def _readable_earliest(cls, value: str) -> str:
+        from xsoar_module.mapping.window import search_time
+
         return search_time(value, datetime.now(UTC))
 
     @field_validator("latest_time", mode="after")
     @classmethod
     def _null_latest_is_now(cls, value: str | None) -> str:
+        from xsoar_module.mapping.window import search_time
+
         return NOW if value is None or is_null_rendering(value) else search_time(value, datetime.now(UTC))
 
 
@@ -58,6 +59,9 @@ class GetEvents(ModuleAction):
     results_model = EventsResults
 
     def run(self, arguments: GetEventsArguments) -> EventsResults:
+        from xsoar_module.mapping.window import check_window
+        from xsoar_module.timing import PollSchedule
+
         started = time.monotonic()
         latest_time = arguments.latest_time or NOW  # never None once validated (None means now)
         check_window(arguments.earliest_time, latest_time, datetime.now(UTC))

@@ -1,22 +1,13 @@
 """Update Alert: mirror an XSOAR change on a Sekoia.io alert (status through the workflow, comments), idempotently."""
 
 from functools import partial
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from xsoar_module.actions.base import ModuleAction
 from xsoar_module.bounds import check_identifier
-from xsoar_module.clients.sekoia import SekoiaClient, identity_of
 from xsoar_module.errors import InvalidInputError, ServiceError
-from xsoar_module.mapping.alert_history import (
-    entry_comments,
-    entry_status,
-    entry_time,
-    follows_own_change,
-    latest_change_by,
-    own_changes,
-)
 from xsoar_module.mapping.sync import (
     AUTHOR,
     MAX_STEPS,
@@ -32,9 +23,10 @@ from xsoar_module.mapping.sync import (
     status_name,
     xsoar_note_id,
 )
-from xsoar_module.mapping.window import is_null_rendering
-from xsoar_module.models.schema import ManifestModel
-from xsoar_module.timing import iso8601_seconds
+from xsoar_module.models.schema import ManifestModel, is_null_rendering
+
+if TYPE_CHECKING:  # loaded when the action runs (main.py imports every item in every block's process)
+    from xsoar_module.clients.sekoia import SekoiaClient
 
 CHANGES = ("closed", "reopened", "note")
 
@@ -188,10 +180,20 @@ class UpdateAlert(ModuleAction):
         )
 
     def _later_change(
-        self, client: SekoiaClient, alert: dict[str, Any], arguments: UpdateAlertArguments, label: str
+        self, client: "SekoiaClient", alert: dict[str, Any], arguments: UpdateAlertArguments, label: str
     ) -> str | None:
         """The alert's latest status change made by someone other than this module, when it wins over the XSOAR
         change by the rule (`sekoia_change_wins`); None without the XSOAR change's time."""
+        from xsoar_module.clients.sekoia import identity_of
+        from xsoar_module.mapping.alert_history import (
+            entry_status,
+            entry_time,
+            follows_own_change,
+            latest_change_by,
+            own_changes,
+        )
+        from xsoar_module.timing import iso8601_seconds
+
         if arguments.changed_at is None:
             return None
         is_own = own_changes(identity_of(client.me()))
@@ -213,7 +215,7 @@ class UpdateAlert(ModuleAction):
 
     def _move(
         self,
-        client: SekoiaClient,
+        client: "SekoiaClient",
         alert_id: str,
         label: str,
         current: str | None,
@@ -248,7 +250,7 @@ class UpdateAlert(ModuleAction):
         raise ServiceError(f"Sekoia.io did not bring {label} to {target} within {MAX_STEPS} workflow steps")
 
 
-def _is_in(client: SekoiaClient, alert_id: str, status: str) -> bool:
+def _is_in(client: "SekoiaClient", alert_id: str, status: str) -> bool:
     """Whether the alert is now in `status` (a transition that got no answer may have been applied)."""
     return _status_of(client.get_alert(alert_id)) == status
 
@@ -262,9 +264,11 @@ def _status_of(alert: dict[str, Any]) -> str | None:
         return None
 
 
-def _already_written(client: SekoiaClient, alert: dict[str, Any], text: str, note_id: str | None) -> bool:
+def _already_written(client: "SekoiaClient", alert: dict[str, Any], text: str, note_id: str | None) -> bool:
     """Whether the alert already has this comment: the same XSOAR note id, or the same text (in its comments or with
     a status change of its history)."""
+    from xsoar_module.mapping.alert_history import entry_comments
+
     comments = alert.get("comments")
     if not isinstance(comments, list):
         comments = client.comments(str(alert.get("uuid") or alert.get("short_id")))

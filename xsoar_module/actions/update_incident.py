@@ -2,17 +2,14 @@
 
 import math
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 from pydantic import Field, field_validator, model_validator
 
 from xsoar_module.actions.base import ModuleAction
 from xsoar_module.bounds import check_identifier
-from xsoar_module.clients.sekoia import SekoiaClient, identity_of
-from xsoar_module.clients.xsoar import XsoarClient, api_configuration
 from xsoar_module.errors import ModuleError
-from xsoar_module.mapping.alert_history import own_changes, status_change_follows_own
 from xsoar_module.mapping.sync import (
     CLOSING_STATUSES,
     OPEN_STATUSES,
@@ -31,7 +28,10 @@ from xsoar_module.mapping.sync import (
     war_room_entry,
 )
 from xsoar_module.models.schema import ManifestModel
-from xsoar_module.timing import iso8601_seconds, xsoar_epoch
+
+if TYPE_CHECKING:  # loaded when the action runs (main.py imports every item in every block's process)
+    from xsoar_module.clients.sekoia import SekoiaClient
+    from xsoar_module.clients.xsoar import XsoarClient
 
 STATUS_CLOSED = 2  # XSOAR's status of a closed incident
 Action = Literal["closed", "reopened", "noted", "unchanged", "not_found"]
@@ -131,6 +131,8 @@ class UpdateIncident(ModuleAction):
     results_model = UpdateIncidentResults
 
     def run(self, arguments: UpdateIncidentArguments) -> UpdateIncidentResults:
+        from xsoar_module.clients.xsoar import XsoarClient, api_configuration
+
         config = api_configuration(self.config)
         with XsoarClient(config, on_retry=self._log_retry) as xsoar:
             incident = xsoar.find_incident(arguments.short_id, arguments.alert_uuid)
@@ -151,11 +153,11 @@ class IncidentUpdate:
 
     def __init__(
         self,
-        xsoar: XsoarClient,
+        xsoar: "XsoarClient",
         incident: dict[str, Any],
         arguments: UpdateIncidentArguments,
         log: Callable[..., None],
-        sekoia: Callable[[], SekoiaClient],
+        sekoia: Callable[[], "SekoiaClient"],
     ):
         self.xsoar = xsoar
         self.sekoia = sekoia
@@ -183,6 +185,8 @@ class IncidentUpdate:
     def _superseded(self, status: str) -> bool:
         """Whether a person closed the incident after the alert's change (the later change wins): then it is not
         applied, and the log and `superseded_by` say why."""
+        from xsoar_module.timing import iso8601_seconds
+
         winner = self._later_closure()
         if winner is None:
             return False
@@ -207,6 +211,8 @@ class IncidentUpdate:
     def _later_closure(self) -> str | None:
         """The incident's closure by a person (close notes without the marker), when it is later than the alert's
         change by the rule (`sekoia_change_wins`); None without the change's time."""
+        from xsoar_module.timing import iso8601_seconds, xsoar_epoch
+
         changed_at = self.arguments.changed_at
         closed_at = xsoar_epoch(self.incident.get("closed"))
         if changed_at is None or closed_at is None or self.incident.get("status") != STATUS_CLOSED:
@@ -221,6 +227,9 @@ class IncidentUpdate:
     def _follows_mirror(self, changed_at: float, closed_at: float) -> bool:
         """In the closure's second only: whether the alert's change came after this module's mirror of a change on
         the alert in that second (one read of the alert's history); False when it cannot be read."""
+        from xsoar_module.clients.sekoia import identity_of
+        from xsoar_module.mapping.alert_history import own_changes, status_change_follows_own
+
         status = self.arguments.status
         if status is None or math.floor(changed_at) != math.floor(closed_at):
             return False

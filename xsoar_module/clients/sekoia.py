@@ -22,7 +22,6 @@ SERVICE = "Sekoia.io"
 JOB_DONE, JOB_CANCELED, JOB_FAILED = 2, 3, 4
 EVENTS_PAGE_SIZE = 1000
 ALERTS_PAGE_SIZE = 100
-SEARCH_TIMEOUT, MAX_SEARCH_TIMEOUT = 300, 3600  # seconds a search job may take: default, and the most allowed
 SEKOIA_POLICY = RetryPolicy()
 SEKOIA_TIMEOUT = (5.0, 30.0)  # connect, read
 REFUSALS = Refusals(

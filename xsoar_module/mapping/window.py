@@ -5,10 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 from xsoar_module.errors import InvalidInputError
 from xsoar_module.models.alert import Alert
+from xsoar_module.models.events import NOW
 from xsoar_module.timing import iso8601, parse_iso8601
 
-NOW = "now"
-NULL_RENDERINGS = ("", "none", "null")  # what a template engine may make of a null value
 RELATIVE = re.compile(r"-(?P<count>\d+)(?P<unit>[smhdw])")
 EPOCH = re.compile(r"\d+(\.\d+)?")
 TIME_FORMS = (
@@ -66,11 +65,6 @@ def events_window(alert: Alert, now: datetime) -> tuple[str, str]:
     if earliest is None:
         earliest = latest - LOOKBACK_WITHOUT_TIMES
     return iso8601(min(earliest, latest)), iso8601(latest)  # to the microsecond: no bound cuts an event off
-
-
-def is_null_rendering(text: object) -> bool:
-    """True for None and for the texts a null renders to (`""`, `None`, `null`)."""
-    return text is None or (isinstance(text, str) and text.strip().lower() in NULL_RENDERINGS)
 
 
 def check_window(earliest_time: str, latest_time: str, now: datetime) -> None:

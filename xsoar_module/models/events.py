@@ -1,4 +1,4 @@
-"""Events returned by a Sekoia.io events search."""
+"""Events returned by a Sekoia.io events search, and the bounds of a search."""
 
 from typing import Any
 
@@ -7,6 +7,8 @@ from pydantic import Field
 from xsoar_module.models.schema import ManifestModel
 
 Event = dict[str, Any]
+NOW = "now"  # the end of a search window that moves with the search
+SEARCH_TIMEOUT, MAX_SEARCH_TIMEOUT = 300, 3600  # seconds a search job may take: default, and the most allowed
 
 
 class EventsResults(ManifestModel):

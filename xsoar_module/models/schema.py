@@ -5,6 +5,12 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 NonBlankStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+NULL_RENDERINGS = ("", "none", "null")  # what a template engine may make of a null value
+
+
+def is_null_rendering(text: object) -> bool:
+    """True for None and for the texts a null renders to (`""`, `None`, `null`): an argument left unused."""
+    return text is None or (isinstance(text, str) and text.strip().lower() in NULL_RENDERINGS)
 
 
 def drop_null_variants(schema: dict[str, Any], _model: type | None = None) -> None:

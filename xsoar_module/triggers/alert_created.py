@@ -11,11 +11,13 @@ from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.models.alert import Alert
 from xsoar_module.models.trigger_event import AlertCreatedEvent
 from xsoar_module.triggers.alert_filters import AlertCreatedConfiguration
-from xsoar_module.triggers.checkpoint import CHECKPOINT_FILE, Ledger
 from xsoar_module.triggers.live_trigger import AlertLiveTrigger
 
 if TYPE_CHECKING:  # the LiveAPI source (websockets) loads when the trigger runs, not in the actions' processes
     from xsoar_module.triggers.alerts import AlertCreatedKind, AlertCreatedSource
+    from xsoar_module.triggers.checkpoint import Ledger
+
+CHECKPOINT_FILE = "alert_created_checkpoint.json"
 
 __all__ = ["AlertCreatedConfiguration", "AlertCreatedTrigger"]
 
@@ -38,7 +40,7 @@ class AlertCreatedTrigger(AlertLiveTrigger[Alert]):
     watched = "alerts created"
 
     def source(
-        self, config: ModuleConfiguration, api_key: str, ledger: Ledger, settings: AlertCreatedConfiguration
+        self, config: ModuleConfiguration, api_key: str, ledger: "Ledger", settings: AlertCreatedConfiguration
     ) -> "AlertCreatedSource":
         from xsoar_module.triggers.alerts import AlertCreatedSource
 

@@ -6,15 +6,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator
 
-from xsoar_module.clients.sekoia import SekoiaClient, identity_of
 from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.models.trigger_event import COMMENT, STATUS, AlertUpdatedEvent, EventComment
 from xsoar_module.triggers.alert_filters import AlertCreatedConfiguration
-from xsoar_module.triggers.checkpoint import Ledger
 from xsoar_module.triggers.live_trigger import AlertLiveTrigger
 
 if TYPE_CHECKING:  # the LiveAPI source (websockets) loads when the trigger runs, not in the actions' processes
+    from xsoar_module.clients.sekoia import SekoiaClient
     from xsoar_module.triggers.alert_updates import AlertChange, AlertUpdatedKind, AlertUpdatedSource
+    from xsoar_module.triggers.checkpoint import Ledger
 
 CHECKPOINT_FILE = "alert_updated_checkpoint.json"
 Change = Literal["status", "comment"]
@@ -75,7 +75,9 @@ class AlertUpdatedTrigger(AlertLiveTrigger["AlertChange"]):
     watched = "alert changes"
     _own: str | None = None  # the API key's identity (`GET /v1/me`)
 
-    def check_api_key(self, client: SekoiaClient) -> str:
+    def check_api_key(self, client: "SekoiaClient") -> str:
+        from xsoar_module.clients.sekoia import identity_of
+
         self._own = identity_of(self.me(client))
         if self._own is None:
             self.log(
@@ -86,7 +88,7 @@ class AlertUpdatedTrigger(AlertLiveTrigger["AlertChange"]):
         return f"The Sekoia.io API key was accepted by {client.http.base_url} (identity {self._own})"
 
     def source(
-        self, config: ModuleConfiguration, api_key: str, ledger: Ledger, settings: AlertUpdatedConfiguration
+        self, config: ModuleConfiguration, api_key: str, ledger: "Ledger", settings: AlertUpdatedConfiguration
     ) -> "AlertUpdatedSource":
         from xsoar_module.triggers.alert_updates import AlertUpdatedSource
 

@@ -5,14 +5,17 @@ import contextlib
 import socket
 from abc import abstractmethod
 from collections.abc import Callable
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from sekoia_automation.trigger import Trigger
 
 from xsoar_module.bounds import MAX_MESSAGE, shorten
 from xsoar_module.errors import AuthenticationError, ConfigurationError, ModuleError
 from xsoar_module.module import masker_of
-from xsoar_module.triggers.timings import TriggerTimings
+
+if TYPE_CHECKING:  # loaded when the trigger runs: main.py imports every item in every block's process
+    from xsoar_module.triggers.timings import TriggerTimings
 
 # Errors only a change of configuration can fix (the LiveAPI's refusal of the key is an AuthenticationError too): one
 # critical log, then nothing until the platform stops the trigger
@@ -23,9 +26,15 @@ class ModuleTrigger(Trigger):
     """A trigger whose session runs in `serve()`; `_stop_event` is the SDK's (it offers `running` and `stop()`, but
     no public way to wait for the stop)."""
 
-    timings: TriggerTimings = TriggerTimings()
     _wake: Callable[[], None] | None = None  # leaves the session's idle wait (set while a session runs)
     _given_up = False  # a critical error was logged
+
+    @cached_property
+    def timings(self) -> "TriggerTimings":
+        """The session's waits (tests assign short ones)."""
+        from xsoar_module.triggers.timings import TriggerTimings
+
+        return TriggerTimings()
 
     @abstractmethod
     def serve(self) -> None:

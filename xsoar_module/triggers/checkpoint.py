@@ -15,7 +15,6 @@ from typing import Any
 import orjson
 from s3path import S3Path
 
-CHECKPOINT_FILE = "alert_created_checkpoint.json"
 OVERLAP_SECONDS = 300
 MAX_RECENT = 5000
 FORMAT_VERSION = 1

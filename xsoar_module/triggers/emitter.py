@@ -7,14 +7,15 @@ checkpoint, label for the logs) and parses it into the typed model the trigger's
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 from sekoia_automation.exceptions import SendEventError
 from sekoia_automation.module import LogLevelStr
 
-from xsoar_module.timing import Backoff
-from xsoar_module.triggers.checkpoint import Ledger
+if TYPE_CHECKING:  # the triggers' modules import this one for its types: main.py loads them in every block
+    from xsoar_module.timing import Backoff
+    from xsoar_module.triggers.checkpoint import Ledger
 
 JsonObject = dict[str, Any]
 Item = TypeVar("Item")
@@ -61,13 +62,13 @@ class Emitter(Generic[Item]):
     def __init__(
         self,
         kind: ItemKind[Item],
-        ledger: Ledger,
+        ledger: "Ledger",
         *,
         select: Callable[[Item], str | None],
         emit: Callable[[Item], None],
         log: Log,
         stop: threading.Event,
-        retry: Backoff,
+        retry: "Backoff",
     ):
         self.kind = kind
         self._ledger = ledger

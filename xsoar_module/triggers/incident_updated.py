@@ -13,23 +13,21 @@ from pydantic import ConfigDict, Field
 from sekoia_automation.configuration.exception import MissingConfigurationError
 from sekoia_automation.exceptions import TriggerConfigurationError
 
-from xsoar_module.clients.http import RetryPolicy
-from xsoar_module.clients.xsoar import XsoarClient, api_configuration
 from xsoar_module.errors import ModuleError
 from xsoar_module.models.incident_event import IncidentUpdatedEvent
 from xsoar_module.models.schema import ManifestModel, drop_null_variants
 from xsoar_module.module import configuration_of
-from xsoar_module.timing import Backoff, iso8601_seconds
 from xsoar_module.triggers.base import FATAL_ERRORS, ModuleTrigger
 
 if TYPE_CHECKING:  # the polling machinery loads when the trigger runs, not in the actions' processes (main.py)
+    from xsoar_module.clients.xsoar import XsoarClient
+    from xsoar_module.timing import Backoff
     from xsoar_module.triggers.catch_up import CatchUp
     from xsoar_module.triggers.checkpoint import Ledger
     from xsoar_module.triggers.incident_state import IncidentStates
     from xsoar_module.triggers.incidents import IncidentChanges
 
 CHECKPOINT_FILE = "incident_updated_checkpoint.json"
-CLIENT_POLICY = RetryPolicy(attempts=3, deadline=30.0, max_wait=5.0)
 POLLED = "<polled until>"  # the ledger key whose time is the newest modification a complete poll saw
 LONGEST_BACKOFF = 300.0
 
@@ -49,8 +47,10 @@ class IncidentUpdatedConfiguration(ManifestModel):
         "incidents whose modified time moved)",
     )
 
-    def backoff(self) -> Backoff:
+    def backoff(self) -> "Backoff":
         """The waits after failed polls: the interval, doubled after each failure, at most 5 minutes."""
+        from xsoar_module.timing import Backoff
+
         return Backoff(first=self.interval, factor=2.0, longest=max(self.interval, LONGEST_BACKOFF), jitter=0.2)
 
 
@@ -68,6 +68,9 @@ class IncidentUpdatedTrigger(ModuleTrigger):
     last_heartbeat_threshold = 3900
 
     def serve(self) -> None:
+        from xsoar_module.clients.http import RetryPolicy
+        from xsoar_module.clients.xsoar import XsoarClient, api_configuration
+        from xsoar_module.timing import iso8601_seconds
         from xsoar_module.triggers.catch_up import CatchUp
         from xsoar_module.triggers.emitter import Emitter
         from xsoar_module.triggers.incident_state import STATE_FILE, IncidentStates
@@ -75,7 +78,8 @@ class IncidentUpdatedTrigger(ModuleTrigger):
 
         config = api_configuration(configuration_of(self.module))
         settings = self._settings()
-        with XsoarClient(config, policy=CLIENT_POLICY, on_retry=lambda message: self.log(message, "debug")) as xsoar:
+        policy = RetryPolicy(attempts=3, deadline=30.0, max_wait=5.0)
+        with XsoarClient(config, policy=policy, on_retry=lambda message: self.log(message, "debug")) as xsoar:
             if not self.checked(lambda: self._check(xsoar), "The Cortex XSOAR API key"):
                 return
             ledger = self._open_ledger()
@@ -149,13 +153,14 @@ class IncidentUpdatedTrigger(ModuleTrigger):
         return settings if isinstance(settings, IncidentUpdatedConfiguration) else IncidentUpdatedConfiguration()
 
     @staticmethod
-    def _check(xsoar: XsoarClient) -> str:
+    def _check(xsoar: "XsoarClient") -> str:
         from xsoar_module.triggers.incidents import QUERY
 
         xsoar.search_incidents({"query": QUERY, "page": 0, "size": 1})
         return f"The Cortex XSOAR API key was accepted by {xsoar.url}"
 
     def _open_ledger(self) -> "Ledger":
+        from xsoar_module.timing import iso8601_seconds
         from xsoar_module.triggers.checkpoint import Checkpoint, CheckpointError, CheckpointStore, Ledger
 
         store = CheckpointStore(self.data_path / CHECKPOINT_FILE)

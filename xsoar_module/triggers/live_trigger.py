@@ -4,6 +4,7 @@ import contextlib
 import time
 from abc import abstractmethod
 from collections.abc import Callable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic
 
 import orjson
@@ -12,25 +13,22 @@ from sekoia_automation.configuration.exception import MissingConfigurationError
 from sekoia_automation.exceptions import TriggerConfigurationError
 from sekoia_automation.storage import temp_directory
 
-from xsoar_module.clients.http import RetryPolicy
-from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.errors import ConfigurationError, MalformedResponseError, NotFoundError, describe_validation_error
 from xsoar_module.models.alert import Alert
 from xsoar_module.models.schema import ManifestModel
 from xsoar_module.module import configuration_of
-from xsoar_module.timing import iso8601_seconds
 from xsoar_module.triggers.alert_filters import AlertCreatedConfiguration
 from xsoar_module.triggers.base import ModuleTrigger
-from xsoar_module.triggers.checkpoint import Checkpoint, CheckpointError, CheckpointStore, Ledger
-from xsoar_module.triggers.emitter import Emitter, Item, ItemKind
-from xsoar_module.triggers.timings import LiveTimings
+from xsoar_module.triggers.emitter import Item, ItemKind
 
-if TYPE_CHECKING:  # the LiveAPI session (websockets) loads when a trigger runs, not in the actions' processes
+if TYPE_CHECKING:  # the session, its clients and websockets load when a trigger runs: main.py imports every item
+    from xsoar_module.clients.sekoia import SekoiaClient
+    from xsoar_module.triggers.checkpoint import Ledger
     from xsoar_module.triggers.session import LiveSource
+    from xsoar_module.triggers.timings import LiveTimings
 
 ALERT_FILE = "alert.json"
-CLIENT_POLICY = RetryPolicy(attempts=4, deadline=20.0, max_wait=5.0)
 BASE_URL_HINT = "set base_url to the Sekoia.io API of your region (e.g. https://api.sekoia.io)"
 
 
@@ -38,13 +36,19 @@ class AlertLiveTrigger(ModuleTrigger, Generic[Item]):
     """A trigger over the LiveAPI and the alert listing: checks the API key, opens its checkpoint, then runs a
     LiveSession until stopped. Subclasses say what they watch (`source`, `kind`), select and emit."""
 
-    timings: LiveTimings = LiveTimings()
     checkpoint_file: str
     settings_model: type[AlertCreatedConfiguration]
     watched: str  # for the logs: "alerts created"
 
+    @cached_property
+    def timings(self) -> "LiveTimings":
+        """The LiveAPI session's waits (tests assign short ones)."""
+        from xsoar_module.triggers.timings import LiveTimings
+
+        return LiveTimings()
+
     @abstractmethod
-    def source(self, config: ModuleConfiguration, api_key: str, ledger: Ledger, settings: Any) -> "LiveSource":
+    def source(self, config: ModuleConfiguration, api_key: str, ledger: "Ledger", settings: Any) -> "LiveSource":
         """Where the items come from."""
 
     @abstractmethod
@@ -60,6 +64,7 @@ class AlertLiveTrigger(ModuleTrigger, Generic[Item]):
         """Send the item's event."""
 
     def serve(self) -> None:
+        from xsoar_module.triggers.emitter import Emitter
         from xsoar_module.triggers.session import LiveSession
 
         config = configuration_of(self.module)
@@ -94,16 +99,20 @@ class AlertLiveTrigger(ModuleTrigger, Generic[Item]):
         finally:
             self._wake = None
 
-    def client(self, config: ModuleConfiguration) -> SekoiaClient:
-        return SekoiaClient(config, policy=CLIENT_POLICY, on_retry=lambda message: self.log(message, "debug"))
+    def client(self, config: ModuleConfiguration) -> "SekoiaClient":
+        from xsoar_module.clients.http import RetryPolicy
+        from xsoar_module.clients.sekoia import SekoiaClient
 
-    def check_api_key(self, client: SekoiaClient) -> str:
+        policy = RetryPolicy(attempts=4, deadline=20.0, max_wait=5.0)
+        return SekoiaClient(config, policy=policy, on_retry=lambda message: self.log(message, "debug"))
+
+    def check_api_key(self, client: "SekoiaClient") -> str:
         """GET /v1/me: AuthenticationError when the key is refused, ConfigurationError when base_url is wrong."""
         self.me(client)
         return f"The Sekoia.io API key was accepted by {client.http.base_url}"
 
     @staticmethod
-    def me(client: SekoiaClient) -> dict[str, Any]:
+    def me(client: "SekoiaClient") -> dict[str, Any]:
         """Who the API key is (`GET /v1/me`)."""
         try:
             return client.me()
@@ -141,7 +150,10 @@ class AlertLiveTrigger(ModuleTrigger, Generic[Item]):
             self.log(f"{settings.ignored}. These settings are ignored: their filters do not apply", "error")
         return settings
 
-    def _open_ledger(self, settings: AlertCreatedConfiguration) -> Ledger:
+    def _open_ledger(self, settings: AlertCreatedConfiguration) -> "Ledger":
+        from xsoar_module.timing import iso8601_seconds
+        from xsoar_module.triggers.checkpoint import Checkpoint, CheckpointError, CheckpointStore, Ledger
+
         store = CheckpointStore(self.data_path / self.checkpoint_file)
         try:
             checkpoint = store.load()
