@@ -122,7 +122,8 @@ class CreateIncidentArguments(ManifestModel):
 class CreateIncidentResults(ManifestModel):
     incident_id: str | None = Field(None, description="ID of the XSOAR incident, when XSOAR returns one")
     deduplicated: bool = Field(
-        description="True when the incident already existed (API mode): nothing was created, or what was is closed"
+        description="True when the alert's incident already existed (API mode): nothing was created, or what this "
+        "run created is closed as its duplicate"
     )
     duplicate_closed: str | None = Field(
         None,
