@@ -42,7 +42,9 @@ TLS_HINT = (
     "Set ca_certificate to the PEM of the certificate authority of your XSOAR or, for a test server only, "
     "verify_certificate to false"
 )
-XSOAR_POLICY = RetryPolicy(attempts=6, deadline=120.0, initial_wait=0.5, max_wait=15.0, max_retry_after=60.0)
+# 10 attempts, waits from 0.5 s doubling to 15 s (about 75 s in all, within the 120 s deadline): a run that gives up
+# leaves its alert without an incident, and XSOAR answers 429 while it rate-limits its API
+XSOAR_POLICY = RetryPolicy(attempts=10, deadline=120.0, initial_wait=0.5, max_wait=15.0, max_retry_after=60.0)
 XSOAR_TIMEOUT = (10.0, 60.0)  # connect, read: creating an incident may start a playbook
 # After a create whose outcome is unknown: waits before each search for it (searches at 0, 2, 6, 14 and 30 s)
 # before sending the create again. XSOAR may commit (and index) an incident after its client gave up.
