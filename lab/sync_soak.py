@@ -18,7 +18,7 @@ comment or note on the other side. `converged`: pairs whose final statuses agree
 with any reason but False Positive, Rejected <-> closed as False Positive, open statuses <-> open incident).
 `lost`: comments or notes absent from the other side at the end; status changes that never crossed, except the
 loser of a simultaneous step with a status change on each side (by the module's rule, `sekoia_change_wins`: the
-later in whole seconds, XSOAR's in the same second unless the Sekoia.io change followed the module's mirror of it);
+later in whole seconds; in the same second the one made after the module's change on its side, XSOAR's otherwise);
 and converged pairs whose final status is not the one their last status change asked for (its winner's, in a
 simultaneous step). `conflicts` counts the pairs apart whose last status step was simultaneous (for diagnosis:
 the soak passes only when every pair converged).
@@ -45,10 +45,13 @@ from xsoar_module.mapping.sync import (
     CLOSED,
     OPEN_STATUSES,
     REJECTED,
+    is_closure_note,
     is_marked,
+    is_reopen_note,
     sekoia_change_wins,
     status_for_close_reason,
 )
+from xsoar_module.mapping.war_room import follows_mirror_note
 from xsoar_module.timing import xsoar_epoch
 
 CREATION_PLAYBOOK = (
@@ -104,7 +107,7 @@ class Expected:
     before: str = ""  # the state of the side where it was made, before it
     made_at: float = field(default_factory=time.monotonic)
     at: float = 0.0  # when its side dated it, epoch seconds (status changes)
-    after_mirror: bool = False  # a Sekoia.io status change made after a status change of the module in that second
+    after_mirror: bool = False  # made after a status change of the module on its side, in that second
     reason: str = ""  # an XSOAR closure's close reason
     superseded: bool = False  # it lost a simultaneous step by the rule: it need not cross
 
@@ -229,6 +232,7 @@ class SyncSoak:
         self.last_status_step: dict[Pair, bool] = {}  # was the pair's last status step a simultaneous conflict
         self.final: dict[Pair, Expected] = {}  # the status change whose status each pair should end with
         self.unmatched: list[FinishedRun] = []
+        self.journal: dict[Pair, list[str]] = {pair: [] for pair in pairs}  # changes made and runs, for an apart pair
         self.overdue: list[Expected] = []  # changes past `crossing_timeout`, still waited for until the end
         self.given_up: list[Expected] = []  # changes not crossed at the end
         self.last_crossed = time.monotonic()
@@ -250,6 +254,8 @@ class SyncSoak:
             if run.status != "succeeded":
                 self.report.failed_runs += 1
             way = TO_SEKOIA if "incident_id" in event else TO_XSOAR
+            if pair is not None:
+                self.journal[pair].append(self.describe_run(run, way))
             for waiting in (self.pending.get(pair, []) if pair else [], self.overdue, self.given_up):
                 found = next((e for e in waiting if e.pair == pair and e.way == way and e.matches(event)), None)
                 if found is not None:
@@ -265,6 +271,16 @@ class SyncSoak:
             self.report.crossed += 1
             self.report.late += waiting is self.overdue
             self.report.delays[way].append(run.ended - found.made_at)
+
+    def describe_run(self, run: FinishedRun, way: str) -> str:
+        """A run of a sync playbook: when it ended, its event's change and what its blocks did."""
+        change = {key: run.event.get(key) for key in ("change", "status_name", "close_reason", "updated_at")}
+        done = [
+            {key: value for key, value in results.items() if key in ("action", "status_name", "superseded_by")}
+            for results in run.results.values()
+            if isinstance(results, dict)
+        ]
+        return f"run {run.run_id} {way} ended at {run.ended - self.started:.2f} s ({run.status}): {change} -> {done}"
 
     def expire(self, now: float) -> None:
         """Changes whose run did not come in time are overdue: their pair is free again, a late run still counts."""
@@ -342,17 +358,25 @@ class SyncSoak:
         if closed:
             reopened = xsoar.reopen_as_person(pair.incident_id, person)
             at = xsoar_epoch(reopened["modified"]) or 0.0
-            return self.expect(Expected(pair, TO_SEKOIA, "reopened", "reopened", simultaneous, before=current, at=at))
+            after = follows_mirror_note(xsoar.incident(pair.incident_id)["entries"], at, is_closure_note)
+            made = Expected(
+                pair, TO_SEKOIA, "reopened", "reopened", simultaneous, before=current, at=at, after_mirror=after
+            )
+            return self.expect(made)
         reason = self.random.choice(CLOSE_REASONS)
         closure = xsoar.close_as_person(pair.incident_id, reason, self.text("close notes"), person)
         at = xsoar_epoch(closure["closed"]) or 0.0
-        made = Expected(pair, TO_SEKOIA, "closed", "closed", simultaneous, before=current, at=at, reason=reason)
+        after = follows_mirror_note(xsoar.incident(pair.incident_id)["entries"], at, is_reopen_note)
+        made = Expected(
+            pair, TO_SEKOIA, "closed", "closed", simultaneous, before=current, at=at, reason=reason, after_mirror=after
+        )
         return self.expect(made)
 
     def expect(self, expected: Expected) -> Expected:
         """Follow a change just made: its pair is busy until its run ends."""
         with self.lock:
             self.pending[expected.pair].append(expected)
+            self.journal[expected.pair].append(f"made {expected.describe(self.started)}")
         if expected.text:
             self.texts.append(expected)
         self.report.changes += 1
@@ -429,6 +453,7 @@ class SyncSoak:
                 f"{pair.short_id} {status} / incident {pair.incident_id} {describe(incident)}"
                 f"{' (simultaneous conflict)' if conflict else ''}"
             )
+            self.report.apart.extend(f"  {line}" for line in self.journal[pair])
         for expected in self.texts:
             copies = self.copies(expected)
             self.report.duplicated += max(0, copies - 1)
@@ -493,7 +518,8 @@ def winner(statuses: list[Expected]) -> Expected:
     if len(statuses) == 1:
         return statuses[0]
     sekoia, xsoar = sorted(statuses, key=lambda e: e.way != TO_XSOAR)
-    won, lost = (sekoia, xsoar) if sekoia_change_wins(sekoia.at, xsoar.at, sekoia.after_mirror) else (xsoar, sekoia)
+    sekoia_wins = sekoia_change_wins(sekoia.at, xsoar.at, sekoia.after_mirror, xsoar.after_mirror)
+    won, lost = (sekoia, xsoar) if sekoia_wins else (xsoar, sekoia)
     lost.superseded = True
     return won
 

@@ -3,15 +3,16 @@ person before the next poll is a reopening to emit; the war rooms of all open in
 change carries its time."""
 
 import math
+import time
 from pathlib import Path
 
 import pytest
 
 from lab.xsoar_simulator import XsoarSimulator
-from tests.support import XSOAR_API_KEY
+from tests.support import XSOAR_API_KEY, until
 from xsoar_module.clients.xsoar import XsoarClient, api_configuration
 from xsoar_module.configuration import ModuleConfiguration
-from xsoar_module.mapping.sync import closure_note
+from xsoar_module.mapping.sync import closure_note, is_reopen_note
 from xsoar_module.timing import xsoar_epoch
 from xsoar_module.triggers.incident_state import IncidentState, IncidentStates
 from xsoar_module.triggers.incidents import IncidentChanges
@@ -118,3 +119,21 @@ def test_each_change_carries_its_time(xsoar, client, tmp_path):
     [item] = list(changes.list_since(SINCE))
     closed_at = xsoar_epoch(closed)
     assert closed_at is not None and item["event"]["updated_at"] == math.floor(closed_at)
+
+
+def test_a_change_right_after_the_modules_in_the_same_second_says_it_follows_the_mirror(
+    symphony, xsoar, client, tmp_path, data_path
+):
+    target = incident(xsoar, "ALx")
+    changes = lister(client, tmp_path)
+    poll(changes)
+    xsoar.close_as_person(target, "Resolved", "done")
+    [closure] = [item["event"] for item in changes.list_since(SINCE) if item]
+    assert closure["follows_mirror"] is False  # no change of the module before it
+    until(lambda: time.time() % 1 < 0.2, 3, "the start of a second")
+    update_incident(symphony, xsoar, data_path, "Acknowledged")  # the module reopens it, with its reopen note
+    closed = xsoar.close_as_person(target, "False Positive", "again")["closed"]
+    [closure] = [item["event"] for item in changes.list_since(SINCE) if item]
+    [note] = [e for e in xsoar.incident(target)["entries"] if is_reopen_note(e["contents"])]
+    assert math.floor(xsoar_epoch(note["created"]) or 0) == math.floor(xsoar_epoch(closed) or 0), "over a second"
+    assert closure["change"] == "closed" and closure["follows_mirror"] is True

@@ -95,4 +95,5 @@ def test_incident_changes_go_to_update_alert_with_the_trigger_fields():
         "comment": "{{ node.0.close_notes }}",
         "note": "{{ node.0.note }}",
         "changed_at": "{{ node.0.updated_at }}",
+        "follows_mirror": "{{ node.0.follows_mirror }}",
     }

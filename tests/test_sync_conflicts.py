@@ -11,6 +11,8 @@ import pytest
 from lab.sekoia_simulator import SekoiaSimulator
 from lab.xsoar_simulator import XsoarSimulator
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, assert_no_secret, until
+from xsoar_module.mapping.sync import is_reopen_note
+from xsoar_module.mapping.war_room import follows_mirror_note
 from xsoar_module.timing import xsoar_epoch
 
 ORDERS = ["incident first", "alert first"]
@@ -173,6 +175,31 @@ def test_a_change_made_after_the_mirror_in_the_same_second_wins(symphony, sekoia
     on_incident = update_incident(symphony, config, data_path, alert, "Acknowledged", reopened_at)
     assert on_incident["action"] == "reopened"
     assert state(sekoia, xsoar, alert, incident_id) == ("Acknowledged", 1, None)
+
+
+def test_an_xsoar_change_made_after_the_mirror_in_the_same_second_wins(
+    symphony, sekoia, xsoar, config, data_path, pair
+):
+    """Within one second: a person closes the incident, the module closes the alert, a person acknowledges the alert
+    (after the module's change: it wins), the module reopens the incident, a person closes it again. That closure came
+    after the module's reopen note (`follows_mirror`, as Incident Updated's event says): it is the later change and
+    closes the alert, where the alert's acknowledgement of the same second used to win and leave the pair apart."""
+    alert, incident_id = pair
+    early_in_a_second()
+    closed_at = xsoar_closure(xsoar, incident_id, "Resolved")
+    assert update_alert(symphony, config, data_path, alert, "Resolved", closed_at)["action"] == "status_changed"
+    acknowledged_at = sekoia_change(sekoia, alert, "Acknowledged")
+    on_incident = update_incident(symphony, config, data_path, alert, "Acknowledged", acknowledged_at)
+    assert on_incident["action"] == "reopened"
+    closed_again_at = xsoar_closure(xsoar, incident_id, "False Positive")
+    assert math.floor(closed_at) == acknowledged_at == math.floor(closed_again_at), "the steps took over a second"
+    follows = follows_mirror_note(xsoar.incident(incident_id)["entries"], closed_again_at, is_reopen_note)
+    assert follows  # what Incident Updated's event carries
+    arguments = {"short_id": alert["short_id"], "change": "closed", "close_reason": "False Positive"}
+    arguments |= {"changed_at": str(closed_again_at), "follows_mirror": str(follows)}
+    on_alert = run(symphony, "UpdateAlert", config, data_path, arguments)
+    assert on_alert["action"] == "status_changed" and on_alert["superseded_by"] is None
+    assert state(sekoia, xsoar, alert, incident_id) == ("Rejected", 2, "False Positive")
 
 
 def test_without_the_changes_time_the_change_is_applied_as_before(symphony, sekoia, xsoar, config, data_path, pair):

@@ -82,18 +82,21 @@ def test_the_next_workflow_action_towards_a_status(current, target, offered, exp
 
 
 @pytest.mark.parametrize(
-    ("sekoia_at", "xsoar_at", "follows_mirror", "sekoia_wins"),
+    ("sekoia_at", "xsoar_at", "sekoia_after", "xsoar_after", "sekoia_wins"),
     [
-        (101, 100.9, False, True),  # a later second
-        (100, 101.2, False, False),
-        (100, 100.9, False, False),  # the same second: XSOAR's
-        (100.0, 100.2, True, True),  # ... unless the Sekoia.io change came after the module's mirror of XSOAR's
-        (101, 100.5, True, True),
-        (99, 100.5, True, False),  # a mirror of the same second cannot make an earlier second later
+        (101, 100.9, False, False, True),  # a later second
+        (100, 101.2, False, False, False),
+        (100, 100.9, False, False, False),  # the same second: XSOAR's
+        (100.0, 100.2, True, False, True),  # ... unless the Sekoia.io change came after the module's mirror of XSOAR's
+        (100.0, 100.2, False, True, False),  # the XSOAR change came after the module's mirror of Sekoia.io's
+        (100.0, 100.2, True, True, False),  # both did: XSOAR's
+        (101, 100.5, True, False, True),
+        (99, 100.5, True, False, False),  # a mirror of the same second cannot make an earlier second later
+        (101, 100.5, False, True, True),
     ],
 )
-def test_the_later_change_wins_in_whole_seconds(sekoia_at, xsoar_at, follows_mirror, sekoia_wins):
-    assert sekoia_change_wins(sekoia_at, xsoar_at, follows_mirror) is sekoia_wins
+def test_the_later_change_wins_in_whole_seconds(sekoia_at, xsoar_at, sekoia_after, xsoar_after, sekoia_wins):
+    assert sekoia_change_wins(sekoia_at, xsoar_at, sekoia_after, xsoar_after) is sekoia_wins
 
 
 @pytest.mark.parametrize(

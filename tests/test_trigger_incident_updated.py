@@ -71,6 +71,7 @@ def test_peoples_changes_once_and_the_modules_never(symphony, xsoar, config, dat
             "close_notes": "dup of ALours",
             "note": None,
             "updated_at": event["event"]["updated_at"],  # the closure's time: tests/test_incident_changes.py
+            "follows_mirror": False,  # another incident than the module closed
         }
         comment = {"uuid": "c-1", "content": "from Sekoia.io", "author": "alice"}
         assert update(symphony, config, actions, short_id="ALnoted", comment=comment) == "noted"

@@ -68,6 +68,11 @@ class UpdateAlertArguments(ManifestModel):
         "wins, so a closure or reopening older than the alert's latest status change by someone other than this "
         "module is not applied",
     )
+    follows_mirror: bool | None = Field(
+        None,
+        description="The XSOAR change came after this module's closure or reopening of the incident in the same "
+        "second ({{ node.0.follows_mirror }}): it wins over a Sekoia.io change of that second",
+    )
 
     @field_validator("*", mode="before")
     @classmethod
@@ -202,7 +207,8 @@ class UpdateAlert(ModuleAction):
         at = entry_time(entry) if entry is not None else None
         if entry is None or at is None:
             return None
-        if not sekoia_change_wins(at, arguments.changed_at, follows_own_change(history, entry, is_own, current)):
+        follows_own = follows_own_change(history, entry, is_own, current)
+        if not sekoia_change_wins(at, arguments.changed_at, follows_own, bool(arguments.follows_mirror)):
             return None
         who = f"{entry.get('created_by_type') or 'someone'} {entry.get('created_by') or ''}".rstrip()
         winner = f"its change to {entry_status(entry)} by {who} at {iso8601_seconds(at)}"

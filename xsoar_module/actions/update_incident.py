@@ -19,6 +19,7 @@ from xsoar_module.mapping.sync import (
     closure_note,
     comment_text,
     is_marked,
+    is_reopen_note,
     reason_agrees,
     reopen_note,
     reopen_refused_note,
@@ -219,10 +220,24 @@ class IncidentUpdate:
             return None
         if is_marked(self.incident.get("closeNotes")):
             return None
-        if sekoia_change_wins(changed_at, closed_at, self._follows_mirror(changed_at, closed_at)):
+        sekoia_after = self._follows_mirror(changed_at, closed_at)
+        xsoar_after = sekoia_after and self._closure_follows_mirror(closed_at)
+        if sekoia_change_wins(changed_at, closed_at, sekoia_after, xsoar_after):
             return None
         who = self.incident.get("closingUserId") or "a person"
         return f"its closure as {self.incident.get('closeReason')!r} by {who} at {iso8601_seconds(closed_at)}"
+
+    def _closure_follows_mirror(self, closed_at: float) -> bool:
+        """Whether the person's closure came after this module's reopening of the incident in the same second (its
+        reopen note tells); False when the war room cannot be read."""
+        from xsoar_module.mapping.war_room import follows_mirror_note
+
+        try:
+            entries = self.xsoar.investigation_entries(self.war_room)
+        except ModuleError as exc:
+            self.log(f"The war room of incident {self.id} could not be read ({exc})", level="warning")
+            return False
+        return follows_mirror_note(entries, closed_at, is_reopen_note)
 
     def _follows_mirror(self, changed_at: float, closed_at: float) -> bool:
         """In the closure's second only: whether the alert's change came after this module's mirror of a change on

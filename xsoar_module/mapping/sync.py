@@ -161,14 +161,17 @@ def reason_agrees(close_reason: Any, status: str, overrides: dict[str, str] | No
     return reason == close_reason_for(status, overrides) or status_for_close_reason(reason) == status
 
 
-def sekoia_change_wins(sekoia_at: float, xsoar_at: float, follows_mirror: bool = False) -> bool:
+def sekoia_change_wins(
+    sekoia_at: float, xsoar_at: float, sekoia_follows_mirror: bool = False, xsoar_follows_mirror: bool = False
+) -> bool:
     """The rule for two status changes made by people on one pair, one in Sekoia.io at `sekoia_at` and one in XSOAR at
     `xsoar_at` (epoch seconds): the later one wins, compared in whole seconds (Sekoia.io dates its history in
-    seconds). In the same second XSOAR's wins, unless the Sekoia.io change `follows_mirror`: it came after this
-    module's mirror of the XSOAR change on the alert (its history's order tells). Update Incident and Update Alert
-    both apply it, so that the winner is applied on the other side and the loser is not."""
+    seconds). In the same second the change that came after this module's mirror of a change on its side wins (its
+    author had seen that mirror: `sekoia_follows_mirror` by the alert history's order, `xsoar_follows_mirror` by the
+    war room's module notes); when neither or both did, XSOAR's wins. Update Incident and Update Alert both apply it,
+    so that the winner is applied on the other side and the loser is not."""
     sekoia, xsoar = math.floor(sekoia_at), math.floor(xsoar_at)
-    return sekoia > xsoar or (sekoia == xsoar and follows_mirror)
+    return sekoia > xsoar or (sekoia == xsoar and sekoia_follows_mirror and not xsoar_follows_mirror)
 
 
 def reopen_refused_note(alert_id: str, status: str, reason: str) -> str:

@@ -28,3 +28,8 @@ class IncidentUpdatedEvent(ManifestModel):
         description="Time of the change, epoch seconds: the closure's, the incident's modification time when the "
         "reopening was seen, the note's creation",
     )
+    follows_mirror: bool = Field(
+        False,
+        description="The closure or reopening came after this module closed or reopened the incident in the same "
+        "second: later than the Sekoia.io change that module change mirrored",
+    )

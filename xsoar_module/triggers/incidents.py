@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from xsoar_module.clients.xsoar import XsoarClient
 from xsoar_module.errors import RejectedRequestError, describe_validation_error
 from xsoar_module.mapping.sync import is_closure_note, is_marked, is_reopen_note
+from xsoar_module.mapping.war_room import follows_mirror_note
 from xsoar_module.models.incident_event import IncidentUpdatedEvent
 from xsoar_module.timing import iso8601_seconds, xsoar_epoch
 from xsoar_module.triggers.emitter import JsonObject
@@ -108,10 +109,12 @@ class IncidentChanges:
         if status == STATUS_CLOSED and (known is None or known.status != STATUS_CLOSED or known.closed != closed):
             closed_at = xsoar_epoch(closed) or xsoar_epoch(incident.get("modified")) or float(since)
             if (known is not None or closed_at >= since) and not is_marked(incident.get("closeNotes")):
-                yield self._change(incident, "closed", f"closed:{incident_id}@{closed}", closed_at)
+                after = follows_mirror_note(entries, closed_at, is_reopen_note)
+                yield self._change(incident, "closed", f"closed:{incident_id}@{closed}", closed_at, after)
         elif self._reopened_by_a_person(status, self._closed_meanwhile(incident, known, entries), entries):
             at = xsoar_epoch(incident.get("modified")) or float(since)
-            yield self._change(incident, "reopened", f"reopened:{incident_id}@{incident.get('modified')}", at)
+            after = follows_mirror_note(entries, at, is_closure_note)
+            yield self._change(incident, "reopened", f"reopened:{incident_id}@{incident.get('modified')}", at, after)
         state = IncidentState(
             status=status,
             closed=closed,
@@ -200,7 +203,7 @@ class IncidentChanges:
         return change
 
     @staticmethod
-    def _change(incident: JsonObject, change: str, key: str, at: float) -> JsonObject:
+    def _change(incident: JsonObject, change: str, key: str, at: float, follows_mirror: bool = False) -> JsonObject:
         custom = incident.get("CustomFields")
         fields: JsonObject = custom if isinstance(custom, dict) else {}
         event: JsonObject = {
@@ -209,6 +212,7 @@ class IncidentChanges:
             "alert_uuid": fields.get("sekoiaioalertuuid") or None,
             "change": change,
             "updated_at": int(at),
+            "follows_mirror": follows_mirror,
         }
         if change == "closed":
             event |= {"close_reason": incident.get("closeReason"), "close_notes": incident.get("closeNotes")}
