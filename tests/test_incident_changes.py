@@ -137,3 +137,19 @@ def test_a_change_right_after_the_modules_in_the_same_second_says_it_follows_the
     [note] = [e for e in xsoar.incident(target)["entries"] if is_reopen_note(e["contents"])]
     assert math.floor(xsoar_epoch(note["created"]) or 0) == math.floor(xsoar_epoch(closed) or 0), "over a second"
     assert closure["change"] == "closed" and closure["follows_mirror"] is True
+
+
+def test_a_closure_emitted_just_before_a_kill_is_remembered_and_its_undoing_seen(xsoar, client, tmp_path):
+    """The trigger saves the states after each poll; killed between a closure's run and that save, it used to
+    restart from the incident's open state and miss the reopening that followed."""
+    target = incident(xsoar, "ALx")
+    states = IncidentStates(tmp_path / "state.json")
+    changes = IncidentChanges(client, states, watched=100, log=lambda *_: None)
+    assert poll(changes) == []
+    states.save()  # the end of the first poll
+    xsoar.close_as_person(target, "Resolved", "done")
+    assert poll(changes) == [(target, "closed")]  # emitted; killed before the end of this poll: no save of its own
+    xsoar.reopen_as_person(target, "bob")
+    restarted = IncidentStates(tmp_path / "state.json")
+    assert restarted.load() is None
+    assert poll(IncidentChanges(client, restarted, watched=100, log=lambda *_: None)) == [(target, "reopened")]

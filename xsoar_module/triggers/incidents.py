@@ -111,10 +111,12 @@ class IncidentChanges:
             if (known is not None or closed_at >= since) and not is_marked(incident.get("closeNotes")):
                 after = follows_mirror_note(entries, closed_at, is_reopen_note)
                 yield self._change(incident, "closed", f"closed:{incident_id}@{closed}", closed_at, after)
+                self._remember_status(incident_id, known, status, closed)
         elif self._reopened_by_a_person(status, self._closed_meanwhile(incident, known, entries), entries):
             at = xsoar_epoch(incident.get("modified")) or float(since)
             after = follows_mirror_note(entries, at, is_closure_note)
             yield self._change(incident, "reopened", f"reopened:{incident_id}@{incident.get('modified')}", at, after)
+            self._remember_status(incident_id, known, status, closed)
         state = IncidentState(
             status=status,
             closed=closed,
@@ -127,6 +129,16 @@ class IncidentChanges:
             if is_persons_note(entry):
                 yield self._note(incident, entry)
         self._states.put(incident_id, state)
+
+    def _remember_status(self, incident_id: str, known: IncidentState | None, status: Any, closed: str) -> None:
+        """Save the status a closure or reopening just emitted left (the emitter resumes this lister once the run
+        started): killed before the end of the poll, the trigger still tells a change that undoes it on restart."""
+        base = known or IncidentState(status=status, closed=closed, modified="", modified_at=0.0)
+        self._states.put(incident_id, replace(base, status=status, closed=closed))
+        try:
+            self._states.save()
+        except OSError as exc:
+            self._log(f"The incidents' state could not be saved ({exc}): saving again after the poll", "error")
 
     def _entries(self, incident: JsonObject) -> list[JsonObject] | None:
         """The incident's war-room entries; None when unreadable (no war room, or the call is not served)."""
