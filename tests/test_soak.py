@@ -12,6 +12,6 @@ def test_no_alert_lost_under_faults_and_a_restart(mode: str):
     report = run_soak(plan)
     assert report.raised == 60 and report.restarts == 1 and report.drops >= 1
     assert report.faults_xsoar > 0 and report.faults_sekoia > 0
-    assert report.lost == 0, report.lines()
+    assert report.lost == 0, "\n".join(report.lines())
     if mode == "api":  # one open incident per alert: a second run's, at the same time as the first, is closed
-        assert report.duplicated == 0, report.lines()
+        assert report.duplicated == 0, "\n".join(report.lines())

@@ -22,7 +22,7 @@ def test_random_changes_on_both_sides_converge_without_echo_loss_or_duplicate():
         rest=0.0,
     )
     report = run_sync_soak(plan)
-    assert report.changes >= 40 and report.restarts == 2 and report.drops >= 1, report.lines()
-    assert report.converged == report.pairs == 20, report.lines() + report.apart + report.missed
-    assert (report.duplicated, report.echoes, report.lost) == (0, 0, 0), report.lines() + report.missed
-    assert report.delays[TO_XSOAR] and report.delays[TO_SEKOIA], report.lines()
+    assert report.changes >= 40 and report.restarts == 2 and report.drops >= 1, "\n".join(report.lines())
+    assert report.converged == report.pairs == 20, "\n".join(report.lines() + report.apart + report.missed)
+    assert (report.duplicated, report.echoes, report.lost) == (0, 0, 0), "\n".join(report.lines() + report.missed)
+    assert report.delays[TO_XSOAR] and report.delays[TO_SEKOIA], "\n".join(report.lines())

@@ -22,7 +22,9 @@ SERVICE = "Sekoia.io"
 JOB_DONE, JOB_CANCELED, JOB_FAILED = 2, 3, 4
 EVENTS_PAGE_SIZE = 1000
 ALERTS_PAGE_SIZE = 100
-SEKOIA_POLICY = RetryPolicy()
+# 8 attempts, waits from 0.2 s doubling to 10 s (about 23 s in all, within the 60 s deadline): a block that gives up
+# fails its run, and its alert goes no further
+SEKOIA_POLICY = RetryPolicy(attempts=8)
 SEKOIA_TIMEOUT = (5.0, 30.0)  # connect, read
 REFUSALS = Refusals(
     {
