@@ -301,6 +301,7 @@ class SyncSoak:
                     self.report.superseded += 1
                 elif expected.kind not in ("comment", "note"):
                     self.report.lost_statuses += 1
+                    self.report.missed.extend(f"  {line}" for line in self.journal[expected.pair])
             self.overdue.clear()
             for waiting in self.pending.values():
                 waiting.clear()
