@@ -232,7 +232,7 @@ class SyncSoak:
         self.last_status_step: dict[Pair, bool] = {}  # was the pair's last status step a simultaneous conflict
         self.final: dict[Pair, Expected] = {}  # the status change whose status each pair should end with
         self.unmatched: list[FinishedRun] = []
-        self.journal: dict[Pair, list[str]] = {pair: [] for pair in pairs}  # changes made and runs, for an apart pair
+        self.journal: dict[Pair, list[str]] = {pair: [] for pair in pairs}  # told of an apart pair or a lost change
         self.overdue: list[Expected] = []  # changes past `crossing_timeout`, still waited for until the end
         self.given_up: list[Expected] = []  # changes not crossed at the end
         self.last_crossed = time.monotonic()
