@@ -5,6 +5,7 @@ shipped playbooks pass the trigger events' `updated_at`); the later change wins 
 
 import math
 import time
+from functools import partial
 
 import pytest
 
@@ -80,12 +81,15 @@ def run(symphony, action: str, config: dict, data_path, arguments: dict) -> dict
     return outcome.results | {"logs": outcome.logs}
 
 
-def both(order: str, incident_side, alert_side) -> tuple[dict, dict]:
-    """Run the two actions in `order`; their results (Update Incident's, Update Alert's)."""
+def cross(symphony, config, data_path, alert: dict, order: str, status: tuple, closure: tuple) -> tuple[dict, dict]:
+    """Both changes cross, in `order`: the Sekoia.io `status` (name, time) through Update Incident, the XSOAR
+    `closure` (reason, time) through Update Alert; their results (Update Incident's, Update Alert's)."""
+    on_incident = partial(update_incident, symphony, config, data_path, alert, *status)
+    on_alert = partial(update_alert, symphony, config, data_path, alert, *closure)
     if order == ORDERS[0]:
-        return incident_side(), alert_side()
-    alert_results = alert_side()
-    return incident_side(), alert_results
+        return on_incident(), on_alert()
+    alert_results = on_alert()
+    return on_incident(), alert_results
 
 
 def state(sekoia: SekoiaSimulator, xsoar: XsoarSimulator, alert: dict, incident_id: str) -> tuple:
@@ -100,10 +104,8 @@ def test_a_later_xsoar_closure_wins_over_an_acknowledgement(symphony, sekoia, xs
     acknowledged_at = sekoia_change(sekoia, alert, "Acknowledged")
     next_second()
     closed_at = xsoar_closure(xsoar, incident_id, "False Positive")
-    on_incident, on_alert = both(
-        order,
-        lambda: update_incident(symphony, config, data_path, alert, "Acknowledged", acknowledged_at),
-        lambda: update_alert(symphony, config, data_path, alert, "False Positive", closed_at),
+    on_incident, on_alert = cross(
+        symphony, config, data_path, alert, order, ("Acknowledged", acknowledged_at), ("False Positive", closed_at)
     )
     assert (
         on_incident["action"] == "unchanged" and "closure as 'False Positive' by bob" in on_incident["superseded_by"]
@@ -119,10 +121,8 @@ def test_a_later_acknowledgement_wins_over_an_xsoar_closure(symphony, sekoia, xs
     closed_at = xsoar_closure(xsoar, incident_id, "Resolved")
     next_second()
     acknowledged_at = sekoia_change(sekoia, alert, "Acknowledged")
-    on_incident, on_alert = both(
-        order,
-        lambda: update_incident(symphony, config, data_path, alert, "Acknowledged", acknowledged_at),
-        lambda: update_alert(symphony, config, data_path, alert, "Resolved", closed_at),
+    on_incident, on_alert = cross(
+        symphony, config, data_path, alert, order, ("Acknowledged", acknowledged_at), ("Resolved", closed_at)
     )
     assert on_incident["action"] == "reopened" and on_incident["superseded_by"] is None
     assert on_alert["action"] == "unchanged" and "change to Acknowledged by user" in on_alert["superseded_by"]
@@ -138,10 +138,8 @@ def test_a_later_closing_status_closes_the_incident_again_with_its_reason(
     closed_at = xsoar_closure(xsoar, incident_id, "False Positive")
     next_second()
     rejected_at = sekoia_change(sekoia, alert, "Closed")
-    on_incident, on_alert = both(
-        order,
-        lambda: update_incident(symphony, config, data_path, alert, "Closed", rejected_at),
-        lambda: update_alert(symphony, config, data_path, alert, "False Positive", closed_at),
+    on_incident, on_alert = cross(
+        symphony, config, data_path, alert, order, ("Closed", rejected_at), ("False Positive", closed_at)
     )
     assert on_incident["action"] == "closed" and on_alert["action"] == "unchanged"
     assert state(sekoia, xsoar, alert, incident_id) == ("Closed", 2, "Resolved")
@@ -154,10 +152,8 @@ def test_in_the_same_second_the_xsoar_change_wins(symphony, sekoia, xsoar, confi
     closed_at = xsoar_closure(xsoar, incident_id, "Resolved")
     validated_at = sekoia_change(sekoia, alert, "Ongoing")  # made after the closure, yet in the same second
     assert math.floor(closed_at) == validated_at
-    on_incident, on_alert = both(
-        order,
-        lambda: update_incident(symphony, config, data_path, alert, "Ongoing", validated_at),
-        lambda: update_alert(symphony, config, data_path, alert, "Resolved", closed_at),
+    on_incident, on_alert = cross(
+        symphony, config, data_path, alert, order, ("Ongoing", validated_at), ("Resolved", closed_at)
     )
     assert on_incident["action"] == "unchanged" and on_alert["action"] == "status_changed"
     assert state(sekoia, xsoar, alert, incident_id) == ("Closed", 2, "Resolved")

@@ -2,6 +2,7 @@
 
 import hashlib
 import ipaddress
+import math
 import os
 import re
 import tempfile
@@ -36,6 +37,7 @@ from xsoar_module.errors import (
     RejectedRequestError,
     ServiceError,
 )
+from xsoar_module.timing import xsoar_epoch
 
 SERVICE = "Cortex XSOAR"
 TLS_HINT = (
@@ -54,7 +56,7 @@ REOPEN_COMMAND = "!reopenInvestigation"
 ENTRY_ERROR = 4  # the type of an error entry in the war room
 UNSERVED = (404, 405)  # what an XSOAR answers for a call it does not serve
 WEBHOOK_PATH = re.compile(r"/instance/execute/[^/]+/?$")
-FIRST_CREATED = [{"field": "created", "asc": True}, {"field": "id", "asc": True}]  # one order for every run
+FIRST_CREATED = [{"field": "created", "asc": True}]
 
 
 def _refusals(credentials: str, address: str) -> Refusals:
@@ -242,11 +244,12 @@ class XsoarClient(ClosingClient):
     def find_incident(self, alert_id: str | None, alert_uuid: str | None = None) -> dict[str, Any] | None:
         """The incident of this alert, if XSOAR has one: by the custom field `alertid` (documented) or by
         `dbotMirrorId` (stored by some XSOARs), or by the pack's `sekoiaioalertuuid`, in one search; of several
-        (two runs created one at the same time), the first created, as every run sees it."""
+        (two runs created one at the same time), the first created, as every run sees it: XSOAR sorts by creation, the
+        first two are compared here."""
         terms = [f"alertid:{_quoted(alert_id)}", f"dbotMirrorId:{_quoted(alert_id)}"] if alert_id else []
         terms += [f"sekoiaioalertuuid:{_quoted(alert_uuid)}"] if alert_uuid else []
-        found = self.search_incidents({"query": " or ".join(terms), "sort": FIRST_CREATED, "page": 0, "size": 1})
-        return found[0] if found else None
+        found = self.search_incidents({"query": " or ".join(terms), "sort": FIRST_CREATED, "page": 0, "size": 2})
+        return min(found, key=_creation_order) if found else None
 
     def search_incidents(self, search: dict[str, Any]) -> list[dict[str, Any]]:
         """One page of `POST /incidents/search` with this filter (query, sort, page, size...): the incidents."""
@@ -382,6 +385,14 @@ class XsoarClient(ClosingClient):
 
     def _error(self, response: requests.Response, what: str) -> ServiceError:
         return REFUSALS[self.mode].error(response, SERVICE, what, self.url)
+
+
+def _creation_order(incident: dict[str, Any]) -> tuple[float, float, str]:
+    """Creation time, then numeric ID: of two incidents created in the same instant every run takes the same one,
+    without asking XSOAR to sort by ID (its published filter does not say which fields sort)."""
+    identifier = str(incident.get("id"))
+    number = float(identifier) if identifier.isdigit() else math.inf
+    return xsoar_epoch(incident.get("created")) or math.inf, number, identifier
 
 
 def _id_of(incident: Any) -> str | None:

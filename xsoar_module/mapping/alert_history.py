@@ -81,7 +81,11 @@ def follows_own_change(
 ) -> bool:
     """Whether `change` (an entry of `history`) came after a status change, made in the same second, for which
     `is_own` is true (this module's): whoever made it had seen the module's change."""
-    changes = status_changes(history, current)
+    return _follows_own(status_changes(history, current), change, is_own)
+
+
+def _follows_own(changes: list[Entry], change: Entry, is_own: Callable[[Entry], bool]) -> bool:
+    """`follows_own_change` over the status changes already ordered."""
     at = entry_time(change)
     before = next((changes[:index] for index, entry in enumerate(changes) if entry is change), [])
     return any(is_own(entry) and entry_time(entry) == at for entry in before)
@@ -97,12 +101,13 @@ def status_change_follows_own(
 ) -> bool:
     """Whether the change to `status` made at `at` by someone else than `is_own` came after a change of `is_own` in
     the same second (`follows_own_change`); False when the history has no such change."""
+    changes = status_changes(history, current)
     change = next(
         (
             entry
-            for entry in reversed(status_changes(history, current))
+            for entry in reversed(changes)
             if entry_status(entry) == status and entry_time(entry) == math.floor(at) and not is_own(entry)
         ),
         None,
     )
-    return change is not None and follows_own_change(history, change, is_own, current)
+    return change is not None and _follows_own(changes, change, is_own)
