@@ -8,12 +8,14 @@ alerts, kept with the watermark, make that overlap harmless.
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 from s3path import S3Path
+from sekoia_automation.module import LogLevelStr
 
 OVERLAP_SECONDS = 300
 MAX_RECENT = 5000
@@ -50,13 +52,11 @@ class Checkpoint:
         if not isinstance(body, dict) or body.get("version") != FORMAT_VERSION:
             raise ValueError(f"not a version {FORMAT_VERSION} checkpoint")
         created_at, floor, recent = body.get("created_at"), body.get("floor"), body.get("recent")
-        if not isinstance(created_at, int) or not isinstance(floor, int) or not isinstance(recent, dict):
+        if not is_whole(created_at) or not is_whole(floor) or not isinstance(recent, dict):
             raise ValueError("created_at, floor or recent is missing or of the wrong type")
-        return cls(
-            created_at=created_at,
-            floor=floor,
-            recent={str(uuid): int(at) for uuid, at in recent.items() if isinstance(at, (int, float))},
-        )
+        if not all(is_number(at) for at in recent.values()):
+            raise ValueError("a time of recent is not a number")
+        return cls(created_at=created_at, floor=floor, recent={uuid: int(at) for uuid, at in recent.items()})
 
 
 class CheckpointStore:
@@ -67,15 +67,61 @@ class CheckpointStore:
 
     def load(self) -> Checkpoint | None:
         """The saved checkpoint, None on a first start; CheckpointError when the file is unreadable."""
-        if not self.path.is_file():
-            return None
+        data = read_state(self.path, "checkpoint")
         try:
-            return Checkpoint.from_bytes(self.path.read_bytes())
-        except (ValueError, OSError) as exc:
+            return None if data is None else Checkpoint.from_bytes(data)
+        except ValueError as exc:
             raise CheckpointError(f"the checkpoint {self.path.name} is unreadable ({exc})") from None
 
     def save(self, checkpoint: Checkpoint) -> None:
         write_whole(self.path, checkpoint.to_bytes())
+
+
+def is_number(value: Any) -> bool:
+    """An int or a float, not a boolean (JSON's `true` is no time)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_whole(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def read_state(path: Path, what: str) -> bytes | None:
+    """The content of a trigger's state file; None when there is none (a first start); CheckpointError naming the file
+    when something else is at its path (a directory) or it cannot be read."""
+    if not path.exists():
+        return None
+    if not path.is_file():
+        raise CheckpointError(f"the {what} {path.name} is unreadable (it is not a file: a directory?)")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"the {what} {path.name} is unreadable ({exc.strerror or exc})") from None
+
+
+def open_checkpoint(
+    store: "CheckpointStore", first_start: Callable[[], Checkpoint], log: Callable[[str, LogLevelStr], None], lost: str
+) -> tuple[Checkpoint, bool]:
+    """The saved checkpoint and True; else a first start and False. The one rule of every unreadable state: an error
+    log naming the file and what is `lost`, then a first start; a first start that cannot be saved is logged and the
+    trigger runs on (saving again after its next change), never a crash that restarts forever."""
+    try:
+        checkpoint = store.load()
+    except CheckpointError as exc:
+        log(f"{str(exc)[:1].upper()}{str(exc)[1:]}: starting as on a first start; {lost}", "error")
+        checkpoint = None
+    if checkpoint is not None:
+        return checkpoint, True
+    checkpoint = first_start()
+    try:
+        store.save(checkpoint)  # a restart resumes from this first start, not from its own "now"
+    except OSError as exc:
+        log(
+            f"The checkpoint {store.path.name} could not be saved ({exc.strerror or exc}): the trigger runs on and "
+            "saves it again after its next change",
+            "error",
+        )
+    return checkpoint, False
 
 
 def write_whole(path: Path, data: bytes) -> None:
