@@ -8,6 +8,7 @@ alerts, kept with the watermark, make that overlap harmless.
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,7 +78,7 @@ class CheckpointStore:
         write_whole(self.path, checkpoint.to_bytes())
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: Any) -> TypeGuard[int | float]:
     """An int or a float, not a boolean (JSON's `true` is no time)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -147,8 +148,10 @@ class Ledger:
         *,
         overlap: int = OVERLAP_SECONDS,
         max_recent: int = MAX_RECENT,
+        clock: Callable[[], float] = time.time,
     ):
         self._store = store
+        self._clock = clock
         self._checkpoint = checkpoint
         self._overlap = overlap
         self._max_recent = max_recent
@@ -184,9 +187,11 @@ class Ledger:
             self._advance()
 
     def done(self, uuid: str, created_at: int | float | None) -> None:
-        """The alert was emitted (or filtered out): it is never emitted again."""
+        """The alert was emitted (or filtered out): it is never emitted again. A time in the future (a server's wrong
+        clock, a forged date) counts as now: it never moves the watermark past changes still to come."""
         with self._lock:
-            at = int(created_at) if isinstance(created_at, (int, float)) else self._checkpoint.created_at
+            at = int(created_at) if is_number(created_at) else self._checkpoint.created_at
+            at = min(at, int(self._clock()))
             self._checkpoint.recent[uuid] = at
             self._newest = max(self._newest, at)
             self._holds.pop(uuid, None)
