@@ -1,6 +1,6 @@
 """Hostile arguments and answers of the two sync actions (Update Incident, Update Alert), run as the platform runs
 them: loose times (class 2 of issue 17), unbounded texts (class 5), secrets echoed by a server or quoted by a person
-and carried across (class 6).
+and carried across (class 6), history dates in the future or missing (class 8).
 
 Besides the checks every case gets (`assert_clean`: no canary in the error, results, logs, outputs, files, requests
 to other hosts), what each case wrote on the other side is searched too: every war-room entry and close notes of the
@@ -12,6 +12,7 @@ go in CLASS_1, CLASS_3 and CLASS_4 the same way.
 """
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -148,6 +149,10 @@ def says_masked(where: str):
         assert any("***" in text for text in texts), texts
 
     return check
+
+
+def superseded(outcome: Outcome) -> None:
+    assert outcome.results["superseded_by"], outcome.results
 
 
 def all_of(*checks):
@@ -334,11 +339,40 @@ CLASS_6 = [  # secrets echoed by a server or quoted by a person, carried to the 
     ),
 ]
 
+DAY = 86400
+
+
+def history_dated(offset: float | None):
+    """Every status change of the case's alert dated `offset` seconds from now (None: no date)."""
+
+    def setup(env: Env) -> None:
+        for entry in env.sekoia._lookup(env.alert["uuid"]).history:
+            entry["date"] = None if offset is None else int(time.time() + offset)
+
+    return setup
+
+
+CLASS_8 = [  # dates that derail: a person's change dated tomorrow must not win every conflict
+    Case(
+        "update_alert-closure-after-a-change-dated-tomorrow",
+        update_alert(change="closed", close_reason="Resolved", changed_at=lambda env: time.time() + 2)
+        | {"setup": then(pair(status="Acknowledged"), history_dated(DAY))},
+        check=action_was("status_changed"),
+    ),
+    Case(
+        "update_alert-closure-older-than-an-undated-change",
+        update_alert(change="closed", close_reason="Resolved", changed_at=lambda env: time.time() - 3600)
+        | {"setup": then(pair(status="Acknowledged"), history_dated(None))},
+        check=all_of(action_was("unchanged"), superseded),
+    ),
+]
+
+
 # Rows of the classes fixed on other branches go here (see the module's docstring and the report of issue 17).
 CLASS_1: list[Case] = []
 CLASS_3: list[Case] = []
 CLASS_4: list[Case] = []
-CASES = CLASS_1 + CLASS_2 + CLASS_3 + CLASS_4 + CLASS_5 + CLASS_6
+CASES = CLASS_1 + CLASS_2 + CLASS_3 + CLASS_4 + CLASS_5 + CLASS_6 + CLASS_8
 
 
 @pytest.mark.parametrize("case", params(CASES))

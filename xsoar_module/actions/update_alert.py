@@ -195,12 +195,13 @@ class UpdateAlert(ModuleAction):
             latest_change_by,
             own_changes,
         )
-        from xsoar_module.timing import iso8601_seconds
+        from xsoar_module.mapping.history_dates import dated_history
+        from xsoar_module.timing import epoch, iso8601_seconds
 
         if arguments.changed_at is None:
             return None
         is_own = own_changes(identity_of(client.me()))
-        history, current = alert.get("history"), _status_of(alert)
+        history, current = dated_history(alert.get("history"), epoch(alert.get("updated_at")))[0], _status_of(alert)
         entry = latest_change_by(history, lambda entry: not is_own(entry), current)
         at = entry_time(entry) if entry is not None else None
         if entry is None or at is None:
