@@ -139,7 +139,7 @@ class AlertUpdatedKind:
 
     def summary(self, item: AlertChange) -> str:
         what = f"status {item.status_name}" if item.change == STATUS else "comment"
-        dated = " (its history gives no date to trust: dated by what is known)" if item.redated else ""
+        dated = "; its history gives no date to trust: dated by what is known" if item.redated else ""
         return f"{what} at {iso8601_seconds(item.at)}{dated}"
 
 

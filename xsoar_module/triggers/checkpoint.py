@@ -6,6 +6,7 @@ A catch-up lists the alerts created since the watermark minus an overlap; the uu
 alerts, kept with the watermark, make that overlap harmless.
 """
 
+import contextlib
 import os
 import threading
 import time
@@ -118,24 +119,33 @@ def open_checkpoint(
         store.save(checkpoint)  # a restart resumes from this first start, not from its own "now"
     except OSError as exc:
         log(
-            f"The checkpoint {store.path.name} could not be saved ({exc.strerror or exc}): the trigger runs on and "
-            "saves it again after its next change",
+            f"The checkpoint could not be saved ({exc.strerror or exc}): the trigger runs on and saves it again after "
+            "its next change",
             "error",
         )
     return checkpoint, False
 
 
 def write_whole(path: Path, data: bytes) -> None:
-    """Replace the file whole: a crash leaves the old or the new content, never half of it."""
-    if isinstance(path, S3Path):  # an object PUT already replaces the object whole
-        path.write_bytes(data)
-        return
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temporary, path)
+    """Replace the file whole: a crash leaves the old or the new content, never half of it. OSError naming the file
+    alone (not the data folder's path) when it cannot be written."""
+    try:
+        if isinstance(path, S3Path):  # an object PUT already replaces the object whole
+            path.write_bytes(data)
+            return
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with open(temporary, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise OSError(exc.errno, f"{path.name} could not be written: {exc.strerror or exc}") from None
 
 
 class Ledger:
