@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from lab.faults import Fault
-from tests.hostile.conftest import Env, check_action_case
+from tests.hostile.conftest import Env, base_configuration, check_action_case
 from tests.hostile.harness import Case, Outcome, params
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY
 from xsoar_module.mapping.sync import MARKER, xsoar_note_id
@@ -298,6 +298,26 @@ CLASS_5 = [  # unbounded bodies: 512 KiB per request, a text trimmed with a visi
 ]
 
 ECHO = f"Error: Authorization: {XSOAR_API_KEY} is not allowed to run !reopenInvestigation"
+
+
+def replayed(given: dict) -> dict:
+    """The case's action run once before (its setup first): the case is its replay."""
+
+    def setup(env: Env) -> None:
+        given["setup"](env)
+        config = base_configuration(env, given["mode"])
+        arguments = given["arguments"](env)
+        first = env.symphony.run_action(given["action"], config, arguments, data_path=env.data_path, in_process=True)
+        assert first.error is None, first.error
+
+    return given | {"setup": setup}
+
+
+def written_once(outcome: Outcome) -> None:
+    texts = [text for text in written_on_xsoar(outcome) + written_on_sekoia(outcome) if text]
+    assert len(texts) == 1 and "***" in texts[0], texts
+
+
 CLASS_6 = [  # secrets echoed by a server or quoted by a person, carried to the other side
     Case(
         "update_incident-reopen-refused-entry-echoes-the-api-key",
@@ -336,6 +356,16 @@ CLASS_6 = [  # secrets echoed by a server or quoted by a person, carried to the 
         "update_alert-comment-user-is-the-xsoar-key",
         update_alert(change="note", note={"id": "10@3", "content": "hello", "user": XSOAR_API_KEY}),
         check=all_of(action_was("commented"), says_masked("sekoia")),
+    ),
+    Case(
+        "update_incident-comment-quoting-the-sekoia-key-replayed",
+        replayed(update_incident(comment={"uuid": SEKOIA_COMMENT, "content": f"key {SEKOIA_KEY}", "author": "eve"})),
+        check=all_of(action_was("unchanged"), written_once),
+    ),
+    Case(
+        "update_alert-note-quoting-the-xsoar-key-replayed",
+        replayed(update_alert(change="note", note={"id": "11@3", "content": f"key {XSOAR_API_KEY}", "user": "bob"})),
+        check=all_of(action_was("unchanged"), written_once),
     ),
 ]
 
