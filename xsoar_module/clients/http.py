@@ -219,9 +219,8 @@ class HttpSession:
         masker: SecretMasker | None = None,
     ):
         self.service = service
-        self.masker = (
-            masker or SecretMasker()
-        )  # what a body must not carry: the module's secrets travel in headers only
+        # what no body carries: the module's secrets travel in its headers only
+        self.masker = masker or SecretMasker()
         self.setting = setting  # the setting holding this service's URL (base_url, xsoar_url), named in errors
         self.base_url = base_url.rstrip("/")
         self.policy = policy

@@ -80,7 +80,9 @@ class ModuleTrigger(Trigger):
         """Masked as logs are: an event may carry what a server echoed (close notes, comments, an alert)."""
         masker = masker_of(self.module)
         if isinstance(event, BaseModel):
-            event = type(event).model_validate(masker.mask_value(event.model_dump()))
+            dumped = event.model_dump()
+            masked = masker.mask_value(dumped)
+            event = event if masked is dumped else type(event).model_validate(masked)
         else:
             event = masker.mask_value(event)
         super().send_event(masker.mask(event_name), event, directory, *args)

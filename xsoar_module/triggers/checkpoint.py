@@ -73,7 +73,7 @@ class CheckpointStore:
         try:
             return None if data is None else Checkpoint.from_bytes(data)
         except ValueError as exc:
-            raise CheckpointError(f"the checkpoint {self.path.name} is unreadable ({exc})") from None
+            raise CheckpointError(f"The checkpoint {self.path.name} is unreadable ({exc})") from None
 
     def save(self, checkpoint: Checkpoint) -> None:
         write_whole(self.path, checkpoint.to_bytes())
@@ -94,11 +94,11 @@ def read_state(path: Path, what: str) -> bytes | None:
     if not path.exists():
         return None
     if not path.is_file():
-        raise CheckpointError(f"the {what} {path.name} is unreadable (it is not a file: a directory?)")
+        raise CheckpointError(f"The {what} {path.name} is unreadable (it is not a file: a directory?)")
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise CheckpointError(f"the {what} {path.name} is unreadable ({exc.strerror or exc})") from None
+        raise CheckpointError(f"The {what} {path.name} is unreadable ({exc.strerror or exc})") from None
 
 
 def open_checkpoint(
@@ -110,7 +110,7 @@ def open_checkpoint(
     try:
         checkpoint = store.load()
     except CheckpointError as exc:
-        log(f"{str(exc)[:1].upper()}{str(exc)[1:]}: starting as on a first start; {lost}", "error")
+        log(f"{exc}: starting as on a first start; {lost}", "error")
         checkpoint = None
     if checkpoint is not None:
         return checkpoint, True

@@ -57,7 +57,7 @@ class IncidentStates:
                 raise ValueError(f"not a version {FORMAT_VERSION} state")
             self._states = {str(key): _checked(IncidentState(**value)) for key, value in body["incidents"].items()}
         except CheckpointError as exc:
-            return f"{str(exc)[:1].upper()}{str(exc)[1:]}"
+            return str(exc)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             self._states = {}
             return f"The state {self.path.name} is unreadable ({type(exc).__name__}: {exc})"
