@@ -98,3 +98,31 @@ def test_the_modules_changes_are_its_key_or_its_marker():
     assert is_own(change(1, "Closed", MODULE))
     assert is_own(published(1, "Closed", "other-key", f"x\n\n{MARKER}"))
     assert not is_own(change(1, "Closed", PERSON)) and not own_changes(None)(change(1, "Closed", MODULE))
+
+
+def test_a_date_after_the_alert_s_update_or_none_is_dated_by_what_is_known():
+    from xsoar_module.mapping.history_dates import dated_history
+
+    history = [
+        {"date": 10, "alert": {"status": "Acknowledged"}},
+        {"date": None, "alert": {"status": "Ongoing"}},
+        {"date": 30, "alert": {"status": "Closed"}},
+        {"date": 9999, "alert": {"status": "Rejected"}},
+    ]
+    dated, redated = dated_history(history, 50)
+    assert [entry["date"] for entry in dated] == [10, 30, 30, 50]
+    assert redated == [dated[3], dated[1]] and history[3]["date"] == 9999  # a copy: the answer is left alone
+    assert dated_history([{"date": None}], None) == ([{"date": None}], [])  # nothing known: left undated
+    assert dated_history("not a list", 50) == ("not a list", [])
+
+
+def test_a_change_dated_tomorrow_hides_no_later_change_and_an_undated_one_is_told():
+    history = [
+        {"date": 10**10, "alert": {"status": "Closed"}, "created_by": PERSON},
+        {"date": 150, "alert": {"status": "Ongoing"}, "created_by": PERSON},
+    ]
+    received = status_change(ALERT | {"status": {"name": "Ongoing"}, "updated_at": 150, "history": history})
+    assert received is not None and received["key"] == "a-1@150:Ongoing" and not received["redated"]
+    undated = [{"date": None, "alert": {"status": "Ongoing"}, "created_by": PERSON}]
+    received = status_change(ALERT | {"status": {"name": "Ongoing"}, "updated_at": 150, "history": undated})
+    assert received is not None and received["at"] == 150 and received["redated"]

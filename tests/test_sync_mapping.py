@@ -1,5 +1,8 @@
 """The sync's pure mapping: statuses, close reasons, the marker that keeps the module's own writes from coming back."""
 
+import json
+
+import orjson
 import pytest
 
 from xsoar_module.mapping.sync import (
@@ -119,3 +122,14 @@ def test_the_closure_note_is_the_modules_and_not_a_reopen_note():
     note = closure_note("ALx", "Rejected", "False Positive")
     assert is_closure_note(note) and is_marked(note) and not is_reopen_note(note)
     assert not is_closure_note(reopen_note("ALx", "Acknowledged")) and not is_closure_note("Closed: by hand")
+
+
+@pytest.mark.parametrize("text", ["x" * (3 * 1024 * 1024), "\x01" * (1024 * 1024), "é\ud800" * 300_000])
+def test_a_long_text_is_written_bounded_visibly_and_still_marked(text):
+    from xsoar_module.mapping.bounds import MAX_TEXT_BYTES
+
+    written = marked(f"{text}\n(bob in Cortex XSOAR incident 7, XSOAR note 12@3)")
+    assert len(json.dumps(written)) <= MAX_TEXT_BYTES or len(orjson.dumps(written)) <= MAX_TEXT_BYTES
+    assert " [truncated]\n(bob in Cortex XSOAR incident 7, XSOAR note 12@3)" in written and is_marked(written)
+    assert xsoar_note_id(written) == "12@3"
+    assert marked(written[:100]) == marked(written[:100]) and marked("short") == f"short\n\n{MARKER}"

@@ -6,7 +6,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from xsoar_module.triggers.checkpoint import Checkpoint, CheckpointError, CheckpointStore, Ledger
+from xsoar_module.triggers.checkpoint import Checkpoint, CheckpointError, CheckpointStore, Ledger, open_checkpoint
 
 T0 = 1_764_316_800
 
@@ -51,7 +51,15 @@ def test_save_replaces_the_file_whole(tmp_path: Path, monkeypatch: pytest.Monkey
 
 @pytest.mark.parametrize(
     "content",
-    [b"{not json", b"[]", b'{"version": 9, "created_at": 1, "floor": 1, "recent": {}}', b'{"version": 1}'],
+    [
+        b"{not json",
+        b"[]",
+        b'{"version": 9, "created_at": 1, "floor": 1, "recent": {}}',
+        b'{"version": 1}',
+        b'{"version": 1, "created_at": true, "floor": 1, "recent": {}}',
+        b'{"version": 1, "created_at": 1, "floor": 1, "recent": {"a": "soon"}}',
+        b'{"version": 1, "created_at": 1, "floor": 1, "recent": {"a": false}}',
+    ],
 )
 def test_unreadable_checkpoint_is_reported(tmp_path: Path, content: bytes):
     (tmp_path / "checkpoint.json").write_bytes(content)
@@ -159,3 +167,30 @@ def test_a_restart_resumes_from_the_saved_state(tmp_path: Path):
     assert resumed.is_done("a") and resumed.watermark == T0 + 4
     body = orjson.loads((tmp_path / "checkpoint.json").read_bytes())
     assert body == {"version": 1, "created_at": T0 + 4, "floor": T0, "recent": {"a": T0 + 4}}
+
+
+def test_a_directory_at_the_checkpoint_path_is_reported(tmp_path: Path):
+    (tmp_path / "checkpoint.json").mkdir()
+    with pytest.raises(CheckpointError, match="checkpoint.json is unreadable .*not a file"):
+        CheckpointStore(tmp_path / "checkpoint.json").load()
+
+
+def test_an_unreadable_and_unwritable_checkpoint_is_logged_and_started_afresh(tmp_path: Path):
+    (tmp_path / "checkpoint.json").mkdir()
+    logs: list[tuple[str, str]] = []
+    checkpoint, resumed = open_checkpoint(
+        CheckpointStore(tmp_path / "checkpoint.json"),
+        lambda: Checkpoint(T0, T0),
+        lambda *log: logs.append(log),
+        "lost",
+    )
+    assert (checkpoint, resumed) == (Checkpoint(T0, T0), False)
+    assert [level for _, level in logs] == ["error", "error"]
+    assert "checkpoint.json is unreadable" in logs[0][0] and "lost" in logs[0][0]
+    assert "could not be saved" in logs[1][0]
+
+
+def test_a_time_in_the_future_counts_as_now(tmp_path: Path):
+    ledger = ledger_at(tmp_path, clock=lambda: T0 + 10.5)
+    ledger.done("tomorrow", T0 + 86400)
+    assert ledger.watermark == T0 + 10 and ledger.is_done("tomorrow")

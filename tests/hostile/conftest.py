@@ -3,6 +3,7 @@
 import json
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,8 @@ class Env:
     symphony: Symphony
     data_path: Path
     tls_xsoar: XsoarSimulator
+    alert: dict[str, Any] | None = None  # the Sekoia.io alert a sync case works on
+    incident_id: str | None = None  # its XSOAR incident
 
 
 @pytest.fixture
@@ -133,8 +136,12 @@ def run_action_case(case: Case, env: Env, capfd) -> Outcome:
     return outcome
 
 
-def check_action_case(case: Case, env: Env, capfd) -> Outcome:
+def check_action_case(case: Case, env: Env, capfd, written: Callable[[Env], dict[str, str]] | None = None) -> Outcome:
+    """Run and check the case; `written(env)`: the texts it wrote on the other side, searched for canaries too."""
     outcome = run_action_case(case, env, capfd)
+    outcome.extra["env"] = env
+    if written is not None:
+        outcome.visible |= written(env)
     assert_clean(outcome, case)
     assert not outcome.error or not outcome.error.startswith("CRASHED"), outcome.error[-1500:]
     assert_expected(outcome, case)

@@ -14,7 +14,11 @@ To add a case, add a row to the category's list; the runner of that category doe
   `arguments`, `mode`, `config`, `secrets`, `setup` for faults or stub answers, `process`);
 - test_trigger.py: LiveAPI frames and the alerts the trigger fetches, played on one shared trigger (`frames`), and
   the first alert listing (`LISTING`); trigger_configurations.py: a trigger process per configuration;
-- test_lab_commands.py: `python -m lab` arguments, input files, environment.
+- test_lab_commands.py: `python -m lab` arguments, input files, environment;
+- test_sync_actions.py: Update Incident and Update Alert cases (the action runner, plus what each wrote on the other
+  side: war-room entries, close notes, alert comments), one list per class of issue 17;
+- test_sync_triggers.py: Incident Updated and Alert Updated, a trigger process per case (state files, changes made
+  before and after its start, the events and logs waited for).
 A new category needs a runner that fills an `Outcome` with everything readable (error, results, logs, files,
 requests other hosts received) and calls `assert_clean` and its expectation.
 """

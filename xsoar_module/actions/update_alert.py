@@ -23,7 +23,7 @@ from xsoar_module.mapping.sync import (
     status_name,
     xsoar_note_id,
 )
-from xsoar_module.models.schema import ManifestModel, is_null_rendering
+from xsoar_module.models.schema import EpochSeconds, ManifestModel, is_null_rendering
 
 if TYPE_CHECKING:  # loaded when the action runs (main.py imports every item in every block's process)
     from xsoar_module.clients.sekoia import SekoiaClient
@@ -60,10 +60,8 @@ class UpdateAlertArguments(ManifestModel):
         None, description="The trigger's note ({id, content, user}) or a text, for change note"
     )
     incident_id: str | None = Field(None, description="The XSOAR incident the change comes from, named in comments")
-    changed_at: float | None = Field(
+    changed_at: EpochSeconds | None = Field(
         None,
-        ge=0,
-        allow_inf_nan=False,
         description="When the incident changed in XSOAR, epoch seconds ({{ node.0.updated_at }}): the later change "
         "wins, so a closure or reopening older than the alert's latest status change by someone other than this "
         "module is not applied",
@@ -197,12 +195,13 @@ class UpdateAlert(ModuleAction):
             latest_change_by,
             own_changes,
         )
-        from xsoar_module.timing import iso8601_seconds
+        from xsoar_module.mapping.history_dates import dated_history
+        from xsoar_module.timing import epoch, iso8601_seconds
 
         if arguments.changed_at is None:
             return None
         is_own = own_changes(identity_of(client.me()))
-        history, current = alert.get("history"), _status_of(alert)
+        history, current = dated_history(alert.get("history"), epoch(alert.get("updated_at")))[0], _status_of(alert)
         entry = latest_change_by(history, lambda entry: not is_own(entry), current)
         at = entry_time(entry) if entry is not None else None
         if entry is None or at is None:

@@ -28,7 +28,7 @@ from xsoar_module.mapping.sync import (
     status_name,
     war_room_entry,
 )
-from xsoar_module.models.schema import ManifestModel
+from xsoar_module.models.schema import EpochSeconds, ManifestModel, Name
 
 if TYPE_CHECKING:  # loaded when the action runs (main.py imports every item in every block's process)
     from xsoar_module.clients.sekoia import SekoiaClient
@@ -52,15 +52,13 @@ class UpdateIncidentArguments(ManifestModel):
         description="A Sekoia.io comment ({{ node.0.comment }}) or a text: a war-room entry, once per comment "
         "uuid; the close notes when the status closes the incident",
     )
-    close_reasons: dict[str, str] | None = Field(
+    close_reasons: dict[str, Name] | None = Field(
         None,
         description='XSOAR close reason per closing status (default {"Closed": "Resolved", "Rejected": '
         '"False Positive"})',
     )
-    changed_at: float | None = Field(
+    changed_at: EpochSeconds | None = Field(
         None,
-        ge=0,
-        allow_inf_nan=False,
         description="When the status changed on Sekoia.io, epoch seconds ({{ node.0.updated_at }}): the later change "
         "wins, so a status older than a closure made by a person in XSOAR is not applied, and a closing status "
         "newer than it closes the incident again with its own reason",

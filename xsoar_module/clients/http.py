@@ -23,6 +23,7 @@ from tenacity import (
 
 from xsoar_module.bounds import shorten
 from xsoar_module.errors import MalformedResponseError, RejectedRequestError, ServiceError, UnavailableError
+from xsoar_module.secrets import SecretMasker
 from xsoar_module.timing import Backoff
 from xsoar_module.version import USER_AGENT
 
@@ -215,8 +216,11 @@ class HttpSession:
         on_retry: RetryLog | None = None,
         tls_hint: str = "",
         setting: str = "",
+        masker: SecretMasker | None = None,
     ):
         self.service = service
+        # what no body carries: the module's secrets travel in its headers only
+        self.masker = masker or SecretMasker()
         self.setting = setting  # the setting holding this service's URL (base_url, xsoar_url), named in errors
         self.base_url = base_url.rstrip("/")
         self.policy = policy
@@ -278,7 +282,7 @@ class HttpSession:
         resolve: Callable[[], Found | None],
     ) -> requests.Response | Found:
         url = self.url(path)
-        body = orjson.dumps(json) if json is not None else None
+        body = orjson.dumps(self.masker.mask_value(json)) if json is not None else None
         headers = {"Content-Type": "application/json"} if body is not None else None
         retryable = (_RetryableAnswer, _UnknownOutcome, requests.ConnectionError)
         retrying = Retrying(

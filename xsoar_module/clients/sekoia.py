@@ -16,6 +16,7 @@ from xsoar_module.errors import (
     NotFoundError,
     ServiceError,
 )
+from xsoar_module.secrets import SecretMasker
 from xsoar_module.timing import Deadline, PollSchedule, iso8601_seconds
 
 SERVICE = "Sekoia.io"
@@ -80,6 +81,7 @@ class SekoiaClient(ClosingClient):
             timeout=timeout,
             on_retry=on_retry,
             setting="base_url",
+            masker=SecretMasker.of(config),
         )
         self._sleep = sleep
 
@@ -134,8 +136,10 @@ class SekoiaClient(ClosingClient):
         it is sent again (never two copies)."""
         path, what = f"{_alert_path(alert_id)}/comments", f"the comment on alert {alert_id}"
 
+        sent = self.http.masker.mask(content)  # what the alert holds once sent
+
         def find() -> dict[str, Any] | None:
-            return next((item for item in self.comments(alert_id) if item.get("content") == content), None)
+            return next((item for item in self.comments(alert_id) if item.get("content") == sent), None)
 
         answer = self.http.request_unless_found("POST", path, find, json={"content": content, "author": author})
         if isinstance(answer, dict):

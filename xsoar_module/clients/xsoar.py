@@ -37,6 +37,7 @@ from xsoar_module.errors import (
     RejectedRequestError,
     ServiceError,
 )
+from xsoar_module.secrets import SecretMasker
 from xsoar_module.timing import xsoar_epoch
 
 SERVICE = "Cortex XSOAR"
@@ -212,6 +213,7 @@ class XsoarClient(ClosingClient):
             on_retry=on_retry,
             tls_hint=TLS_HINT,
             setting="xsoar_url",
+            masker=SecretMasker.of(config),
         )
 
     @property

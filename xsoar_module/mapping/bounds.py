@@ -1,5 +1,6 @@
 """Keep a JSON document under a size: trim its largest parts, say which. Pure functions, no I/O."""
 
+import json
 from typing import Any
 
 import orjson
@@ -10,6 +11,10 @@ MAX_ROUNDS = 200
 MAX_NOTED = 20  # paths listed in a truncation note
 MAX_PATH_TEXT = 100
 DOMINANT = 4  # a child holding more than 1/4 of its parent is trimmed before its siblings are dropped
+# A text the sync writes on either side (a comment, a war-room entry, close notes): half of a request's 512 KiB, as
+# JSON, leaves room for the rest of the request
+MAX_TEXT_BYTES = 256 * 1024
+KEPT_LAST_LINE = 512  # a last line this short stays after a cut (the tag naming the note a comment mirrors)
 
 
 def size(value: Any) -> int:
@@ -38,6 +43,29 @@ def bound(
         if current >= before:
             break
     return document, list(trimmed)
+
+
+def bound_text(text: str, max_bytes: int = MAX_TEXT_BYTES) -> str:
+    """The text when its JSON is at most `max_bytes` long; else its beginning, the visible mark and, when short, its
+    last line (what a text ends with: who wrote it, which note it mirrors), together within `max_bytes`."""
+    if _text_size(text) <= max_bytes:
+        return text
+    body, _, last = text.rpartition("\n")
+    tail = f"\n{last}" if body and _text_size(last) <= KEPT_LAST_LINE else ""
+    body = body if tail else text
+    room = max_bytes - _text_size(tail) - len(MARK)
+    keep = max(0, int(len(body) * room / _text_size(body)))
+    while keep and _text_size(body[:keep]) > room:
+        keep = keep * 9 // 10
+    return body[:keep] + MARK + tail
+
+
+def _text_size(text: str) -> int:
+    """Bytes of the text as a JSON string (escapes included)."""
+    try:
+        return len(orjson.dumps(text))
+    except orjson.JSONEncodeError:  # lone surrogates: counted as escaped
+        return len(json.dumps(text))
 
 
 def note(paths: list[str]) -> list[str]:

@@ -2,9 +2,23 @@
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from annotated_types import Ge, Le
+from pydantic import AllowInfNan, BaseModel, BeforeValidator, ConfigDict, StringConstraints
 
 NonBlankStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Name = Annotated[str, StringConstraints(max_length=256)]  # a name sent as is (an XSOAR close reason): never long
+LATEST_EPOCH = 253402300799  # 9999-12-31T23:59:59Z: what a date can be written as
+
+
+def _not_a_boolean(value: Any) -> Any:
+    """pydantic reads `true` as 1: a boolean is refused as a time."""
+    if isinstance(value, bool):
+        raise ValueError(f"{str(value).lower()} is not a time: give epoch seconds, e.g. 1764316800")
+    return value
+
+
+# A time given as epoch seconds (a number or its text), from 1970 to 9999; booleans, NaN and infinities refused
+EpochSeconds = Annotated[float, Ge(0), Le(LATEST_EPOCH), AllowInfNan(False), BeforeValidator(_not_a_boolean)]
 NULL_RENDERINGS = ("", "none", "null")  # what a template engine may make of a null value
 
 

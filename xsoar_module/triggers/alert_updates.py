@@ -24,6 +24,7 @@ from xsoar_module.clients.liveapi import AlertCreatedNotification, Ignored, read
 from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.errors import NotFoundError, describe_validation_error
 from xsoar_module.mapping.alert_history import entry_time, is_marked_entry, latest_status_change
+from xsoar_module.mapping.history_dates import dated_history
 from xsoar_module.mapping.sync import is_marked
 from xsoar_module.models.alert import Alert
 from xsoar_module.models.trigger_event import COMMENT, STATUS
@@ -47,6 +48,7 @@ class AlertChange:
     comment: JsonObject | None = None
     by: str | None = None  # who made it: a user or API key uuid
     marked: bool = False  # it carries this module's marker
+    redated: bool = False  # its history entry had no date to trust (none, or after the alert's last update)
 
 
 def status_change(alert: JsonObject) -> JsonObject | None:
@@ -56,7 +58,7 @@ def status_change(alert: JsonObject) -> JsonObject | None:
     uuid = alert.get("uuid")
     if not isinstance(name, str) or not isinstance(uuid, str):
         return None
-    history = alert.get("history")
+    history, redated = dated_history(alert.get("history"), epoch(alert.get("updated_at")))
     entry = latest_status_change(history, name)
     if entry is not None:
         at, by, marked = entry_time(entry), entry.get("created_by"), is_marked_entry(entry)
@@ -75,6 +77,7 @@ def status_change(alert: JsonObject) -> JsonObject | None:
         "marked": marked,
         "alert": file_alert(alert),
         "uuid": uuid,
+        "redated": any(entry is other for other in redated),
     }
 
 
@@ -131,11 +134,13 @@ class AlertUpdatedKind:
             comment=received.get("comment"),
             by=by if isinstance(by, str) else None,
             marked=bool(received.get("marked")),
+            redated=received.get("redated") is True,
         )
 
     def summary(self, item: AlertChange) -> str:
         what = f"status {item.status_name}" if item.change == STATUS else "comment"
-        return f"{what} at {iso8601_seconds(item.at)}"
+        dated = "; its history gives no date to trust: dated by what is known" if item.redated else ""
+        return f"{what} at {iso8601_seconds(item.at)}{dated}"
 
 
 class AlertUpdatedSource(AlertSource):

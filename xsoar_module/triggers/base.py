@@ -8,6 +8,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
 from sekoia_automation.trigger import Trigger
 
 from xsoar_module.bounds import MAX_MESSAGE, shorten
@@ -72,6 +73,19 @@ class ModuleTrigger(Trigger):
     def log(self, message: str, level: str = "info", *args: Any, **kwargs: Any) -> None:
         message = shorten(masker_of(self.module).mask(str(message)), MAX_MESSAGE)
         super().log(message, level, *args, **kwargs)  # type: ignore[arg-type]
+
+    def send_event(
+        self, event_name: str, event: dict[str, Any] | BaseModel, directory: str | None = None, *args: Any
+    ) -> None:
+        """Masked as logs are: an event may carry what a server echoed (close notes, comments, an alert)."""
+        masker = masker_of(self.module)
+        if isinstance(event, BaseModel):
+            dumped = event.model_dump()
+            masked = masker.mask_value(dumped)
+            event = event if masked is dumped else type(event).model_validate(masked)
+        else:
+            event = masker.mask_value(event)
+        super().send_event(masker.mask(event_name), event, directory, *args)
 
     def checked(self, check: Callable[[], str], what: str) -> bool:
         """Run `check` until it answers (its answer is logged); False when stopped first. Bad credentials and

@@ -6,14 +6,18 @@ A catch-up lists the alerts created since the watermark minus an overlap; the uu
 alerts, kept with the watermark, make that overlap harmless.
 """
 
+import contextlib
 import os
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 from s3path import S3Path
+from sekoia_automation.module import LogLevelStr
 
 OVERLAP_SECONDS = 300
 MAX_RECENT = 5000
@@ -50,13 +54,11 @@ class Checkpoint:
         if not isinstance(body, dict) or body.get("version") != FORMAT_VERSION:
             raise ValueError(f"not a version {FORMAT_VERSION} checkpoint")
         created_at, floor, recent = body.get("created_at"), body.get("floor"), body.get("recent")
-        if not isinstance(created_at, int) or not isinstance(floor, int) or not isinstance(recent, dict):
+        if not is_whole(created_at) or not is_whole(floor) or not isinstance(recent, dict):
             raise ValueError("created_at, floor or recent is missing or of the wrong type")
-        return cls(
-            created_at=created_at,
-            floor=floor,
-            recent={str(uuid): int(at) for uuid, at in recent.items() if isinstance(at, (int, float))},
-        )
+        if not all(is_number(at) for at in recent.values()):
+            raise ValueError("a time of recent is not a number")
+        return cls(created_at=created_at, floor=floor, recent={uuid: int(at) for uuid, at in recent.items()})
 
 
 class CheckpointStore:
@@ -67,28 +69,83 @@ class CheckpointStore:
 
     def load(self) -> Checkpoint | None:
         """The saved checkpoint, None on a first start; CheckpointError when the file is unreadable."""
-        if not self.path.is_file():
-            return None
+        data = read_state(self.path, "checkpoint")
         try:
-            return Checkpoint.from_bytes(self.path.read_bytes())
-        except (ValueError, OSError) as exc:
-            raise CheckpointError(f"the checkpoint {self.path.name} is unreadable ({exc})") from None
+            return None if data is None else Checkpoint.from_bytes(data)
+        except ValueError as exc:
+            raise CheckpointError(f"The checkpoint {self.path.name} is unreadable ({exc})") from None
 
     def save(self, checkpoint: Checkpoint) -> None:
         write_whole(self.path, checkpoint.to_bytes())
 
 
+def is_number(value: Any) -> TypeGuard[int | float]:
+    """An int or a float, not a boolean (JSON's `true` is no time)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_whole(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def read_state(path: Path, what: str) -> bytes | None:
+    """The content of a trigger's state file; None when there is none (a first start); CheckpointError naming the file
+    when something else is at its path (a directory) or it cannot be read."""
+    if not path.exists():
+        return None
+    if not path.is_file():
+        raise CheckpointError(f"The {what} {path.name} is unreadable (it is not a file: a directory?)")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"The {what} {path.name} is unreadable ({exc.strerror or exc})") from None
+
+
+def open_checkpoint(
+    store: "CheckpointStore", first_start: Callable[[], Checkpoint], log: Callable[[str, LogLevelStr], None], lost: str
+) -> tuple[Checkpoint, bool]:
+    """The saved checkpoint and True; else a first start and False. The one rule of every unreadable state: an error
+    log naming the file and what is `lost`, then a first start; a first start that cannot be saved is logged and the
+    trigger runs on (saving again after its next change), never a crash that restarts forever."""
+    try:
+        checkpoint = store.load()
+    except CheckpointError as exc:
+        log(f"{exc}: starting as on a first start; {lost}", "error")
+        checkpoint = None
+    if checkpoint is not None:
+        return checkpoint, True
+    checkpoint = first_start()
+    try:
+        store.save(checkpoint)  # a restart resumes from this first start, not from its own "now"
+    except OSError as exc:
+        log(
+            f"The checkpoint could not be saved ({exc.strerror or exc}): the trigger runs on and saves it again after "
+            "its next change",
+            "error",
+        )
+    return checkpoint, False
+
+
 def write_whole(path: Path, data: bytes) -> None:
-    """Replace the file whole: a crash leaves the old or the new content, never half of it."""
-    if isinstance(path, S3Path):  # an object PUT already replaces the object whole
-        path.write_bytes(data)
-        return
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temporary, path)
+    """Replace the file whole: a crash leaves the old or the new content, never half of it. OSError naming the file
+    alone (not the data folder's path) when it cannot be written."""
+    try:
+        if isinstance(path, S3Path):  # an object PUT already replaces the object whole
+            path.write_bytes(data)
+            return
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with open(temporary, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise OSError(exc.errno, f"{path.name} could not be written: {exc.strerror or exc}") from None
 
 
 class Ledger:
@@ -101,8 +158,10 @@ class Ledger:
         *,
         overlap: int = OVERLAP_SECONDS,
         max_recent: int = MAX_RECENT,
+        clock: Callable[[], float] = time.time,
     ):
         self._store = store
+        self._clock = clock
         self._checkpoint = checkpoint
         self._overlap = overlap
         self._max_recent = max_recent
@@ -138,9 +197,11 @@ class Ledger:
             self._advance()
 
     def done(self, uuid: str, created_at: int | float | None) -> None:
-        """The alert was emitted (or filtered out): it is never emitted again."""
+        """The alert was emitted (or filtered out): it is never emitted again. A time in the future (a server's wrong
+        clock, a forged date) counts as now: it never moves the watermark past changes still to come."""
         with self._lock:
-            at = int(created_at) if isinstance(created_at, (int, float)) else self._checkpoint.created_at
+            at = int(created_at) if is_number(created_at) else self._checkpoint.created_at
+            at = min(at, int(self._clock()))
             self._checkpoint.recent[uuid] = at
             self._newest = max(self._newest, at)
             self._holds.pop(uuid, None)

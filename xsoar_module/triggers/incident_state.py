@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from xsoar_module.triggers.checkpoint import write_whole
+from xsoar_module.triggers.checkpoint import CheckpointError, is_number, read_state, write_whole
 
 STATE_FILE = "incident_updated_state.json"
 MAX_INCIDENTS = 5000
@@ -27,6 +27,17 @@ class IncidentState:
     entry_ids: list[str] = field(default_factory=list)
 
 
+def _checked(state: IncidentState) -> IncidentState:
+    """The state read back, or ValueError when a field has the wrong type (a file edited or written by another
+    version): it would fail later, at each poll."""
+    texts = isinstance(state.closed, str) and isinstance(state.modified, str)
+    times = is_number(state.modified_at) and (state.entry_at is None or is_number(state.entry_at))
+    ids = isinstance(state.entry_ids, list) and all(isinstance(entry_id, str) for entry_id in state.entry_ids)
+    if not (texts and times and ids):
+        raise ValueError("an incident's state has fields of the wrong type")
+    return state
+
+
 class IncidentStates:
     """The incidents' states in one JSON file, replaced whole; the most recently modified `limit` are kept."""
 
@@ -37,16 +48,19 @@ class IncidentStates:
 
     def load(self) -> str | None:
         """Read the file (absent: nothing known); why it could not be read, if so (then nothing is known)."""
-        if not self.path.is_file():
-            return None
         try:
-            body = orjson.loads(self.path.read_bytes())
+            data = read_state(self.path, "state")
+            if data is None:
+                return None
+            body = orjson.loads(data)
             if not isinstance(body, dict) or body.get("version") != FORMAT_VERSION:
                 raise ValueError(f"not a version {FORMAT_VERSION} state")
-            self._states = {str(key): IncidentState(**value) for key, value in body["incidents"].items()}
-        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            self._states = {str(key): _checked(IncidentState(**value)) for key, value in body["incidents"].items()}
+        except CheckpointError as exc:
+            return str(exc)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
             self._states = {}
-            return f"the state {self.path.name} is unreadable ({type(exc).__name__}: {exc})"
+            return f"The state {self.path.name} is unreadable ({type(exc).__name__}: {exc})"
         return None
 
     def save(self) -> None:

@@ -161,17 +161,16 @@ class IncidentUpdatedTrigger(ModuleTrigger):
 
     def _open_ledger(self) -> "Ledger":
         from xsoar_module.timing import iso8601_seconds
-        from xsoar_module.triggers.checkpoint import Checkpoint, CheckpointError, CheckpointStore, Ledger
+        from xsoar_module.triggers.checkpoint import Checkpoint, CheckpointStore, Ledger, open_checkpoint
 
         store = CheckpointStore(self.data_path / CHECKPOINT_FILE)
-        try:
-            checkpoint = store.load()
-        except CheckpointError as exc:
-            self.log(f"{exc}: starting as on a first start; changes made while stopped are not emitted", "error")
-            checkpoint = None
-        if checkpoint is None:
-            checkpoint = Checkpoint.first_start(time.time(), 0)
-            store.save(checkpoint)
+        checkpoint, resumed = open_checkpoint(
+            store,
+            lambda: Checkpoint.first_start(time.time(), 0),
+            self.log,
+            "changes made while stopped are not emitted",
+        )
+        if not resumed:
             self.log(f"First start: changes from {iso8601_seconds(checkpoint.floor)} start runs", "info")
         else:
             self.log(f"Resuming after the changes until {iso8601_seconds(checkpoint.created_at)}", "info")

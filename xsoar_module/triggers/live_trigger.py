@@ -17,7 +17,7 @@ from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.errors import ConfigurationError, MalformedResponseError, NotFoundError, describe_validation_error
 from xsoar_module.models.alert import Alert
 from xsoar_module.models.schema import ManifestModel
-from xsoar_module.module import configuration_of
+from xsoar_module.module import configuration_of, masker_of
 from xsoar_module.triggers.alert_filters import AlertCreatedConfiguration
 from xsoar_module.triggers.base import ModuleTrigger
 from xsoar_module.triggers.emitter import Item, ItemKind
@@ -127,7 +127,8 @@ class AlertLiveTrigger(ModuleTrigger, Generic[Item]):
         """Send the event with the alert as a file; its directory is removed whether the send succeeds or fails."""
         directory = temp_directory(self.data_path)
         try:
-            (self.data_path / directory / ALERT_FILE).write_bytes(orjson.dumps(alert.model_dump(exclude_unset=True)))
+            content = masker_of(self.module).mask_value(alert.model_dump(exclude_unset=True))
+            (self.data_path / directory / ALERT_FILE).write_bytes(orjson.dumps(content))
             try:
                 event = event_of(f"{directory}/{ALERT_FILE}")
             except ValidationError as exc:
@@ -152,20 +153,16 @@ class AlertLiveTrigger(ModuleTrigger, Generic[Item]):
 
     def _open_ledger(self, settings: AlertCreatedConfiguration) -> "Ledger":
         from xsoar_module.timing import iso8601_seconds
-        from xsoar_module.triggers.checkpoint import Checkpoint, CheckpointError, CheckpointStore, Ledger
+        from xsoar_module.triggers.checkpoint import Checkpoint, CheckpointStore, Ledger, open_checkpoint
 
         store = CheckpointStore(self.data_path / self.checkpoint_file)
-        try:
-            checkpoint = store.load()
-        except CheckpointError as exc:
-            self.log(
-                f"{exc}: starting as on a first start; {self.watched} while the trigger was stopped are not caught up",
-                "error",
-            )
-            checkpoint = None
-        if checkpoint is None:
-            checkpoint = Checkpoint.first_start(time.time(), settings.backfill_minutes)
-            store.save(checkpoint)  # a restart resumes from this first start, not from its own "now"
+        checkpoint, resumed = open_checkpoint(
+            store,
+            lambda: Checkpoint.first_start(time.time(), settings.backfill_minutes),
+            self.log,
+            f"{self.watched} while the trigger was stopped are not caught up",
+        )
+        if not resumed:
             self.log(f"First start: {self.watched} since {iso8601_seconds(checkpoint.floor)} start runs", "info")
         else:
             self.log(
