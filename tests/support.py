@@ -22,20 +22,6 @@ POLL = 0.02  # how often a wait looks at its condition again
 SETTLE = 0.5  # after the expected trigger events, how long an unexpected one would have to show up
 
 
-class ManualClock:
-    """Monotonic seconds that move only when slept on: shared by a simulator and the module, it lets a test cover
-    a wait of minutes without waiting real seconds."""
-
-    def __init__(self) -> None:
-        self.at = time.monotonic()  # from the real clock on: what was stored earlier keeps its place in time
-
-    def now(self) -> float:
-        return self.at
-
-    def sleep(self, seconds: float) -> None:
-        self.at += seconds
-
-
 def secret_forms(secret: str, username: str = BASIC_USERNAME) -> set[str]:
     """A secret as it may leak: as is, URL-encoded, and in base64 alone, as a Bearer header and as Basic auth."""
     encoded = {

@@ -8,7 +8,8 @@ import math
 import pytest
 import requests
 
-from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_TOKEN, ManualClock, assert_no_secret
+from lab.measure import ManualClock
+from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_TOKEN, assert_no_secret
 from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.mapping.incident import missing_events_note, webhook_body
 from xsoar_module.mapping.window import expected_events, is_alert_events_query

@@ -201,14 +201,13 @@ class SekoiaClient(ClosingClient):
         """
         started = self.clock.now()
         outcome = self._search_once(query, earliest_time, latest_time, limit, schedule)
-        searches, polls = 1, outcome.status_polls
-        while outcome.found < expected:
-            remaining = indexing_wait - (self.clock.now() - started)
-            if remaining <= 0:
-                break
-            self.clock.sleep(min(INDEXING_BACKOFF.delay(searches), remaining))
+        searches, polls, remaining = 1, outcome.status_polls, float(indexing_wait)
+        while outcome.found < expected and remaining > 0:
+            delay = INDEXING_BACKOFF.delay(searches)
+            self.clock.sleep(min(delay, remaining))
             outcome = self._search_once(query, earliest_time, latest_time, limit, schedule)
             searches, polls = searches + 1, polls + outcome.status_polls
+            remaining = 0 if delay >= remaining else indexing_wait - (self.clock.now() - started)  # 0: at the bound
         waited = self.clock.now() - started if searches > 1 else 0.0
         return replace(outcome, status_polls=polls, expected=expected, searches=searches, waited=waited)
 
