@@ -208,3 +208,11 @@ def test_the_note_says_both_missing_and_left_out_events():
     assert missing_events_note(0, 3) == (
         "No events found: Sekoia.io had not indexed any of the alert's 3 event(s) when Get Events searched"
     )
+
+
+@pytest.mark.parametrize("count", [2, 13, 14, 997])
+def test_an_alert_s_events_all_lie_within_its_seen_times(sekoia, count):
+    """Else a search of its window finds fewer than it has, and the blocks wait for events that never come."""
+    alert = sekoia.add_alert(notify=False, events=count, first_seen_at="2025-11-28T08:00:00.000001Z")
+    stamps = [event["timestamp"] for event in sekoia.events_of(alert["short_id"])]
+    assert alert["first_seen_at"] <= min(stamps) and max(stamps) <= (alert["last_seen_at"] or "9")

@@ -125,7 +125,7 @@ class CreateIncidentArguments(ManifestModel):
 
     @field_validator("events_missing", mode="before")
     @classmethod
-    def _null_is_none_missing(cls, value: Any) -> Any:
+    def _null_is_zero(cls, value: Any) -> Any:
         return 0 if is_null_rendering(value) else value
 
     @field_validator("fields")
