@@ -178,14 +178,20 @@ def unseen_end_line(alerts: list[dict[str, Any]], incidents: list[dict[str, Any]
 
 
 def late_events_line(alerts: list[dict[str, Any]], incidents: list[dict[str, Any]], delay: float) -> str:
-    """How the alerts whose events were indexed late fared: the events of their incidents (at most 10, Create
-    Incident's max_events)."""
+    """How the alerts fared whose events were indexed after them (`delay` s, the demo's late one LATE_INDEXING s):
+    the events of their incidents (all of them, up to 10, Create Incident's max_events)."""
     events = {incident["alertId"]: incident["events"] for incident in incidents}
     late = [alert for alert in alerts if alert.get("similar")]
     complete = sum(1 for alert in late if events.get(alert["short_id"]) == min(alert["similar"], 10))
+    latest = [
+        f"{alert['short_id']}: {events.get(alert['short_id'], 0)} of {alert['similar']} events in its incident"
+        for index, alert in enumerate(alerts)
+        if "indexing_delay" in varied_alert(index)
+    ]
+    later = f" ({LATE_INDEXING:g} s for {'; '.join(latest)})" if latest else ""
     return (
-        f"{len(late)} alert(s) whose events Sekoia.io indexed after the alert ({delay:g} s, {LATE_INDEXING:g} s for "
-        f"one), {complete} of their incidents with all their events"
+        f"{len(late)} alert(s) whose events Sekoia.io indexed {delay:g} s after the alert{later}, {complete} of their "
+        "incidents with all their events"
     )
 
 

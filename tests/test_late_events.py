@@ -8,6 +8,7 @@ import math
 import pytest
 import requests
 
+from lab.demo import late_events_line
 from lab.measure import ManualClock
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_TOKEN, assert_no_secret
 from xsoar_module.clients.sekoia import SekoiaClient
@@ -216,3 +217,15 @@ def test_an_alert_s_events_all_lie_within_its_seen_times(sekoia, count):
     alert = sekoia.add_alert(notify=False, events=count, first_seen_at="2025-11-28T08:00:00.000001Z")
     stamps = [event["timestamp"] for event in sekoia.events_of(alert["short_id"])]
     assert alert["first_seen_at"] <= min(stamps) and max(stamps) <= (alert["last_seen_at"] or "9")
+
+
+def test_the_demo_tells_how_the_alerts_with_late_events_fared():
+    alerts = [{"short_id": f"AL{index}", "similar": 3 + index} for index in range(5)]
+    incidents = [{"alertId": f"AL{index}", "events": 3 + index - (index == 1)} for index in range(5)]
+    assert late_events_line(alerts, incidents, 2) == (
+        "5 alert(s) whose events Sekoia.io indexed 2 s after the alert (6 s for AL4: 7 of 7 events in its "
+        "incident), 4 of their incidents with all their events"
+    )
+    assert late_events_line(alerts[:2], incidents, 2).endswith(
+        "after the alert, 1 of their incidents with all their events"
+    )
