@@ -18,6 +18,7 @@ from lab.history import History
 from lab.playbook import Catalogue, Playbook, load_playbook
 from lab.runner import FinishedRun, PlaybookRunner, PlaybookRunners, RunnerOptions, RunObserver
 from lab.sekoia_simulator import SekoiaSimulator
+from lab.sekoia_simulator.simulator import DEFAULT_INDEXING_DELAY
 from lab.server import Interrupts
 from lab.symphony import Symphony
 from lab.sync_round import SYNC_PLAYBOOKS, pair_states, run_sync_round, sync_playbook_names
@@ -30,6 +31,7 @@ DEFAULT_PLAYBOOK = REPO_ROOT / "playbooks" / "create_incident_on_cortex_xsoar.js
 LIVEAPI_TRIGGERS = frozenset({"AlertCreatedTrigger", "AlertUpdatedTrigger"})
 POLLING_TRIGGER = "IncidentUpdatedTrigger"
 POLL_INTERVAL_SETTING = "interval"  # Incident Updated's poll interval in seconds (default 30)
+LATE_INDEXING = 6.0  # seconds from the demo's late alert to its events being searchable (the others: the default)
 VARIED_ALERTS: list[dict[str, Any]] = [
     {"events": 3},
     {
@@ -45,12 +47,13 @@ VARIED_ALERTS: list[dict[str, Any]] = [
         "urgency": {"current_value": 30},
         "title": "Long TXT queries to a rare domain",
     },
-    {"events": 0, "rule": None, "urgency": {"current_value": 10}, "title": "Alert without rule nor events"},
+    {"events": 1, "rule": None, "urgency": {"current_value": 10}, "title": "Alert without rule"},
     {
         "events": 5,
         "rule": {"uuid": "2e7a5b3c-0d9f-4e4a-9b32-c3d4e5f6a7b8", "name": "Ransom note written", "type": "sigma"},
         "urgency": {"current_value": 45, "display": "High"},
         "title": "README_RESTORE.txt written in 40 folders",
+        "indexing_delay": LATE_INDEXING,  # as issue 18 found: the events searchable seconds after the alert
     },
 ]
 
@@ -80,10 +83,12 @@ class DemoOptions:
     poll_interval: float = 1.0  # Incident Updated's interval here (its default, 30 s, would make a slow demo)
     incident_updated: dict[str, Any] = field(default_factory=dict)  # more Incident Updated settings
     module_dir: Path = REPO_ROOT  # the folder whose main.py runs the blocks (e.g. a precompiled copy of the image)
+    indexing_delay: float = DEFAULT_INDEXING_DELAY  # seconds from a new alert to its events being searchable
 
 
 def varied_alert(index: int) -> dict[str, Any]:
-    """The index-th alert of the demo: several urgencies, event counts, one without rule, one without last_seen_at."""
+    """The index-th alert of the demo: several urgencies, event counts, one without rule, one without last_seen_at,
+    one whose events are indexed later than the others'."""
     return dict(VARIED_ALERTS[index % len(VARIED_ALERTS)])
 
 
@@ -123,7 +128,9 @@ def running_playbooks(
     """Simulators, the platform stand-in and a runner per playbook (each trigger its own process), on 127.0.0.1."""
     keys = {"sekoia": secrets.token_urlsafe(16), "xsoar": secrets.token_urlsafe(16)}
     with ExitStack() as stack:
-        sekoia = stack.enter_context(SekoiaSimulator(api_key=keys["sekoia"], seed_samples=False))
+        sekoia = stack.enter_context(
+            SekoiaSimulator(api_key=keys["sekoia"], seed_samples=False, indexing_delay=options.indexing_delay)
+        )
         xsoar = stack.enter_context(
             XsoarSimulator(
                 webhook_token=keys["xsoar"], api_key=keys["xsoar"], api_key_id="1", webhook_incident_type=INCIDENT_TYPE
@@ -170,6 +177,24 @@ def unseen_end_line(alerts: list[dict[str, Any]], incidents: list[dict[str, Any]
     return f"{len(unseen)} alert(s) with events but no last_seen_at, {with_events} of their incidents with events"
 
 
+def late_events_line(alerts: list[dict[str, Any]], incidents: list[dict[str, Any]], delay: float) -> str:
+    """How the alerts fared whose events were indexed after them (`delay` s, the demo's late one LATE_INDEXING s):
+    the events of their incidents (all of them, up to 10, Create Incident's max_events)."""
+    events = {incident["alertId"]: incident["events"] for incident in incidents}
+    late = [alert for alert in alerts if alert.get("similar")]
+    complete = sum(1 for alert in late if events.get(alert["short_id"]) == min(alert["similar"], 10))
+    latest = [
+        f"{alert['short_id']}: {events.get(alert['short_id'], 0)} of {alert['similar']} events in its incident"
+        for index, alert in enumerate(alerts)
+        if "indexing_delay" in varied_alert(index)
+    ]
+    later = f" ({LATE_INDEXING:g} s for {'; '.join(latest)})" if latest else ""
+    return (
+        f"{len(late)} alert(s) whose events Sekoia.io indexed {delay:g} s after the alert{later}, {complete} of their "
+        "incidents with all their events"
+    )
+
+
 def run_demo(options: DemoOptions, console: Console) -> bool:
     """Raise the alerts, wait for their incidents, print the runs and the incidents, then (with `sync`) the sync
     round; True when every alert got its incident and every change crossed once."""
@@ -210,6 +235,7 @@ def run_demo(options: DemoOptions, console: Console) -> bool:
             f"{len(xsoar.incidents)} incident(s) in XSOAR, in {elapsed:.2f} s"
         )
         console.print(unseen_end_line(raised, xsoar.summary()))
+        console.print(late_events_line(raised, xsoar.summary(), options.indexing_delay))
         synced = not options.sync or show_sync_round(chain, raised, finished, options, console)
         console.print("Inspect a run: .venv/bin/python -m lab show <run>   List them: .venv/bin/python -m lab runs")
         if options.stay:

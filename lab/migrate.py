@@ -107,6 +107,7 @@ def migrate_playbook(document: dict[str, Any], catalogue: Catalogue, two_blocks:
             migrated["nodes"][node.id] = _use_block(migrated["nodes"][node.id], block, label, notes)
             if node.block_uuid == SEKOIA_GET_EVENTS_UUID:
                 _use_window_fields(migrated["nodes"][node.id], _get_alert_nodes(playbook), label, notes)
+                _expect_alert_events(migrated["nodes"][node.id], _last_before(playbook, node, SEKOIA_GET_ALERT_UUID))
             changed += 1
         elif (node.module_uuid, node.block_uuid) == (HTTP_MODULE_UUID, HTTP_REQUEST_UUID) and _is_xsoar_call(node):
             block = _native(catalogue, "Create Incident")
@@ -173,6 +174,12 @@ def _use_window_fields(raw: dict[str, Any], get_alerts: set[str], label: str, no
                 f"{label}: {name}: the alert's seen time became {rewritten!r}, the window Get Alert computes "
                 "(never null, unlike last_seen_at)"
             )
+
+
+def _expect_alert_events(raw: dict[str, Any], get_alert: str | None) -> None:
+    """Get Events waits for as many events as the alert has (Get Alert's `similar`): Sekoia.io indexes them late."""
+    if get_alert is not None and "arguments" in raw:
+        raw["arguments"]["expected_events"] = f"{{{{ node.{get_alert}.similar }}}}"
 
 
 def _is_xsoar_call(node: Node) -> bool:
@@ -299,7 +306,10 @@ def _alert_source(playbook: Playbook, node: Node, label: str) -> dict[str, Any]:
 
 def _events_source(playbook: Playbook, node: Node, label: str, notes: list[str]) -> dict[str, Any]:
     if (get_events := _last_before(playbook, node, SEKOIA_GET_EVENTS_UUID)) is not None:
-        return {"events": f"{{{{ node.{get_events}.events }}}}"}
+        return {
+            "events": f"{{{{ node.{get_events}.events }}}}",
+            "events_missing": f"{{{{ node.{get_events}.events_missing }}}}",
+        }
     notes.append(f"{label}: no Get events node before it: Create Incident fetches the alert's events (fetch_events)")
     return {"fetch_events": True}
 

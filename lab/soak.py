@@ -114,7 +114,7 @@ def run_soak(plan: SoakPlan, progress: Callable[[str], None] = lambda _line: Non
         interval = plan.raise_over / plan.alerts
         with every(plan.drop_every, drop):
             for index in range(plan.alerts):
-                raised.append(sekoia.add_alert(events=index % 4)["short_id"])
+                raised.append(sekoia.add_alert(events=1 + index % 4)["short_id"])
                 if index + 1 in restart_at and runner.trigger is not None:
                     runner.trigger.kill()
                     progress(f"{index + 1} alerts raised: trigger killed, starting it again")

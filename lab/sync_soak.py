@@ -533,7 +533,7 @@ def describe(incident: dict[str, Any]) -> str:
 
 def create_pairs(chain: Chain, count: int, timeout: float) -> list[Pair]:
     """Raise the alerts, wait until the creation playbook made every incident."""
-    alerts = [chain.sekoia.add_alert(events=0) for _ in range(count)]
+    alerts = [chain.sekoia.add_alert(events=1) for _ in range(count)]
 
     def incidents() -> dict[str, str]:
         return {row["alertId"]: row["id"] for row in chain.xsoar.summary()}

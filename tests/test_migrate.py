@@ -46,10 +46,12 @@ def test_the_documentation_template_migrates_to_a_clean_playbook(catalogue):
         "query": TEMPLATE["nodes"]["2"]["arguments"]["query"],
         "earliest_time": "{{ node.1.events_earliest_time }}",
         "latest_time": "{{ node.1.events_latest_time }}",
+        "expected_events": "{{ node.1.similar }}",
     }
     assert nodes["3"]["arguments"] == {
         "alert": "{{ node.1 }}",
         "events": "{{ node.2.events }}",
+        "events_missing": "{{ node.2.events_missing }}",
         "name": "{{ node.1.rule['name'] }}",
     }
     assert [node["outputs"] for node in nodes.values()] == [node["outputs"] for node in TEMPLATE["nodes"].values()]

@@ -30,12 +30,12 @@ def settle(runner, count: int) -> list:
 def test_the_shipped_template_creates_one_incident_per_alert(tmp_path: Path, mode: str):
     options = DemoOptions(mode=mode, state=tmp_path)
     with running_chain(options) as (sekoia, xsoar, runner):
-        alerts = [sekoia.add_alert(events=n, urgency={"current_value": v}) for n, v in ((2, 10), (0, 50), (14, 90))]
+        alerts = [sekoia.add_alert(events=n, urgency={"current_value": v}) for n, v in ((2, 10), (1, 50), (14, 90))]
         runs = settle(runner, 3)
         incidents = {incident["alertId"]: incident for incident in xsoar.summary()}
     assert sorted(incidents) == sorted(alert["short_id"] for alert in alerts)
     assert [incidents[a["short_id"]]["severity"] for a in alerts] == [1, 3, 4]
-    assert [incidents[a["short_id"]]["events"] for a in alerts] == [2, 0, 10]
+    assert [incidents[a["short_id"]]["events"] for a in alerts] == [2, 1, 10]
     assert all(run.status == "succeeded" for run in runs)
     assert all([block.node_id for block in run.blocks] == ["1", "2", "3"] for run in runs)
     create = next(block for block in runs[0].blocks if block.node_id == "3")

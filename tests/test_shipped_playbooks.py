@@ -65,7 +65,12 @@ def test_playbook_uuids_are_their_own():
 def test_the_four_block_playbook_feeds_create_incident_with_native_values():
     nodes = json.loads(PLAYBOOKS[0].read_text())["nodes"]
     assert nodes["1"]["arguments"] == {"uuid": "{{ node.0.alert_uuid }}", "stix": False}
-    assert nodes["3"]["arguments"] == {"alert": "{{ node.1 }}", "events": "{{ node.2.events }}"}
+    assert nodes["2"]["arguments"]["expected_events"] == "{{ node.1.similar }}"  # events indexed late are awaited
+    assert nodes["3"]["arguments"] == {
+        "alert": "{{ node.1 }}",
+        "events": "{{ node.2.events }}",
+        "events_missing": "{{ node.2.events_missing }}",
+    }
 
 
 def sync_nodes(name: str) -> dict:

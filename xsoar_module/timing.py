@@ -8,7 +8,7 @@ import math
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,18 +32,33 @@ class Backoff:
         return base * random.uniform(1.0 - self.jitter, 1.0 + self.jitter)
 
 
+@dataclass(frozen=True)
+class Clock:
+    """Monotonic seconds and a way to wait: the system's, or a test's that moves only when slept on."""
+
+    now: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+SYSTEM_CLOCK = Clock()
+
+
 class Deadline:
     """A point in monotonic time, `seconds` from its creation: how long remains until it."""
 
-    def __init__(self, seconds: float):
-        self._at = time.monotonic() + seconds
+    def __init__(self, seconds: float, clock: Clock = SYSTEM_CLOCK):
+        self._clock = clock
+        self._at = clock.now() + seconds
 
     def remaining(self) -> float:
         """Seconds left, 0 once passed."""
-        return max(self._at - time.monotonic(), 0.0)
+        return max(self._at - self._clock.now(), 0.0)
 
 
 LIVEAPI_RECONNECT = Backoff(first=0.5, factor=2.0, longest=60.0, jitter=0.2)  # reconnect soon, then less often
+# Search an alert's events again while Sekoia.io has not indexed them all: soon (most arrive within seconds), then
+# every 8 s at most (a search is 3 requests or more: well within 5 requests a second)
+INDEXING_BACKOFF = Backoff(first=0.5, factor=1.5, longest=8.0, jitter=0.2)
 
 
 @dataclass(frozen=True)

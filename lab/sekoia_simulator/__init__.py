@@ -11,7 +11,9 @@ added with `add_api_key`; else 401 `{"message": ...}`):
 - `GET /v1/sic/alerts/{id}/comments` -> `{"items", "total"}`; `POST` the same path `{"content", "author"?}` (author at
   most 32 characters) -> the comment `{"uuid", "content", "author", "date", "created_by", "created_by_type",
   "unseen"}`; `GET .../comments/{uuid}`;
-- `POST /v1/sic/conf/events/search/jobs`, `GET .../jobs/{job}`, `GET .../jobs/{job}/events` (`limit` <= 1000).
+- `POST /v1/sic/conf/events/search/jobs`, `GET .../jobs/{job}`, `GET .../jobs/{job}/events` (`limit` <= 1000); a
+  search finds only the events indexed when the job is created: those of a new alert after `indexing_delay`
+  seconds (2 by default, as the real service indexes events after it raises their alert).
 Errors answer `{"message": ...}`: 400 for bad parameters, bodies or queries, 404 for unknown alerts, comments and jobs.
 
 Authorship: a change through the API is made by the key's identity (`created_by` = a uuid per key,

@@ -2,7 +2,7 @@
 
 import argparse
 
-from lab.sekoia_simulator.simulator import AUTH_COOKIE, SekoiaSimulator
+from lab.sekoia_simulator.simulator import AUTH_COOKIE, DEFAULT_INDEXING_DELAY, SekoiaSimulator
 from lab.server import Interrupts, PortInUseError
 
 
@@ -15,8 +15,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-key", default="sekoia-test-key")
     parser.add_argument("--alerts", type=int, default=0, help="alerts to add besides the sample alert")
     parser.add_argument("--real", action="store_true", help="also serve the real-shaped alerts of lab/samples")
+    parser.add_argument(
+        "--indexing-delay",
+        type=float,
+        default=DEFAULT_INDEXING_DELAY,
+        help="seconds before a new alert's events are searchable (default %(default)s)",
+    )
     args = parser.parse_args(argv)
-    simulator = SekoiaSimulator(args.api_key, args.host, args.port)
+    simulator = SekoiaSimulator(args.api_key, args.host, args.port, indexing_delay=args.indexing_delay)
     try:
         simulator.start()
     except PortInUseError as exc:

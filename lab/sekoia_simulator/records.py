@@ -128,7 +128,7 @@ def build_events(alert: dict[str, Any], count: int, rng: random.Random | None = 
     for index in range(count):
         event = {
             "__event_id": str(uuid.uuid4()),
-            "timestamp": iso_z(first + step * index),
+            "timestamp": iso_z(min(first + step * index, last)),  # the step is rounded to the microsecond
             "alert_short_ids": [alert.get("short_id")],
             "message": f"simulated event {index + 1} of {count}",
             "host.name": f"WKS-{index % 100:04d}",

@@ -3,10 +3,12 @@
 import asyncio
 import copy
 import json
+import math
 import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +62,7 @@ AUTH_COOKIE = "access_token_cookie"
 CLOSE_UNAUTHORIZED = 4401
 HEARTBEAT = 20.0
 DEFAULT_EVENTS = 3
+DEFAULT_INDEXING_DELAY = 2.0  # seconds from an added alert to its events being searchable (SEKOIA.md section 9)
 DEFAULT_PERSON = "analyst"
 
 
@@ -73,6 +76,12 @@ class StoredAlert:
     events: list[dict[str, Any]]
     comments: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
+    indexed_at: list[float] = field(default_factory=list)  # when each event becomes searchable (unlisted: at once)
+
+    def searchable_events(self, now: float) -> list[dict[str, Any]]:
+        """The events indexed by `now` (on the simulator's clock)."""
+        times = self.indexed_at + [-math.inf] * (len(self.events) - len(self.indexed_at))
+        return [event for event, indexed in zip(self.events, times, strict=False) if indexed <= now]
 
 
 @dataclass(eq=False)
@@ -122,6 +131,11 @@ class SekoiaSimulator(LocalService):
     for the alerts the seed picks. `add_real_alerts` stores the hand-written real-shaped alerts of
     `lab/samples/real_alerts.json`.
 
+    Events are indexed late, as on the real service: the events of an alert added with `add_alert` become searchable
+    `indexing_delay` seconds after it (the simulator's default, or the alert's own: a number, one per event, or
+    `math.inf` for never), on `clock` (monotonic seconds; a test may set its own, that it moves); the sample and
+    real-shaped alerts' events are searchable at once.
+
     `job_duration` and `job_final_status` apply to jobs created afterwards; `request_counts` counts HTTP API requests
     by route template (`GET /v1/sic/alerts/{id}`, either prefix), `request_log` keeps `(method, path with query,
     status)` once answered (status 0 when the connection was dropped); `liveapi_connections_total` counts
@@ -139,8 +153,11 @@ class SekoiaSimulator(LocalService):
         messy: bool = True,
         reduced_listing: bool = False,
         workflow: Workflow = WORKFLOW,
+        indexing_delay: float = DEFAULT_INDEXING_DELAY,
     ):
         self.api_key = api_key
+        self.indexing_delay = indexing_delay
+        self.clock: Callable[[], float] = time.monotonic
         self.workflow = workflow
         self.comments_touch_alerts = False  # whether a comment moves the alert's `updated_at` (unconfirmed)
         self._keys: dict[str, Actor] = {api_key: key_actor(api_key)}
@@ -191,9 +208,16 @@ class SekoiaSimulator(LocalService):
 
     # Alerts
 
-    def add_alert(self, notify: bool = True, events: int | list[dict] | None = None, **overrides: Any) -> dict:
+    def add_alert(
+        self,
+        notify: bool = True,
+        events: int | list[dict] | None = None,
+        indexing_delay: float | Sequence[float] | None = None,
+        **overrides: Any,
+    ) -> dict:
         """Store a fresh alert (overrides replace top-level keys) with its events (a count or a list; default 3),
-        then, if `notify`, push its "alert created" notification to upgraded LiveAPI clients."""
+        searchable after `indexing_delay` seconds (default: the simulator's; a sequence: one delay per event), then,
+        if `notify`, push its "alert created" notification to upgraded LiveAPI clients."""
         with self._lock:
             rng = random.Random(f"{self.seed}/{self._added}") if self.messy else None
             self._added += 1
@@ -205,7 +229,12 @@ class SekoiaSimulator(LocalService):
             attached = build_events(alert, count, rng) if isinstance(count, int) else copy.deepcopy(count)
             if "similar" not in overrides:
                 alert["similar"] = len(attached)
-            self._stored.append(StoredAlert(alert, attached))
+            delays = self.indexing_delay if indexing_delay is None else indexing_delay
+            delays = list(delays) if isinstance(delays, Sequence) else [delays] * len(attached)
+            if len(delays) != len(attached):
+                raise ValueError(f"{len(delays)} indexing delays for {len(attached)} events")
+            now = self.clock()
+            self._stored.append(StoredAlert(alert, attached, indexed_at=[now + delay for delay in delays]))
         if notify:
             self.notify(alert)
         return copy.deepcopy(alert)
@@ -326,10 +355,11 @@ class SekoiaSimulator(LocalService):
         return next((s for s in self._stored if alert_id in (s.alert.get("uuid"), s.alert.get("short_id"))), None)
 
     def _events_of(self, short_id: str | None) -> list[dict[str, Any]]:
-        """The events of the alert with this short ID, or of every alert."""
+        """The searchable events of the alert with this short ID, or of every alert."""
         with self._lock:
+            now = self.clock()
             chosen = [s for s in self._stored if short_id is None or s.alert.get("short_id") == short_id]
-            return [event for stored in chosen for event in stored.events]
+            return [event for stored in chosen for event in stored.searchable_events(now)]
 
     # LiveAPI controls
 

@@ -35,7 +35,7 @@ ISO_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 
 @pytest.fixture
 def simulator():
-    with SekoiaSimulator(api_key=KEY) as running:
+    with SekoiaSimulator(api_key=KEY, indexing_delay=0) as running:  # the jobs' answers, not the late events
         yield running
 
 

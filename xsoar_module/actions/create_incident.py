@@ -3,7 +3,7 @@
 import math
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -14,8 +14,15 @@ from pydantic import Field, field_validator, model_validator
 from xsoar_module.actions.base import BoundedIdentifier, ModuleAction
 from xsoar_module.errors import InvalidInputError
 from xsoar_module.models.alert import Alert
-from xsoar_module.models.events import MAX_SEARCH_TIMEOUT, SEARCH_TIMEOUT
-from xsoar_module.models.schema import ManifestModel
+from xsoar_module.models.events import (
+    EVENTS_MISSING_HELP,
+    INDEXING_WAIT,
+    INDEXING_WAIT_HELP,
+    MAX_INDEXING_WAIT,
+    MAX_SEARCH_TIMEOUT,
+    SEARCH_TIMEOUT,
+)
+from xsoar_module.models.schema import ManifestModel, is_null_rendering
 
 if TYPE_CHECKING:  # loaded when the action runs (main.py imports every item in every block's process)
     from xsoar_module.clients.sekoia import SekoiaClient
@@ -91,6 +98,15 @@ class CreateIncidentArguments(ManifestModel):
         le=MAX_SEARCH_TIMEOUT,
         description="fetch_events: seconds to wait for the events search job to finish",
     )
+    indexing_wait: int = Field(
+        INDEXING_WAIT, ge=0, le=MAX_INDEXING_WAIT, description=f"fetch_events: {INDEXING_WAIT_HELP}"
+    )
+    events_missing: int = Field(
+        0,
+        ge=0,
+        description="With events: how many of the alert's events Get Events did not find, its "
+        "{{ node.2.events_missing }} (said in the incident's eventsNote)",
+    )
     max_events: int = Field(10, ge=0, le=1000, description="At most that many events go into the incident")
     name: str | None = Field(None, description="Incident name (default: the rule name)")
     incident_type: str | None = Field(None, description="XSOAR incident type (default: the instance's)")
@@ -106,6 +122,11 @@ class CreateIncidentArguments(ManifestModel):
     @classmethod
     def _json_text(cls, value: Any) -> Any:
         return _parse_json_text(value)
+
+    @field_validator("events_missing", mode="before")
+    @classmethod
+    def _null_is_zero(cls, value: Any) -> Any:
+        return 0 if is_null_rendering(value) else value
 
     @field_validator("fields")
     @classmethod
@@ -136,6 +157,18 @@ class CreateIncidentResults(ManifestModel):
     alertId: str = Field(description="Sekoia.io alert short ID")
     alertUrl: str = Field(description="Link to the alert in Sekoia.io")
     events_sent: int = Field(description="Number of events included in the incident")
+    events_missing: int = Field(0, description=EVENTS_MISSING_HELP)
+
+
+@dataclass(frozen=True)
+class AlertEvents:
+    """The events to consider, how many the search matched, and how many it lacked after waiting `waited` s
+    (None: the wait, if any, was Get Events')."""
+
+    events: list[dict[str, Any]]
+    total: int
+    missing: int = 0
+    waited: float | None = None
 
 
 class CreateIncident(ModuleAction):
@@ -166,16 +199,18 @@ class CreateIncident(ModuleAction):
             alert = Alert.model_validate(sekoia().get_alert(arguments.alert_uuid))
         else:
             alert = self._read_alert(raw)
-        events, events_total = self._events(raw, arguments, alert, sekoia)
+        found = self._events(raw, arguments, alert, sekoia)
         body = webhook_body(
             alert,
-            events,
+            found.events,
             app_url=config.sekoia_app_url,
             max_events=arguments.max_events,
             name=arguments.name,
             incident_type=arguments.incident_type,
             fields=arguments.fields,
-            events_total=events_total,
+            events_total=found.total,
+            events_missing=found.missing,
+            indexing_waited=found.waited,
             max_bytes=RAW_JSON_MAX_BYTES if xsoar.mode == "api" else MAX_BODY_BYTES,
         )
         delivery = self._deliver(xsoar, body, arguments)
@@ -189,6 +224,7 @@ class CreateIncident(ModuleAction):
             alertId=body["alertId"],
             alertUrl=body["alertUrl"],
             events_sent=len(body["events"]),
+            events_missing=found.missing,
         )
 
     def _read_alert(self, raw: dict[str, Any]) -> Alert:
@@ -203,43 +239,45 @@ class CreateIncident(ModuleAction):
         arguments: CreateIncidentArguments,
         alert: Alert,
         sekoia: Callable[[], "SekoiaClient"],
-    ) -> tuple[list[dict[str, Any]], int]:
-        """The events to consider, and how many the alert has in all."""
+    ) -> AlertEvents:
+        """The events given or fetched."""
         if arguments.events is not None or arguments.events_path:
             events = self.json_argument("events", raw)
             if isinstance(events, dict) and isinstance(events.get("events"), list):
                 events = events["events"]  # a whole Get Events result
             if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
                 raise InvalidInputError("events must be a list of event objects (Get Events' {{ node.2.events }})")
-            return events, len(events)
+            return AlertEvents(events, len(events), arguments.events_missing)
         if not arguments.fetch_events or arguments.max_events == 0:
-            return [], 0
+            return AlertEvents([], 0)
         return self._fetch_events(alert, arguments, sekoia())
 
-    def _fetch_events(
-        self, alert: Alert, arguments: CreateIncidentArguments, sekoia: "SekoiaClient"
-    ) -> tuple[list[dict[str, Any]], int]:
+    def _fetch_events(self, alert: Alert, arguments: CreateIncidentArguments, sekoia: "SekoiaClient") -> AlertEvents:
         from xsoar_module.mapping.incident import alert_id
-        from xsoar_module.mapping.window import events_window
+        from xsoar_module.mapping.window import alert_events_query, events_window, expected_events
         from xsoar_module.timing import PollSchedule
 
         if not alert.short_id:
             self.log(f"Alert {alert_id(alert)} has no short_id: no events fetched", level="warning")
-            return [], 0
+            return AlertEvents([], 0)
         earliest, latest = events_window(alert, datetime.now(UTC))
         outcome = sekoia.search_events(
-            f'alert_short_ids:"{alert.short_id}"',
+            alert_events_query(alert.short_id),
             earliest,
             latest,
             arguments.max_events,
             PollSchedule(timeout=arguments.events_timeout),
+            expected=expected_events(alert.similar),
+            indexing_wait=arguments.indexing_wait,
         )
         self.log(
             f"Fetched {len(outcome.events)} event(s) of alert {alert.short_id} in {earliest} .. {latest} "
             f"(search job {outcome.job_uuid}, {outcome.status_polls} status poll(s))",
             level="info",
         )
-        return outcome.events, max(outcome.total, alert.similar or 0)
+        if note := outcome.indexing_note():
+            self.log(f"Events of alert {alert.short_id}: {note}", level="warning" if outcome.missing else "info")
+        return AlertEvents(outcome.events, outcome.found, outcome.missing, outcome.waited)
 
     def _deliver(self, xsoar: "XsoarClient", body: dict[str, Any], arguments: CreateIncidentArguments) -> "Delivery":
         from xsoar_module.mapping.incident import api_body

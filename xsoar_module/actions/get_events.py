@@ -6,7 +6,15 @@ from datetime import UTC, datetime
 from pydantic import Field, field_validator
 
 from xsoar_module.actions.base import ModuleAction
-from xsoar_module.models.events import MAX_SEARCH_TIMEOUT, NOW, SEARCH_TIMEOUT, EventsResults
+from xsoar_module.models.events import (
+    INDEXING_WAIT,
+    INDEXING_WAIT_HELP,
+    MAX_INDEXING_WAIT,
+    MAX_SEARCH_TIMEOUT,
+    NOW,
+    SEARCH_TIMEOUT,
+    EventsResults,
+)
 from xsoar_module.models.schema import ManifestModel, NonBlankStr, is_null_rendering
 
 
@@ -25,6 +33,19 @@ class GetEventsArguments(ManifestModel):
     timeout: int = Field(
         SEARCH_TIMEOUT, ge=1, le=MAX_SEARCH_TIMEOUT, description="Seconds to wait for the search job to finish"
     )
+    expected_events: int | None = Field(
+        None,
+        ge=0,
+        description="How many events the alert has: Get Alert's {{ node.1.similar }}. While the search finds fewer "
+        'events (for an alert\'s query alert_short_ids:"...", at least one), it searches again for up to '
+        "indexing_wait seconds; empty: one for an alert's query, none otherwise",
+    )
+    indexing_wait: int = Field(INDEXING_WAIT, ge=0, le=MAX_INDEXING_WAIT, description=INDEXING_WAIT_HELP)
+
+    @field_validator("expected_events", mode="before")
+    @classmethod
+    def _null_count_is_unknown(cls, value: object) -> object:
+        return None if is_null_rendering(value) else value
 
     @field_validator("earliest_time", mode="before")
     @classmethod
@@ -59,7 +80,7 @@ class GetEvents(ModuleAction):
     results_model = EventsResults
 
     def run(self, arguments: GetEventsArguments) -> EventsResults:
-        from xsoar_module.mapping.window import check_window
+        from xsoar_module.mapping.window import check_window, expected_events, is_alert_events_query
         from xsoar_module.timing import PollSchedule
 
         started = time.monotonic()
@@ -72,6 +93,12 @@ class GetEvents(ModuleAction):
                 latest_time,
                 arguments.limit,
                 PollSchedule(timeout=arguments.timeout),
+                expected=(
+                    expected_events(arguments.expected_events)
+                    if is_alert_events_query(arguments.query)
+                    else arguments.expected_events or 0
+                ),
+                indexing_wait=arguments.indexing_wait,
             )
         self.log(
             f"Search job {outcome.job_uuid} for {arguments.query!r} ({arguments.earliest_time} .. "
@@ -79,4 +106,8 @@ class GetEvents(ModuleAction):
             f"{time.monotonic() - started:.2f} s: {len(outcome.events)} event(s) returned of {outcome.total} found",
             level="info",
         )
-        return EventsResults(events=outcome.events)
+        if note := outcome.indexing_note():
+            self.log(f"Events of {arguments.query!r}: {note}", level="warning" if outcome.missing else "info")
+        return EventsResults(
+            events=outcome.events, events_missing=outcome.missing, indexing_waited=round(outcome.waited, 1)
+        )

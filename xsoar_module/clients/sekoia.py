@@ -2,7 +2,7 @@
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -17,7 +17,7 @@ from xsoar_module.errors import (
     ServiceError,
 )
 from xsoar_module.secrets import SecretMasker
-from xsoar_module.timing import Deadline, PollSchedule, iso8601_seconds
+from xsoar_module.timing import INDEXING_BACKOFF, SYSTEM_CLOCK, Clock, Deadline, PollSchedule, iso8601_seconds
 
 SERVICE = "Sekoia.io"
 JOB_DONE, JOB_CANCELED, JOB_FAILED = 2, 3, 4
@@ -55,14 +55,43 @@ def _alert_path(alert_id: str) -> str:
 
 @dataclass
 class SearchOutcome:
+    """The last search job's events and total; with `expected`, how the wait for events indexed late went."""
+
     events: list[dict[str, Any]]
     job_uuid: str
     total: int
-    status_polls: int
+    status_polls: int  # over every search job
+    expected: int = 0  # events the search was to find (0: none awaited)
+    searches: int = 1  # search jobs run: more than one when events were indexed late
+    waited: float = 0.0  # seconds from the first search to the end of the last (0 when the first sufficed)
+
+    @property
+    def found(self) -> int:
+        """Events the last search matched: its total, at least the events it returned."""
+        return max(self.total, len(self.events))
+
+    @property
+    def missing(self) -> int:
+        """Expected events the last search did not find (not indexed yet when the wait ended)."""
+        return max(self.expected - self.found, 0)
+
+    def indexing_note(self) -> str | None:
+        """How the wait for events indexed late went, for the Runs page; None when the first search sufficed."""
+        if self.searches == 1 and not self.missing:
+            return None
+        searched = f"{self.searches} search(es) over {self.waited:.1f} s"
+        if self.missing:
+            return (
+                f"{self.found} of the {self.expected} expected event(s) found after {searched}: Sekoia.io had not "
+                f"indexed the other {self.missing} when the wait ended; going on without them"
+            )
+        return f"{self.found} event(s) found ({self.expected} expected) after {searched}: they were indexed late"
 
 
 class SekoiaClient(ClosingClient):
     """Talks to `{api_url}/v1/...` with a Bearer key; errors say what to fix."""
+
+    clock: Clock = SYSTEM_CLOCK  # the waits for events indexed late (a test's clock in tests)
 
     def __init__(
         self,
@@ -163,8 +192,32 @@ class SekoiaClient(ClosingClient):
         latest_time: str,
         limit: int,
         schedule: PollSchedule,
+        *,
+        expected: int = 0,
+        indexing_wait: float = 0.0,
     ) -> SearchOutcome:
-        """Run an events search job to its end and return up to `limit` events."""
+        """Run an events search job to its end and return up to `limit` events.
+
+        While the search finds fewer than `expected` events (Sekoia.io indexes events after it raises their alert),
+        search again with backoff (`INDEXING_BACKOFF`) until `indexing_wait` seconds have passed, the last search
+        starting at that bound; then return the last search as it is (`missing` says what it lacked). A search that
+        finds them at once costs no more than without `expected`.
+        """
+        started = self.clock.now()
+        outcome = self._search_once(query, earliest_time, latest_time, limit, schedule)
+        searches, polls, remaining = 1, outcome.status_polls, float(indexing_wait)
+        while outcome.found < expected and remaining > 0:
+            delay = INDEXING_BACKOFF.delay(searches)
+            self.clock.sleep(min(delay, remaining))
+            outcome = self._search_once(query, earliest_time, latest_time, limit, schedule)
+            searches, polls = searches + 1, polls + outcome.status_polls
+            remaining = 0 if delay >= remaining else indexing_wait - (self.clock.now() - started)  # 0: at the bound
+        waited = self.clock.now() - started if searches > 1 else 0.0
+        return replace(outcome, status_polls=polls, expected=expected, searches=searches, waited=waited)
+
+    def _search_once(
+        self, query: str, earliest_time: str, latest_time: str, limit: int, schedule: PollSchedule
+    ) -> SearchOutcome:
         job = self._json(
             "POST",
             "/v1/sic/conf/events/search/jobs",

@@ -94,6 +94,15 @@ def _context(alert: Alert) -> dict[str, Any]:
     }
 
 
+def missing_events_note(found: int, missing: int, waited: float | None = None) -> str:
+    """What the incident says of the alert's events that the search had not found (not indexed yet) when the wait
+    for them ended (`waited` seconds; None: Get Events' wait)."""
+    when = "when Get Events searched" if waited is None else f"after {waited:.0f} s of searching"
+    if not found:
+        return f"No events found: Sekoia.io had not indexed any of the alert's {missing} event(s) {when}"
+    return f"{found} of the alert's {found + missing} events found: Sekoia.io had not indexed the others {when}"
+
+
 def webhook_body(
     alert: Alert,
     events: list[dict[str, Any]],
@@ -104,16 +113,19 @@ def webhook_body(
     incident_type: str | None = None,
     fields: dict[str, Any] | None = None,
     events_total: int | None = None,
+    events_missing: int = 0,
+    indexing_waited: float | None = None,
     max_bytes: int = MAX_BODY_BYTES,
 ) -> dict[str, Any]:
     """The Generic Webhook body: the documentation's keys (read by its incoming mapper), context, then `fields`.
 
     `urgency` carries the numeric XSOAR severity, so the documentation's mapping `urgency -> severity` sets a
     real severity; the Sekoia.io value and band are in `urgencyValue` / `urgencyDisplay`. `events_total` is the
-    number of events the alert has when `events` is only the first of them (fetched with a limit).
+    number of events the alert has when `events` is only the first of them (fetched with a limit);
+    `events_missing` the number the search had not found after `indexing_waited` seconds (`missing_events_note`).
     The body stays under `max_bytes`: when it would not, the largest other parts are trimmed (listed in
     `truncatedFields`) to leave the events up to half the room, then the events that do not fit are left out
-    (`eventsTruncated`, `eventsNote`).
+    (`eventsTruncated`, `eventsNote`). `eventsNote` also says when events were missing.
     """
     identifier = alert_id(alert)
     severity = xsoar_severity(alert.urgency)
@@ -136,11 +148,12 @@ def webhook_body(
     kept = _fit(body, selected, room)
     body["events"] = kept
     total = max(events_total or 0, len(events))
+    notes = [missing_events_note(total, events_missing, indexing_waited)] if events_missing else []
     if len(kept) < total:
         body["eventsTruncated"] = True
-        body["eventsNote"] = (
-            f"{len(kept)} of {total} events included (max_events={max_events}, body limit {max_bytes} bytes)"
-        )
+        notes.append(f"{len(kept)} of {total} events included (max_events={max_events}, body limit {max_bytes} bytes)")
+    if notes:
+        body["eventsNote"] = "; ".join(notes)
     if trimmed:
         body["truncatedFields"] = note(trimmed)
     return cast(dict[str, Any], orjson.loads(orjson.dumps(body, default=str)))  # JSON types only
@@ -177,6 +190,7 @@ PACK_FIELDS = {
     "sekoiaiorule": ("rule", "name"),
     "sekoiaioentity": ("entity", "name"),
     "sekoiaioevents": ("events",),
+    "sekoiaioeventsnote": ("eventsNote",),
 }
 
 

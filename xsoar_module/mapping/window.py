@@ -1,4 +1,5 @@
-"""The time window of an alert's events, and the checks of a search window. Pure functions, no I/O."""
+"""The query, time window and count of an alert's events, and the checks of a search window. Pure functions, no
+I/O."""
 
 import re
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ from xsoar_module.timing import iso8601, parse_iso8601
 
 RELATIVE = re.compile(r"-(?P<count>\d+)(?P<unit>[smhdw])")
 EPOCH = re.compile(r"\d+(\.\d+)?")
+ALERT_EVENTS_QUERY = re.compile(r'\s*alert_short_ids\s*:\s*(?:"[^"\s]+"|[^"\s]+)\s*')
 TIME_FORMS = (
     "ISO-8601 (2025-11-28 or 2025-11-28T08:00:00Z, with or without zone), relative (-30m, -1d, -2w), now, "
     "or epoch seconds"
@@ -20,6 +22,22 @@ LOOKBACK_WITHOUT_TIMES = timedelta(days=30)
 # created_at, more for rules that correlate over hours): without first_seen_at, the search starts this long before
 # created_at. The query names the alert, so a wider start costs search time, never foreign events.
 EVENTS_BEFORE_CREATION = timedelta(days=1)
+
+
+def alert_events_query(short_id: str) -> str:
+    """The events query of one alert."""
+    return f'alert_short_ids:"{short_id}"'
+
+
+def is_alert_events_query(query: str) -> bool:
+    """Whether `query` selects the events of one alert, and nothing else (`alert_short_ids:"<short id>"`)."""
+    return ALERT_EVENTS_QUERY.fullmatch(query) is not None
+
+
+def expected_events(similar: int | None) -> int:
+    """How many events an alert has: its occurrence count `similar`, at least one (the event that raised it; real
+    answers carry `similar: 0` too, SEKOIA.md section 2)."""
+    return max(similar or 0, 1)
 
 
 def parse_time(text: object, now: datetime) -> datetime | None:
