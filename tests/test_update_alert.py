@@ -4,7 +4,7 @@ import pytest
 
 from lab.faults import Fault
 from lab.sekoia_simulator import SekoiaSimulator
-from lab.sekoia_simulator.workflow import STRICT_WORKFLOW
+from lab.sekoia_simulator.workflow import PERMISSIVE_WORKFLOW
 from tests.support import SEKOIA_KEY, assert_no_secret
 from xsoar_module.mapping.sync import AUTHOR, MARKER, is_marked
 
@@ -43,10 +43,18 @@ def test_a_closure_sets_the_status_with_the_close_notes_once(symphony, sekoia, d
         "status_name": "Closed",
         "action": "status_changed",
         "superseded_by": None,
+        "status_not_set_because": None,
     }
-    [entry] = sekoia.history_of(alert["uuid"])
-    assert entry["alert"]["action"] == "Close" and entry["comment"] == f"done\n\n{MARKER}"
-    assert entry["created_by"] == sekoia.actor_of(SEKOIA_KEY).uuid
+    closed, validated = sekoia.history_of(alert["uuid"])  # newest first: Pending -> Ongoing -> Closed
+    assert (validated["alert"], closed["alert"]) == (
+        {"status": "Ongoing", "previous_status": "Pending"},
+        {"status": "Closed", "previous_status": "Ongoing"},
+    )
+    [told] = closed["history_comments"]
+    assert told["content"] == f"done\n\n{MARKER}" and told["created_by"] == sekoia.actor_of(SEKOIA_KEY).uuid
+    assert is_marked(validated["history_comments"][0]["content"])  # every step is marked as the module's
+    comments = sekoia.comments_of(alert["uuid"])
+    assert told["uuid"] in [comment["uuid"] for comment in comments] and len(comments) == 2
 
     replay = update(symphony, sekoia, data_path, **arguments)
     assert replay.results == {
@@ -54,8 +62,9 @@ def test_a_closure_sets_the_status_with_the_close_notes_once(symphony, sekoia, d
         "status_name": "Closed",
         "action": "unchanged",
         "superseded_by": None,
+        "status_not_set_because": None,
     }
-    assert len(sekoia.history_of(alert["uuid"])) == 1 and sekoia.comments_of(alert["uuid"]) == []
+    assert len(sekoia.history_of(alert["uuid"])) == 2 and len(sekoia.comments_of(alert["uuid"])) == 2
 
 
 @pytest.mark.parametrize(
@@ -78,33 +87,102 @@ def test_the_status_comes_from_status_or_the_close_reason(symphony, sekoia, data
     assert run.results["status_name"] == expected == status_of(sekoia, alert)
 
 
-def test_a_reopening_acknowledges_a_closed_alert(symphony, sekoia, data_path):
+def close_by_person(sekoia: SekoiaSimulator, alert: dict, status: str = "Closed") -> None:
+    """A person takes the alert to a final status through the documented workflow."""
+    if status == "Closed":
+        sekoia.change_status_as_person(alert["uuid"], "Ongoing")
+    sekoia.change_status_as_person(alert["uuid"], status)
+
+
+@pytest.mark.parametrize("final", ["Closed", "Rejected"])
+def test_a_reopening_of_a_final_alert_is_a_comment_naming_the_incident_and_the_user(
+    symphony, sekoia, data_path, final
+):
+    alert = sekoia.add_alert(events=0)
+    close_by_person(sekoia, alert, final)
+    arguments = {"alert_uuid": alert["uuid"], "change": "reopened", "incident_id": "42", "xsoar_user": "bob"}
+    run = update(symphony, sekoia, data_path, changed_at=1_900_000_000, **arguments)
+    assert run.error is None, run.error
+    assert run.results["action"] == "commented" and run.results["status_name"] == final == status_of(sekoia, alert)
+    assert f"offers no way from {final} to Acknowledged" in run.results["status_not_set_because"]
+    [comment] = sekoia.comments_of(alert["uuid"])
+    assert comment["author"] == AUTHOR and is_marked(comment["content"])
+    assert comment["content"].startswith(
+        f"Cortex XSOAR incident 42 was reopened by bob at 2030-03-17T17:46:40Z: the alert stays {final}"
+    )
+    for _ in range(2):  # the same change again: nothing new, and said
+        replay = update(symphony, sekoia, data_path, changed_at=1_900_000_000, **arguments)
+        assert replay.results["action"] == "unchanged" and replay.results["status_not_set_because"]
+    assert len(sekoia.comments_of(alert["uuid"])) == 1
+    later = update(symphony, sekoia, data_path, changed_at=1_900_000_600, **arguments)
+    assert later.results["action"] == "commented"  # another reopening, later: told too
+    assert len(sekoia.comments_of(alert["uuid"])) == 2
+
+
+def test_a_closure_of_a_rejected_alert_is_a_comment_with_the_close_notes(symphony, sekoia, data_path):
+    alert = sekoia.add_alert(events=0)
+    close_by_person(sekoia, alert, "Rejected")
+    arguments = {"short_id": alert["short_id"], "change": "closed", "close_reason": "Resolved", "comment": "fixed"}
+    run = update(symphony, sekoia, data_path, **arguments)
+    assert run.results["action"] == "commented" and status_of(sekoia, alert) == "Rejected"
+    [comment] = sekoia.comments_of(alert["uuid"])
+    assert "was closed (Resolved) by an XSOAR user: the alert stays Rejected" in comment["content"]
+    assert "\n\nfixed\n\n" in comment["content"]
+    assert update(symphony, sekoia, data_path, **arguments).results["action"] == "unchanged"
+
+
+def test_a_reopening_of_an_open_alert_changes_nothing(symphony, sekoia, data_path):
+    alert = sekoia.add_alert(events=0)
+    sekoia.change_status_as_person(alert["uuid"], "Ongoing")
+    run = update(symphony, sekoia, data_path, alert_uuid=alert["uuid"], change="reopened")
+    assert run.results["action"] == "unchanged" and status_of(sekoia, alert) == "Ongoing"
+    assert sekoia.comments_of(alert["uuid"]) == [] and run.results["status_not_set_because"] is None
+
+
+def test_a_workflow_that_offers_the_reopening_is_followed(symphony, sekoia, data_path):
+    """Should Sekoia.io offer Acknowledge from Closed (one public history shows an application do it), it is taken."""
+    sekoia.workflow = PERMISSIVE_WORKFLOW
     alert = sekoia.add_alert(events=0)
     sekoia.change_status_as_person(alert["uuid"], "Closed")
     run = update(symphony, sekoia, data_path, alert_uuid=alert["uuid"], change="reopened")
     assert run.results["action"] == "status_changed" and status_of(sekoia, alert) == "Acknowledged"
 
 
-def test_a_step_by_step_workflow_is_walked_and_said(symphony, sekoia, data_path):
-    sekoia.workflow = STRICT_WORKFLOW
+@pytest.mark.parametrize(
+    ("before", "target", "walked"),
+    [
+        ([], "Closed", ["Ongoing", "Closed"]),
+        (["Acknowledged"], "Closed", ["Ongoing", "Closed"]),
+        ([], "Rejected", ["Rejected"]),
+        (["Acknowledged", "Ongoing"], "Rejected", ["Rejected"]),
+        ([], "Ongoing", ["Ongoing"]),
+    ],
+)
+def test_the_shortest_way_of_the_documented_workflow_is_walked_and_said(
+    symphony, sekoia, data_path, before, target, walked
+):
     alert = sekoia.add_alert(events=0)
-    run = update(symphony, sekoia, data_path, alert_uuid=alert["uuid"], status="Closed", comment="fixed")
+    for status in before:
+        sekoia.change_status_as_person(alert["uuid"], status)
+    run = update(symphony, sekoia, data_path, alert_uuid=alert["uuid"], status=target, comment="fixed")
     assert run.error is None, run.error
-    assert run.results["action"] == "status_changed" and status_of(sekoia, alert) == "Closed"
-    history = sekoia.history_of(alert["uuid"])
-    assert [entry["alert"]["action"] for entry in history] == ["Acknowledge", "Validate", "Close"]
-    assert [is_marked(entry["comment"]) for entry in history] == [False, False, True]  # the comment goes last
-    assert "to Closed through Acknowledged, Ongoing" in run.logs
+    assert run.results["action"] == "status_changed" and status_of(sekoia, alert) == target
+    history = [entry for entry in reversed(sekoia.history_of(alert["uuid"])) if entry["entry_type"] == "alert"]
+    mine = history[len(before) :]
+    assert [entry["alert"]["status"] for entry in mine] == walked
+    assert mine[-1]["history_comments"][0]["content"] == f"fixed\n\n{MARKER}"  # the comment goes last
+    if len(walked) > 1:
+        assert f"to {target} through {', '.join(walked[:-1])}" in run.logs
 
 
-def test_an_unreachable_status_names_both_statuses(symphony, sekoia, data_path):
-    sekoia.workflow = STRICT_WORKFLOW
+def test_a_status_the_workflow_cannot_go_back_to_is_a_comment(symphony, sekoia, data_path):
     alert = sekoia.add_alert(events=0)
-    sekoia.change_status_as_person(alert["uuid"], "Acknowledged")
     sekoia.change_status_as_person(alert["uuid"], "Ongoing")
     run = update(symphony, sekoia, data_path, alert_uuid=alert["uuid"], status="Acknowledged")
-    assert run.results is None
-    assert "offers no way from status Ongoing to Acknowledged" in run.error and "Close, Reject" in run.error
+    assert run.error is None, run.error
+    assert run.results["action"] == "commented" and status_of(sekoia, alert) == "Ongoing"
+    because = run.results["status_not_set_because"]
+    assert "offers no way from Ongoing to Acknowledged" in because and "Close, Reject" in because
 
 
 def test_a_comment_alone_is_added_once_with_the_module_as_author(symphony, sekoia, data_path):
@@ -116,6 +194,7 @@ def test_a_comment_alone_is_added_once_with_the_module_as_author(symphony, sekoi
             "status_name": "Pending",
             "action": expected,
             "superseded_by": None,
+            "status_not_set_because": None,
         }
     [comment] = sekoia.comments_of(alert["uuid"])
     assert comment["author"] == AUTHOR and comment["content"] == f"checked the host\n\n{MARKER}"
