@@ -68,6 +68,8 @@ def test_no_status_item_for_an_alert_that_never_changed_status():
     assert fallback["key"] == "a-1@150:Pending" and fallback["by"] == "u"
     unknown_shape = status_change(ALERT | {"updated_at": 150, "history": [{"date": 150, "status": "Closed"}]})
     assert unknown_shape["key"] == "a-1@150:Pending"  # entries this module cannot read: the update time stands
+    comments_only = [{"created_at": 150, "entry_type": "comment", "comment": {"uuid": "c", "content": "x"}}]
+    assert status_change(ALERT | {"updated_at": 150, "history": comments_only}) is None  # a comment moved updated_at
 
 
 def test_a_comment_item_keeps_the_event_fields():

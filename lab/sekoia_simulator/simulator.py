@@ -340,6 +340,10 @@ class SekoiaSimulator(LocalService):
             stored.history.append(comment_entry(comment, actor))
             return copy.deepcopy(comment), json.dumps(comment_notification(stored.alert, comment))
 
+    def follow_published_rules(self) -> None:
+        """Back to the defaults: the documented workflow, `GET /v1/me` with an identity."""
+        self.workflow, self.me_identity = WORKFLOW, True
+
     def reset_counts(self) -> None:
         self.request_counts.clear()
         self.request_log.clear()

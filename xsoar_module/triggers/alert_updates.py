@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -60,8 +61,8 @@ def status_change(alert: JsonObject) -> JsonObject | None:
     entry = latest_status_change(history, name)
     if entry is not None:
         at, by, marked = entry_time(entry), entry.get("created_by"), is_module_entry(entry)
-    elif history == [] or alert.get("updated_at") == alert.get("created_at"):
-        return None  # no change in its history, or an alert never updated
+    elif history == [] or readable(history) or alert.get("updated_at") == alert.get("created_at"):
+        return None  # no status change in its history (comments only...), or an alert never updated
     else:  # no history in the answer, or entries of an unknown shape: the update time stands for the change
         at, by, marked = epoch(alert.get("updated_at")), alert.get("updated_by"), False
     if at is None:
@@ -76,6 +77,14 @@ def status_change(alert: JsonObject) -> JsonObject | None:
         "alert": file_alert(alert),
         "uuid": uuid,
     }
+
+
+def readable(history: Any) -> bool:
+    """Whether a history has entries of the known shape (`entry_type`, or a status change's `alert`)."""
+    return isinstance(history, list) and any(
+        isinstance(entry, dict) and ("entry_type" in entry or isinstance(entry.get("alert"), dict))
+        for entry in history
+    )
 
 
 def comment_change(alert: JsonObject, comment: JsonObject) -> JsonObject | None:
