@@ -239,3 +239,133 @@ def test_a_transition_without_answer_is_checked_then_sent_again_once(symphony, s
 def test_errors_name_the_argument(symphony, sekoia, data_path, arguments, expected):
     run = update(symphony, sekoia, data_path, **arguments)
     assert run.results is None and expected in run.error and "Traceback" not in run.error
+
+
+def test_a_persons_comment_quoting_a_note_tag_does_not_stop_the_real_note(symphony, sekoia, data_path):
+    """Issue 17, class 1: idempotence keys on the comments this module wrote (its API key and marker), never on a
+    text a person can type, even a copy of the module's own text with its tag and marker."""
+    alert = sekoia.add_alert(events=0)
+    forged = f"fake\n\n(eve in Cortex XSOAR incident 7, XSOAR note 12@7)\n\n{MARKER}"
+    sekoia.comment_as_person(alert["uuid"], forged, person="eve")
+    note = {"id": "12@7", "content": "the real note", "user": "bob"}
+    arguments = {"short_id": alert["short_id"], "change": "note", "note": note, "incident_id": "7"}
+    assert update(symphony, sekoia, data_path, **arguments).results["action"] == "commented"
+    assert update(symphony, sekoia, data_path, **arguments).results["action"] == "unchanged"
+    contents = [comment["content"] for comment in sekoia.comments_of(alert["uuid"])]
+    assert contents[0] == forged and contents[1].startswith("the real note") and len(contents) == 2
+
+
+def test_a_persons_comment_of_the_same_text_does_not_stop_a_comment(symphony, sekoia, data_path):
+    alert = sekoia.add_alert(events=0)
+    sekoia.comment_as_person(alert["uuid"], f"checked\n\n{MARKER}", person="eve")
+    run = update(symphony, sekoia, data_path, alert_uuid=alert["uuid"], comment="checked")
+    assert run.results["action"] == "commented" and len(sekoia.comments_of(alert["uuid"])) == 2
+
+
+@pytest.mark.parametrize(
+    ("note", "expected"),
+    [
+        ({"id": "3", "user": "bob"}, "note: Value error, the note has no text (content NoneType)"),
+        ({"id": "3", "content": "  ", "user": "bob"}, "note: Value error, the note has no text (content str)"),
+        (
+            {"id": "3", "content": {"text": "x"}, "user": ["bob"]},
+            "note: Value error, the note has no text (content dict)",
+        ),
+        ({"id": "3", "content": "x", "user": ["bob"]}, "note: Value error, the note's user must be a text, not list"),
+        ({"id": ["3"], "content": "x", "user": "bob"}, "note: Value error, the note's id must be a text, not list"),
+    ],
+)
+def test_a_note_without_text_or_of_wrong_types_is_an_error_and_writes_nothing(
+    symphony, sekoia, data_path, note, expected
+):
+    """Issue 17, class 2: an error rather than `unchanged`: the shipped playbook passes the trigger's note, which
+    always has a text, so such a note is a wiring mistake to show, not a change to skip in silence."""
+    alert = sekoia.add_alert(events=0)
+    run = update(symphony, sekoia, data_path, short_id=alert["short_id"], change="note", note=note)
+    assert run.results is None and expected in run.error and "Traceback" not in run.error
+    assert sekoia.comments_of(alert["uuid"]) == []
+
+
+@pytest.mark.parametrize("mapped", ["Pending", "pending", "2efc4930-1442-4abb-acf2-58ba219a4fd0"])
+def test_a_close_reason_mapped_to_a_status_that_cannot_be_set_names_the_argument(symphony, sekoia, data_path, mapped):
+    """Issue 17, class 3: an error naming the argument and the allowed statuses (was: failed unexpectedly: KeyError)"""
+    alert = sekoia.add_alert(events=0)
+    arguments = {"change": "closed", "close_reason": "Duplicate", "status_by_close_reason": {"Duplicate": mapped}}
+    run = update(symphony, sekoia, data_path, alert_uuid=alert["uuid"], **arguments)
+    assert run.results is None and "status_by_close_reason" in run.error
+    assert "'Duplicate' maps to Pending, which cannot be set: give one of Acknowledged, Ongoing, Rejected, Closed" in (
+        run.error
+    )
+    assert "KeyError" not in run.error and sekoia.history_of(alert["uuid"]) == []
+
+
+def playbook_rendering(change: str, **fields) -> dict:
+    """Update Alert's arguments as the shipped sync playbook renders an Incident Updated event of `change`."""
+    rendered = {"change": change, "incident_id": "7", "changed_at": "1900000000", "follows_mirror": "False"}
+    return rendered | {"close_reason": "None", "comment": "None", "note": "None"} | fields
+
+
+REPLAYS = {
+    "closure, pending alert": ([], playbook_rendering("closed", close_reason="Resolved", comment="fixed")),
+    "closure as false positive, no notes": ([], playbook_rendering("closed", close_reason="False Positive")),
+    "closure of an ongoing alert": (["Ongoing"], playbook_rendering("closed", close_reason="Other", comment="x")),
+    "closure, alert closed by a person": (
+        ["Ongoing", "Closed"],
+        playbook_rendering("closed", close_reason="Resolved", comment="x", changed_at="2000000000"),
+    ),
+    "closure, alert rejected (final)": (
+        ["Rejected"],
+        playbook_rendering("closed", close_reason="Resolved", comment="x", changed_at="2000000000"),
+    ),
+    "closure superseded by a later change": (
+        ["Acknowledged"],
+        playbook_rendering("closed", close_reason="Resolved", comment="x", changed_at="1000000000"),
+    ),
+    "reopening, alert closed (final)": (
+        ["Ongoing", "Closed"],
+        playbook_rendering("reopened", changed_at="2000000000"),
+    ),
+    "reopening, alert open": (["Acknowledged"], playbook_rendering("reopened")),
+    "note": ([], playbook_rendering("note", note={"id": "5@7", "content": "called the user", "user": "bob"})),
+    "note, text": ([], playbook_rendering("note", note="a plain text")),
+}
+
+
+@pytest.mark.parametrize("case", list(REPLAYS))
+def test_every_change_the_sync_playbook_sends_is_unchanged_when_given_again(symphony, sekoia, data_path, case):
+    """Issue 16, point 5: the same change twice changes nothing the second time and says `unchanged`."""
+    before, arguments = REPLAYS[case]
+    alert = sekoia.add_alert(events=0)
+    for status in before:
+        sekoia.change_status_as_person(alert["uuid"], status)
+    arguments = arguments | {"short_id": alert["short_id"], "alert_uuid": alert["uuid"]}
+    first = update(symphony, sekoia, data_path, **arguments)
+    assert first.error is None, first.error
+    after_first = (sekoia.history_of(alert["uuid"]), sekoia.comments_of(alert["uuid"]))
+    for _ in range(2):
+        replay = update(symphony, sekoia, data_path, **arguments)
+        assert replay.error is None, replay.error
+        assert replay.results["action"] == "unchanged", (case, replay.results, replay.logs)
+        assert (replay.results["status_name"], replay.results["superseded_by"]) == (
+            first.results["status_name"],
+            first.results["superseded_by"],
+        )
+        assert (sekoia.history_of(alert["uuid"]), sekoia.comments_of(alert["uuid"])) == after_first
+
+
+def test_without_an_identity_from_me_its_own_changes_are_still_known(symphony, sekoia, data_path):
+    """`GET /v1/me`'s body is unpublished: with none usable, the module's own transitions (an API key's, each with
+    a marked comment) are still no rival to a later XSOAR change, while a person's are."""
+    sekoia.me_identity = False
+    alert = sekoia.add_alert(events=0)
+    closing = {"change": "closed", "close_reason": "Resolved", "changed_at": "1000000000"}  # long ago
+    assert update(symphony, sekoia, data_path, alert_uuid=alert["uuid"], **closing).results["action"] == (
+        "status_changed"
+    )
+    reopening = {"change": "reopened", "changed_at": "1000000001", "incident_id": "7"}  # before the module's move
+    run = update(symphony, sekoia, data_path, alert_uuid=alert["uuid"], **reopening)
+    assert run.results["superseded_by"] is None and run.results["action"] == "commented"
+    other = sekoia.add_alert(events=0)
+    sekoia.change_status_as_person(other["uuid"], "Rejected")  # a person's change, later than the XSOAR closure
+    older = update(symphony, sekoia, data_path, alert_uuid=other["uuid"], **closing)
+    assert older.results["action"] == "unchanged" and "by user" in older.results["superseded_by"]
