@@ -192,9 +192,11 @@ class UpdateAlert(ModuleAction):
 
     name = "Update Alert"
     description = (
-        "Mirror a change on a Sekoia.io alert: a status through the alert workflow (Acknowledged, Ongoing, Rejected, "
-        "Closed; from an XSOAR close reason or the Incident Updated trigger's change) and comments, marked as "
-        "written by this module. Idempotent: an alert already in the status, or a comment already there, is unchanged"
+        "Mirror a change on a Sekoia.io alert: a status through the shortest way the alert workflow offers "
+        "(Acknowledged, Ongoing, Rejected, Closed; from an XSOAR close reason or the Incident Updated trigger's "
+        "change) and comments, marked as written by this module. A status the workflow cannot reach (Closed and "
+        "Rejected are final) is written as an alert comment instead. Idempotent: an alert already in the status, or "
+        "a comment already there, is unchanged"
     )
     results_model = UpdateAlertResults
 
