@@ -94,10 +94,26 @@ def test_who_saw_the_modules_change_in_the_same_second():
     assert not status_change_follows_own(person_first, "Rejected", 500, is_own)  # no such change
 
 
-def test_the_modules_changes_are_its_key_or_its_marker():
+def test_the_modules_changes_are_its_key_or_its_marker_with_an_api_key():
     assert is_own(change(1, "Closed", MODULE))
-    assert is_own(published(1, "Closed", "other-key", f"x\n\n{MARKER}"))
+    marked = published(1, "Closed", MODULE, f"x\n\n{MARKER}")
+    assert own_changes(None)(marked)  # no identity from /v1/me: an API key's entry with the marker
+    assert own_changes("another-identity")(marked)
     assert not is_own(change(1, "Closed", PERSON)) and not own_changes(None)(change(1, "Closed", MODULE))
+    forged = published(1, "Closed", PERSON, f"x\n\n{MARKER}")  # a person typed the marker
+    assert forged["created_by_type"] == "user" and not is_own(forged) and not own_changes(None)(forged)
+
+
+def test_a_comment_entry_of_the_real_shape_is_read():
+    entry = {
+        "created_at": 5,
+        "created_by": MODULE,
+        "created_by_type": "apikey",
+        "entry_type": "comment",
+        "comment": {"uuid": "c", "status": "created", "display_name": "apikey:m", "content": f"y\n\n{MARKER}"},
+        "history_comments": [],
+    }
+    assert entry_comments(entry) == [f"y\n\n{MARKER}"] and own_changes(None)(entry)
 
 
 def test_a_date_after_the_alert_s_update_or_none_is_dated_by_what_is_known():
@@ -108,12 +124,15 @@ def test_a_date_after_the_alert_s_update_or_none_is_dated_by_what_is_known():
         {"date": None, "alert": {"status": "Ongoing"}},
         {"date": 30, "alert": {"status": "Closed"}},
         {"date": 9999, "alert": {"status": "Rejected"}},
+        {"date": 9999, "comment": {"content": "x"}},  # comments do not move updated_at: left alone
     ]
     dated, redated = dated_history(history, 50)
-    assert [entry["date"] for entry in dated] == [10, 30, 30, 50]
+    assert [entry["date"] for entry in dated] == [10, 30, 30, 50, 9999]
     assert redated == [dated[3], dated[1]] and history[3]["date"] == 9999  # a copy: the answer is left alone
     assert dated_history([{"date": None}], None) == ([{"date": None}], [])  # nothing known: left undated
     assert dated_history("not a list", 50) == ("not a list", [])
+    within = [{"date": 51, "alert": {"status": "Closed"}}]  # the real sample: a second after updated_at
+    assert dated_history(within, 50) == (within, [])
 
 
 def test_a_change_dated_tomorrow_hides_no_later_change_and_an_undated_one_is_told():

@@ -48,6 +48,7 @@ def test_the_latest_status_change_of_the_history_is_the_item():
             "date": 300,
             "alert": {"status": "y"},
             "created_by": "module",
+            "created_by_type": "apikey",
             "comment": "done\n\n[synced by the Sekoia.io XSOAR module]",
         },
         {"date": 400, "entry_type": "case", "created_by": "other"},
@@ -56,6 +57,8 @@ def test_the_latest_status_change_of_the_history_is_the_item():
     change = status_change(alert)
     assert change["key"] == "a-1@300:Closed" and change["by"] == "module" and change["marked"]
     assert "history" not in change["alert"] and "comments" not in change["alert"]
+    by_a_person = [entry | {"created_by_type": "user"} for entry in history]  # the marker typed by a person
+    assert not status_change(alert | {"history": by_a_person})["marked"]
 
 
 def test_no_status_item_for_an_alert_that_never_changed_status():
@@ -65,6 +68,8 @@ def test_no_status_item_for_an_alert_that_never_changed_status():
     assert fallback["key"] == "a-1@150:Pending" and fallback["by"] == "u"
     unknown_shape = status_change(ALERT | {"updated_at": 150, "history": [{"date": 150, "status": "Closed"}]})
     assert unknown_shape["key"] == "a-1@150:Pending"  # entries this module cannot read: the update time stands
+    comments_only = [{"created_at": 150, "entry_type": "comment", "comment": {"uuid": "c", "content": "x"}}]
+    assert status_change(ALERT | {"updated_at": 150, "history": comments_only}) is None  # a comment moved updated_at
 
 
 def test_a_comment_item_keeps_the_event_fields():

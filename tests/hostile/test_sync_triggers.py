@@ -114,7 +114,7 @@ def history_dates(date: Any, name: str = "alert"):
 
     def change(stage: Stage) -> None:
         for entry in stage.sekoia._lookup(stage.notes[name]).history:
-            entry["date"] = date(time.time()) if callable(date) else date
+            entry["created_at"] = date(time.time()) if callable(date) else date
 
     return change
 

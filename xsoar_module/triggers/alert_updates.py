@@ -23,9 +23,14 @@ from pydantic import ValidationError
 from xsoar_module.clients.liveapi import AlertCreatedNotification, Ignored, read_envelope
 from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.errors import NotFoundError, describe_validation_error
-from xsoar_module.mapping.alert_history import entry_time, is_marked_entry, latest_status_change
+from xsoar_module.mapping.alert_history import (
+    entry_time,
+    has_known_entries,
+    is_module_entry,
+    latest_status_change,
+)
 from xsoar_module.mapping.history_dates import dated_history
-from xsoar_module.mapping.sync import is_marked
+from xsoar_module.mapping.sync import made_by_module
 from xsoar_module.models.alert import Alert
 from xsoar_module.models.trigger_event import COMMENT, STATUS
 from xsoar_module.timing import epoch, iso8601_seconds
@@ -47,8 +52,8 @@ class AlertChange:
     status_name: str | None = None
     comment: JsonObject | None = None
     by: str | None = None  # who made it: a user or API key uuid
-    marked: bool = False  # it carries this module's marker
     redated: bool = False  # its history entry had no date to trust (none, or after the alert's last update)
+    marked: bool = False  # made with an API key and carrying this module's marker (a person's text never counts)
 
 
 def status_change(alert: JsonObject) -> JsonObject | None:
@@ -61,9 +66,9 @@ def status_change(alert: JsonObject) -> JsonObject | None:
     history, redated = dated_history(alert.get("history"), epoch(alert.get("updated_at")))
     entry = latest_status_change(history, name)
     if entry is not None:
-        at, by, marked = entry_time(entry), entry.get("created_by"), is_marked_entry(entry)
-    elif history == [] or alert.get("updated_at") == alert.get("created_at"):
-        return None  # no change in its history, or an alert never updated
+        at, by, marked = entry_time(entry), entry.get("created_by"), is_module_entry(entry)
+    elif history == [] or has_known_entries(history) or alert.get("updated_at") == alert.get("created_at"):
+        return None  # no status change in its history (comments only...), or an alert never updated
     else:  # no history in the answer, or entries of an unknown shape: the update time stands for the change
         at, by, marked = epoch(alert.get("updated_at")), alert.get("updated_by"), False
     if at is None:
@@ -93,7 +98,7 @@ def comment_change(alert: JsonObject, comment: JsonObject) -> JsonObject | None:
         "change": COMMENT,
         "comment": shown,
         "by": comment.get("created_by"),
-        "marked": is_marked(comment.get("content")),
+        "marked": made_by_module(comment, None, [comment.get("content")]),
         "alert": file_alert(alert),
         "uuid": alert.get("uuid"),
     }
