@@ -45,6 +45,7 @@ def incident(xsoar: XsoarSimulator, short_id: str) -> str:
 def update_incident(symphony, xsoar: XsoarSimulator, data_path: Path, status: str) -> None:
     """Update Incident mirrors a Sekoia.io status of alert ALx."""
     config = {"api_key": "unused", "xsoar_url": xsoar.api_url_v8, "xsoar_api_key": XSOAR_API_KEY}
+    config |= {"xsoar_command_investigation_id": xsoar.playground_id}
     arguments = {"short_id": "ALx", "status": status}
     outcome = symphony.run_action(
         "UpdateIncident", config | {"xsoar_api_key_id": "17"}, arguments, data_path=data_path, in_process=True
