@@ -236,17 +236,16 @@ def test_a_closed_incident_whose_close_notes_are_full_keeps_them_and_says_so(
 # Every combination playbooks/sync_alert_changes_to_xsoar.json sends (Alert Updated: a status change with or without
 # its workflow comment, a comment with the alert's status), on an open and on a closed incident: the second run of the
 # same arguments says `unchanged` and sends XSOAR no write.
-LATER = time.time() + 60  # a change's time, after the person's closure below (the later change wins)
 REPLAYS = [
     ("open", {"status": "Closed", "comment": "None"}, "closed"),
     ("open", {"status": "Closed", "comment": COMMENT}, "closed"),
-    ("open", {"status": "Rejected", "comment": COMMENT, "changed_at": LATER}, "closed"),
+    ("open", {"status": "Rejected", "comment": COMMENT, "changed_at": "later"}, "closed"),
     ("open", {"status": "Acknowledged", "comment": "None"}, "unchanged"),
     ("open", {"status": "Ongoing", "comment": COMMENT}, "noted"),
     ("closed", {"status": "Ongoing", "comment": "None"}, "reopened"),
-    ("closed", {"status": "Acknowledged", "comment": COMMENT, "changed_at": LATER}, "reopened"),
+    ("closed", {"status": "Acknowledged", "comment": COMMENT, "changed_at": "later"}, "reopened"),
     ("closed", {"status": "Closed", "comment": COMMENT}, "noted"),
-    ("closed", {"status": "Rejected", "comment": COMMENT, "changed_at": LATER}, "closed"),
+    ("closed", {"status": "Rejected", "comment": COMMENT, "changed_at": "later"}, "closed"),
 ]
 WRITES = ("/entry", "batchClose", "/incident")
 
@@ -262,6 +261,8 @@ def test_a_replay_changes_nothing_and_says_unchanged(
     if state == "closed":
         xsoar.close_as_person(incident["id"], "Resolved", "done", user="bob")
     arguments = {"alert_uuid": UUID, "short_id": SHORT_ID} | arguments
+    if arguments.get("changed_at") == "later":  # a change after the person's closure (the later change wins)
+        arguments["changed_at"] = time.time() + 5
     assert run(symphony, config, data_path, **arguments)["action"] == first
     before = writes(xsoar)
     assert run(symphony, config, data_path, **arguments)["action"] == "unchanged"
@@ -310,7 +311,12 @@ def test_lookups_are_single_term_queries_on_alertid_then_the_uuid(symphony, xsoa
     queries = [
         json.loads(r["body"])["filter"].get("query") for r in xsoar.requests if "/incidents/search" in r["path"]
     ]
-    assert queries == [f'alertid:"{SHORT_ID}"', 'alertid:"ALelse"', f'sekoiaioalertuuid:"{UUID}"']
+    assert queries == [
+        f'alertid:"{SHORT_ID}"',
+        'alertid:"ALelse"',
+        'dbotMirrorId:"ALelse"',  # incidents of the module's first versions
+        f'sekoiaioalertuuid:"{UUID}"',
+    ]
 
 
 def test_an_alert_without_incident_is_not_found(symphony, xsoar, config, data_path):

@@ -140,7 +140,7 @@ class UpdateIncident(ModuleAction):
 
         config = api_configuration(self.config)
         with XsoarClient(config, on_retry=self._log_retry) as xsoar:
-            incident = xsoar.find_incident(arguments.short_id, arguments.alert_uuid)
+            incident = xsoar.find_incident(arguments.short_id, arguments.alert_uuid, legacy=True)
             if incident is None:
                 self.log(f"Cortex XSOAR at {xsoar.url} has no incident for alert {arguments.alert}", level="info")
                 return UpdateIncidentResults(found=False, action="not_found")
