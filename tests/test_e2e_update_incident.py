@@ -193,44 +193,43 @@ def test_a_persons_note_quoting_the_comments_tag_does_not_drop_the_comment(
     assert [sekoia_comment_uuid(text) for text in entries(xsoar, incident)][-1] == "c-77"
 
 
-def test_a_comment_for_a_closed_incident_is_appended_to_its_close_notes_once(
-    symphony, xsoar, config, data_path, incident
-):
+def test_a_comment_for_a_closed_incident_is_appended_to_its_details_once(symphony, xsoar, config, data_path, incident):
     xsoar.close_as_person(incident["id"], "Resolved", "fixed the host", user="bob")
     arguments = {"short_id": SHORT_ID, "status": "Ongoing", "comment": COMMENT, "changed_at": 1.0}  # superseded
     results = run(symphony, config, data_path, **arguments)
     assert results["action"] == "noted" and "bob" in results["superseded_by"]
     stored = xsoar.incident(incident["id"])
     assert stored["status"] == 2 and stored["entries"] == []  # nothing written into the closed war room
-    assert stored["closeNotes"].startswith("fixed the host\n\n---\n**alice** commented on Sekoia.io alert ALsync1")
-    assert "(Sekoia.io comment c-77)" in stored["closeNotes"] and "seen on **3 hosts**" in stored["closeNotes"]
+    assert stored["details"].startswith("---\n**alice** commented on Sekoia.io alert ALsync1")
+    assert "(Sekoia.io comment c-77)" in stored["details"] and "seen on **3 hosts**" in stored["details"]
+    assert stored["closeNotes"] == "fixed the host"
     assert run(symphony, config, data_path, **arguments)["action"] == "unchanged"
     assert xsoar.count("POST", "/incident") - xsoar.count("POST", "/incidents") - xsoar.count("POST", "batch") == 1
     long = COMMENT | {"uuid": "c-78", "content": "x" * 5000}
     assert run(symphony, config, data_path, short_id=SHORT_ID, comment=long)["action"] == "noted"
-    assert "x" * 4000 + " [truncated]" in xsoar.incident(incident["id"])["closeNotes"]
+    assert "x" * 4000 + " [truncated]" in xsoar.incident(incident["id"])["details"]
 
 
-def test_comments_appended_to_close_notes_are_kept_by_a_new_closure_by_the_module(
+def test_a_comment_appended_to_a_closed_incident_outlives_its_reopening_and_a_new_closure(
     symphony, xsoar, config, data_path, incident
 ):
+    """Found by the sync soak: close notes are replaced by each closure, so a comment kept there was lost."""
     xsoar.close_as_person(incident["id"], "Resolved", "fixed")
     assert run(symphony, config, data_path, short_id=SHORT_ID, comment=COMMENT)["action"] == "noted"
-    xsoar.reopen_as_person(incident["id"])
-    assert run(symphony, config, data_path, short_id=SHORT_ID, status="Closed")["action"] == "closed"
-    notes = xsoar.incident(incident["id"])["closeNotes"]
-    assert notes.startswith(f"Sekoia.io alert {SHORT_ID} is Closed") and "(Sekoia.io comment c-77)" in notes
+    assert run(symphony, config, data_path, short_id=SHORT_ID, status="Ongoing")["action"] == "reopened"
+    xsoar.close_as_person(incident["id"], "Resolved", "fixed again")
+    assert "(Sekoia.io comment c-77)" in xsoar.incident(incident["id"])["details"]
+    assert run(symphony, config, data_path, short_id=SHORT_ID, comment=COMMENT)["action"] == "unchanged"
 
 
-def test_a_closed_incident_whose_close_notes_are_full_keeps_them_and_says_so(
-    symphony, xsoar, config, data_path, incident
-):
-    xsoar.close_as_person(incident["id"], "Resolved", "n" * 19990)
+def test_a_closed_incident_whose_details_are_full_keeps_them_and_says_so(symphony, xsoar, config, data_path, incident):
+    xsoar.incident(incident["id"])["details"] = "d" * 65530
+    xsoar.close_as_person(incident["id"], "Resolved", "done")
     outcome = symphony.run_action(
         "UpdateIncident", config, {"short_id": SHORT_ID, "comment": COMMENT}, data_path=data_path, in_process=True
     )
-    assert outcome.results["action"] == "unchanged" and "close notes are full" in outcome.logs
-    assert xsoar.incident(incident["id"])["closeNotes"] == "n" * 19990
+    assert outcome.results["action"] == "unchanged" and "details are full" in outcome.logs
+    assert xsoar.incident(incident["id"])["details"] == "d" * 65530
 
 
 # Every combination playbooks/sync_alert_changes_to_xsoar.json sends (Alert Updated: a status change with or without

@@ -171,7 +171,7 @@ def test_war_rooms_are_read_from_a_time_and_notes_come_oldest_first_whatever_xso
     assert reads[-1]["fromTime"] <= first["created"]
 
 
-def test_a_persons_closure_stays_a_change_when_the_module_appends_a_comment_to_its_notes(
+def test_a_persons_closure_stays_a_change_when_the_module_appends_a_comment_to_the_incident(
     symphony, xsoar, client, tmp_path, data_path
 ):
     target = incident(xsoar, "ALx")
@@ -187,5 +187,5 @@ def test_a_persons_closure_stays_a_change_when_the_module_appends_a_comment_to_i
         data_path=data_path,
         in_process=True,
     )
-    assert outcome.results["action"] == "noted" and "from Sekoia.io" in xsoar.incident(target)["closeNotes"]
+    assert outcome.results["action"] == "noted" and "from Sekoia.io" in xsoar.incident(target)["details"]
     assert poll(changes) == [(target, "closed")]

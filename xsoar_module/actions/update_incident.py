@@ -14,7 +14,6 @@ from xsoar_module.mapping.sync import (
     CLOSING_STATUSES,
     OPEN_STATUSES,
     absent,
-    appended_comments,
     close_notes,
     close_reason_for,
     closure_note,
@@ -52,7 +51,7 @@ class UpdateIncidentArguments(ManifestModel):
     comment: dict[str, Any] | str | None = Field(
         None,
         description="A Sekoia.io comment ({{ node.0.comment }}) or a text: a war-room entry, once per comment "
-        "uuid; the close notes when the status closes the incident; appended to the close notes of a closed "
+        "uuid; the close notes when the status closes the incident; appended to the details of a closed "
         "incident (its war room refuses entries)",
     )
     close_reasons: dict[str, str] | None = Field(
@@ -131,7 +130,7 @@ class UpdateIncident(ModuleAction):
     description = (
         "Mirror a Sekoia.io alert's change onto its Cortex XSOAR incident (REST API): Closed/Rejected close it, an "
         "open status reopens it (from the investigation xsoar_command_investigation_id), a comment becomes a "
-        "war-room entry (or, for a closed incident, part of its close notes). A replay changes nothing"
+        "war-room entry (or, for a closed incident, part of its details). A replay changes nothing"
     )
     results_model = UpdateIncidentResults
 
@@ -187,14 +186,11 @@ class IncidentUpdate:
 
     def _close(self, status: str, comment: dict[str, Any] | str | None) -> Action:
         """Say so in the war room while it is open (Incident Updated knows by this note a closure undone before its
-        next poll), then close the incident with the status's reason; the comment travels in the close notes, with the
-        comments appended to them while the incident was closed before (XSOAR may keep close notes over a reopening:
-        unconfirmed)."""
+        next poll), then close the incident with the status's reason; the comment travels in the close notes."""
         reason = close_reason_for(status, self.arguments.close_reasons) or "Resolved"
         if not self.closed:
             self.xsoar.add_entry(self.war_room, closure_note(self.arguments.alert, status, reason))
-        notes = close_notes(comment, self.arguments.alert, status) + appended_comments(self.incident.get("closeNotes"))
-        self.xsoar.close_incident(self.id, reason, notes)
+        self.xsoar.close_incident(self.id, reason, close_notes(comment, self.arguments.alert, status))
         return "closed"
 
     def _superseded(self, status: str) -> bool:
@@ -302,28 +298,29 @@ class IncidentUpdate:
 
     def _note(self, comment: dict[str, Any] | str) -> bool:
         """Mirror the comment unless it is empty or mirrored already: a war-room entry, or, for a closed incident
-        (its war room refuses entries), a part of its close notes; True when written."""
+        (its war room refuses entries), a part of its details; True when written."""
         if not comment_text(comment):
             return False
         if self.closed:
-            return self._append_to_close_notes(comment)
+            return self._append_to_details(comment)
         return self._write_once(comment)
 
-    def _append_to_close_notes(self, comment: dict[str, Any] | str) -> bool:
-        """Append the comment to the closed incident's close notes (`update_incident`), once."""
-        notes = self.incident.get("closeNotes")
-        if holds_comment(notes, comment):
+    def _append_to_details(self, comment: dict[str, Any] | str) -> bool:
+        """Append the comment to the closed incident's details (`update_incident`), once: not when they or the close
+        notes (the comment of the closure) hold it. Not to the close notes: a new closure replaces those."""
+        details = self.incident.get("details")
+        if holds_comment(details, comment) or holds_comment(self.incident.get("closeNotes"), comment):
             return False
-        appended = with_comment(notes, comment, self.arguments.alert)
+        appended = with_comment(details, comment, self.arguments.alert)
         if appended is None:
             self.log(
-                f"Incident {self.id} is closed and its close notes are full: the Sekoia.io comment of alert "
+                f"Incident {self.id} is closed and its details are full: the Sekoia.io comment of alert "
                 f"{self.arguments.alert} is not mirrored (read it on Sekoia.io)",
                 level="warning",
             )
             return False
-        self.incident = self.xsoar.update_incident(self.incident, {"closeNotes": appended})
-        self.log(f"Incident {self.id} is closed: the comment is appended to its close notes", level="info")
+        self.incident = self.xsoar.update_incident(self.incident, {"details": appended})
+        self.log(f"Incident {self.id} is closed: the comment is appended to its details", level="info")
         return True
 
     def _write_once(self, comment: dict[str, Any] | str) -> bool:
