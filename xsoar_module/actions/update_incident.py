@@ -311,15 +311,15 @@ class IncidentUpdate:
         details = self.incident.get("details")
         if holds_comment(details, comment) or holds_comment(self.incident.get("closeNotes"), comment):
             return False
-        appended = with_comment(details, comment, self.arguments.alert)
-        if appended is None:
+        alert = self.arguments.alert
+        if with_comment(details, comment, alert) is None:
             self.log(
                 f"Incident {self.id} is closed and its details are full: the Sekoia.io comment of alert "
                 f"{self.arguments.alert} is not mirrored (read it on Sekoia.io)",
                 level="warning",
             )
             return False
-        self.incident = self.xsoar.update_incident(self.incident, {"details": appended})
+        self.incident = self.xsoar.update_incident(self.incident, lambda now: _details_with(now, comment, alert))
         self.log(f"Incident {self.id} is closed: the comment is appended to its details", level="info")
         return True
 
@@ -340,3 +340,11 @@ class IncidentUpdate:
             return False
         self.xsoar.add_entry(self.war_room, war_room_entry(comment, self.arguments.alert))
         return True
+
+
+def _details_with(incident: dict[str, Any], comment: dict[str, Any] | str, alert: str) -> dict[str, Any]:
+    """The incident's details with the comment appended, as read at each write (another run may have changed them)."""
+    details = incident.get("details")
+    if holds_comment(details, comment):
+        return {"details": details}
+    return {"details": with_comment(details, comment, alert) or details}

@@ -95,6 +95,11 @@ REFUSALS = {
 }
 
 
+Changes = (
+    dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]]
+)  # fields, or how to compute them from an incident
+
+
 @dataclass
 class Delivery:
     """What XSOAR did with an incident."""
@@ -324,9 +329,10 @@ class XsoarClient(ClosingClient):
         found = self.search_incidents({"id": [incident_id], "page": 0, "size": 1})
         return next((incident for incident in found if _id_of(incident) == incident_id), None)
 
-    def update_incident(self, incident: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    def update_incident(self, incident: dict[str, Any], changes: Changes) -> dict[str, Any]:
         """Update the incident (`POST /incident` with its `id` and current `version`: optimistic locking) with
-        `changes` (top-level fields; `CustomFields` merged into the incident's); the updated incident.
+        `changes` (top-level fields; `CustomFields` merged into the incident's), or a function of the incident giving
+        them (computed again on the incident read again, e.g. to append to a field); the updated incident.
 
         The whole incident as read is sent with the changes, so that an XSOAR replacing the stored incident keeps the
         other fields. A refusal while the incident's version moved (another change came first) is retried on the
@@ -337,10 +343,11 @@ class XsoarClient(ClosingClient):
         what = f"the update of incident {incident_id}"
         current = incident
         for _ in range(UPDATE_ATTEMPTS):
-            response = self.http.request("POST", "/incident", json=_update_body(current, changes))
+            fields = changes(current) if callable(changes) else changes
+            response = self.http.request("POST", "/incident", json=_update_body(current, fields))
             if response.ok:
                 answer = parse_json(response, SERVICE, "xsoar_url") if response.content.strip() else None
-                return answer if isinstance(answer, dict) and _id_of(answer) == incident_id else current | changes
+                return answer if isinstance(answer, dict) and _id_of(answer) == incident_id else current | fields
             if response.status_code not in STALE_STATUSES:
                 raise self._error(response, what)
             fresh = self.get_incident(incident_id)
