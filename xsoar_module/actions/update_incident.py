@@ -144,8 +144,9 @@ class UpdateIncident(ModuleAction):
                 self.log(f"Cortex XSOAR at {xsoar.url} has no incident for alert {arguments.alert}", level="info")
                 return UpdateIncidentResults(found=False, action="not_found")
             incident_id = str(incident.get("id"))
-            update = IncidentUpdate(xsoar, incident, arguments, self.log, self.sekoia_client)
-            update.command_investigation = config.xsoar_command_investigation_id
+            update = IncidentUpdate(
+                xsoar, incident, arguments, self.log, self.sekoia_client, config.xsoar_command_investigation_id
+            )
             action = update.apply()
         self.log(f"Incident {incident_id} of alert {arguments.alert}: {action}", level="info")
         return UpdateIncidentResults(
@@ -163,6 +164,7 @@ class IncidentUpdate:
         arguments: UpdateIncidentArguments,
         log: Callable[..., None],
         sekoia: Callable[[], "SekoiaClient"],
+        command_investigation: str | None = None,
     ):
         self.xsoar = xsoar
         self.sekoia = sekoia
@@ -172,7 +174,7 @@ class IncidentUpdate:
         self.id = str(incident.get("id"))
         self.war_room = str(incident.get("investigationId") or self.id)
         self.superseded_by: str | None = None
-        self.command_investigation: str | None = None  # where `!reopenInvestigation id=` runs (a module setting)
+        self.command_investigation = command_investigation  # where `!reopenInvestigation id=` runs (module setting)
 
     @property
     def closed(self) -> bool:
