@@ -16,29 +16,35 @@ Sync (demisto-py 3.2.10's swagger is the yardstick): `batchClose` `{"ids", "clos
 "notUpdated"}`. `/entry` (UpdateEntry `{"investigationId", "data", "markdown"}`) adds a war-room entry `{"id":
 "<n>@<investigation>", "investigationId", "type": 1, "contents", "format": "markdown" | "text", "note", "user",
 "created", "modified", "version", "tags"}`; `/entry/note` `{"id", "investigationId", "data": "true" | "false"}` marks
-it a note. The swagger has no call that reads entries nor a reopen: `/entry/execute/sync` (the swagger's
-"investigation_add_entries_sync", UpdateEntry, answers a list of entries) runs `!reopenInvestigation` (error entry,
-type 4, for another command or an incident not closed; plain text is a chat entry), and `POST /investigation/{id}`
-(outside the swagger, used by public scripts through demisto-py's generic request) answers the investigation with
-`entries` (oldest first, `pageSize` keeps the latest) and `users`. An incident created without `createInvestigation`
-has no war room: its entries answer 400 `Could not find investigation`. Every change sets `modified` and `version`;
-searches take `field:>="<ISO>"` (`>=`, `<=`, `>`, `<` on times, numbers or texts) and `field:*` (has a value) in
-queries, the filter's `fromDate`/`toDate` (creation time), `fromClosedDate`/`toClosedDate`, `id`, `status`, `notStatus`
-lists and `sort`
-(`[{"field", "asc"}]`). Authorship: each API key acts as a user (`api_user`, `add_api_key`), a person's changes
+it a note. A closed investigation refuses `/entry` and `/entry/execute/sync` with 412 `In case of closed investigation`
+(the swagger). The swagger has no call that reads entries nor a reopen: `/entry/execute/sync` (the swagger's
+"investigation_add_entries_sync", UpdateEntry, answers a list of entries) runs `!reopenInvestigation [id=<incident>]`
+(xsoar.pan.dev: the incident `id`, by default the investigation's own) from an open investigation, e.g. the Playground
+(`playground_id`, an investigation that is no incident) (error entry, type 4, for another command, an unknown incident
+or one not closed; plain text is a chat entry), and `POST /investigation/{id}` (outside the swagger; Palo Alto's
+XSOAR-to-XSOAR mirroring reads it with `pageSize` and `fromTime`) answers the investigation with `entries` created at
+or after `fromTime`, newest first (`pageSize` keeps the newest: the real order is unconfirmed, this one is the least
+helpful to a reader expecting oldest first) and `users`. An incident created without `createInvestigation` has no war
+room: its entries answer 400 `Could not find investigation`. Every change sets `modified` and `version`; searches take
+`field:>="<ISO>"` (`>=`, `<=`, `>`, `<` on times, numbers or texts) and `field:*` (has a value) in queries, the
+filter's `fromDate`/`toDate` (creation time), `fromClosedDate`/`toClosedDate`, `id`, `status`, `notStatus` lists and
+`sort` (`[{"field", "asc"}]`). Authorship: each API key acts as a user (`api_user`, `add_api_key`), a person's changes
 (`close_as_person`, `reopen_as_person`, `note_as_person`) as their name; `closingUserId`, an entry's `user` and the
 simulator-only `activity` of a stored incident (`incident(id)`) say who changed what.
 
 `POST /incident` follows the published swagger (the one Palo Alto's demisto-py is generated from): strict (the
 default), it keeps only the keys of the create request, so `dbotMirrorId` is dropped unless under `CustomFields`;
 lenient (`strict=False`), it keeps every top-level key. Searches understand `field:"value"` / `field:value` terms
-(top-level fields and custom fields, names case-insensitive) joined by `and`, `or` or a space (and); anything
-else is refused (400) rather than matching everything.
+(top-level fields and custom fields, names case-insensitive) joined by `and` or a space (and), and by `or` only with
+`query_or=True` (no real query found uses `or`: refused by default); anything else is refused (400) rather than
+matching everything.
 
 Choices where XSOAR's behaviour is unconfirmed or left out: `POST /incident` answers `create_status` (200, the
-swagger's); a search finding nothing answers `"data": []` (a real server may answer `null`); results come in
-creation order; `severity` must be a number from 0 to 4; `POST /incident` always creates (`id`, `version`,
-`created`, `modified` of the body are the server's: ignored, no update); `null` fields of a REST body count as
+swagger's); a search finding nothing answers `"data": []` (a real server may answer `null`); results come in creation
+order; `severity` must be a number from 0 to 4; `POST /incident` without `id` creates (`version`, `created`, `modified`
+of the body are the server's: ignored); with `id` and `version` it updates the incident's fields (`CustomFields`
+merged; status and closure left to their own calls), a stale `version` answers 409 "DB version conflict" (XSOAR refuses
+a stale version; its status and wording are unconfirmed), an unknown `id` 400; `null` fields of a REST body count as
 absent; which user a real API key's changes are recorded as (DBot, the key's creator) is unconfirmed, so tell one's own
 changes by a marker rather than by the user alone; a reopen clears `closed` (to XSOAR's zero time) and `closingUserId`
 but keeps `closeReason`/`closeNotes`; closing a closed incident closes it again; an entry does not move the incident's
@@ -76,6 +82,9 @@ NOT_FOUND_PAGE = (
 )
 WEBHOOK_TEXT_KEYS = ("name", "type", "occurred")
 SERVER_KEYS = ("id", "version", "created", "modified")  # set by the server, whatever a create body says
+# What an update (`POST /incident` with id + version) leaves alone: a closure and a reopening have their own calls
+UPDATE_IGNORED = ("status", "closed", "closingUserId", "investigationId", "createInvestigation")
+STALE_VERSION, STALE_STATUS = "DB version conflict", 409  # a stale version's refusal: shape and status unconfirmed
 REST_PREFIXES = ("", "/xsoar", "/xsoar/public/v1")
 QUERY_TOKEN = re.compile(
     r"\s*(?:(?P<op>and|or)(?=\s)|(?P<field>[A-Za-z_][\w.]*):(?P<cmp>>=|<=|>|<)?"
@@ -89,6 +98,8 @@ ZERO_TIME = "0001-01-01T00:00:00Z"  # what XSOAR answers for a time not set (e.g
 ENTRY_REGULAR, ENTRY_ERROR = 1, 4  # entry types: a regular entry (chat, note, command output), an error
 DEFAULT_PERSON = "analyst"
 REOPEN_COMMAND = "!reopenInvestigation"
+CLOSED_INVESTIGATION = "In case of closed investigation"  # the swagger's 412 for entries and commands
+PLAYGROUND_ID = "playground-7c1e"
 COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "": lambda a, b: a == b,
     ">=": lambda a, b: a >= b,
@@ -191,9 +202,9 @@ Term = tuple[str, str, str]  # (field, comparison: "" or >=, <=, >, <, * (has a 
 PRESENT = "*"
 
 
-def parse_query(query: str) -> list[list[Term]]:
+def parse_query(query: str, allow_or: bool = True) -> list[list[Term]]:
     """`a:"1" and b:>=2 or c:3` -> [[(a, "", 1), (b, ">=", 2)], [(c, "", 3)]]: OR of ANDs (a space is an and); []
-    selects all."""
+    selects all. Without `allow_or`, `or` is refused: no real query found uses it (unconfirmed)."""
     groups: list[list[Term]] = [[]]
     position = 0
     while position < len(query.rstrip()):
@@ -202,6 +213,8 @@ def parse_query(query: str) -> list[list[Term]]:
             raise Refusal(f'unsupported query near {query[position:position + 40]!r}: use field:"value" terms')
         position = token.end()
         if token["op"] and token["op"].lower() == "or":
+            if not allow_or:
+                raise Refusal(f"unsupported query {query[:80]!r}: 'or' is not confirmed in XSOAR's query language")
             groups.append([])
         elif token["field"]:
             if token["bare"] == "*" and not token["cmp"]:  # field:* = the field has a value
@@ -415,6 +428,7 @@ class XsoarSimulator(LocalService):
         strict: bool = True,
         webhook_incident_type: str = DEFAULT_TYPE,
         mapper: Mapper = map_raw_json,
+        query_or: bool = False,
     ):
         if webhook_token is not None and webhook_basic is not None:
             raise ValueError("a Generic Webhook instance has one credentials setting: a header token or Basic")
@@ -428,6 +442,8 @@ class XsoarSimulator(LocalService):
         self.api_key_id = api_key_id
         self._keys: dict[str, tuple[str, str]] = {api_key: (api_key_id, api_user)}  # key -> (key id, user)
         self.entries_touch_incidents = False  # whether a war-room entry moves the incident's `modified` (unconfirmed)
+        self.query_or = query_or  # whether queries may use `or` (unconfirmed in XSOAR: refused by default)
+        self.playground = playground_investigation()  # an open investigation outside incidents, to run commands in
         self.create_status = 200
         self.on_incident: Callable[[dict[str, Any]], None] | None = None  # called with each incident stored
         self.incidents: list[dict[str, Any]] = []
@@ -440,6 +456,11 @@ class XsoarSimulator(LocalService):
     @property
     def faults(self) -> FaultPlan:
         return self._faults
+
+    @property
+    def playground_id(self) -> str:
+        """The investigation ID of the Playground: an open war room where commands run (`!reopenInvestigation id=`)."""
+        return str(self.playground["investigationId"])
 
     @property
     def webhook_url(self) -> str:
@@ -470,6 +491,7 @@ class XsoarSimulator(LocalService):
         with self._lock:
             self.incidents.clear()
             self.requests.clear()
+            self.playground = playground_investigation()
             self._last_id = 0
 
     def add_api_key(self, api_key: str, user: str, api_key_id: str = "") -> None:
@@ -641,13 +663,34 @@ class XsoarSimulator(LocalService):
         return user
 
     def _create(self, call: Call) -> tuple[int, Any]:
+        if isinstance(call.body, dict) and call.body.get("id") is not None:
+            return 200, public(self._update(call.body, call.user))
         return self.create_status, public(self._store(rest_incident(call.body, self.strict), "api"))
+
+    def _update(self, body: dict[str, Any], user: str) -> dict[str, Any]:
+        """`POST /incident` with `id` and `version`: the incident's fields from the body (`CustomFields` merged), if
+        `version` is the stored one (optimistic locking); an unknown id or a stale version is refused."""
+        incident = self._find(body["id"])
+        if incident is None:
+            raise Refusal(f"Could not find incident {str(body['id'])[:40]!r}")
+        if body.get("version") != incident["version"]:
+            raise Refusal(
+                f"{STALE_VERSION}: incident {incident['id']} is at version {incident['version']}, the update was "
+                f"made on version {str(body.get('version'))[:20]}",
+                STALE_STATUS,
+            )
+        fields = rest_incident(body | {"name": body.get("name") or incident["name"]}, self.strict)
+        kept = {key: value for key, value in fields.items() if key not in UPDATE_IGNORED + SIMULATOR_KEYS}
+        custom = incident["CustomFields"] | kept.pop("CustomFields", {})
+        self._touch(incident, "updated", user)
+        incident |= kept | {"CustomFields": custom}
+        return incident
 
     def _search(self, call: Call) -> tuple[int, Any]:
         search = call.body.get("filter") if isinstance(call.body, dict) else None
         if not isinstance(search, dict):
             raise Refusal('the search body must be {"filter": {...}}')
-        groups = parse_query(str(search.get("query") or ""))
+        groups = parse_query(str(search.get("query") or ""), self.query_or)
         bounds = filter_terms(search)
         found = [
             incident
@@ -674,9 +717,8 @@ class XsoarSimulator(LocalService):
 
     def _entry(self, call: Call) -> tuple[int, Any]:
         body = entry_body(call.body)
-        return 200, self._add_entry(
-            self._investigation(body["investigationId"]), body["data"], body["markdown"], call.user
-        )
+        incident = self._open_investigation(body["investigationId"])
+        return 200, self._add_entry(incident, body["data"], body["markdown"], call.user)
 
     def _entry_note(self, call: Call) -> tuple[int, Any]:
         """`POST /entry/note` `{"id", "investigationId", "data": "true" | "false"}`: (un)mark an entry as a note."""
@@ -690,36 +732,62 @@ class XsoarSimulator(LocalService):
         return 200, entry
 
     def _execute(self, call: Call) -> tuple[int, Any]:
-        """`POST /entry/execute/sync` `{"investigationId", "data"}`: `!reopenInvestigation` reopens a closed incident;
-        another `!command` answers an error entry; plain text is a chat entry. Answers the entries it made."""
+        """`POST /entry/execute/sync` `{"investigationId", "data"}` into an open investigation (412 into a closed
+        one): `!reopenInvestigation [id=<incident>]` reopens that closed incident (by default the investigation's
+        own); another `!command` answers an error entry; plain text is a chat entry. Answers the entries it made."""
         body = entry_body(call.body)
-        incident = self._investigation(body["investigationId"])
+        investigation = self._open_investigation(body["investigationId"])
         command = body["data"].strip()
         if not command.startswith("!"):
-            return 200, [self._add_entry(incident, body["data"], body["markdown"], call.user)]
+            return 200, [self._add_entry(investigation, body["data"], body["markdown"], call.user)]
         if command.split()[0] != REOPEN_COMMAND:
             error = f"Unsupported Command : {command.split()[0][1:][:60]}"
-            return 200, [self._add_entry(incident, error, False, "DBot", ENTRY_ERROR)]
-        if incident["status"] != STATUS_CLOSED:
-            return 200, [self._add_entry(incident, "Incident is not closed", False, "DBot", ENTRY_ERROR)]
-        self._reopen(incident, call.user)
-        return 200, [self._add_entry(incident, "Investigation reopened", False, "DBot")]
+            return 200, [self._add_entry(investigation, error, False, "DBot", ENTRY_ERROR)]
+        target_id = command_argument(command, "id") or investigation["id"]
+        target = self._find(target_id)
+        if target is None:
+            error = f"Could not find incident {target_id[:40]}"
+            return 200, [self._add_entry(investigation, error, False, "DBot", ENTRY_ERROR)]
+        if target["status"] != STATUS_CLOSED:
+            return 200, [self._add_entry(investigation, "Incident is not closed", False, "DBot", ENTRY_ERROR)]
+        self._reopen(target, call.user)
+        return 200, [self._add_entry(investigation, "Investigation reopened", False, "DBot")]
 
     def _investigation_read(self, call: Call) -> tuple[int, Any]:
         """`POST /investigation/{id}` (used by public scripts, absent from the swagger): the investigation with its
-        `entries` (oldest first; `pageSize` keeps the latest) and `users`."""
+        `entries` created at or after `fromTime` when given, newest first (`pageSize` keeps the newest) and `users`.
+        The real order and paging are unconfirmed: this one is the least helpful to a reader expecting oldest
+        first."""
         incident = self._investigation(call.params["id"])
-        size = call.body.get("pageSize") if isinstance(call.body, dict) else None
-        entries = incident["entries"][-size:] if isinstance(size, int) and size > 0 else incident["entries"]
+        body = call.body if isinstance(call.body, dict) else {}
+        size, since = body.get("pageSize"), body.get("fromTime")
+        entries = list(reversed(incident["entries"]))
+        if since is not None:
+            if (start := parse_time(since)) is None:
+                raise Refusal(f"fromTime: {str(since)[:40]!r} is not a date-time")
+            entries = [entry for entry in entries if (parse_time(entry["created"]) or start) >= start]
+        entries = entries[:size] if isinstance(size, int) and size > 0 else entries
         users = sorted({entry["user"] for entry in incident["entries"] if entry["user"] != "DBot"})
-        answer = {key: incident[key] for key in ("id", "name", "status", "created", "modified", "closed", "version")}
-        return 200, answer | {"closingUserId": incident["closingUserId"], "users": users, "entries": entries}
+        answer = {
+            key: incident.get(key) for key in ("id", "name", "status", "created", "modified", "closed", "version")
+        }
+        return 200, answer | {"closingUserId": incident.get("closingUserId"), "users": users, "entries": entries}
 
     def _investigation(self, incident_id: Any) -> dict[str, Any]:
-        """The incident of a started investigation (an incident created without one has no war room)."""
+        """The incident of a started investigation (an incident created without one has no war room), or the
+        Playground."""
+        if str(incident_id) == self.playground_id:
+            return self.playground
         incident = self._find(incident_id)
         if incident is None or not incident["investigationId"]:
             raise Refusal(f"Could not find investigation {str(incident_id)[:40]!r}")
+        return incident
+
+    def _open_investigation(self, incident_id: Any) -> dict[str, Any]:
+        """An investigation that takes entries and commands: XSOAR answers 412 for a closed one (swagger)."""
+        incident = self._investigation(incident_id)
+        if incident["status"] == STATUS_CLOSED:
+            raise Refusal(CLOSED_INVESTIGATION, 412)
         return incident
 
     def _touch(self, incident: dict[str, Any], change: str, user: str) -> str:
@@ -767,9 +835,20 @@ class XsoarSimulator(LocalService):
             "tags": None,
         }
         incident["entries"].append(entry)
-        if self.entries_touch_incidents:
+        if self.entries_touch_incidents and incident is not self.playground:
             self._touch(incident, "entry", user)
         return entry
+
+
+def command_argument(command: str, name: str) -> str | None:
+    """The value of `name=<value>` (or `name="<value>"`) in a war-room command line."""
+    found = re.search(rf'\s{re.escape(name)}=(?:"([^"]*)"|(\S+))', command)
+    return (found.group(1) if found.group(1) is not None else found.group(2)) if found else None
+
+
+def playground_investigation() -> dict[str, Any]:
+    """The Playground: an open investigation that is no incident (searches do not list it)."""
+    return {"id": PLAYGROUND_ID, "investigationId": PLAYGROUND_ID, "status": STATUS_ACTIVE, "entries": []}
 
 
 def entry_body(body: Any) -> dict[str, Any]:

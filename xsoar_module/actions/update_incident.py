@@ -9,7 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from xsoar_module.actions.base import ModuleAction
 from xsoar_module.bounds import check_identifier
-from xsoar_module.errors import ModuleError
+from xsoar_module.errors import ModuleError, RejectedRequestError
 from xsoar_module.mapping.sync import (
     CLOSING_STATUSES,
     OPEN_STATUSES,
@@ -18,15 +18,15 @@ from xsoar_module.mapping.sync import (
     close_reason_for,
     closure_note,
     comment_text,
-    is_marked,
+    holds_comment,
+    is_module_closure,
     is_reopen_note,
     reason_agrees,
     reopen_note,
-    reopen_refused_note,
     sekoia_change_wins,
-    sekoia_comment_uuid,
     status_name,
     war_room_entry,
+    with_comment,
 )
 from xsoar_module.models.schema import EpochSeconds, ManifestModel, Name
 
@@ -34,7 +34,8 @@ if TYPE_CHECKING:  # loaded when the action runs (main.py imports every item in 
     from xsoar_module.clients.sekoia import SekoiaClient
     from xsoar_module.clients.xsoar import XsoarClient
 
-STATUS_CLOSED = 2  # XSOAR's status of a closed incident
+STATUS_ACTIVE, STATUS_CLOSED = 1, 2  # XSOAR's statuses of an active and a closed incident
+MIRROR_LOOKBACK = 3600.0  # seconds before a change from which the war room is read for its mirror
 Action = Literal["closed", "reopened", "noted", "unchanged", "not_found"]
 Step = Literal["close", "reopen"]
 
@@ -50,7 +51,8 @@ class UpdateIncidentArguments(ManifestModel):
     comment: dict[str, Any] | str | None = Field(
         None,
         description="A Sekoia.io comment ({{ node.0.comment }}) or a text: a war-room entry, once per comment "
-        "uuid; the close notes when the status closes the incident",
+        "uuid; the close notes when the status closes the incident; appended to the details of a closed "
+        "incident (its war room refuses entries)",
     )
     close_reasons: dict[str, Name] | None = Field(
         None,
@@ -125,7 +127,8 @@ class UpdateIncident(ModuleAction):
     name = "Update Incident"
     description = (
         "Mirror a Sekoia.io alert's change onto its Cortex XSOAR incident (REST API): Closed/Rejected close it, an "
-        "open status reopens it, a comment becomes a war-room entry. A replay changes nothing"
+        "open status reopens it (from the investigation xsoar_command_investigation_id), a comment becomes a "
+        "war-room entry (or, for a closed incident, part of its details). A replay changes nothing"
     )
     results_model = UpdateIncidentResults
 
@@ -134,12 +137,14 @@ class UpdateIncident(ModuleAction):
 
         config = api_configuration(self.config)
         with XsoarClient(config, on_retry=self._log_retry) as xsoar:
-            incident = xsoar.find_incident(arguments.short_id, arguments.alert_uuid)
+            incident = xsoar.find_incident(arguments.short_id, arguments.alert_uuid, legacy=True)
             if incident is None:
                 self.log(f"Cortex XSOAR at {xsoar.url} has no incident for alert {arguments.alert}", level="info")
                 return UpdateIncidentResults(found=False, action="not_found")
             incident_id = str(incident.get("id"))
-            update = IncidentUpdate(xsoar, incident, arguments, self.log, self.sekoia_client)
+            update = IncidentUpdate(
+                xsoar, incident, arguments, self.log, self.sekoia_client, config.xsoar_command_investigation_id
+            )
             action = update.apply()
         self.log(f"Incident {incident_id} of alert {arguments.alert}: {action}", level="info")
         return UpdateIncidentResults(
@@ -148,7 +153,7 @@ class UpdateIncident(ModuleAction):
 
 
 class IncidentUpdate:
-    """One alert change applied to one incident."""
+    """One alert change applied to one incident. Nothing is written into a closed war room (XSOAR refuses it)."""
 
     def __init__(
         self,
@@ -157,6 +162,7 @@ class IncidentUpdate:
         arguments: UpdateIncidentArguments,
         log: Callable[..., None],
         sekoia: Callable[[], "SekoiaClient"],
+        command_investigation: str | None = None,
     ):
         self.xsoar = xsoar
         self.sekoia = sekoia
@@ -166,6 +172,11 @@ class IncidentUpdate:
         self.id = str(incident.get("id"))
         self.war_room = str(incident.get("investigationId") or self.id)
         self.superseded_by: str | None = None
+        self.command_investigation = command_investigation  # where `!reopenInvestigation id=` runs (module setting)
+
+    @property
+    def closed(self) -> bool:
+        return self.incident.get("status") == STATUS_CLOSED
 
     def apply(self) -> Action:
         status, comment = self.arguments.status, self.arguments.comment
@@ -174,11 +185,12 @@ class IncidentUpdate:
         return "noted" if comment is not None and self._note(comment) else "unchanged"
 
     def _close(self, status: str, comment: dict[str, Any] | str | None) -> Action:
-        """Close the incident with the status's reason, then say so in its war room (Incident Updated knows by this
-        note a closure undone before its next poll)."""
+        """Say so in the war room while it is open (Incident Updated knows by this note a closure undone before its
+        next poll), then close the incident with the status's reason; the comment travels in the close notes."""
         reason = close_reason_for(status, self.arguments.close_reasons) or "Resolved"
+        if not self.closed:
+            self.xsoar.add_entry(self.war_room, closure_note(self.arguments.alert, status, reason))
         self.xsoar.close_incident(self.id, reason, close_notes(comment, self.arguments.alert, status))
-        self.xsoar.add_entry(self.war_room, closure_note(self.arguments.alert, status, reason))
         return "closed"
 
     def _superseded(self, status: str) -> bool:
@@ -201,22 +213,21 @@ class IncidentUpdate:
     def _step(self, status: str) -> Step | None:
         """What the status asks of the incident: closed (open, or closed with a reason of another status when the
         change's time is known), reopened (closed), or nothing."""
-        closed = self.incident.get("status") == STATUS_CLOSED
         if status in CLOSING_STATUSES:
             other_reason = not reason_agrees(self.incident.get("closeReason"), status, self.arguments.close_reasons)
-            return "close" if not closed or (other_reason and self.arguments.changed_at is not None) else None
-        return "reopen" if status in OPEN_STATUSES and closed else None
+            return "close" if not self.closed or (other_reason and self.arguments.changed_at is not None) else None
+        return "reopen" if status in OPEN_STATUSES and self.closed else None
 
     def _later_closure(self) -> str | None:
-        """The incident's closure by a person (close notes without the marker), when it is later than the alert's
+        """The incident's closure by a person (close notes not the module's), when it is later than the alert's
         change by the rule (`sekoia_change_wins`); None without the change's time."""
         from xsoar_module.timing import iso8601_seconds, xsoar_epoch
 
         changed_at = self.arguments.changed_at
         closed_at = xsoar_epoch(self.incident.get("closed"))
-        if changed_at is None or closed_at is None or self.incident.get("status") != STATUS_CLOSED:
+        if changed_at is None or closed_at is None or not self.closed:
             return None
-        if is_marked(self.incident.get("closeNotes")):
+        if is_module_closure(self.incident.get("closeNotes")):
             return None
         sekoia_after = self._follows_mirror(changed_at, closed_at)
         xsoar_after = sekoia_after and self._closure_follows_mirror(closed_at)
@@ -227,11 +238,11 @@ class IncidentUpdate:
 
     def _closure_follows_mirror(self, closed_at: float) -> bool:
         """Whether the person's closure came after this module's reopening of the incident in the same second (its
-        reopen note tells); False when the war room cannot be read."""
+        reopen note tells; the entries of that second are read); False when the war room cannot be read."""
         from xsoar_module.mapping.war_room import follows_mirror_note
 
         try:
-            entries = self.xsoar.investigation_entries(self.war_room)
+            entries = self.xsoar.investigation_entries(self.war_room, from_time=closed_at)
         except ModuleError as exc:
             self.log(f"The war room of incident {self.id} could not be read ({exc})", level="warning")
             return False
@@ -261,39 +272,79 @@ class IncidentUpdate:
         return status_change_follows_own(alert.get("history"), status, changed_at, is_own, current)
 
     def _reopen(self, status: str, comment: dict[str, Any] | str | None) -> Action:
-        refused = self.xsoar.reopen_incident(self.war_room)
-        if refused is None:
-            self.xsoar.add_entry(self.war_room, reopen_note(self.arguments.alert, status))
-            if comment is not None:
-                self._note(comment)
-            return "reopened"
-        self.log(f"Cortex XSOAR did not reopen incident {self.id}: {refused}", level="warning")
-        noted = self._write_once(reopen_refused_note(self.arguments.alert, status, refused))
-        if comment is not None and self._note(comment):
-            noted = True
-        return "noted" if noted else "unchanged"
+        """Run `!reopenInvestigation id=<incident>` from the command investigation (the closed war room refuses
+        commands), then say so in the reopened war room (Incident Updated knows the module's reopening by it). When
+        XSOAR refuses while a person reopened the incident meanwhile, nothing is left to do; otherwise the run fails
+        naming XSOAR's reason."""
+        refused = self.xsoar.reopen_incident(self.id, self.command_investigation)
+        if refused is not None:
+            now = self.xsoar.get_incident(self.id)
+            if now is None or now.get("status") == STATUS_CLOSED:
+                raise RejectedRequestError(
+                    f"Cortex XSOAR did not reopen incident {self.id} (alert {self.arguments.alert} is {status} "
+                    f"again): {refused}. The command ran in investigation {self.command_investigation} "
+                    "(xsoar_command_investigation_id): it must exist and stay open, and the API key's role must "
+                    "allow reopenInvestigation"
+                )
+            self.log(f"Incident {self.id} was reopened meanwhile, not by this run: {refused}", level="info")
+            self.incident = now
+            noted = comment is not None and self._note(comment)
+            return "noted" if noted else "unchanged"
+        self.incident = self.incident | {"status": STATUS_ACTIVE}
+        self.xsoar.add_entry(self.war_room, reopen_note(self.arguments.alert, status))
+        if comment is not None:
+            self._note(comment)
+        return "reopened"
 
     def _note(self, comment: dict[str, Any] | str) -> bool:
-        """Write the comment's war-room entry unless it is empty or already there; True when written."""
+        """Mirror the comment unless it is empty or mirrored already: a war-room entry, or, for a closed incident
+        (its war room refuses entries), a part of its details; True when written."""
         if not comment_text(comment):
             return False
-        uuid = comment.get("uuid") if isinstance(comment, dict) else None
-        return self._write_once(war_room_entry(comment, self.arguments.alert), str(uuid) if uuid else None)
+        if self.closed:
+            return self._append_to_details(comment)
+        return self._write_once(comment)
 
-    def _write_once(self, text: str, comment_uuid: str | None = None) -> bool:
-        """Write the entry unless the war room has it (the same text, or the same Sekoia.io comment uuid)."""
-        entries = self.xsoar.investigation_entries(self.war_room)
+    def _append_to_details(self, comment: dict[str, Any] | str) -> bool:
+        """Append the comment to the closed incident's details (`update_incident`), once: not when they or the close
+        notes (the comment of the closure) hold it. Not to the close notes: a new closure replaces those."""
+        details = self.incident.get("details")
+        if holds_comment(details, comment) or holds_comment(self.incident.get("closeNotes"), comment):
+            return False
+        alert = self.arguments.alert
+        if with_comment(details, comment, alert) is None:
+            self.log(
+                f"Incident {self.id} is closed and its details are full: the Sekoia.io comment of alert "
+                f"{self.arguments.alert} is not mirrored (read it on Sekoia.io)",
+                level="warning",
+            )
+            return False
+        self.incident = self.xsoar.update_incident(self.incident, lambda now: _details_with(now, comment, alert))
+        self.log(f"Incident {self.id} is closed: the comment is appended to its details", level="info")
+        return True
+
+    def _write_once(self, comment: dict[str, Any] | str) -> bool:
+        """Write the comment's war-room entry unless the war room holds it: an entry of this module (marked, not a
+        person's note) with the comment's tag and text. Entries since an hour before the change are read (Sekoia.io's
+        and XSOAR's clocks may differ), whatever their order."""
+        changed_at = self.arguments.changed_at
+        since = changed_at - MIRROR_LOOKBACK if changed_at is not None else None
+        entries = self.xsoar.investigation_entries(self.war_room, from_time=since)
         if entries is None:
             self.log(
                 f"Cortex XSOAR does not serve POST /investigation/{self.war_room} (outside its published API): the "
                 "entry is written without checking whether it already was (a replay writes it again)",
                 level="warning",
             )
-        elif any(_same(entry.get("contents"), text, comment_uuid) for entry in entries):
+        elif any(entry.get("note") is not True and holds_comment(entry.get("contents"), comment) for entry in entries):
             return False
-        self.xsoar.add_entry(self.war_room, text)
+        self.xsoar.add_entry(self.war_room, war_room_entry(comment, self.arguments.alert))
         return True
 
 
-def _same(contents: Any, text: str, comment_uuid: str | None) -> bool:
-    return contents == text or (comment_uuid is not None and sekoia_comment_uuid(contents) == comment_uuid)
+def _details_with(incident: dict[str, Any], comment: dict[str, Any] | str, alert: str) -> dict[str, Any]:
+    """The incident's details with the comment appended, as read at each write (another run may have changed them)."""
+    details = incident.get("details")
+    if holds_comment(details, comment):
+        return {"details": details}
+    return {"details": with_comment(details, comment, alert) or details}

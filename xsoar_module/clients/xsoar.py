@@ -37,8 +37,9 @@ from xsoar_module.errors import (
     RejectedRequestError,
     ServiceError,
 )
+from xsoar_module.mapping.create_request import CREATE_REQUEST_FIELDS
 from xsoar_module.secrets import SecretMasker
-from xsoar_module.timing import xsoar_epoch
+from xsoar_module.timing import iso8601_seconds, xsoar_epoch
 
 SERVICE = "Cortex XSOAR"
 TLS_HINT = (
@@ -58,6 +59,11 @@ ENTRY_ERROR = 4  # the type of an error entry in the war room
 UNSERVED = (404, 405)  # what an XSOAR answers for a call it does not serve
 WEBHOOK_PATH = re.compile(r"/instance/execute/[^/]+/?$")
 FIRST_CREATED = [{"field": "created", "asc": True}]
+ALERT_ID, ALERT_UUID = "alertid", "sekoiaioalertuuid"  # the incident fields of the alert's short ID and uuid
+MIRROR_ID = "dbotMirrorId"  # where the module's first versions kept the short ID
+COMMAND_SETTING = "xsoar_command_investigation_id"
+UPDATE_ATTEMPTS = 5  # writes of one update, each after reading the incident again when its version moved
+STALE_STATUSES = (400, 409)  # how XSOAR may refuse a stale version (unconfirmed: the version read again decides)
 
 
 def _refusals(credentials: str, address: str) -> Refusals:
@@ -88,6 +94,11 @@ REFUSALS = {
         "XSOAR 6, that the server setting instance.execute.external.<instance name> is true",
     ),
 }
+
+
+Changes = (
+    dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]]
+)  # fields, or how to compute them from an incident
 
 
 @dataclass
@@ -243,15 +254,32 @@ class XsoarClient(ClosingClient):
             answer = None
         return Delivery(_webhook_incident_id(answer), False, self.http.requests_sent - before)
 
-    def find_incident(self, alert_id: str | None, alert_uuid: str | None = None) -> dict[str, Any] | None:
-        """The incident of this alert, if XSOAR has one: by the custom field `alertid` (documented) or by
-        `dbotMirrorId` (stored by some XSOARs), or by the pack's `sekoiaioalertuuid`, in one search; of several
-        (two runs created one at the same time), the first created, as every run sees it: XSOAR sorts by creation, the
-        first two are compared here."""
-        terms = [f"alertid:{_quoted(alert_id)}", f"dbotMirrorId:{_quoted(alert_id)}"] if alert_id else []
-        terms += [f"sekoiaioalertuuid:{_quoted(alert_uuid)}"] if alert_uuid else []
-        found = self.search_incidents({"query": " or ".join(terms), "sort": FIRST_CREATED, "page": 0, "size": 2})
-        return min(found, key=_creation_order) if found else None
+    def find_incident(
+        self, alert_id: str | None, alert_uuid: str | None = None, *, legacy: bool = False
+    ) -> dict[str, Any] | None:
+        """The incident of this alert, if XSOAR has one: searched by `alertid` (the short ID: the field this module and
+        Palo Alto's Sekoia XDR integration both set), then, only while nothing is found: by `dbotMirrorId` (`legacy`:
+        the only identity of incidents made by the module's first versions, on XSOARs that store it), by the pack's
+        `sekoiaioalertuuid` when the uuid is given; one term per query (`or` is unconfirmed). Of several (two runs
+        created one at the same time), the first created, as every run sees it: XSOAR sorts by creation, the first
+        two are compared here. Only an incident with an id that carries the searched identity counts: an answer of
+        other incidents only (an XSOAR that ignored or misread the query) is an error, never acted on."""
+        identities = [(ALERT_ID, alert_id), (MIRROR_ID, alert_id if legacy else None), (ALERT_UUID, alert_uuid)]
+        searches = [(field, value) for field, value in identities if value]
+        for field, value in searches:
+            search = {"query": f"{field}:{_quoted(value)}", "sort": FIRST_CREATED, "page": 0, "size": 2}
+            found = self.search_incidents(search)
+            carrying = [incident for incident in found if _id_of(incident) and _carries(incident, field, value)]
+            if carrying:
+                return min(carrying, key=_creation_order)
+            if found:
+                others = ", ".join(shorten(_id_of(incident), 40) for incident in found)
+                raise MalformedResponseError(
+                    f"{SERVICE} answered the search {field}:{shorten(value, 80)} with incidents that do not carry it "
+                    f"(ids: {others}; an incident of another alert, or without id): the query was not applied as "
+                    "sent, so nothing is changed; check that xsoar_url points to the Cortex XSOAR API"
+                )
+        return None
 
     def search_incidents(self, search: dict[str, Any]) -> list[dict[str, Any]]:
         """One page of `POST /incidents/search` with this filter (query, sort, page, size...): the incidents."""
@@ -297,6 +325,44 @@ class XsoarClient(ClosingClient):
             last = str(found[-1].get("modified") or "")
             cursor, page = (last, 0) if last and last != cursor else (cursor, page + 1)
 
+    def get_incident(self, incident_id: str) -> dict[str, Any] | None:
+        """The incident with this ID (the search filter's `id` list), or None; an answer about another incident
+        counts as none."""
+        found = self.search_incidents({"id": [incident_id], "page": 0, "size": 1})
+        return next((incident for incident in found if _id_of(incident) == incident_id), None)
+
+    def update_incident(self, incident: dict[str, Any], changes: Changes) -> dict[str, Any]:
+        """Update the incident (`POST /incident` with its `id` and current `version`: optimistic locking) with
+        `changes` (top-level fields; `CustomFields` merged into the incident's), or a function of the incident giving
+        them (computed again on the incident read again, e.g. to append to a field); the updated incident.
+
+        The whole incident as read is sent with the changes, so that an XSOAR replacing the stored incident keeps the
+        other fields. A refusal while the incident's version moved (another change came first) is retried on the
+        incident read again, up to UPDATE_ATTEMPTS writes."""
+        incident_id = _id_of(incident)
+        if incident_id is None:
+            raise MalformedResponseError(f"{SERVICE} answered an incident without an id: it cannot be updated")
+        what = f"the update of incident {incident_id}"
+        current = incident
+        for _ in range(UPDATE_ATTEMPTS):
+            fields = changes(current) if callable(changes) else changes
+            response = self.http.request("POST", "/incident", json=_update_body(current, fields))
+            if response.ok:
+                answer = parse_json(response, SERVICE, "xsoar_url") if response.content.strip() else None
+                return answer if isinstance(answer, dict) and _id_of(answer) == incident_id else current | fields
+            if response.status_code not in STALE_STATUSES:
+                raise self._error(response, what)
+            fresh = self.get_incident(incident_id)
+            if fresh is None:
+                raise NotFoundError(f"{SERVICE} refused {what}: the incident is no longer found", 404)
+            if fresh.get("version") == current.get("version"):  # not a stale version: a refusal of the change
+                raise self._error(response, what)
+            current = fresh
+        raise ServiceError(
+            f"{SERVICE} refused {what} {UPDATE_ATTEMPTS} times: the incident kept changing (its version moved "
+            "between each read and write); the run can be retried"
+        )
+
     def close_incident(self, incident_id: str, reason: str, notes: str) -> dict[str, Any] | None:
         """Close the incident (`POST /incident/batchClose`); the closed incident as answered, if any."""
         body = {"ids": [incident_id], "closeReason": reason, "closeNotes": notes, "CustomFields": {}}
@@ -310,22 +376,43 @@ class XsoarClient(ClosingClient):
         answer = self._call("/entry", body, f"the war-room entry of incident {investigation_id}")
         return answer if isinstance(answer, dict) else {}
 
-    def reopen_incident(self, investigation_id: str) -> str | None:
-        """Run `!reopenInvestigation` in the war room (`POST /entry/execute/sync`; the swagger has no reopen call).
-        None when reopened, else XSOAR's reason (the error entry's text)."""
-        body = {"investigationId": investigation_id, "data": REOPEN_COMMAND}
-        answer = self._call("/entry/execute/sync", body, f"the reopening of incident {investigation_id}")
+    def reopen_incident(self, incident_id: str, command_investigation: str | None) -> str | None:
+        """Run `!reopenInvestigation id=<incident>` in an open investigation (`POST /entry/execute/sync`; the swagger
+        has no reopen call, and a closed war room refuses commands), the Playground's given by the module setting
+        `xsoar_command_investigation_id`. None when reopened, else XSOAR's reason (the error entry's text); a
+        ConfigurationError naming the setting when it is empty or XSOAR refuses that investigation."""
+        what = f"the reopening of incident {incident_id} from investigation {shorten(command_investigation, 60)}"
+        if not command_investigation:
+            raise ConfigurationError(
+                f"{COMMAND_SETTING} is empty: reopening an incident runs !reopenInvestigation from an open "
+                "investigation (a closed war room refuses commands); set it to the ID of your XSOAR Playground's "
+                "investigation (or of another war room that stays open)"
+            )
+        body = {"investigationId": command_investigation, "data": f"{REOPEN_COMMAND} id={incident_id}"}
+        response = self.http.request("POST", "/entry/execute/sync", json=body)
+        if response.status_code in (400, 404, 412):
+            error = self._error(response, what)
+            raise ConfigurationError(
+                f"{error}: check {COMMAND_SETTING}, the ID of an investigation that exists and stays open (the "
+                "Playground's)"
+            )
+        if not response.ok:
+            raise self._error(response, what)
+        answer = parse_json(response, SERVICE, "xsoar_url") if response.content.strip() else None
         entries = answer if isinstance(answer, list) else []
         errors = [e for e in entries if isinstance(e, dict) and e.get("type") == ENTRY_ERROR]
-        return str(errors[0].get("contents") or "an error entry")[:200] if errors else None
+        return shorten(errors[0].get("contents") or "an error entry") if errors else None
 
     def investigation_entries(
-        self, investigation_id: str, page_size: int | None = None
+        self, investigation_id: str, page_size: int | None = None, from_time: float | None = None
     ) -> list[dict[str, Any]] | None:
-        """The war-room entries of an investigation, oldest first (`POST /investigation/{id}`, OUTSIDE the published
-        swagger: public scripts reach it through demisto-py's generic request). None when this XSOAR does not serve
-        it (404 or 405)."""
-        body = {"pageSize": page_size} if page_size else {}
+        """The war-room entries of an investigation created at or after `from_time` (epoch seconds, sent as
+        `fromTime` in whole seconds) when given, in the order XSOAR gives them (unconfirmed: callers sort or look at
+        all) (`POST /investigation/{id}`, OUTSIDE the published swagger: Palo Alto's XSOAR-to-XSOAR mirroring reads it
+        with `pageSize` and `fromTime`). None when this XSOAR does not serve it (404 or 405)."""
+        body: dict[str, Any] = {"pageSize": page_size} if page_size else {}
+        if from_time is not None:
+            body["fromTime"] = iso8601_seconds(math.floor(from_time))
         response = self.http.request("POST", f"/investigation/{investigation_id}", json=body)
         if response.status_code in UNSERVED:
             return None
@@ -395,6 +482,20 @@ def _creation_order(incident: dict[str, Any]) -> tuple[float, float, str]:
     identifier = str(incident.get("id"))
     number = float(identifier) if identifier.isdigit() else math.inf
     return xsoar_epoch(incident.get("created")) or math.inf, number, identifier
+
+
+def _carries(incident: dict[str, Any], field: str, value: str) -> bool:
+    """Whether the incident's custom field (else top-level field) `field` is `value`."""
+    custom = incident.get("CustomFields")
+    held = custom.get(field) if isinstance(custom, dict) else None
+    return str(held if held is not None else incident.get(field)) == value
+
+
+def _update_body(incident: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """The incident's create-request fields with `changes` applied (`CustomFields` merged), its id and version."""
+    fields = {key: value for key, value in incident.items() if key in CREATE_REQUEST_FIELDS}
+    custom = (incident.get("CustomFields") or {}) | (changes.get("CustomFields") or {})
+    return fields | changes | {"CustomFields": custom, "id": incident["id"], "version": incident.get("version")}
 
 
 def _id_of(incident: Any) -> str | None:
