@@ -77,6 +77,7 @@ def base_configuration(env: Env, mode: str = "webhook") -> dict[str, Any]:
     config = {"base_url": env.sekoia.url, "api_key": SEKOIA_KEY}
     if mode == "webhook":
         return config | {"xsoar_url": env.xsoar.webhook_url, "xsoar_token": XSOAR_TOKEN}
+    config |= {"xsoar_command_investigation_id": env.xsoar.playground_id}
     if mode == "api6":
         return config | {"xsoar_mode": "api", "xsoar_url": env.xsoar.api_url_v6, "xsoar_api_key": XSOAR_API_KEY}
     return config | {

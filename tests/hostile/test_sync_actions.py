@@ -104,6 +104,13 @@ def unchanged(outcome: Outcome) -> None:
     assert env.sekoia.comments_of(alert_of(outcome)["uuid"]) == [], "the alert was commented"
 
 
+def nothing_written(outcome: Outcome) -> None:
+    """The incident is left as it was (closed): no entry, no closure, nothing in its details."""
+    assert requests_to(outcome, "/incident/batchClose") == [] and requests_to(outcome, "/entry") == []
+    incident = incident_of(outcome)
+    assert incident["status"] == 2 and incident["entries"] == [] and "***" not in str(incident.get("details"))
+
+
 def action_was(action: str):
     def check(outcome: Outcome) -> None:
         assert outcome.results["action"] == action, outcome.results
@@ -329,7 +336,8 @@ CLASS_6 = [  # secrets echoed by a server or quoted by a person, carried to the 
                 ),
             )
         },
-        check=all_of(action_was("noted"), says_masked("xsoar")),
+        error=r"did not reopen incident .*\*\*\*.*xsoar_command_investigation_id",
+        check=nothing_written,
     ),
     Case(
         "update_incident-comment-quotes-the-sekoia-key",

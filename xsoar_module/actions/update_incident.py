@@ -134,8 +134,11 @@ class UpdateIncident(ModuleAction):
 
     def run(self, arguments: UpdateIncidentArguments) -> UpdateIncidentResults:
         from xsoar_module.clients.xsoar import XsoarClient, api_configuration
+        from xsoar_module.module import masker_of
 
         config = api_configuration(self.config)
+        # what is written is masked (HttpSession): the comment is compared with what the war room holds as written
+        arguments = arguments.model_copy(update={"comment": masker_of(self.module).mask_value(arguments.comment)})
         with XsoarClient(config, on_retry=self._log_retry) as xsoar:
             incident = xsoar.find_incident(arguments.short_id, arguments.alert_uuid, legacy=True)
             if incident is None:
