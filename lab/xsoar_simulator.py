@@ -36,9 +36,11 @@ lenient (`strict=False`), it keeps every top-level key. Searches understand `fie
 else is refused (400) rather than matching everything.
 
 Choices where XSOAR's behaviour is unconfirmed or left out: `POST /incident` answers `create_status` (200, the
-swagger's); a search finding nothing answers `"data": []` (a real server may answer `null`); results come in
-creation order; `severity` must be a number from 0 to 4; `POST /incident` always creates (`id`, `version`,
-`created`, `modified` of the body are the server's: ignored, no update); `null` fields of a REST body count as
+swagger's); a search finding nothing answers `"data": []` (a real server may answer `null`); results come in creation
+order; `severity` must be a number from 0 to 4; `POST /incident` without `id` creates (`version`, `created`, `modified`
+of the body are the server's: ignored); with `id` and `version` it updates the incident's fields (`CustomFields`
+merged; status and closure left to their own calls), a stale `version` answers 409 "DB version conflict" (XSOAR refuses
+a stale version; its status and wording are unconfirmed), an unknown `id` 400; `null` fields of a REST body count as
 absent; which user a real API key's changes are recorded as (DBot, the key's creator) is unconfirmed, so tell one's own
 changes by a marker rather than by the user alone; a reopen clears `closed` (to XSOAR's zero time) and `closingUserId`
 but keeps `closeReason`/`closeNotes`; closing a closed incident closes it again; an entry does not move the incident's
@@ -76,6 +78,9 @@ NOT_FOUND_PAGE = (
 )
 WEBHOOK_TEXT_KEYS = ("name", "type", "occurred")
 SERVER_KEYS = ("id", "version", "created", "modified")  # set by the server, whatever a create body says
+# What an update (`POST /incident` with id + version) leaves alone: a closure and a reopening have their own calls
+UPDATE_IGNORED = ("status", "closed", "closingUserId", "investigationId", "createInvestigation")
+STALE_VERSION, STALE_STATUS = "DB version conflict", 409  # a stale version's refusal: shape and status unconfirmed
 REST_PREFIXES = ("", "/xsoar", "/xsoar/public/v1")
 QUERY_TOKEN = re.compile(
     r"\s*(?:(?P<op>and|or)(?=\s)|(?P<field>[A-Za-z_][\w.]*):(?P<cmp>>=|<=|>|<)?"
@@ -641,7 +646,28 @@ class XsoarSimulator(LocalService):
         return user
 
     def _create(self, call: Call) -> tuple[int, Any]:
+        if isinstance(call.body, dict) and call.body.get("id") is not None:
+            return 200, public(self._update(call.body, call.user))
         return self.create_status, public(self._store(rest_incident(call.body, self.strict), "api"))
+
+    def _update(self, body: dict[str, Any], user: str) -> dict[str, Any]:
+        """`POST /incident` with `id` and `version`: the incident's fields from the body (`CustomFields` merged), if
+        `version` is the stored one (optimistic locking); an unknown id or a stale version is refused."""
+        incident = self._find(body["id"])
+        if incident is None:
+            raise Refusal(f"Could not find incident {str(body['id'])[:40]!r}")
+        if body.get("version") != incident["version"]:
+            raise Refusal(
+                f"{STALE_VERSION}: incident {incident['id']} is at version {incident['version']}, the update was "
+                f"made on version {str(body.get('version'))[:20]}",
+                STALE_STATUS,
+            )
+        fields = rest_incident(body | {"name": body.get("name") or incident["name"]}, self.strict)
+        kept = {key: value for key, value in fields.items() if key not in UPDATE_IGNORED + SIMULATOR_KEYS}
+        custom = incident["CustomFields"] | kept.pop("CustomFields", {})
+        self._touch(incident, "updated", user)
+        incident |= kept | {"CustomFields": custom}
+        return incident
 
     def _search(self, call: Call) -> tuple[int, Any]:
         search = call.body.get("filter") if isinstance(call.body, dict) else None

@@ -10,7 +10,13 @@ from tests.support import XSOAR_API_KEY
 from xsoar_module.clients.http import RetryPolicy
 from xsoar_module.clients.xsoar import XsoarClient, api_base, api_configuration
 from xsoar_module.configuration import ModuleConfiguration
-from xsoar_module.errors import ConfigurationError, MalformedResponseError
+from xsoar_module.errors import (
+    ConfigurationError,
+    MalformedResponseError,
+    NotFoundError,
+    RejectedRequestError,
+    ServiceError,
+)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # demisto-py imports pkg_resources
@@ -163,3 +169,66 @@ def test_modified_since_pages_by_modification_and_yields_each_change_once(xsoar,
         if seen == ["i0"]:
             xsoar.close_as_person(incident["id"])  # modified meanwhile: listed again at the end, nothing skipped
     assert seen == ["i0", "i1", "i2", "i3", "i4", "i0"]
+
+
+def stored(xsoar, **fields) -> dict:
+    """An incident stored with a war room, as XSOAR answers it."""
+    incident = xsoar._store(
+        {"name": "i", "createInvestigation": True, "CustomFields": {"alertid": "A1"}} | fields, "api"
+    )
+    return {key: value for key, value in incident.items() if key not in ("source", "entries", "activity")}
+
+
+def test_an_update_sends_id_and_version_and_merges_custom_fields(xsoar, monkeypatch):
+    client, _ = api_client(xsoar, monkeypatch)
+    incident = stored(xsoar, CustomFields={"alertid": "A1", "sekoiaiostatus": "Ongoing"})
+    updated = client.update_incident(incident, {"closeNotes": "n", "CustomFields": {"sekoiaiostatus": "Closed"}})
+    sent = json.loads(xsoar.requests[-1]["body"])
+    assert (sent["id"], sent["version"], sent["name"]) == (incident["id"], 1, "i")
+    assert updated["version"] == 2 and updated["modified"] >= incident["modified"]
+    assert updated["closeNotes"] == "n"
+    assert updated["CustomFields"] == {"alertid": "A1", "sekoiaiostatus": "Closed"}
+    assert xsoar.incident(incident["id"])["activity"][-1]["change"] == "updated"
+
+
+def test_the_simulator_refuses_a_stale_version_and_an_unknown_id(xsoar, monkeypatch):
+    client, _ = api_client(xsoar, monkeypatch)
+    incident = stored(xsoar)
+    fresh = client.update_incident(incident, {"details": "first"})
+    stale = client.http.request("POST", "/incident", json=incident | {"details": "second"})
+    assert stale.status_code == 409 and "version" in stale.json()["error"]
+    unknown = client.http.request("POST", "/incident", json=incident | {"id": "999"})
+    assert unknown.status_code == 400 and "999" in unknown.json()["error"]
+    assert xsoar.incident(incident["id"])["details"] == "first" and fresh["version"] == 2
+
+
+def test_an_update_on_a_stale_version_reads_the_incident_again_and_keeps_the_other_change(xsoar, monkeypatch):
+    client, _ = api_client(xsoar, monkeypatch)
+    incident = stored(xsoar)
+    xsoar.close_as_person(incident["id"], notes="by a person")  # version 2 meanwhile
+    updated = client.update_incident(incident, {"CustomFields": {"sekoiaiostatus": "Closed"}})
+    assert updated["version"] == 3 and updated["closeNotes"] == "by a person"
+    assert updated["status"] == 2 and updated["CustomFields"]["sekoiaiostatus"] == "Closed"
+    assert xsoar.count("POST", "/incidents/search") == 1
+
+
+def test_an_incident_that_keeps_changing_fails_the_update_naming_it(xsoar, monkeypatch):
+    client, _ = api_client(xsoar, monkeypatch)
+    incident = stored(xsoar)
+    xsoar.close_as_person(incident["id"])  # version 2; each read below answers a version moved again
+    versions = iter(range(100, 200))
+    monkeypatch.setattr(client, "get_incident", lambda _id: incident | {"version": next(versions)})
+    with pytest.raises(ServiceError, match=rf"update of incident {incident['id']} 5 times: the incident kept"):
+        client.update_incident(incident, {"details": "x"})
+    assert xsoar.count("POST", "/incident") - xsoar.count("POST", "/incidents") == 5
+
+
+def test_an_update_of_an_incident_gone_or_refused_otherwise_is_a_clear_error(xsoar, monkeypatch):
+    client, _ = api_client(xsoar, monkeypatch)
+    with pytest.raises(NotFoundError, match="update of incident 999: the incident is no longer found"):
+        client.update_incident({"id": "999", "version": 1, "name": "n"}, {"details": "x"})
+    incident = stored(xsoar)
+    with pytest.raises(RejectedRequestError, match=rf"update of incident {incident['id']}.*severity"):
+        client.update_incident(incident, {"severity": 9})
+    with pytest.raises(MalformedResponseError, match="incident without an id"):
+        client.update_incident({"id": None}, {"details": "x"})

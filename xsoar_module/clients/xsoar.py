@@ -37,6 +37,7 @@ from xsoar_module.errors import (
     RejectedRequestError,
     ServiceError,
 )
+from xsoar_module.mapping.create_request import CREATE_REQUEST_FIELDS
 from xsoar_module.timing import xsoar_epoch
 
 SERVICE = "Cortex XSOAR"
@@ -57,6 +58,8 @@ ENTRY_ERROR = 4  # the type of an error entry in the war room
 UNSERVED = (404, 405)  # what an XSOAR answers for a call it does not serve
 WEBHOOK_PATH = re.compile(r"/instance/execute/[^/]+/?$")
 FIRST_CREATED = [{"field": "created", "asc": True}]
+UPDATE_ATTEMPTS = 5  # writes of one update, each after reading the incident again when its version moved
+STALE_STATUSES = (400, 409)  # how XSOAR may refuse a stale version (unconfirmed: the version read again decides)
 
 
 def _refusals(credentials: str, address: str) -> Refusals:
@@ -295,6 +298,42 @@ class XsoarClient(ClosingClient):
             last = str(found[-1].get("modified") or "")
             cursor, page = (last, 0) if last and last != cursor else (cursor, page + 1)
 
+    def get_incident(self, incident_id: str) -> dict[str, Any] | None:
+        """The incident with this ID (the search filter's `id` list), or None; an answer about another incident
+        counts as none."""
+        found = self.search_incidents({"id": [incident_id], "page": 0, "size": 1})
+        return next((incident for incident in found if _id_of(incident) == incident_id), None)
+
+    def update_incident(self, incident: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+        """Update the incident (`POST /incident` with its `id` and current `version`: optimistic locking) with
+        `changes` (top-level fields; `CustomFields` merged into the incident's); the updated incident.
+
+        The whole incident as read is sent with the changes, so that an XSOAR replacing the stored incident keeps the
+        other fields. A refusal while the incident's version moved (another change came first) is retried on the
+        incident read again, up to UPDATE_ATTEMPTS writes."""
+        incident_id = _id_of(incident)
+        if incident_id is None:
+            raise MalformedResponseError(f"{SERVICE} answered an incident without an id: it cannot be updated")
+        what = f"the update of incident {incident_id}"
+        current = incident
+        for _ in range(UPDATE_ATTEMPTS):
+            response = self.http.request("POST", "/incident", json=_update_body(current, changes))
+            if response.ok:
+                answer = parse_json(response, SERVICE, "xsoar_url") if response.content.strip() else None
+                return answer if isinstance(answer, dict) and _id_of(answer) == incident_id else current | changes
+            if response.status_code not in STALE_STATUSES:
+                raise self._error(response, what)
+            fresh = self.get_incident(incident_id)
+            if fresh is None:
+                raise NotFoundError(f"{SERVICE} refused {what}: the incident is no longer found", 404)
+            if fresh.get("version") == current.get("version"):  # not a stale version: a refusal of the change
+                raise self._error(response, what)
+            current = fresh
+        raise ServiceError(
+            f"{SERVICE} refused {what} {UPDATE_ATTEMPTS} times: the incident kept changing (its version moved "
+            "between each read and write); the run can be retried"
+        )
+
     def close_incident(self, incident_id: str, reason: str, notes: str) -> dict[str, Any] | None:
         """Close the incident (`POST /incident/batchClose`); the closed incident as answered, if any."""
         body = {"ids": [incident_id], "closeReason": reason, "closeNotes": notes, "CustomFields": {}}
@@ -393,6 +432,13 @@ def _creation_order(incident: dict[str, Any]) -> tuple[float, float, str]:
     identifier = str(incident.get("id"))
     number = float(identifier) if identifier.isdigit() else math.inf
     return xsoar_epoch(incident.get("created")) or math.inf, number, identifier
+
+
+def _update_body(incident: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """The incident's create-request fields with `changes` applied (`CustomFields` merged), its id and version."""
+    fields = {key: value for key, value in incident.items() if key in CREATE_REQUEST_FIELDS}
+    custom = (incident.get("CustomFields") or {}) | (changes.get("CustomFields") or {})
+    return fields | changes | {"CustomFields": custom, "id": incident["id"], "version": incident.get("version")}
 
 
 def _id_of(incident: Any) -> str | None:
