@@ -92,7 +92,11 @@ def module_configuration(
 ) -> dict:
     """One configuration for every block; with `sync`, a webhook-mode one also carries the XSOAR REST API settings."""
     config: dict[str, Any] = {"base_url": sekoia.url, "api_key": keys["sekoia"], "xsoar_mode": mode}
-    api = {"xsoar_api_key": keys["xsoar"], "xsoar_api_key_id": "1"}
+    api = {
+        "xsoar_api_key": keys["xsoar"],
+        "xsoar_api_key_id": "1",
+        "xsoar_command_investigation_id": xsoar.playground_id,
+    }
     if mode == "api":
         return config | api | {"xsoar_url": xsoar.api_url_v8}
     return config | {"xsoar_url": xsoar.webhook_url, "xsoar_token": keys["xsoar"]} | (api if sync else {})

@@ -478,8 +478,9 @@ class SyncSoak:
 
     def copies(self, expected: Expected) -> int:
         """How many times a comment (or note) is on the other side."""
-        if expected.way == TO_XSOAR:
-            texts = [entry["contents"] for entry in self.chain.xsoar.incident(expected.pair.incident_id)["entries"]]
+        if expected.way == TO_XSOAR:  # a war-room entry, or part of the close notes (the incident was closed)
+            incident = self.chain.xsoar.incident(expected.pair.incident_id)
+            texts = [entry["contents"] for entry in incident["entries"]] + [incident["closeNotes"]]
         else:
             texts = [comment["content"] for comment in self.chain.sekoia.comments_of(expected.pair.uuid)]
         return sum(1 for text in texts if expected.text in text)

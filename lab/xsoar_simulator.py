@@ -94,6 +94,8 @@ ZERO_TIME = "0001-01-01T00:00:00Z"  # what XSOAR answers for a time not set (e.g
 ENTRY_REGULAR, ENTRY_ERROR = 1, 4  # entry types: a regular entry (chat, note, command output), an error
 DEFAULT_PERSON = "analyst"
 REOPEN_COMMAND = "!reopenInvestigation"
+CLOSED_INVESTIGATION = "In case of closed investigation"  # the swagger's 412 for entries and commands
+PLAYGROUND_ID = "playground-7c1e"
 COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "": lambda a, b: a == b,
     ">=": lambda a, b: a >= b,
@@ -196,9 +198,9 @@ Term = tuple[str, str, str]  # (field, comparison: "" or >=, <=, >, <, * (has a 
 PRESENT = "*"
 
 
-def parse_query(query: str) -> list[list[Term]]:
+def parse_query(query: str, allow_or: bool = True) -> list[list[Term]]:
     """`a:"1" and b:>=2 or c:3` -> [[(a, "", 1), (b, ">=", 2)], [(c, "", 3)]]: OR of ANDs (a space is an and); []
-    selects all."""
+    selects all. Without `allow_or`, `or` is refused: no real query found uses it (unconfirmed)."""
     groups: list[list[Term]] = [[]]
     position = 0
     while position < len(query.rstrip()):
@@ -207,6 +209,8 @@ def parse_query(query: str) -> list[list[Term]]:
             raise Refusal(f'unsupported query near {query[position:position + 40]!r}: use field:"value" terms')
         position = token.end()
         if token["op"] and token["op"].lower() == "or":
+            if not allow_or:
+                raise Refusal(f"unsupported query {query[:80]!r}: 'or' is not confirmed in XSOAR's query language")
             groups.append([])
         elif token["field"]:
             if token["bare"] == "*" and not token["cmp"]:  # field:* = the field has a value
@@ -420,6 +424,7 @@ class XsoarSimulator(LocalService):
         strict: bool = True,
         webhook_incident_type: str = DEFAULT_TYPE,
         mapper: Mapper = map_raw_json,
+        query_or: bool = False,
     ):
         if webhook_token is not None and webhook_basic is not None:
             raise ValueError("a Generic Webhook instance has one credentials setting: a header token or Basic")
@@ -433,6 +438,8 @@ class XsoarSimulator(LocalService):
         self.api_key_id = api_key_id
         self._keys: dict[str, tuple[str, str]] = {api_key: (api_key_id, api_user)}  # key -> (key id, user)
         self.entries_touch_incidents = False  # whether a war-room entry moves the incident's `modified` (unconfirmed)
+        self.query_or = query_or  # whether queries may use `or` (unconfirmed in XSOAR: refused by default)
+        self.playground = playground_investigation()  # an open investigation outside incidents, to run commands in
         self.create_status = 200
         self.on_incident: Callable[[dict[str, Any]], None] | None = None  # called with each incident stored
         self.incidents: list[dict[str, Any]] = []
@@ -445,6 +452,11 @@ class XsoarSimulator(LocalService):
     @property
     def faults(self) -> FaultPlan:
         return self._faults
+
+    @property
+    def playground_id(self) -> str:
+        """The investigation ID of the Playground: an open war room where commands run (`!reopenInvestigation id=`)."""
+        return str(self.playground["investigationId"])
 
     @property
     def webhook_url(self) -> str:
@@ -475,6 +487,7 @@ class XsoarSimulator(LocalService):
         with self._lock:
             self.incidents.clear()
             self.requests.clear()
+            self.playground = playground_investigation()
             self._last_id = 0
 
     def add_api_key(self, api_key: str, user: str, api_key_id: str = "") -> None:
@@ -673,7 +686,7 @@ class XsoarSimulator(LocalService):
         search = call.body.get("filter") if isinstance(call.body, dict) else None
         if not isinstance(search, dict):
             raise Refusal('the search body must be {"filter": {...}}')
-        groups = parse_query(str(search.get("query") or ""))
+        groups = parse_query(str(search.get("query") or ""), self.query_or)
         bounds = filter_terms(search)
         found = [
             incident
@@ -700,9 +713,8 @@ class XsoarSimulator(LocalService):
 
     def _entry(self, call: Call) -> tuple[int, Any]:
         body = entry_body(call.body)
-        return 200, self._add_entry(
-            self._investigation(body["investigationId"]), body["data"], body["markdown"], call.user
-        )
+        incident = self._open_investigation(body["investigationId"])
+        return 200, self._add_entry(incident, body["data"], body["markdown"], call.user)
 
     def _entry_note(self, call: Call) -> tuple[int, Any]:
         """`POST /entry/note` `{"id", "investigationId", "data": "true" | "false"}`: (un)mark an entry as a note."""
@@ -716,36 +728,62 @@ class XsoarSimulator(LocalService):
         return 200, entry
 
     def _execute(self, call: Call) -> tuple[int, Any]:
-        """`POST /entry/execute/sync` `{"investigationId", "data"}`: `!reopenInvestigation` reopens a closed incident;
-        another `!command` answers an error entry; plain text is a chat entry. Answers the entries it made."""
+        """`POST /entry/execute/sync` `{"investigationId", "data"}` into an open investigation (412 into a closed
+        one): `!reopenInvestigation [id=<incident>]` reopens that closed incident (by default the investigation's
+        own); another `!command` answers an error entry; plain text is a chat entry. Answers the entries it made."""
         body = entry_body(call.body)
-        incident = self._investigation(body["investigationId"])
+        investigation = self._open_investigation(body["investigationId"])
         command = body["data"].strip()
         if not command.startswith("!"):
-            return 200, [self._add_entry(incident, body["data"], body["markdown"], call.user)]
+            return 200, [self._add_entry(investigation, body["data"], body["markdown"], call.user)]
         if command.split()[0] != REOPEN_COMMAND:
             error = f"Unsupported Command : {command.split()[0][1:][:60]}"
-            return 200, [self._add_entry(incident, error, False, "DBot", ENTRY_ERROR)]
-        if incident["status"] != STATUS_CLOSED:
-            return 200, [self._add_entry(incident, "Incident is not closed", False, "DBot", ENTRY_ERROR)]
-        self._reopen(incident, call.user)
-        return 200, [self._add_entry(incident, "Investigation reopened", False, "DBot")]
+            return 200, [self._add_entry(investigation, error, False, "DBot", ENTRY_ERROR)]
+        target_id = command_argument(command, "id") or investigation["id"]
+        target = self._find(target_id)
+        if target is None:
+            error = f"Could not find incident {target_id[:40]}"
+            return 200, [self._add_entry(investigation, error, False, "DBot", ENTRY_ERROR)]
+        if target["status"] != STATUS_CLOSED:
+            return 200, [self._add_entry(investigation, "Incident is not closed", False, "DBot", ENTRY_ERROR)]
+        self._reopen(target, call.user)
+        return 200, [self._add_entry(investigation, "Investigation reopened", False, "DBot")]
 
     def _investigation_read(self, call: Call) -> tuple[int, Any]:
         """`POST /investigation/{id}` (used by public scripts, absent from the swagger): the investigation with its
-        `entries` (oldest first; `pageSize` keeps the latest) and `users`."""
+        `entries` created at or after `fromTime` when given, newest first (`pageSize` keeps the newest) and `users`.
+        The real order and paging are unconfirmed: this one is the least helpful to a reader expecting oldest
+        first."""
         incident = self._investigation(call.params["id"])
-        size = call.body.get("pageSize") if isinstance(call.body, dict) else None
-        entries = incident["entries"][-size:] if isinstance(size, int) and size > 0 else incident["entries"]
+        body = call.body if isinstance(call.body, dict) else {}
+        size, since = body.get("pageSize"), body.get("fromTime")
+        entries = list(reversed(incident["entries"]))
+        if since is not None:
+            if (start := parse_time(since)) is None:
+                raise Refusal(f"fromTime: {str(since)[:40]!r} is not a date-time")
+            entries = [entry for entry in entries if (parse_time(entry["created"]) or start) >= start]
+        entries = entries[:size] if isinstance(size, int) and size > 0 else entries
         users = sorted({entry["user"] for entry in incident["entries"] if entry["user"] != "DBot"})
-        answer = {key: incident[key] for key in ("id", "name", "status", "created", "modified", "closed", "version")}
-        return 200, answer | {"closingUserId": incident["closingUserId"], "users": users, "entries": entries}
+        answer = {
+            key: incident.get(key) for key in ("id", "name", "status", "created", "modified", "closed", "version")
+        }
+        return 200, answer | {"closingUserId": incident.get("closingUserId"), "users": users, "entries": entries}
 
     def _investigation(self, incident_id: Any) -> dict[str, Any]:
-        """The incident of a started investigation (an incident created without one has no war room)."""
+        """The incident of a started investigation (an incident created without one has no war room), or the
+        Playground."""
+        if str(incident_id) == self.playground_id:
+            return self.playground
         incident = self._find(incident_id)
         if incident is None or not incident["investigationId"]:
             raise Refusal(f"Could not find investigation {str(incident_id)[:40]!r}")
+        return incident
+
+    def _open_investigation(self, incident_id: Any) -> dict[str, Any]:
+        """An investigation that takes entries and commands: XSOAR answers 412 for a closed one (swagger)."""
+        incident = self._investigation(incident_id)
+        if incident["status"] == STATUS_CLOSED:
+            raise Refusal(CLOSED_INVESTIGATION, 412)
         return incident
 
     def _touch(self, incident: dict[str, Any], change: str, user: str) -> str:
@@ -793,9 +831,20 @@ class XsoarSimulator(LocalService):
             "tags": None,
         }
         incident["entries"].append(entry)
-        if self.entries_touch_incidents:
+        if self.entries_touch_incidents and incident is not self.playground:
             self._touch(incident, "entry", user)
         return entry
+
+
+def command_argument(command: str, name: str) -> str | None:
+    """The value of `name=<value>` (or `name="<value>"`) in a war-room command line."""
+    found = re.search(rf'\s{re.escape(name)}=(?:"([^"]*)"|(\S+))', command)
+    return (found.group(1) if found.group(1) is not None else found.group(2)) if found else None
+
+
+def playground_investigation() -> dict[str, Any]:
+    """The Playground: an open investigation that is no incident (searches do not list it)."""
+    return {"id": PLAYGROUND_ID, "investigationId": PLAYGROUND_ID, "status": STATUS_ACTIVE, "entries": []}
 
 
 def entry_body(body: Any) -> dict[str, Any]:

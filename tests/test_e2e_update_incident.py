@@ -1,6 +1,7 @@
 """Update Incident through the SDK protocol against the XSOAR simulator: close, reopen, notes, idempotence."""
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ def config(xsoar) -> dict:
         "xsoar_mode": "api",
         "xsoar_api_key": XSOAR_API_KEY,
         "xsoar_api_key_id": "17",
+        "xsoar_command_investigation_id": xsoar.playground_id,
     }
 
 
@@ -82,7 +84,8 @@ def test_close_reasons_override_and_a_comment_becomes_the_close_notes(symphony, 
     )
     stored = xsoar.incident(incident["id"])
     assert results["action"] == "closed" and stored["closeReason"] == "Duplicate"
-    assert "alice: seen on **3 hosts**" in stored["closeNotes"] and is_marked(stored["closeNotes"])
+    assert "alice (Sekoia.io comment c-77): seen on **3 hosts**" in stored["closeNotes"]
+    assert is_marked(stored["closeNotes"])
 
 
 def test_an_open_status_reopens_a_closed_incident_with_a_marked_note(symphony, xsoar, config, data_path, incident):
@@ -93,22 +96,74 @@ def test_an_open_status_reopens_a_closed_incident_with_a_marked_note(symphony, x
     assert run(symphony, config, data_path, short_id=SHORT_ID, status="Acknowledged")["action"] == "unchanged"
 
 
-def test_a_reopen_xsoar_refuses_leaves_a_note_saying_so(symphony, xsoar, config, data_path, incident):
+def test_a_reopen_xsoar_refuses_fails_the_run_naming_the_setting_and_writes_nothing(
+    symphony, xsoar, config, data_path, incident
+):
     xsoar.close_as_person(incident["id"])
     xsoar.faults.script(
         Fault(status=200, raw_body='[{"type": 4, "contents": "reopenInvestigation is not allowed"}]'),
         path_contains="/entry/execute/sync",
     )
-    results = run(symphony, config, data_path, short_id=SHORT_ID, status="Ongoing")
-    assert results["action"] == "noted" and xsoar.incident(incident["id"])["status"] == 2
-    [note] = entries(xsoar, incident)
-    assert "did not reopen" in note and "not allowed" in note and is_marked(note)
+    outcome = symphony.run_action(
+        "UpdateIncident", config, {"short_id": SHORT_ID, "status": "Ongoing"}, data_path=data_path, in_process=True
+    )
+    assert outcome.results is None and "did not reopen incident" in outcome.error
+    assert "not allowed" in outcome.error and "xsoar_command_investigation_id" in outcome.error
+    assert xsoar.incident(incident["id"])["status"] == 2 and entries(xsoar, incident) == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        (None, "xsoar_command_investigation_id is empty"),
+        ("nowhere", "check xsoar_command_investigation_id"),  # 400 Could not find investigation
+        ("closed", "check xsoar_command_investigation_id"),  # 412 In case of closed investigation
+    ],
+)
+def test_the_reopening_needs_an_open_command_investigation(
+    symphony, xsoar, config, data_path, incident, setting, expected
+):
+    if setting == "closed":
+        other = xsoar._store({"name": "other", "createInvestigation": True}, "api")
+        xsoar.close_as_person(other["id"])
+        setting = other["id"]
+    xsoar.close_as_person(incident["id"])
+    arguments = {"short_id": SHORT_ID, "status": "Acknowledged"}
+    outcome = symphony.run_action(
+        "UpdateIncident", config | {"xsoar_command_investigation_id": setting}, arguments, data_path=data_path
+    )
+    assert outcome.results is None and expected in outcome.error and "Traceback" not in outcome.error
+    assert xsoar.incident(incident["id"])["status"] == 2
+    assert_no_secret(outcome.error, outcome.logs)
+
+
+def test_the_reopening_runs_from_the_command_investigation_with_the_incidents_id(
+    symphony, xsoar, config, data_path, incident
+):
+    xsoar.close_as_person(incident["id"])
+    assert run(symphony, config, data_path, short_id=SHORT_ID, status="Ongoing", comment=COMMENT)["action"] == (
+        "reopened"
+    )
+    [command] = [json.loads(r["body"]) for r in xsoar.requests if r["path"].endswith("/entry/execute/sync")]
+    assert command == {"investigationId": xsoar.playground_id, "data": f"!reopenInvestigation id={incident['id']}"}
+    texts = entries(xsoar, incident)
+    assert len(texts) == 2 and is_reopen_note(texts[0]) and sekoia_comment_uuid(texts[1]) == "c-77"
+
+
+def test_a_reopening_refused_because_a_person_reopened_meanwhile_is_unchanged(
+    symphony, xsoar, config, data_path, incident
+):
+    xsoar.close_as_person(incident["id"])
     xsoar.faults.script(
-        Fault(status=200, raw_body='[{"type": 4, "contents": "reopenInvestigation is not allowed"}]'),
+        Fault(status=200, raw_body='[{"type": 4, "contents": "Incident is not closed"}]'),
         path_contains="/entry/execute/sync",
     )
+    xsoar.reopen_as_person(incident["id"])  # after Update Incident's search, as far as the module can tell
+    stale = {"total": 1, "data": [{k: v for k, v in xsoar.incident(incident["id"]).items() if k != "entries"}]}
+    stale["data"][0] |= {"status": 2}
+    xsoar.faults.script(Fault(status=200, raw_body=json.dumps(stale)), path_contains="/incidents/search")
     assert run(symphony, config, data_path, short_id=SHORT_ID, status="Ongoing")["action"] == "unchanged"
-    assert len(entries(xsoar, incident)) == 1
+    assert entries(xsoar, incident) == []
 
 
 def test_a_comment_is_written_once_per_uuid(symphony, xsoar, config, data_path, incident):
@@ -118,10 +173,101 @@ def test_a_comment_is_written_once_per_uuid(symphony, xsoar, config, data_path, 
     [entry] = xsoar.incident(incident["id"])["entries"]
     assert sekoia_comment_uuid(entry["contents"]) == "c-77" and entry["format"] == "markdown"
     assert "seen on **3 hosts**" in entry["contents"] and "alice" in entry["contents"]
-    edited = COMMENT | {"content": "edited"}  # the same Sekoia.io comment: mirrored already
-    assert run(symphony, config, data_path, **arguments | {"comment": edited})["action"] == "unchanged"
     plain = {"short_id": SHORT_ID, "comment": "a plain text"}
     assert [run(symphony, config, data_path, **plain)["action"] for _ in range(2)] == ["noted", "unchanged"]
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "Mirrored already: Sekoia.io comment c-77",  # a person quoting the tag
+        "**alice** commented on Sekoia.io alert ALsync1 (Sekoia.io comment c-77):\n\nseen on **3 hosts**\n\n"
+        "[synced by the Sekoia.io XSOAR module]",  # a person's note copying the whole entry, marker included
+    ],
+)
+def test_a_persons_note_quoting_the_comments_tag_does_not_drop_the_comment(
+    symphony, xsoar, config, data_path, incident, forged
+):
+    """Issue 17 class 1: only the module's own entries (marked, not a person's note) with the comment's tag and text
+    count as its mirror."""
+    xsoar.note_as_person(incident["id"], forged, user="mallory")
+    assert run(symphony, config, data_path, short_id=SHORT_ID, comment=COMMENT)["action"] == "noted"
+    assert [sekoia_comment_uuid(text) for text in entries(xsoar, incident)][-1] == "c-77"
+
+
+def test_a_comment_for_a_closed_incident_is_appended_to_its_close_notes_once(
+    symphony, xsoar, config, data_path, incident
+):
+    xsoar.close_as_person(incident["id"], "Resolved", "fixed the host", user="bob")
+    arguments = {"short_id": SHORT_ID, "status": "Ongoing", "comment": COMMENT, "changed_at": 1.0}  # superseded
+    results = run(symphony, config, data_path, **arguments)
+    assert results["action"] == "noted" and "bob" in results["superseded_by"]
+    stored = xsoar.incident(incident["id"])
+    assert stored["status"] == 2 and stored["entries"] == []  # nothing written into the closed war room
+    assert stored["closeNotes"].startswith("fixed the host\n\n---\n**alice** commented on Sekoia.io alert ALsync1")
+    assert "(Sekoia.io comment c-77)" in stored["closeNotes"] and "seen on **3 hosts**" in stored["closeNotes"]
+    assert run(symphony, config, data_path, **arguments)["action"] == "unchanged"
+    assert xsoar.count("POST", "/incident") - xsoar.count("POST", "/incidents") - xsoar.count("POST", "batch") == 1
+    long = COMMENT | {"uuid": "c-78", "content": "x" * 5000}
+    assert run(symphony, config, data_path, short_id=SHORT_ID, comment=long)["action"] == "noted"
+    assert "x" * 4000 + " [truncated]" in xsoar.incident(incident["id"])["closeNotes"]
+
+
+def test_comments_appended_to_close_notes_are_kept_by_a_new_closure_by_the_module(
+    symphony, xsoar, config, data_path, incident
+):
+    xsoar.close_as_person(incident["id"], "Resolved", "fixed")
+    assert run(symphony, config, data_path, short_id=SHORT_ID, comment=COMMENT)["action"] == "noted"
+    xsoar.reopen_as_person(incident["id"])
+    assert run(symphony, config, data_path, short_id=SHORT_ID, status="Closed")["action"] == "closed"
+    notes = xsoar.incident(incident["id"])["closeNotes"]
+    assert notes.startswith(f"Sekoia.io alert {SHORT_ID} is Closed") and "(Sekoia.io comment c-77)" in notes
+
+
+def test_a_closed_incident_whose_close_notes_are_full_keeps_them_and_says_so(
+    symphony, xsoar, config, data_path, incident
+):
+    xsoar.close_as_person(incident["id"], "Resolved", "n" * 19990)
+    outcome = symphony.run_action(
+        "UpdateIncident", config, {"short_id": SHORT_ID, "comment": COMMENT}, data_path=data_path, in_process=True
+    )
+    assert outcome.results["action"] == "unchanged" and "close notes are full" in outcome.logs
+    assert xsoar.incident(incident["id"])["closeNotes"] == "n" * 19990
+
+
+# Every combination playbooks/sync_alert_changes_to_xsoar.json sends (Alert Updated: a status change with or without
+# its workflow comment, a comment with the alert's status), on an open and on a closed incident: the second run of the
+# same arguments says `unchanged` and sends XSOAR no write.
+LATER = time.time() + 60  # a change's time, after the person's closure below (the later change wins)
+REPLAYS = [
+    ("open", {"status": "Closed", "comment": "None"}, "closed"),
+    ("open", {"status": "Closed", "comment": COMMENT}, "closed"),
+    ("open", {"status": "Rejected", "comment": COMMENT, "changed_at": LATER}, "closed"),
+    ("open", {"status": "Acknowledged", "comment": "None"}, "unchanged"),
+    ("open", {"status": "Ongoing", "comment": COMMENT}, "noted"),
+    ("closed", {"status": "Ongoing", "comment": "None"}, "reopened"),
+    ("closed", {"status": "Acknowledged", "comment": COMMENT, "changed_at": LATER}, "reopened"),
+    ("closed", {"status": "Closed", "comment": COMMENT}, "noted"),
+    ("closed", {"status": "Rejected", "comment": COMMENT, "changed_at": LATER}, "closed"),
+]
+WRITES = ("/entry", "batchClose", "/incident")
+
+
+def writes(xsoar) -> int:
+    return sum(1 for r in xsoar.requests if r["path"].endswith(WRITES) or "/entry/" in r["path"])
+
+
+@pytest.mark.parametrize(("state", "arguments", "first"), REPLAYS)
+def test_a_replay_changes_nothing_and_says_unchanged(
+    symphony, xsoar, config, data_path, incident, state, arguments, first
+):
+    if state == "closed":
+        xsoar.close_as_person(incident["id"], "Resolved", "done", user="bob")
+    arguments = {"alert_uuid": UUID, "short_id": SHORT_ID} | arguments
+    assert run(symphony, config, data_path, **arguments)["action"] == first
+    before = writes(xsoar)
+    assert run(symphony, config, data_path, **arguments)["action"] == "unchanged"
+    assert writes(xsoar) == before
 
 
 def test_a_comment_object_rendered_as_json_text_is_read_back(symphony, xsoar, config, data_path, incident):
@@ -137,6 +283,36 @@ def test_without_the_war_room_read_the_comment_is_written_with_a_warning(symphon
     )
     assert outcome.results["action"] == "noted" and len(entries(xsoar, incident)) == 1
     assert "does not serve POST /investigation/" in outcome.logs
+
+
+@pytest.mark.parametrize(
+    "answered",
+    [
+        [{"id": "41", "CustomFields": {"alertid": "ALother"}}],  # an XSOAR that ignored the query
+        [{"CustomFields": {"alertid": SHORT_ID}}],  # an incident without id
+    ],
+)
+def test_an_incident_not_carrying_the_alerts_identity_is_never_changed(
+    symphony, xsoar, config, data_path, incident, answered
+):
+    """Issue 17 class 4: the incident found must carry the alert's identity and an id."""
+    xsoar.faults.script(
+        Fault(status=200, raw_body=json.dumps({"total": 1, "data": answered})), path_contains="/incidents/search"
+    )
+    outcome = symphony.run_action(
+        "UpdateIncident", config, {"short_id": SHORT_ID, "status": "Closed"}, data_path=data_path, in_process=True
+    )
+    assert outcome.results is None and "do not carry it" in outcome.error and "nothing is changed" in outcome.error
+    assert xsoar.count("POST", "batchClose") == 0 and xsoar.incident(incident["id"])["status"] == 1
+
+
+def test_lookups_are_single_term_queries_on_alertid_then_the_uuid(symphony, xsoar, config, data_path, incident):
+    assert run(symphony, config, data_path, short_id=SHORT_ID, alert_uuid=UUID)["found"]
+    assert run(symphony, config, data_path, short_id="ALelse", alert_uuid=UUID)["found"]
+    queries = [
+        json.loads(r["body"])["filter"].get("query") for r in xsoar.requests if "/incidents/search" in r["path"]
+    ]
+    assert queries == [f'alertid:"{SHORT_ID}"', 'alertid:"ALelse"', f'sekoiaioalertuuid:"{UUID}"']
 
 
 def test_an_alert_without_incident_is_not_found(symphony, xsoar, config, data_path):

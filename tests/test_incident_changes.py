@@ -2,6 +2,7 @@
 person before the next poll is a reopening to emit; the war rooms of all open incidents are read in turn; every
 change carries its time."""
 
+import json
 import math
 import time
 from pathlib import Path
@@ -45,6 +46,7 @@ def incident(xsoar: XsoarSimulator, short_id: str) -> str:
 def update_incident(symphony, xsoar: XsoarSimulator, data_path: Path, status: str) -> None:
     """Update Incident mirrors a Sekoia.io status of alert ALx."""
     config = {"api_key": "unused", "xsoar_url": xsoar.api_url_v8, "xsoar_api_key": XSOAR_API_KEY}
+    config |= {"xsoar_command_investigation_id": xsoar.playground_id}
     arguments = {"short_id": "ALx", "status": status}
     outcome = symphony.run_action(
         "UpdateIncident", config | {"xsoar_api_key_id": "17"}, arguments, data_path=data_path, in_process=True
@@ -153,3 +155,37 @@ def test_a_closure_emitted_just_before_a_kill_is_remembered_and_its_undoing_seen
     restarted = IncidentStates(tmp_path / "state.json")
     assert restarted.load() is None
     assert poll(IncidentChanges(client, restarted, watched=100, log=lambda *_: None)) == [(target, "reopened")]
+
+
+def test_war_rooms_are_read_from_a_time_and_notes_come_oldest_first_whatever_xsoar_answers(xsoar, client, tmp_path):
+    """The simulator answers newest first (the real order is unconfirmed): the notes still come in creation order,
+    and each read asks only for the entries since what the poll compares them with (`fromTime`)."""
+    target = incident(xsoar, "ALx")
+    changes = lister(client, tmp_path)
+    poll(changes)
+    first, second = (xsoar.note_as_person(target, text) for text in ("first", "second"))
+    noted = [item["event"]["note"]["id"] for item in changes.list_since(SINCE) if item]
+    assert noted == [first["id"], second["id"]]
+    reads = [json.loads(r["body"]) for r in xsoar.requests if "/investigation/" in r["path"]]
+    assert all("fromTime" in body for body in reads)
+    assert reads[-1]["fromTime"] <= first["created"]
+
+
+def test_a_persons_closure_stays_a_change_when_the_module_appends_a_comment_to_its_notes(
+    symphony, xsoar, client, tmp_path, data_path
+):
+    target = incident(xsoar, "ALx")
+    changes = lister(client, tmp_path)
+    poll(changes)
+    xsoar.close_as_person(target, "Resolved", "done", "bob")
+    config = {"api_key": "unused", "xsoar_url": xsoar.api_url_v8, "xsoar_api_key": XSOAR_API_KEY}
+    comment = {"uuid": "c-1", "content": "from Sekoia.io", "author": "alice"}
+    outcome = symphony.run_action(
+        "UpdateIncident",
+        config | {"xsoar_api_key_id": "17"},
+        {"short_id": "ALx", "comment": comment},
+        data_path=data_path,
+        in_process=True,
+    )
+    assert outcome.results["action"] == "noted" and "from Sekoia.io" in xsoar.incident(target)["closeNotes"]
+    assert poll(changes) == [(target, "closed")]

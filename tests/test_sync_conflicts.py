@@ -28,6 +28,7 @@ def config(sekoia: SekoiaSimulator, xsoar: XsoarSimulator) -> dict:
         "xsoar_mode": "api",
         "xsoar_api_key": XSOAR_API_KEY,
         "xsoar_api_key_id": "17",
+        "xsoar_command_investigation_id": xsoar.playground_id,
     }
 
 

@@ -22,6 +22,7 @@ def config(xsoar: XsoarSimulator) -> dict:
         "xsoar_mode": "api",
         "xsoar_api_key": XSOAR_API_KEY,
         "xsoar_api_key_id": "17",
+        "xsoar_command_investigation_id": xsoar.playground_id,
     }
 
 

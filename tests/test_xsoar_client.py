@@ -103,9 +103,10 @@ def test_a_search_whose_data_is_not_a_list_of_incidents_is_malformed(xsoar, monk
 def test_of_two_incidents_created_in_the_same_instant_every_run_finds_the_lower_id(xsoar, monkeypatch):
     client, _ = api_client(xsoar, monkeypatch)
     created = "2026-12-02T10:00:00.5Z"
-    data = [{"id": "10", "created": created}, {"id": "9", "created": created}]  # not numeric order
+    found = {"created": created, "CustomFields": {"alertid": "A"}}
+    data = [found | {"id": "10"}, found | {"id": "9"}]  # not numeric order
     xsoar.faults.script(Fault(status=200, raw_body=json.dumps({"total": 2, "data": data})), method="POST")
-    assert client.find_incident("A") == {"id": "9", "created": created}
+    assert client.find_incident("A") == found | {"id": "9"}
     assert json.loads(xsoar.requests[-1]["body"])["filter"]["sort"] == [{"field": "created", "asc": True}]
 
 

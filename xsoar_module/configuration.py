@@ -5,6 +5,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
+from xsoar_module.bounds import check_identifier
 from xsoar_module.errors import ConfigurationError
 from xsoar_module.models.schema import ManifestModel, drop_null_variants
 
@@ -146,6 +147,11 @@ class ModuleConfiguration(ManifestModel):
     xsoar_api_key_id: str | None = Field(
         None, description="XSOAR 8 / XSIAM API key ID, sent as x-xdr-auth-id (api mode; empty for XSOAR 6)"
     )
+    xsoar_command_investigation_id: str | None = Field(
+        None,
+        description="Sync: the ID of an XSOAR investigation that stays open (e.g. your Playground's), where Update "
+        "Incident runs !reopenInvestigation id=<incident> (a closed incident's war room refuses commands)",
+    )
     verify_certificate: bool = Field(True, description="Verify the TLS certificate of XSOAR")
     ca_certificate: str | None = Field(
         None, description="PEM of an extra certificate authority to trust for XSOAR (private CA)"
@@ -171,6 +177,11 @@ class ModuleConfiguration(ManifestModel):
     @classmethod
     def _credential(cls, value: str | None, info: ValidationInfo) -> str | None:
         return check_credential(value, info.field_name or "credential")
+
+    @field_validator("xsoar_command_investigation_id")
+    @classmethod
+    def _investigation_id(cls, value: str | None) -> str | None:
+        return check_identifier(value.strip(), "xsoar_command_investigation_id") or None if value else None
 
     @field_validator("ca_certificate")
     @classmethod

@@ -200,7 +200,7 @@ def test_rest_create_then_search_by_custom_field(simulator, base, headers):
 
 
 def test_strict_create_drops_what_the_create_request_does_not_have(simulator):
-    body = {"dbotMirrorId": "AL1", "alertId": "AL1", "id": "99", "version": 5, "CustomFields": {"alertid": "AL1"}}
+    body = {"dbotMirrorId": "AL1", "alertId": "AL1", "version": 5, "CustomFields": {"alertid": "AL1"}}
     incident = create(simulator.url, v6_headers(), **body).json()
     assert incident["id"] == "1" and incident["version"] == 1 and incident["dbotMirrorId"] == ""
     assert "alertId" not in incident and incident["CustomFields"] == {"alertid": "AL1"}
@@ -230,7 +230,7 @@ def test_lenient_create_keeps_every_key():
     ],
 )
 def test_search_queries_with_and_or(query, names):
-    with XsoarSimulator(api_key=KEY, strict=False) as lenient:
+    with XsoarSimulator(api_key=KEY, strict=False, query_or=True) as lenient:
         create(lenient.url, v6_headers(), name="both", CustomFields={"alertid": "A"}, dbotMirrorId="M")
         create(lenient.url, v6_headers(), name="custom", CustomFields={"alertid": "A"})
         create(lenient.url, v6_headers(), name="mirror", dbotMirrorId="M")
@@ -240,7 +240,9 @@ def test_search_queries_with_and_or(query, names):
         assert sorted(i["name"] for i in found["data"]) == names
 
 
-@pytest.mark.parametrize("query", ["status:Active and", "free text", 'alertid:"unclosed', "or alertid:A"])
+@pytest.mark.parametrize(
+    "query", ["status:Active and", "free text", 'alertid:"unclosed', "or alertid:A", 'alertid:"A" or alertid:"B"']
+)
 def test_unsupported_queries_are_refused_not_matching_everything(simulator, query):
     create(simulator.url, v6_headers())
     response = search(simulator.url, v6_headers(), query)

@@ -49,7 +49,7 @@ def test_demisto_py_creates_and_searches_incidents(simulator, version):
     created = api.create_incident(create_incident_request=request)
     assert created.id == "1" and created.name == "PowerShell Download Cradle" and created.severity == 3
     assert created.created is not None and created.modified is not None
-    query = IncidentFilter(query='alertid:"ALz7Qm3KpW2x" or dbotMirrorId:"ALz7Qm3KpW2x"', page=0, size=1)
+    query = IncidentFilter(query='alertid:"ALz7Qm3KpW2x"', page=0, size=1)
     found = api.search_incidents(filter=SearchIncidentsData(filter=query))
     assert found.total == 1 and found.data[0].custom_fields == {"alertid": "ALz7Qm3KpW2x"}
     assert api.search_incidents(filter=SearchIncidentsData(filter=IncidentFilter(query='alertid:"x"'))).total == 0
@@ -84,7 +84,7 @@ def test_demisto_py_closes_notes_reopens_and_searches_by_modified_time(simulator
     assert changed.data[0].closing_user_id == "admin" and changed.data[0].close_notes == "noise"
     dated = IncidentFilter(from_date=since, query="")
     assert api.search_incidents(filter=SearchIncidentsData(filter=dated)).total == 0  # fromDate is the creation time
-    reopen = UpdateEntry(investigation_id=first.id, data="!reopenInvestigation")
+    reopen = UpdateEntry(investigation_id=simulator.playground_id, data=f"!reopenInvestigation id={first.id}")
     [answer] = api.investigation_add_entries_sync(update_entry=reopen)
     assert answer.type == 1 and simulator.incident(first.id)["status"] == 1
     assert parse_time(simulator.incident(second.id)["modified"]) == second.modified  # untouched

@@ -118,9 +118,9 @@ def test_entries_marked_as_notes_and_read_back_through_the_investigation(simulat
     read = post(simulator, f"/investigation/{incident['id']}", {}, v8=True)
     assert read.status_code == 200
     body = read.json()
-    assert [(e["contents"], e["note"], e["user"]) for e in body["entries"]] == [
-        ("mine", True, "sekoia-module"),
+    assert [(e["contents"], e["note"], e["user"]) for e in body["entries"]] == [  # newest first
         ("a person's note", True, "j.doe"),
+        ("mine", True, "sekoia-module"),
     ]
     assert body["users"] == ["j.doe", "sekoia-module"] and body["id"] == incident["id"]
     latest = post(simulator, f"/investigation/{incident['id']}", {"pageSize": 1}).json()["entries"]
@@ -133,12 +133,13 @@ def test_entries_marked_as_notes_and_read_back_through_the_investigation(simulat
 
 def test_reopen_through_the_command_and_its_refusals(simulator):
     incident = created(simulator)
-    run = {"investigationId": incident["id"], "data": "!reopenInvestigation"}
+    run = {"investigationId": simulator.playground_id, "data": f"!reopenInvestigation id={incident['id']}"}
     not_closed = post(simulator, "/entry/execute/sync", run).json()
     assert [(e["type"], e["contents"]) for e in not_closed] == [(4, "Incident is not closed")]
     simulator.close_as_person(incident["id"], "False Positive", "noise")
     reopened = post(simulator, "/entry/execute/sync", run)
     assert reopened.status_code == 200 and [e["type"] for e in reopened.json()] == [1]
+    assert [e["investigationId"] for e in reopened.json()] == [simulator.playground_id]
     stored = simulator.incident(incident["id"])
     assert (stored["status"], stored["closed"], stored["closingUserId"]) == (1, ZERO_TIME, "")
     assert (stored["closeReason"], stored["closeNotes"]) == ("False Positive", "noise")  # kept: stale after a reopen
@@ -221,3 +222,38 @@ def test_times_are_written_as_xsoar_does_with_trailing_zeros_dropped(simulator):
     for stamp in (incident["created"], incident["modified"], incident["occurred"]):
         found_time = re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.(\d{1,6}))?Z", stamp)
         assert found_time and not (found_time[1] or "").endswith("0")
+
+
+def test_a_closed_investigation_refuses_entries_and_commands_with_412(simulator):
+    """Published rule (swagger): `POST /entry` and `POST /entry/execute/sync` answer 412 into a closed war room."""
+    incident = created(simulator)
+    simulator.close_as_person(incident["id"])
+    for path, data in (("/entry", "a note"), ("/entry/execute/sync", "!reopenInvestigation")):
+        refused = post(simulator, path, {"investigationId": incident["id"], "data": data})
+        assert refused.status_code == 412 and refused.json()["error"] == "In case of closed investigation"
+    assert simulator.incident(incident["id"])["entries"] == [] and simulator.incident(incident["id"])["status"] == 2
+
+
+def test_reopen_investigation_runs_from_an_open_investigation_with_the_incidents_id(simulator):
+    """Published rule (xsoar.pan.dev): `reopenInvestigation id=<incident>` reopens that incident; from another open
+    incident's war room as from the Playground."""
+    closed, other = created(simulator), created(simulator)
+    simulator.close_as_person(closed["id"])
+    command = {"investigationId": other["id"], "data": f'!reopenInvestigation id="{closed["id"]}"'}
+    assert [e["type"] for e in post(simulator, "/entry/execute/sync", command).json()] == [1]
+    assert simulator.incident(closed["id"])["status"] == 1 and simulator.incident(other["id"])["status"] == 1
+    unknown = post(simulator, "/entry/execute/sync", command | {"data": "!reopenInvestigation id=999"}).json()
+    assert [(e["type"], e["contents"]) for e in unknown] == [(4, "Could not find incident 999")]
+
+
+def test_war_room_reads_honour_from_time_newest_first(simulator):
+    """Unconfirmed order and paging: the simulator answers newest first, so that no reader relies on oldest first."""
+    incident = created(simulator)
+    for text in ("one", "two", "three"):
+        post(simulator, "/entry", {"investigationId": incident["id"], "data": text})
+        time.sleep(0.002)
+    stored = simulator.incident(incident["id"])["entries"]
+    read = post(simulator, f"/investigation/{incident['id']}", {"fromTime": stored[1]["created"]}).json()
+    assert [e["contents"] for e in read["entries"]] == ["three", "two"]
+    bad = post(simulator, f"/investigation/{incident['id']}", {"fromTime": "yesterday"})
+    assert bad.status_code == 400 and "fromTime" in bad.json()["error"]

@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     from xsoar_module.clients.sekoia import SekoiaClient
     from xsoar_module.clients.xsoar import XsoarClient
 
-STATUS_CLOSED = 2  # XSOAR's status of a closed incident
-
 
 @dataclass(frozen=True)
 class AlertFields:
@@ -70,8 +68,7 @@ class IncidentRefresh:
         self.id = str(incident.get("id"))
 
     def apply(self, brought: AlertFields) -> Refreshed:
-        if self.incident.get("status") == STATUS_CLOSED:
-            return Refreshed("unchanged", [], f"incident {self.id} is closed: a closed incident is not rewritten")
+        """Write what differs on an open incident (the caller leaves a closed one alone)."""
         changes = merged(
             urgency_changes(self.incident, brought.urgency) if brought.urgency else {},
             label_changes(self.incident, brought.occurrences, brought.last_seen_at),

@@ -10,24 +10,25 @@ from pydantic import Field, field_validator, model_validator
 
 from xsoar_module.actions.base import ModuleAction
 from xsoar_module.bounds import check_identifier
-from xsoar_module.errors import ModuleError
+from xsoar_module.errors import ModuleError, RejectedRequestError
 from xsoar_module.mapping.sync import (
     CLOSING_STATUSES,
     OPEN_STATUSES,
     absent,
+    appended_comments,
     close_notes,
     close_reason_for,
     closure_note,
     comment_text,
-    is_marked,
+    holds_comment,
+    is_module_closure,
     is_reopen_note,
     reason_agrees,
     reopen_note,
-    reopen_refused_note,
     sekoia_change_wins,
-    sekoia_comment_uuid,
     status_name,
     war_room_entry,
+    with_comment,
 )
 from xsoar_module.models.schema import ManifestModel
 
@@ -36,7 +37,8 @@ if TYPE_CHECKING:  # loaded when the action runs (main.py imports every item in 
     from xsoar_module.clients.sekoia import SekoiaClient
     from xsoar_module.clients.xsoar import XsoarClient
 
-STATUS_CLOSED = 2  # XSOAR's status of a closed incident
+STATUS_ACTIVE, STATUS_CLOSED = 1, 2  # XSOAR's statuses of an active and a closed incident
+MIRROR_LOOKBACK = 3600.0  # seconds before a change from which the war room is read for its mirror
 Action = Literal["closed", "reopened", "noted", "updated", "unchanged", "not_found"]
 Step = Literal["close", "reopen"]
 
@@ -52,7 +54,8 @@ class UpdateIncidentArguments(ManifestModel):
     comment: dict[str, Any] | str | None = Field(
         None,
         description="A Sekoia.io comment ({{ node.0.comment }}) or a text: a war-room entry, once per comment "
-        "uuid; the close notes when the status closes the incident",
+        "uuid; the close notes when the status closes the incident; appended to the close notes of a closed "
+        "incident (its war room refuses entries)",
     )
     close_reasons: dict[str, str] | None = Field(
         None,
@@ -161,7 +164,10 @@ class UpdateIncidentArguments(ManifestModel):
 class UpdateIncidentResults(ManifestModel):
     incident_id: str | None = Field(None, description="ID of the XSOAR incident of the alert, when found")
     found: bool = Field(description="True when XSOAR has an incident for this alert")
-    action: Action = Field(description="What changed: closed, reopened, noted, unchanged or not_found")
+    action: Action = Field(
+        description="What changed: closed, reopened, noted, updated (urgency, occurrences or events), unchanged or "
+        "not_found"
+    )
     superseded_by: str | None = Field(
         None,
         description="The later change made by a person in XSOAR that won over the status, when it was not applied",
@@ -180,7 +186,10 @@ class UpdateIncident(ModuleAction):
     name = "Update Incident"
     description = (
         "Mirror a Sekoia.io alert's change onto its Cortex XSOAR incident (REST API): Closed/Rejected close it, an "
-        "open status reopens it, a comment becomes a war-room entry. A replay changes nothing"
+        "open status reopens it (from the investigation xsoar_command_investigation_id), a comment becomes a "
+        "war-room entry (or, for a closed incident, part of its close notes), a new urgency sets the severity and "
+        "urgency fields of an open incident, with the occurrences, last sighting and new events. A replay changes "
+        "nothing"
     )
     results_model = UpdateIncidentResults
 
@@ -195,6 +204,7 @@ class UpdateIncident(ModuleAction):
                 return UpdateIncidentResults(found=False, action="not_found")
             incident_id = str(incident.get("id"))
             update = IncidentUpdate(xsoar, incident, arguments, self.log, self.sekoia_client)
+            update.command_investigation = config.xsoar_command_investigation_id
             action = update.apply()
             refreshed = self._refresh(xsoar, incident, arguments)
         if refreshed is not None and action == "unchanged":
@@ -213,7 +223,7 @@ class UpdateIncident(ModuleAction):
         self, xsoar: "XsoarClient", incident: dict[str, Any], arguments: UpdateIncidentArguments
     ) -> "Refreshed | None":
         """The alert's urgency, occurrences, last sighting and new events written on the incident, when brought."""
-        from xsoar_module.actions.incident_refresh import AlertFields, IncidentRefresh
+        from xsoar_module.actions.incident_refresh import AlertFields, IncidentRefresh, Refreshed
         from xsoar_module.mapping.alert_changes import urgency_of
 
         brought = AlertFields(
@@ -225,14 +235,18 @@ class UpdateIncident(ModuleAction):
         )
         if not brought.brought:
             return None
-        refreshed = IncidentRefresh(xsoar, incident, arguments.alert, self.log, self.sekoia_client).apply(brought)
+        if incident.get("status") == STATUS_CLOSED:
+            why = f"incident {incident.get('id')} is closed: a closed incident is not rewritten"
+            refreshed = Refreshed("unchanged", [], why)
+        else:
+            refreshed = IncidentRefresh(xsoar, incident, arguments.alert, self.log, self.sekoia_client).apply(brought)
         if refreshed.why:
             self.log(f"Incident {incident.get('id')} of alert {arguments.alert}: {refreshed.why}", level="info")
         return refreshed
 
 
 class IncidentUpdate:
-    """One alert change applied to one incident."""
+    """One alert change applied to one incident. Nothing is written into a closed war room (XSOAR refuses it)."""
 
     def __init__(
         self,
@@ -250,6 +264,11 @@ class IncidentUpdate:
         self.id = str(incident.get("id"))
         self.war_room = str(incident.get("investigationId") or self.id)
         self.superseded_by: str | None = None
+        self.command_investigation: str | None = None  # where `!reopenInvestigation id=` runs (a module setting)
+
+    @property
+    def closed(self) -> bool:
+        return self.incident.get("status") == STATUS_CLOSED
 
     def apply(self) -> Action:
         status, comment = self.arguments.status, self.arguments.comment
@@ -258,11 +277,15 @@ class IncidentUpdate:
         return "noted" if comment is not None and self._note(comment) else "unchanged"
 
     def _close(self, status: str, comment: dict[str, Any] | str | None) -> Action:
-        """Close the incident with the status's reason, then say so in its war room (Incident Updated knows by this
-        note a closure undone before its next poll)."""
+        """Say so in the war room while it is open (Incident Updated knows by this note a closure undone before its
+        next poll), then close the incident with the status's reason; the comment travels in the close notes, with the
+        comments appended to them while the incident was closed before (XSOAR may keep close notes over a reopening:
+        unconfirmed)."""
         reason = close_reason_for(status, self.arguments.close_reasons) or "Resolved"
-        self.xsoar.close_incident(self.id, reason, close_notes(comment, self.arguments.alert, status))
-        self.xsoar.add_entry(self.war_room, closure_note(self.arguments.alert, status, reason))
+        if not self.closed:
+            self.xsoar.add_entry(self.war_room, closure_note(self.arguments.alert, status, reason))
+        notes = close_notes(comment, self.arguments.alert, status) + appended_comments(self.incident.get("closeNotes"))
+        self.xsoar.close_incident(self.id, reason, notes)
         return "closed"
 
     def _superseded(self, status: str) -> bool:
@@ -285,22 +308,21 @@ class IncidentUpdate:
     def _step(self, status: str) -> Step | None:
         """What the status asks of the incident: closed (open, or closed with a reason of another status when the
         change's time is known), reopened (closed), or nothing."""
-        closed = self.incident.get("status") == STATUS_CLOSED
         if status in CLOSING_STATUSES:
             other_reason = not reason_agrees(self.incident.get("closeReason"), status, self.arguments.close_reasons)
-            return "close" if not closed or (other_reason and self.arguments.changed_at is not None) else None
-        return "reopen" if status in OPEN_STATUSES and closed else None
+            return "close" if not self.closed or (other_reason and self.arguments.changed_at is not None) else None
+        return "reopen" if status in OPEN_STATUSES and self.closed else None
 
     def _later_closure(self) -> str | None:
-        """The incident's closure by a person (close notes without the marker), when it is later than the alert's
+        """The incident's closure by a person (close notes not the module's), when it is later than the alert's
         change by the rule (`sekoia_change_wins`); None without the change's time."""
         from xsoar_module.timing import iso8601_seconds, xsoar_epoch
 
         changed_at = self.arguments.changed_at
         closed_at = xsoar_epoch(self.incident.get("closed"))
-        if changed_at is None or closed_at is None or self.incident.get("status") != STATUS_CLOSED:
+        if changed_at is None or closed_at is None or not self.closed:
             return None
-        if is_marked(self.incident.get("closeNotes")):
+        if is_module_closure(self.incident.get("closeNotes")):
             return None
         sekoia_after = self._follows_mirror(changed_at, closed_at)
         xsoar_after = sekoia_after and self._closure_follows_mirror(closed_at)
@@ -311,11 +333,11 @@ class IncidentUpdate:
 
     def _closure_follows_mirror(self, closed_at: float) -> bool:
         """Whether the person's closure came after this module's reopening of the incident in the same second (its
-        reopen note tells); False when the war room cannot be read."""
+        reopen note tells; the entries of that second are read); False when the war room cannot be read."""
         from xsoar_module.mapping.war_room import follows_mirror_note
 
         try:
-            entries = self.xsoar.investigation_entries(self.war_room)
+            entries = self.xsoar.investigation_entries(self.war_room, from_time=closed_at)
         except ModuleError as exc:
             self.log(f"The war room of incident {self.id} could not be read ({exc})", level="warning")
             return False
@@ -345,39 +367,70 @@ class IncidentUpdate:
         return status_change_follows_own(alert.get("history"), status, changed_at, is_own, current)
 
     def _reopen(self, status: str, comment: dict[str, Any] | str | None) -> Action:
-        refused = self.xsoar.reopen_incident(self.war_room)
-        if refused is None:
-            self.xsoar.add_entry(self.war_room, reopen_note(self.arguments.alert, status))
-            if comment is not None:
-                self._note(comment)
-            return "reopened"
-        self.log(f"Cortex XSOAR did not reopen incident {self.id}: {refused}", level="warning")
-        noted = self._write_once(reopen_refused_note(self.arguments.alert, status, refused))
-        if comment is not None and self._note(comment):
-            noted = True
-        return "noted" if noted else "unchanged"
+        """Run `!reopenInvestigation id=<incident>` from the command investigation (the closed war room refuses
+        commands), then say so in the reopened war room (Incident Updated knows the module's reopening by it). When
+        XSOAR refuses while a person reopened the incident meanwhile, nothing is left to do; otherwise the run fails
+        naming XSOAR's reason."""
+        refused = self.xsoar.reopen_incident(self.id, self.command_investigation)
+        if refused is not None:
+            now = self.xsoar.get_incident(self.id)
+            if now is None or now.get("status") == STATUS_CLOSED:
+                raise RejectedRequestError(
+                    f"Cortex XSOAR did not reopen incident {self.id} (alert {self.arguments.alert} is {status} "
+                    f"again): {refused}. The command ran in investigation {self.command_investigation} "
+                    "(xsoar_command_investigation_id): it must exist and stay open, and the API key's role must "
+                    "allow reopenInvestigation"
+                )
+            self.log(f"Incident {self.id} was reopened meanwhile, not by this run: {refused}", level="info")
+            self.incident = now
+            noted = comment is not None and self._note(comment)
+            return "noted" if noted else "unchanged"
+        self.incident = self.incident | {"status": STATUS_ACTIVE}
+        self.xsoar.add_entry(self.war_room, reopen_note(self.arguments.alert, status))
+        if comment is not None:
+            self._note(comment)
+        return "reopened"
 
     def _note(self, comment: dict[str, Any] | str) -> bool:
-        """Write the comment's war-room entry unless it is empty or already there; True when written."""
+        """Mirror the comment unless it is empty or mirrored already: a war-room entry, or, for a closed incident
+        (its war room refuses entries), a part of its close notes; True when written."""
         if not comment_text(comment):
             return False
-        uuid = comment.get("uuid") if isinstance(comment, dict) else None
-        return self._write_once(war_room_entry(comment, self.arguments.alert), str(uuid) if uuid else None)
+        if self.closed:
+            return self._append_to_close_notes(comment)
+        return self._write_once(comment)
 
-    def _write_once(self, text: str, comment_uuid: str | None = None) -> bool:
-        """Write the entry unless the war room has it (the same text, or the same Sekoia.io comment uuid)."""
-        entries = self.xsoar.investigation_entries(self.war_room)
+    def _append_to_close_notes(self, comment: dict[str, Any] | str) -> bool:
+        """Append the comment to the closed incident's close notes (`update_incident`), once."""
+        notes = self.incident.get("closeNotes")
+        if holds_comment(notes, comment):
+            return False
+        appended = with_comment(notes, comment, self.arguments.alert)
+        if appended is None:
+            self.log(
+                f"Incident {self.id} is closed and its close notes are full: the Sekoia.io comment of alert "
+                f"{self.arguments.alert} is not mirrored (read it on Sekoia.io)",
+                level="warning",
+            )
+            return False
+        self.incident = self.xsoar.update_incident(self.incident, {"closeNotes": appended})
+        self.log(f"Incident {self.id} is closed: the comment is appended to its close notes", level="info")
+        return True
+
+    def _write_once(self, comment: dict[str, Any] | str) -> bool:
+        """Write the comment's war-room entry unless the war room holds it: an entry of this module (marked, not a
+        person's note) with the comment's tag and text. Entries since an hour before the change are read (Sekoia.io's
+        and XSOAR's clocks may differ), whatever their order."""
+        changed_at = self.arguments.changed_at
+        since = changed_at - MIRROR_LOOKBACK if changed_at is not None else None
+        entries = self.xsoar.investigation_entries(self.war_room, from_time=since)
         if entries is None:
             self.log(
                 f"Cortex XSOAR does not serve POST /investigation/{self.war_room} (outside its published API): the "
                 "entry is written without checking whether it already was (a replay writes it again)",
                 level="warning",
             )
-        elif any(_same(entry.get("contents"), text, comment_uuid) for entry in entries):
+        elif any(entry.get("note") is not True and holds_comment(entry.get("contents"), comment) for entry in entries):
             return False
-        self.xsoar.add_entry(self.war_room, text)
+        self.xsoar.add_entry(self.war_room, war_room_entry(comment, self.arguments.alert))
         return True
-
-
-def _same(contents: Any, text: str, comment_uuid: str | None) -> bool:
-    return contents == text or (comment_uuid is not None and sekoia_comment_uuid(contents) == comment_uuid)

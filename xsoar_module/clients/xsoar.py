@@ -38,7 +38,7 @@ from xsoar_module.errors import (
     ServiceError,
 )
 from xsoar_module.mapping.create_request import CREATE_REQUEST_FIELDS
-from xsoar_module.timing import xsoar_epoch
+from xsoar_module.timing import iso8601_seconds, xsoar_epoch
 
 SERVICE = "Cortex XSOAR"
 TLS_HINT = (
@@ -58,6 +58,8 @@ ENTRY_ERROR = 4  # the type of an error entry in the war room
 UNSERVED = (404, 405)  # what an XSOAR answers for a call it does not serve
 WEBHOOK_PATH = re.compile(r"/instance/execute/[^/]+/?$")
 FIRST_CREATED = [{"field": "created", "asc": True}]
+ALERT_ID, ALERT_UUID = "alertid", "sekoiaioalertuuid"  # the incident fields of the alert's short ID and uuid
+COMMAND_SETTING = "xsoar_command_investigation_id"
 UPDATE_ATTEMPTS = 5  # writes of one update, each after reading the incident again when its version moved
 STALE_STATUSES = (400, 409)  # how XSOAR may refuse a stale version (unconfirmed: the version read again decides)
 
@@ -245,14 +247,27 @@ class XsoarClient(ClosingClient):
         return Delivery(_webhook_incident_id(answer), False, self.http.requests_sent - before)
 
     def find_incident(self, alert_id: str | None, alert_uuid: str | None = None) -> dict[str, Any] | None:
-        """The incident of this alert, if XSOAR has one: by the custom field `alertid` (documented) or by
-        `dbotMirrorId` (stored by some XSOARs), or by the pack's `sekoiaioalertuuid`, in one search; of several
-        (two runs created one at the same time), the first created, as every run sees it: XSOAR sorts by creation, the
-        first two are compared here."""
-        terms = [f"alertid:{_quoted(alert_id)}", f"dbotMirrorId:{_quoted(alert_id)}"] if alert_id else []
-        terms += [f"sekoiaioalertuuid:{_quoted(alert_uuid)}"] if alert_uuid else []
-        found = self.search_incidents({"query": " or ".join(terms), "sort": FIRST_CREATED, "page": 0, "size": 2})
-        return min(found, key=_creation_order) if found else None
+        """The incident of this alert, if XSOAR has one: searched by `alertid` (the short ID: the field this module and
+        Palo Alto's Sekoia XDR integration both set), then, only when that finds nothing and the uuid is given, by the
+        pack's `sekoiaioalertuuid`; one term per query (`or` is unconfirmed). Of several (two runs created one at the
+        same time), the first created, as every run sees it: XSOAR sorts by creation, the first two are compared
+        here. Only an incident with an id that carries the searched identity counts: an answer of other incidents
+        only (an XSOAR that ignored or misread the query) is an error, never acted on."""
+        searches = [(field, value) for field, value in ((ALERT_ID, alert_id), (ALERT_UUID, alert_uuid)) if value]
+        for field, value in searches:
+            search = {"query": f"{field}:{_quoted(value)}", "sort": FIRST_CREATED, "page": 0, "size": 2}
+            found = self.search_incidents(search)
+            carrying = [incident for incident in found if _id_of(incident) and _carries(incident, field, value)]
+            if carrying:
+                return min(carrying, key=_creation_order)
+            if found:
+                others = ", ".join(shorten(_id_of(incident), 40) for incident in found)
+                raise MalformedResponseError(
+                    f"{SERVICE} answered the search {field}:{shorten(value, 80)} with incidents that do not carry it "
+                    f"(ids: {others}; an incident of another alert, or without id): the query was not applied as "
+                    "sent, so nothing is changed; check that xsoar_url points to the Cortex XSOAR API"
+                )
+        return None
 
     def search_incidents(self, search: dict[str, Any]) -> list[dict[str, Any]]:
         """One page of `POST /incidents/search` with this filter (query, sort, page, size...): the incidents."""
@@ -347,22 +362,43 @@ class XsoarClient(ClosingClient):
         answer = self._call("/entry", body, f"the war-room entry of incident {investigation_id}")
         return answer if isinstance(answer, dict) else {}
 
-    def reopen_incident(self, investigation_id: str) -> str | None:
-        """Run `!reopenInvestigation` in the war room (`POST /entry/execute/sync`; the swagger has no reopen call).
-        None when reopened, else XSOAR's reason (the error entry's text)."""
-        body = {"investigationId": investigation_id, "data": REOPEN_COMMAND}
-        answer = self._call("/entry/execute/sync", body, f"the reopening of incident {investigation_id}")
+    def reopen_incident(self, incident_id: str, command_investigation: str | None) -> str | None:
+        """Run `!reopenInvestigation id=<incident>` in an open investigation (`POST /entry/execute/sync`; the swagger
+        has no reopen call, and a closed war room refuses commands), the Playground's given by the module setting
+        `xsoar_command_investigation_id`. None when reopened, else XSOAR's reason (the error entry's text); a
+        ConfigurationError naming the setting when it is empty or XSOAR refuses that investigation."""
+        what = f"the reopening of incident {incident_id} from investigation {shorten(command_investigation, 60)}"
+        if not command_investigation:
+            raise ConfigurationError(
+                f"{COMMAND_SETTING} is empty: reopening an incident runs !reopenInvestigation from an open "
+                "investigation (a closed war room refuses commands); set it to the ID of your XSOAR Playground's "
+                "investigation (or of another war room that stays open)"
+            )
+        body = {"investigationId": command_investigation, "data": f"{REOPEN_COMMAND} id={incident_id}"}
+        response = self.http.request("POST", "/entry/execute/sync", json=body)
+        if response.status_code in (400, 404, 412):
+            error = self._error(response, what)
+            raise ConfigurationError(
+                f"{error}: check {COMMAND_SETTING}, the ID of an investigation that exists and stays open (the "
+                "Playground's)"
+            )
+        if not response.ok:
+            raise self._error(response, what)
+        answer = parse_json(response, SERVICE, "xsoar_url") if response.content.strip() else None
         entries = answer if isinstance(answer, list) else []
         errors = [e for e in entries if isinstance(e, dict) and e.get("type") == ENTRY_ERROR]
-        return str(errors[0].get("contents") or "an error entry")[:200] if errors else None
+        return shorten(errors[0].get("contents") or "an error entry") if errors else None
 
     def investigation_entries(
-        self, investigation_id: str, page_size: int | None = None
+        self, investigation_id: str, page_size: int | None = None, from_time: float | None = None
     ) -> list[dict[str, Any]] | None:
-        """The war-room entries of an investigation, oldest first (`POST /investigation/{id}`, OUTSIDE the published
-        swagger: public scripts reach it through demisto-py's generic request). None when this XSOAR does not serve
-        it (404 or 405)."""
-        body = {"pageSize": page_size} if page_size else {}
+        """The war-room entries of an investigation created at or after `from_time` (epoch seconds, sent as
+        `fromTime` in whole seconds) when given, in the order XSOAR gives them (unconfirmed: callers sort or look at
+        all) (`POST /investigation/{id}`, OUTSIDE the published swagger: Palo Alto's XSOAR-to-XSOAR mirroring reads it
+        with `pageSize` and `fromTime`). None when this XSOAR does not serve it (404 or 405)."""
+        body: dict[str, Any] = {"pageSize": page_size} if page_size else {}
+        if from_time is not None:
+            body["fromTime"] = iso8601_seconds(math.floor(from_time))
         response = self.http.request("POST", f"/investigation/{investigation_id}", json=body)
         if response.status_code in UNSERVED:
             return None
@@ -432,6 +468,13 @@ def _creation_order(incident: dict[str, Any]) -> tuple[float, float, str]:
     identifier = str(incident.get("id"))
     number = float(identifier) if identifier.isdigit() else math.inf
     return xsoar_epoch(incident.get("created")) or math.inf, number, identifier
+
+
+def _carries(incident: dict[str, Any], field: str, value: str) -> bool:
+    """Whether the incident's custom field (else top-level field) `field` is `value`."""
+    custom = incident.get("CustomFields")
+    held = custom.get(field) if isinstance(custom, dict) else None
+    return str(held if held is not None else incident.get(field)) == value
 
 
 def _update_body(incident: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:

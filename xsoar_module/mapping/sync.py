@@ -70,6 +70,13 @@ def marked(text: str) -> str:
     return f"{text.rstrip()}\n\n{MARKER}"
 
 
+MIRROR_CHECKED = 200  # the beginning of a comment's text that a mirror of it must hold
+MAX_APPENDED_COMMENT = 4000  # characters of a comment's text appended to a closed incident's close notes
+MAX_CLOSE_NOTES = 20000  # close notes are not lengthened past this by appended comments
+APPENDED = "\n\n---\n"  # what precedes each comment appended to close notes
+MODULE_CLOSE_NOTES = ("Sekoia.io alert ", "Duplicate of incident ")  # how this module's closure notes begin
+
+
 def duplicate_notes(first_id: str, alert_id: str) -> str:
     """The close notes of an incident that a second run of the alert created at the same time as the first."""
     return marked(
@@ -93,6 +100,45 @@ def sekoia_comment_uuid(entry_text: Any) -> str | None:
         return None
     found = SEKOIA_COMMENT_TAG.search(entry_text)
     return found.group(1) if found else None
+
+
+def holds_comment(text: Any, comment: dict[str, Any] | str) -> bool:
+    """Whether a text this module wrote (marked: a war-room entry, close notes) mirrors the Sekoia.io comment: its tag
+    (for a comment with a uuid) and the beginning of its text are both in it. A person's text quoting the tag alone
+    does not count; one that holds both holds the comment, so nothing is lost."""
+    if not is_marked(text) or not comment_text(comment):
+        return False
+    uuid = comment.get("uuid") if isinstance(comment, dict) else None
+    tag = f"Sekoia.io comment {uuid}" if uuid else ""
+    return tag in text and comment_text(comment)[:MIRROR_CHECKED] in text
+
+
+def is_module_closure(notes: Any) -> bool:
+    """Whether close notes are this module's, written at its closure (`close_notes`, `duplicate_notes`): marked, and
+    beginning as those do. A person's close notes with Sekoia.io comments appended by this module are not."""
+    return is_marked(notes) and notes.lstrip().startswith(MODULE_CLOSE_NOTES)
+
+
+def with_comment(notes: Any, comment: dict[str, Any] | str, alert_id: str) -> str | None:
+    """Close notes with a Sekoia.io comment appended (for a closed incident, whose war room refuses entries): its text
+    cut at MAX_APPENDED_COMMENT characters with a visible ` [truncated]`; None when the notes would pass
+    MAX_CLOSE_NOTES."""
+    text = comment_text(comment)
+    if len(text) > MAX_APPENDED_COMMENT:
+        text = text[:MAX_APPENDED_COMMENT] + " [truncated]"
+    shown: dict[str, Any] | str = comment | {"content": text} if isinstance(comment, dict) else text
+    before = notes.rstrip() if isinstance(notes, str) else ""
+    appended = f"{before}{APPENDED}{war_room_entry(shown, alert_id)}".lstrip("\n")
+    return appended if len(appended) <= MAX_CLOSE_NOTES else None
+
+
+def appended_comments(notes: Any) -> str:
+    """The Sekoia.io comments `with_comment` appended to close notes (from the first), kept by a new closure of a
+    reopened incident: "" when there are none."""
+    if not isinstance(notes, str) or APPENDED not in notes:
+        return ""
+    kept = notes[notes.index(APPENDED) :]
+    return kept if is_marked(kept) else ""
 
 
 def alert_comment(note: dict[str, Any] | str, incident_id: str | None) -> str:
@@ -125,12 +171,14 @@ def comment_text(comment: dict[str, Any] | str) -> str:
 
 
 def close_notes(comment: dict[str, Any] | str | None, alert_id: str, status: str) -> str:
-    """The close notes of an incident closed because its alert is `status`: the comment when there is one."""
+    """The close notes of an incident closed because its alert is `status`: the comment when there is one (tagged
+    with its uuid, so that `holds_comment` knows it)."""
     text = comment_text(comment) if comment is not None else ""
     author = (comment.get("author") or comment.get("created_by")) if isinstance(comment, dict) else None
-    if text and author:
-        return marked(f"Sekoia.io alert {alert_id} is {status}. {author}: {text}")
-    return marked(f"Sekoia.io alert {alert_id} is {status}" + (f". {text}" if text else ""))
+    uuid = comment.get("uuid") if isinstance(comment, dict) else None
+    who = f"{author or ''}{f' (Sekoia.io comment {uuid})' if uuid else ''}".strip()
+    said = f"{who}: {text}" if who else text
+    return marked(f"Sekoia.io alert {alert_id} is {status}" + (f". {said}" if text else ""))
 
 
 def reopen_note(alert_id: str, status: str) -> str:
@@ -172,11 +220,6 @@ def sekoia_change_wins(
     so that the winner is applied on the other side and the loser is not."""
     sekoia, xsoar = math.floor(sekoia_at), math.floor(xsoar_at)
     return sekoia > xsoar or (sekoia == xsoar and sekoia_follows_mirror and not xsoar_follows_mirror)
-
-
-def reopen_refused_note(alert_id: str, status: str, reason: str) -> str:
-    """The war-room note saying the incident stays closed although its alert is open again."""
-    return marked(f"Sekoia.io alert {alert_id} is {status} again, but XSOAR did not reopen this incident: {reason}")
 
 
 def xsoar_note_id(comment_text: Any) -> str | None:

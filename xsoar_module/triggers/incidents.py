@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from xsoar_module.clients.xsoar import XsoarClient
 from xsoar_module.errors import RejectedRequestError, describe_validation_error
-from xsoar_module.mapping.sync import is_closure_note, is_marked, is_reopen_note
+from xsoar_module.mapping.sync import is_closure_note, is_marked, is_module_closure, is_reopen_note
 from xsoar_module.mapping.war_room import follows_mirror_note
 from xsoar_module.models.incident_event import IncidentUpdatedEvent
 from xsoar_module.timing import iso8601_seconds, xsoar_epoch
@@ -104,11 +104,11 @@ class IncidentChanges:
     def _changes(self, incident: JsonObject, since: int) -> Iterator[JsonObject]:
         incident_id = str(incident.get("id"))
         known = self._states.get(incident_id)
-        entries = self._entries(incident)
+        entries = self._entries(incident, _read_from(known, since))
         status, closed = incident.get("status"), str(incident.get("closed") or "")
         if status == STATUS_CLOSED and (known is None or known.status != STATUS_CLOSED or known.closed != closed):
             closed_at = xsoar_epoch(closed) or xsoar_epoch(incident.get("modified")) or float(since)
-            if (known is not None or closed_at >= since) and not is_marked(incident.get("closeNotes")):
+            if (known is not None or closed_at >= since) and not is_module_closure(incident.get("closeNotes")):
                 after = follows_mirror_note(entries, closed_at, is_reopen_note)
                 yield self._change(incident, "closed", f"closed:{incident_id}@{closed}", closed_at, after)
                 self._remember_status(incident_id, known, status, closed)
@@ -140,13 +140,14 @@ class IncidentChanges:
         except OSError as exc:
             self._log(f"The incidents' state could not be saved ({exc}): saving again after the poll", "error")
 
-    def _entries(self, incident: JsonObject) -> list[JsonObject] | None:
-        """The incident's war-room entries; None when unreadable (no war room, or the call is not served)."""
+    def _entries(self, incident: JsonObject, from_time: float) -> list[JsonObject] | None:
+        """The incident's war-room entries created since `from_time`, oldest first whatever order XSOAR answers in;
+        None when unreadable (no war room, or the call is not served)."""
         investigation = incident.get("investigationId")
         if not investigation or self.war_room_readable is False:
             return None
         try:
-            entries = self._client.investigation_entries(str(investigation), ENTRIES_READ)
+            entries = self._client.investigation_entries(str(investigation), ENTRIES_READ, from_time)
         except RejectedRequestError as exc:  # e.g. 400 "Could not find investigation"
             self._log(f"The war room of incident {incident.get('id')} could not be read: {exc}", "debug")
             return None
@@ -160,7 +161,7 @@ class IncidentChanges:
             )
             return None
         self.war_room_readable = True
-        return entries
+        return sorted(entries, key=lambda entry: xsoar_epoch(entry.get("created")) or 0.0)
 
     @staticmethod
     def _closed_meanwhile(
@@ -229,6 +230,15 @@ class IncidentChanges:
         if change == "closed":
             event |= {"close_reason": incident.get("closeReason"), "close_notes": incident.get("closeNotes")}
         return {"key": key, "at": at, "event": event}
+
+
+def _read_from(known: IncidentState | None, since: int) -> float:
+    """Where an incident's war-room read starts: the earliest of what the poll compares entries with (the known
+    state's times, the newest entry looked at, the checkpoint)."""
+    if known is None:
+        return float(since)
+    times = (known.modified_at, known.entry_at, xsoar_epoch(known.closed), float(since))
+    return min(time for time in times if time is not None)
 
 
 def is_persons_note(entry: JsonObject) -> bool:
