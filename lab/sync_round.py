@@ -76,9 +76,8 @@ class SyncRoundReport:
 
 
 def sekoia_status(sekoia: SekoiaSimulator, alert_id: str) -> str:
-    """The alert's status name: its latest status change, Pending without any."""
-    history = sekoia.history_of(alert_id)
-    return history[-1]["alert"]["status"] if history else "Pending"
+    """The alert's status name."""
+    return sekoia.status_of(alert_id)
 
 
 def comment_texts(sekoia: SekoiaSimulator, alert_id: str) -> list[str]:

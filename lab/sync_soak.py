@@ -15,7 +15,9 @@ seconds apart, before either crosses: two people at work at once. A change whose
 Counts. `echoes`: runs of a trigger event that was the module's own change (a marked comment or note, a status,
 closure or reopening the module made) and matched no change made by a person. `duplicated`: extra copies of a
 comment or note on the other side. `converged`: pairs whose final statuses agree per the mapping (Closed <-> closed
-with any reason but False Positive, Rejected <-> closed as False Positive, open statuses <-> open incident).
+with any reason but False Positive, Rejected <-> closed as False Positive, open statuses <-> open incident), or whose
+alert is in a final status (Closed, Rejected: Sekoia.io's workflow offers no way out) and carries the module's comment
+saying so for the incident's latest status change (`told`: as close as the published rules let them come).
 `lost`: comments or notes absent from the other side at the end; status changes that never crossed, except the
 loser of a simultaneous step with a status change on each side (by the module's rule, `sekoia_change_wins`: the
 later in whole seconds; in the same second the one made after the module's change on its side, XSOAR's otherwise);
@@ -37,12 +39,14 @@ from typing import Any
 from lab.demo import Chain, DemoOptions, running_playbooks
 from lab.measure import percentile
 from lab.runner import FinishedRun
+from lab.sekoia_simulator import SekoiaSimulator
 from lab.sekoia_simulator.workflow import WORKFLOW
 from lab.soak import every
 from lab.sync_round import SYNC_PLAYBOOKS, sekoia_status, sync_playbook_names, wait_until
 from lab.xsoar_simulator import STATUS_CLOSED
 from xsoar_module.mapping.sync import (
     CLOSED,
+    CLOSING_STATUSES,
     OPEN_STATUSES,
     REJECTED,
     is_closure_note,
@@ -147,6 +151,7 @@ class SyncSoakReport:
     superseded: int = 0  # not crossed, having lost a simultaneous step by the rule
     pairs: int = 0
     converged: int = 0
+    told: int = 0  # converged pairs apart in status, the alert final and the XSOAR change told by a comment
     conflicts: int = 0
     duplicated: int = 0
     missing_texts: int = 0
@@ -188,8 +193,9 @@ class SyncSoakReport:
             f"{self.conflicts_won[TO_SEKOIA]}",
             f"crossed                    {self.crossed} ({self.late} late); not crossed {self.not_crossed} "
             f"({self.superseded} of them superseded: lost a simultaneous step by the rule)",
-            f"converged                  {self.converged} / {self.pairs} pairs "
-            f"({self.conflicts} apart after a simultaneous conflicting status change)",
+            f"converged                  {self.converged} / {self.pairs} pairs ({self.told} of them with a final "
+            f"alert told of the incident's later change; {self.conflicts} apart after a simultaneous conflicting "
+            "status change)",
             f"duplicated comments        {self.duplicated}",
             f"echoes                     {self.echoes} (repeated events {self.repeats})",
             f"lost                       {self.lost} ({self.missing_texts} comments/notes, "
@@ -328,13 +334,15 @@ class SyncSoak:
     def change_sekoia(self, pair: Pair, simultaneous: bool) -> Expected:
         """A status change open from the alert's status, or a comment, as a person in Sekoia.io's web app."""
         person, sekoia = self.random.choice(PEOPLE), self.chain.sekoia
-        if self.random.random() < 0.5:
+        if self.random.random() < 0.5 or not WORKFLOW[sekoia_status(sekoia, pair.short_id)]:  # final: comments only
             content = self.text("comment")
             comment = sekoia.comment_as_person(pair.uuid, content, person)
             current = sekoia_status(sekoia, pair.short_id)
             return self.expect(Expected(pair, TO_XSOAR, "comment", comment["uuid"], simultaneous, content, current))
         for _ in range(3):  # the module may move the alert between the look and the change
             current = sekoia_status(sekoia, pair.short_id)
+            if not WORKFLOW[current]:
+                break  # the module made it final meanwhile
             target = self.random.choice([action.target for action in WORKFLOW[current]])
             try:
                 sekoia.change_status_as_person(pair.short_id, target, person)
@@ -345,7 +353,11 @@ class SyncSoak:
                 pair, TO_XSOAR, "status", target, simultaneous, before=current, at=at, after_mirror=after_mirror
             )
             return self.expect(made)
-        raise RuntimeError(f"alert {pair.short_id} kept changing under a person's hands")
+        else:
+            raise RuntimeError(f"alert {pair.short_id} kept changing under a person's hands")
+        content = self.text("comment")
+        comment = sekoia.comment_as_person(pair.uuid, content, person)
+        return self.expect(Expected(pair, TO_XSOAR, "comment", comment["uuid"], simultaneous, content, current))
 
     def change_xsoar(self, pair: Pair, simultaneous: bool) -> Expected:
         """A closure (random reason) or reopening, or a war-room note, as a person in XSOAR's web app."""
@@ -448,6 +460,10 @@ class SyncSoak:
                 self.report.converged += 1
                 self.check_final(pair, status)
                 continue
+            if told(sekoia, pair, status):
+                self.report.converged += 1
+                self.report.told += 1
+                continue
             conflict = bool(self.last_status_step.get(pair))
             self.report.conflicts += conflict
             self.report.apart.append(
@@ -497,7 +513,7 @@ class SyncSoak:
         if pair is None:
             return False
         if event.get("change") == "status":
-            entries = self.chain.sekoia.history_of(pair.uuid)
+            entries = status_entries(self.chain.sekoia.history_of(pair.uuid))
             made = [e for e in entries if e["alert"]["status"] == event.get("status_name")]
             return bool(made) and all(e["created_by_type"] == "apikey" for e in made)
         activity = self.chain.xsoar.incident(pair.incident_id)["activity"]
@@ -505,13 +521,35 @@ class SyncSoak:
         return bool(made) and all(a["user"] not in PEOPLE for a in made)
 
 
+def status_entries(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The status changes of an alert's history as the simulator answers it (newest first), oldest first."""
+    return [entry for entry in reversed(history) if entry["entry_type"] == "alert"]
+
+
 def persons_change(history: list[dict[str, Any]], status: str) -> tuple[int, bool]:
-    """The date of a person's latest change to `status` in an alert's history (the simulator's, oldest first), and
-    whether it came right after a change made with an API key (the module's) in the same second."""
-    index = max(i for i, e in enumerate(history) if e["created_by_type"] == "user" and e["alert"]["status"] == status)
-    entry, previous = history[index], history[index - 1] if index else None
-    after = previous is not None and previous["created_by_type"] == "apikey" and previous["date"] == entry["date"]
-    return entry["date"], after
+    """The date of a person's latest change to `status` in an alert's history, and whether it came right after a
+    change made with an API key (the module's) in the same second."""
+    changes = status_entries(history)
+    index = max(i for i, e in enumerate(changes) if e["created_by_type"] == "user" and e["alert"]["status"] == status)
+    entry, previous = changes[index], changes[index - 1] if index else None
+    same_second = previous is not None and previous["created_at"] == entry["created_at"]
+    return entry["created_at"], same_second and previous is not None and previous["created_by_type"] == "apikey"
+
+
+def told(sekoia: SekoiaSimulator, pair: Pair, status: str) -> bool:
+    """The alert is final and, after its last status change, the module commented that it stays so (an XSOAR
+    closure or reopening it could not mirror)."""
+    if status not in CLOSING_STATUSES:
+        return False
+    history = sekoia.history_of(pair.uuid)
+    since = status_entries(history)[-1]["created_at"]
+    return any(
+        entry["entry_type"] == "comment"
+        and entry["created_by_type"] == "apikey"
+        and f"the alert stays {status}" in entry["comment"]["content"]
+        and entry["created_at"] >= since
+        for entry in history
+    )
 
 
 def winner(statuses: list[Expected]) -> Expected:

@@ -37,12 +37,16 @@ def symphony():
 
 @pytest.fixture(autouse=True)
 def _clean_simulators(request):
-    """Each test starts with no fault, no stored incident and fresh counters."""
+    """Each test starts with no fault, no stored incident, fresh counters and the published rules."""
     for name in ("sekoia", "xsoar"):
         if name in request.fixturenames:
             simulator = request.getfixturevalue(name)
             simulator.faults.clear()
-            simulator.reset_counts() if name == "sekoia" else simulator.reset()
+            if name == "sekoia":
+                simulator.reset_counts()
+                simulator.follow_published_rules()
+            else:
+                simulator.reset()
     yield
 
 

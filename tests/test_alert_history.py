@@ -94,7 +94,23 @@ def test_who_saw_the_modules_change_in_the_same_second():
     assert not status_change_follows_own(person_first, "Rejected", 500, is_own)  # no such change
 
 
-def test_the_modules_changes_are_its_key_or_its_marker():
+def test_the_modules_changes_are_its_key_or_its_marker_with_an_api_key():
     assert is_own(change(1, "Closed", MODULE))
-    assert is_own(published(1, "Closed", "other-key", f"x\n\n{MARKER}"))
+    marked = published(1, "Closed", MODULE, f"x\n\n{MARKER}")
+    assert own_changes(None)(marked)  # no identity from /v1/me: an API key's entry with the marker
+    assert own_changes("another-identity")(marked)
     assert not is_own(change(1, "Closed", PERSON)) and not own_changes(None)(change(1, "Closed", MODULE))
+    forged = published(1, "Closed", PERSON, f"x\n\n{MARKER}")  # a person typed the marker
+    assert forged["created_by_type"] == "user" and not is_own(forged) and not own_changes(None)(forged)
+
+
+def test_a_comment_entry_of_the_real_shape_is_read():
+    entry = {
+        "created_at": 5,
+        "created_by": MODULE,
+        "created_by_type": "apikey",
+        "entry_type": "comment",
+        "comment": {"uuid": "c", "status": "created", "display_name": "apikey:m", "content": f"y\n\n{MARKER}"},
+        "history_comments": [],
+    }
+    assert entry_comments(entry) == [f"y\n\n{MARKER}"] and own_changes(None)(entry)

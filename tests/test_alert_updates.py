@@ -5,6 +5,7 @@ import json
 import pytest
 
 from lab.sekoia_simulator.records import activity_notifications, status_notification, urgency_notification
+from tests.support import FIXTURES
 from xsoar_module.clients.liveapi import AlertCreatedNotification, Ignored
 from xsoar_module.timing import Backoff
 from xsoar_module.triggers.alert_updates import (
@@ -16,22 +17,7 @@ from xsoar_module.triggers.alert_updates import (
 )
 from xsoar_module.triggers.timings import LiveTimings
 
-# Sekoia's LiveAPI urgency update, as published in Sekoia's module library test data (samplenotif_alert_updated)
-REAL_URGENCY_MESSAGE = {
-    "metadata": {
-        "version": 2,
-        "community_uuid": "6ffbe55b-d30a-4dc4-bc52-a213dce0af29",
-        "created_at": "2019-09-06T07:07:54.830677+00:00",
-        "uuid": "b47e4dad-e1de-4f9d-b77c-1c0bb61b20fe",
-    },
-    "type": "alert",
-    "action": "updated",
-    "attributes": {
-        "updated": {"dynamic_urgency_value": 20},
-        "uuid": "af0a370f-2e44-433c-99b2-2d0e4b348d0c",
-        "short_id": "ALakbd8NXp9W",
-    },
-}
+REAL_URGENCY_MESSAGE = json.loads((FIXTURES / "sync" / "sekoia_liveapi_alert_updated_urgency.json").read_text())
 ALERT = {"uuid": "a-1", "short_id": "ALx1", "created_at": 100, "updated_at": 100, "status": {"name": "Pending"}}
 
 
@@ -115,6 +101,7 @@ def test_the_latest_status_change_of_the_history_is_the_item():
             "date": 300,
             "alert": {"status": "y"},
             "created_by": "module",
+            "created_by_type": "apikey",
             "comment": "done\n\n[synced by the Sekoia.io XSOAR module]",
         },
         {"date": 400, "entry_type": "case", "created_by": "other"},
@@ -123,6 +110,8 @@ def test_the_latest_status_change_of_the_history_is_the_item():
     change = status_change(alert)
     assert change["key"] == "a-1@300:Closed" and change["by"] == "module" and change["marked"]
     assert "history" not in change["alert"] and "comments" not in change["alert"]
+    by_a_person = [entry | {"created_by_type": "user"} for entry in history]  # the marker typed by a person
+    assert not status_change(alert | {"history": by_a_person})["marked"]
 
 
 def test_no_status_item_for_an_alert_that_never_changed_status():
@@ -132,6 +121,8 @@ def test_no_status_item_for_an_alert_that_never_changed_status():
     assert fallback["key"] == "a-1@150:Pending" and fallback["by"] == "u"
     unknown_shape = status_change(ALERT | {"updated_at": 150, "history": [{"date": 150, "status": "Closed"}]})
     assert unknown_shape["key"] == "a-1@150:Pending"  # entries this module cannot read: the update time stands
+    comments_only = [{"created_at": 150, "entry_type": "comment", "comment": {"uuid": "c", "content": "x"}}]
+    assert status_change(ALERT | {"updated_at": 150, "history": comments_only}) is None  # a comment moved updated_at
 
 
 def test_a_comment_item_keeps_the_event_fields():

@@ -100,4 +100,5 @@ def test_incident_changes_go_to_update_alert_with_the_trigger_fields():
         "note": "{{ node.0.note }}",
         "changed_at": "{{ node.0.updated_at }}",
         "follows_mirror": "{{ node.0.follows_mirror }}",
+        "incident_id": "{{ node.0.incident_id }}",
     }

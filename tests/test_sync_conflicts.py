@@ -10,6 +10,7 @@ from functools import partial
 import pytest
 
 from lab.sekoia_simulator import SekoiaSimulator
+from lab.sekoia_simulator.workflow import PERMISSIVE_WORKFLOW
 from lab.xsoar_simulator import XsoarSimulator
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, assert_no_secret, until
 from xsoar_module.mapping.sync import is_reopen_note
@@ -55,7 +56,7 @@ def early_in_a_second() -> None:
 def sekoia_change(sekoia: SekoiaSimulator, alert: dict, status: str) -> int:
     """A person changes the alert's status; the time of the change (its history entry's)."""
     sekoia.change_status_as_person(alert["uuid"], status, "analyst")
-    return sekoia.history_of(alert["uuid"])[-1]["date"]
+    return sekoia.history_of(alert["uuid"])[0]["created_at"]  # newest first
 
 
 def xsoar_closure(xsoar: XsoarSimulator, incident_id: str, reason: str) -> float:
@@ -136,6 +137,7 @@ def test_a_later_closing_status_closes_the_incident_again_with_its_reason(
     symphony, sekoia, xsoar, config, data_path, pair, order
 ):
     alert, incident_id = pair
+    sekoia_change(sekoia, alert, "Ongoing")  # Closed is reached from Ongoing only
     closed_at = xsoar_closure(xsoar, incident_id, "False Positive")
     next_second()
     rejected_at = sekoia_change(sekoia, alert, "Closed")
@@ -162,7 +164,10 @@ def test_in_the_same_second_the_xsoar_change_wins(symphony, sekoia, xsoar, confi
 
 def test_a_change_made_after_the_mirror_in_the_same_second_wins(symphony, sekoia, xsoar, config, data_path, pair):
     """A person sees the XSOAR closure mirrored on the alert and reopens the alert within that second: the reopening
-    is the later change (the alert's history shows it after the module's closure), so it reopens the incident."""
+    is the later change (the alert's history shows it after the module's closure), so it reopens the incident. The
+    documented workflow makes Closed final (no reopening: see the next test); should Sekoia.io let a reopening
+    through (one public history shows an application do it), the rule still holds."""
+    sekoia.workflow = PERMISSIVE_WORKFLOW
     alert, incident_id = pair
     early_in_a_second()
     closed_at = xsoar_closure(xsoar, incident_id, "Resolved")
@@ -180,7 +185,9 @@ def test_an_xsoar_change_made_after_the_mirror_in_the_same_second_wins(
     """Within one second: a person closes the incident, the module closes the alert, a person acknowledges the alert
     (after the module's change: it wins), the module reopens the incident, a person closes it again. That closure came
     after the module's reopen note (`follows_mirror`, as Incident Updated's event says): it is the later change and
-    closes the alert, where the alert's acknowledgement of the same second used to win and leave the pair apart."""
+    closes the alert, where the alert's acknowledgement of the same second used to win and leave the pair apart.
+    Under a workflow that lets a Closed alert reopen (not the documented one)."""
+    sekoia.workflow = PERMISSIVE_WORKFLOW
     alert, incident_id = pair
     early_in_a_second()
     closed_at = xsoar_closure(xsoar, incident_id, "Resolved")
@@ -197,6 +204,21 @@ def test_an_xsoar_change_made_after_the_mirror_in_the_same_second_wins(
     on_alert = run(symphony, "UpdateAlert", config, data_path, arguments)
     assert on_alert["action"] == "status_changed" and on_alert["superseded_by"] is None
     assert state(sekoia, xsoar, alert, incident_id) == ("Rejected", 2, "False Positive")
+
+
+def test_under_the_documented_workflow_the_mirrored_closure_is_final(symphony, sekoia, xsoar, config, data_path, pair):
+    """The module's closure of the alert (the XSOAR closure mirrored) cannot be undone by a person in Sekoia.io; an
+    XSOAR reopening that follows becomes an alert comment, and the run succeeds."""
+    alert, incident_id = pair
+    closed_at = xsoar_closure(xsoar, incident_id, "Resolved")
+    assert update_alert(symphony, config, data_path, alert, "Resolved", closed_at)["action"] == "status_changed"
+    with pytest.raises(ValueError, match="no transition from Closed to Acknowledged"):
+        sekoia.change_status_as_person(alert["uuid"], "Acknowledged")
+    arguments = {"short_id": alert["short_id"], "change": "reopened", "changed_at": str(closed_at + 5)}
+    reopened = run(symphony, "UpdateAlert", config, data_path, arguments | {"incident_id": incident_id})
+    assert reopened["action"] == "commented" and reopened["superseded_by"] is None  # its own closure is no rival
+    assert "offers no way from Closed to Acknowledged" in reopened["status_not_set_because"]
+    assert state(sekoia, xsoar, alert, incident_id) == ("Closed", 2, "Resolved")
 
 
 def test_without_the_changes_time_the_change_is_applied_as_before(symphony, sekoia, xsoar, config, data_path, pair):

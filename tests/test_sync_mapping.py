@@ -20,6 +20,7 @@ from xsoar_module.mapping.sync import (
     sekoia_comment_uuid,
     status_for_close_reason,
     status_name,
+    steps_between,
     war_room_entry,
     xsoar_note_id,
 )
@@ -66,19 +67,29 @@ def test_a_note_id_is_tagged_and_read_back():
 
 
 @pytest.mark.parametrize(
-    ("current", "target", "offered", "expected"),
+    ("target", "offered", "expected"),
     [
-        ("Pending", "Closed", {"Acknowledge", "Validate", "Reject", "Close"}, "Close"),
-        ("Pending", "Closed", {"Acknowledge", "Reject"}, "Acknowledge"),
-        ("Acknowledged", "Closed", {"Validate", "Reject"}, "Validate"),
-        ("Closed", "Acknowledged", {"Acknowledge"}, "Acknowledge"),
-        ("Closed", "Ongoing", {"Acknowledge"}, "Acknowledge"),
-        ("Closed", "Rejected", set(), None),
-        ("Ongoing", "Acknowledged", {"Close", "Reject"}, None),
+        ("Closed", {"Acknowledge", "Validate", "Reject"}, "Validate"),  # Pending, documented: Validate, then Close
+        ("Closed", {"Validate", "Reject"}, "Validate"),  # Acknowledged
+        ("Closed", {"Close", "Reject"}, "Close"),  # Ongoing
+        ("Closed", {"Acknowledge", "Validate", "Reject", "Close"}, "Close"),  # a kinder workflow: the direct way
+        ("Closed", {"Acknowledge", "Reject"}, "Acknowledge"),  # a step-by-step one: Acknowledge, Validate, Close
+        ("Rejected", {"Acknowledge", "Validate", "Reject"}, "Reject"),
+        ("Acknowledged", {"Acknowledge"}, "Acknowledge"),  # a reopening, should Sekoia.io offer it
+        ("Acknowledged", set(), None),  # Closed or Rejected: final
+        ("Acknowledged", {"Close", "Reject"}, None),  # Ongoing: no way back
+        ("Closed", {"Unknown action"}, None),
     ],
 )
-def test_the_next_workflow_action_towards_a_status(current, target, offered, expected):
-    assert next_action(current, target, offered) == expected
+def test_the_next_workflow_action_is_on_a_shortest_way(target, offered, expected):
+    assert next_action(target, offered) == expected
+
+
+def test_the_documented_workflow_reaches_closed_in_two_transitions_at_most():
+    assert steps_between("Pending", "Closed") == steps_between("Acknowledged", "Closed") == 2
+    assert steps_between("Ongoing", "Closed") == steps_between("Pending", "Rejected") == 1
+    assert steps_between("Closed", "Acknowledged") is None and steps_between("Rejected", "Closed") is None
+    assert steps_between("Ongoing", "Acknowledged") is None
 
 
 @pytest.mark.parametrize(

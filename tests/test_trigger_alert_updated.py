@@ -70,10 +70,11 @@ def as_key(sekoia: SekoiaSimulator, key: str, method: str, path: str, body: dict
     assert answer.ok, answer.text
 
 
-def close_with(sekoia: SekoiaSimulator, key: str, alert: dict, comment: str | None = None) -> None:
-    close = "1390be4e-ced8-4dd6-9bed-573471b235ab"
+def reject_with(sekoia: SekoiaSimulator, key: str, alert: dict, comment: str | None = None) -> None:
+    """Reject the alert (open from Pending in the documented workflow) through the API with `key`."""
+    reject = "ade85d7b-7507-4026-bfc6-cc006d10ddac"
     as_key(
-        sekoia, key, "PATCH", f"/v1/sic/alerts/{alert['uuid']}/workflow", {"action_uuid": close, "comment": comment}
+        sekoia, key, "PATCH", f"/v1/sic/alerts/{alert['uuid']}/workflow", {"action_uuid": reject, "comment": comment}
     )
 
 
@@ -114,7 +115,7 @@ def test_live_status_changes_and_comments_start_one_run_each(symphony, sekoia, d
         "severity": None,
         "occurrences": None,
         "last_seen_at": None,
-        "updated_at": sekoia.history_of(alert["uuid"])[0]["date"],
+        "updated_at": sekoia.history_of(alert["uuid"])[0]["created_at"],
         "file_path": status_event["file_path"],
     }
     assert comment_event["comment"] == {
@@ -147,10 +148,12 @@ def test_changes_made_while_stopped_start_runs_once_after_restart(symphony, seko
         ]
     )
     run.kill()  # SIGKILL: nothing flushed on the way out
-    sekoia.change_status_as_person(third["uuid"], "Closed")
+    sekoia.change_status_as_person(third["uuid"], "Ongoing")
     run = start(symphony, sekoia, data_path)
     sekoia.comment_as_person(second["uuid"], "live again")
-    assert changes(run, 2) == Counter([(third["uuid"], "status", "Closed"), (second["uuid"], "comment", "live again")])
+    assert changes(run, 2) == Counter(
+        [(third["uuid"], "status", "Ongoing"), (second["uuid"], "comment", "live again")]
+    )
     assert "Resuming after the alert changes until" in stopped_logs(run)
 
 
@@ -172,10 +175,10 @@ def test_a_liveapi_drop_loses_and_repeats_nothing(symphony, sekoia, data_path):
 def test_the_module_own_changes_start_no_run(symphony, sekoia, data_path):
     alert, other = sekoia.add_alert(events=0), sekoia.add_alert(events=0)
     run = start(symphony, sekoia, data_path)
-    close_with(sekoia, SEKOIA_KEY, alert)  # the module's key
+    reject_with(sekoia, SEKOIA_KEY, alert)  # the module's key
     comment_with(sekoia, SEKOIA_KEY, alert, "written by the module")
     comment_with(sekoia, OTHER_KEY, alert, marked("mirrored by another instance of the module"))
-    close_with(sekoia, OTHER_KEY, other, comment=marked("closed in XSOAR"))
+    reject_with(sekoia, OTHER_KEY, other, comment=marked("closed in XSOAR"))
     comment_with(sekoia, OTHER_KEY, other, "an automation's comment")  # someone else's, unmarked: a change
     assert changes(run, 1) == Counter([(other["uuid"], "comment", "an automation's comment")])
     assert "made by this module (ignore_own)" in stopped_logs(run)
@@ -184,12 +187,25 @@ def test_the_module_own_changes_start_no_run(symphony, sekoia, data_path):
 def test_the_module_own_changes_start_runs_without_ignore_own(symphony, sekoia, data_path):
     alert = sekoia.add_alert(events=0)
     run = start(symphony, sekoia, data_path, {"ignore_own": False})
-    close_with(sekoia, SEKOIA_KEY, alert)
+    reject_with(sekoia, SEKOIA_KEY, alert)
     comment_with(sekoia, SEKOIA_KEY, alert, "written by the module")
     assert changes(run, 2) == Counter(
-        [(alert["uuid"], "status", "Closed"), (alert["uuid"], "comment", "written by the module")]
+        [(alert["uuid"], "status", "Rejected"), (alert["uuid"], "comment", "written by the module")]
     )
     stopped_logs(run)
+
+
+def test_without_an_identity_from_me_own_changes_are_the_api_keys_marked_ones(symphony, sekoia, data_path):
+    """`GET /v1/me`'s body is unpublished: without an identity in it, what a person cannot forge still tells the
+    module's changes (an API key's entry or comment with the marker); a person quoting the marker is no echo."""
+    sekoia.me_identity = False
+    alert, other = sekoia.add_alert(events=0), sekoia.add_alert(events=0)
+    run = start(symphony, sekoia, data_path)
+    reject_with(sekoia, SEKOIA_KEY, alert, comment=marked("closed in XSOAR"))
+    comment_with(sekoia, SEKOIA_KEY, alert, marked("mirrored note"))
+    forged = sekoia.comment_as_person(other["uuid"], marked("a person pasted the module's text"))
+    assert changes(run, 1) == Counter([(other["uuid"], "comment", forged["content"])])
+    assert "gave no identity for the API key" in stopped_logs(run)
 
 
 @pytest.mark.parametrize(("wanted", "detail"), [("status", "Acknowledged"), ("comment", "hello"), ("urgency", 85)])
@@ -284,7 +300,7 @@ def test_a_comment_that_moves_updated_at_repeats_no_status_change(symphony, seko
     run = start(symphony, sekoia, data_path)
     sekoia.change_status_as_person(alert["uuid"], "Acknowledged")
     run.wait_for_events(1)
-    changed_at = sekoia.history_of(alert["uuid"])[0]["date"]
+    changed_at = sekoia.history_of(alert["uuid"])[0]["created_at"]
     until(lambda: time.time() >= changed_at + 1)  # the comment in a later second: a new updated_at
     sekoia.comment_as_person(alert["uuid"], "later")
     listed = answered_listings(sekoia)

@@ -4,7 +4,7 @@ import pytest
 
 from lab.faults import Fault
 from lab.sekoia_simulator import SekoiaSimulator
-from lab.sekoia_simulator.workflow import STRICT_WORKFLOW
+from lab.sekoia_simulator.workflow import PERMISSIVE_WORKFLOW
 from tests.support import SEKOIA_KEY, assert_no_secret
 from xsoar_module.mapping.sync import AUTHOR, MARKER, is_marked
 
@@ -43,10 +43,18 @@ def test_a_closure_sets_the_status_with_the_close_notes_once(symphony, sekoia, d
         "status_name": "Closed",
         "action": "status_changed",
         "superseded_by": None,
+        "status_not_set_because": None,
     }
-    [entry] = sekoia.history_of(alert["uuid"])
-    assert entry["alert"]["action"] == "Close" and entry["comment"] == f"done\n\n{MARKER}"
-    assert entry["created_by"] == sekoia.actor_of(SEKOIA_KEY).uuid
+    closed, validated = sekoia.history_of(alert["uuid"])  # newest first: Pending -> Ongoing -> Closed
+    assert (validated["alert"], closed["alert"]) == (
+        {"status": "Ongoing", "previous_status": "Pending"},
+        {"status": "Closed", "previous_status": "Ongoing"},
+    )
+    [told] = closed["history_comments"]
+    assert told["content"] == f"done\n\n{MARKER}" and told["created_by"] == sekoia.actor_of(SEKOIA_KEY).uuid
+    assert is_marked(validated["history_comments"][0]["content"])  # every step is marked as the module's
+    comments = sekoia.comments_of(alert["uuid"])
+    assert told["uuid"] in [comment["uuid"] for comment in comments] and len(comments) == 2
 
     replay = update(symphony, sekoia, data_path, **arguments)
     assert replay.results == {
@@ -54,8 +62,9 @@ def test_a_closure_sets_the_status_with_the_close_notes_once(symphony, sekoia, d
         "status_name": "Closed",
         "action": "unchanged",
         "superseded_by": None,
+        "status_not_set_because": None,
     }
-    assert len(sekoia.history_of(alert["uuid"])) == 1 and sekoia.comments_of(alert["uuid"]) == []
+    assert len(sekoia.history_of(alert["uuid"])) == 2 and len(sekoia.comments_of(alert["uuid"])) == 2
 
 
 @pytest.mark.parametrize(
@@ -78,33 +87,102 @@ def test_the_status_comes_from_status_or_the_close_reason(symphony, sekoia, data
     assert run.results["status_name"] == expected == status_of(sekoia, alert)
 
 
-def test_a_reopening_acknowledges_a_closed_alert(symphony, sekoia, data_path):
+def close_by_person(sekoia: SekoiaSimulator, alert: dict, status: str = "Closed") -> None:
+    """A person takes the alert to a final status through the documented workflow."""
+    if status == "Closed":
+        sekoia.change_status_as_person(alert["uuid"], "Ongoing")
+    sekoia.change_status_as_person(alert["uuid"], status)
+
+
+@pytest.mark.parametrize("final", ["Closed", "Rejected"])
+def test_a_reopening_of_a_final_alert_is_a_comment_naming_the_incident_and_the_user(
+    symphony, sekoia, data_path, final
+):
+    alert = sekoia.add_alert(events=0)
+    close_by_person(sekoia, alert, final)
+    arguments = {"alert_uuid": alert["uuid"], "change": "reopened", "incident_id": "42", "xsoar_user": "bob"}
+    run = update(symphony, sekoia, data_path, changed_at=1_900_000_000, **arguments)
+    assert run.error is None, run.error
+    assert run.results["action"] == "commented" and run.results["status_name"] == final == status_of(sekoia, alert)
+    assert f"offers no way from {final} to Acknowledged" in run.results["status_not_set_because"]
+    [comment] = sekoia.comments_of(alert["uuid"])
+    assert comment["author"] == AUTHOR and is_marked(comment["content"])
+    assert comment["content"].startswith(
+        f"Cortex XSOAR incident 42 was reopened by bob at 2030-03-17T17:46:40Z: the alert stays {final}"
+    )
+    for _ in range(2):  # the same change again: nothing new, and said
+        replay = update(symphony, sekoia, data_path, changed_at=1_900_000_000, **arguments)
+        assert replay.results["action"] == "unchanged" and replay.results["status_not_set_because"]
+    assert len(sekoia.comments_of(alert["uuid"])) == 1
+    later = update(symphony, sekoia, data_path, changed_at=1_900_000_600, **arguments)
+    assert later.results["action"] == "commented"  # another reopening, later: told too
+    assert len(sekoia.comments_of(alert["uuid"])) == 2
+
+
+def test_a_closure_of_a_rejected_alert_is_a_comment_with_the_close_notes(symphony, sekoia, data_path):
+    alert = sekoia.add_alert(events=0)
+    close_by_person(sekoia, alert, "Rejected")
+    arguments = {"short_id": alert["short_id"], "change": "closed", "close_reason": "Resolved", "comment": "fixed"}
+    run = update(symphony, sekoia, data_path, **arguments)
+    assert run.results["action"] == "commented" and status_of(sekoia, alert) == "Rejected"
+    [comment] = sekoia.comments_of(alert["uuid"])
+    assert "was closed (Resolved) by an XSOAR user: the alert stays Rejected" in comment["content"]
+    assert "\n\nfixed\n\n" in comment["content"]
+    assert update(symphony, sekoia, data_path, **arguments).results["action"] == "unchanged"
+
+
+def test_a_reopening_of_an_open_alert_changes_nothing(symphony, sekoia, data_path):
+    alert = sekoia.add_alert(events=0)
+    sekoia.change_status_as_person(alert["uuid"], "Ongoing")
+    run = update(symphony, sekoia, data_path, alert_uuid=alert["uuid"], change="reopened")
+    assert run.results["action"] == "unchanged" and status_of(sekoia, alert) == "Ongoing"
+    assert sekoia.comments_of(alert["uuid"]) == [] and run.results["status_not_set_because"] is None
+
+
+def test_a_workflow_that_offers_the_reopening_is_followed(symphony, sekoia, data_path):
+    """Should Sekoia.io offer Acknowledge from Closed (one public history shows an application do it), it is taken."""
+    sekoia.workflow = PERMISSIVE_WORKFLOW
     alert = sekoia.add_alert(events=0)
     sekoia.change_status_as_person(alert["uuid"], "Closed")
     run = update(symphony, sekoia, data_path, alert_uuid=alert["uuid"], change="reopened")
     assert run.results["action"] == "status_changed" and status_of(sekoia, alert) == "Acknowledged"
 
 
-def test_a_step_by_step_workflow_is_walked_and_said(symphony, sekoia, data_path):
-    sekoia.workflow = STRICT_WORKFLOW
+@pytest.mark.parametrize(
+    ("before", "target", "walked"),
+    [
+        ([], "Closed", ["Ongoing", "Closed"]),
+        (["Acknowledged"], "Closed", ["Ongoing", "Closed"]),
+        ([], "Rejected", ["Rejected"]),
+        (["Acknowledged", "Ongoing"], "Rejected", ["Rejected"]),
+        ([], "Ongoing", ["Ongoing"]),
+    ],
+)
+def test_the_shortest_way_of_the_documented_workflow_is_walked_and_said(
+    symphony, sekoia, data_path, before, target, walked
+):
     alert = sekoia.add_alert(events=0)
-    run = update(symphony, sekoia, data_path, alert_uuid=alert["uuid"], status="Closed", comment="fixed")
+    for status in before:
+        sekoia.change_status_as_person(alert["uuid"], status)
+    run = update(symphony, sekoia, data_path, alert_uuid=alert["uuid"], status=target, comment="fixed")
     assert run.error is None, run.error
-    assert run.results["action"] == "status_changed" and status_of(sekoia, alert) == "Closed"
-    history = sekoia.history_of(alert["uuid"])
-    assert [entry["alert"]["action"] for entry in history] == ["Acknowledge", "Validate", "Close"]
-    assert [is_marked(entry["comment"]) for entry in history] == [False, False, True]  # the comment goes last
-    assert "to Closed through Acknowledged, Ongoing" in run.logs
+    assert run.results["action"] == "status_changed" and status_of(sekoia, alert) == target
+    history = [entry for entry in reversed(sekoia.history_of(alert["uuid"])) if entry["entry_type"] == "alert"]
+    mine = history[len(before) :]
+    assert [entry["alert"]["status"] for entry in mine] == walked
+    assert mine[-1]["history_comments"][0]["content"] == f"fixed\n\n{MARKER}"  # the comment goes last
+    if len(walked) > 1:
+        assert f"to {target} through {', '.join(walked[:-1])}" in run.logs
 
 
-def test_an_unreachable_status_names_both_statuses(symphony, sekoia, data_path):
-    sekoia.workflow = STRICT_WORKFLOW
+def test_a_status_the_workflow_cannot_go_back_to_is_a_comment(symphony, sekoia, data_path):
     alert = sekoia.add_alert(events=0)
-    sekoia.change_status_as_person(alert["uuid"], "Acknowledged")
     sekoia.change_status_as_person(alert["uuid"], "Ongoing")
     run = update(symphony, sekoia, data_path, alert_uuid=alert["uuid"], status="Acknowledged")
-    assert run.results is None
-    assert "offers no way from status Ongoing to Acknowledged" in run.error and "Close, Reject" in run.error
+    assert run.error is None, run.error
+    assert run.results["action"] == "commented" and status_of(sekoia, alert) == "Ongoing"
+    because = run.results["status_not_set_because"]
+    assert "offers no way from Ongoing to Acknowledged" in because and "Close, Reject" in because
 
 
 def test_a_comment_alone_is_added_once_with_the_module_as_author(symphony, sekoia, data_path):
@@ -116,6 +194,7 @@ def test_a_comment_alone_is_added_once_with_the_module_as_author(symphony, sekoi
             "status_name": "Pending",
             "action": expected,
             "superseded_by": None,
+            "status_not_set_because": None,
         }
     [comment] = sekoia.comments_of(alert["uuid"])
     assert comment["author"] == AUTHOR and comment["content"] == f"checked the host\n\n{MARKER}"
@@ -160,3 +239,133 @@ def test_a_transition_without_answer_is_checked_then_sent_again_once(symphony, s
 def test_errors_name_the_argument(symphony, sekoia, data_path, arguments, expected):
     run = update(symphony, sekoia, data_path, **arguments)
     assert run.results is None and expected in run.error and "Traceback" not in run.error
+
+
+def test_a_persons_comment_quoting_a_note_tag_does_not_stop_the_real_note(symphony, sekoia, data_path):
+    """Issue 17, class 1: idempotence keys on the comments this module wrote (its API key and marker), never on a
+    text a person can type, even a copy of the module's own text with its tag and marker."""
+    alert = sekoia.add_alert(events=0)
+    forged = f"fake\n\n(eve in Cortex XSOAR incident 7, XSOAR note 12@7)\n\n{MARKER}"
+    sekoia.comment_as_person(alert["uuid"], forged, person="eve")
+    note = {"id": "12@7", "content": "the real note", "user": "bob"}
+    arguments = {"short_id": alert["short_id"], "change": "note", "note": note, "incident_id": "7"}
+    assert update(symphony, sekoia, data_path, **arguments).results["action"] == "commented"
+    assert update(symphony, sekoia, data_path, **arguments).results["action"] == "unchanged"
+    contents = [comment["content"] for comment in sekoia.comments_of(alert["uuid"])]
+    assert contents[0] == forged and contents[1].startswith("the real note") and len(contents) == 2
+
+
+def test_a_persons_comment_of_the_same_text_does_not_stop_a_comment(symphony, sekoia, data_path):
+    alert = sekoia.add_alert(events=0)
+    sekoia.comment_as_person(alert["uuid"], f"checked\n\n{MARKER}", person="eve")
+    run = update(symphony, sekoia, data_path, alert_uuid=alert["uuid"], comment="checked")
+    assert run.results["action"] == "commented" and len(sekoia.comments_of(alert["uuid"])) == 2
+
+
+@pytest.mark.parametrize(
+    ("note", "expected"),
+    [
+        ({"id": "3", "user": "bob"}, "note: Value error, the note has no text (content NoneType)"),
+        ({"id": "3", "content": "  ", "user": "bob"}, "note: Value error, the note has no text (content str)"),
+        (
+            {"id": "3", "content": {"text": "x"}, "user": ["bob"]},
+            "note: Value error, the note has no text (content dict)",
+        ),
+        ({"id": "3", "content": "x", "user": ["bob"]}, "note: Value error, the note's user must be a text, not list"),
+        ({"id": ["3"], "content": "x", "user": "bob"}, "note: Value error, the note's id must be a text, not list"),
+    ],
+)
+def test_a_note_without_text_or_of_wrong_types_is_an_error_and_writes_nothing(
+    symphony, sekoia, data_path, note, expected
+):
+    """Issue 17, class 2: an error rather than `unchanged`: the shipped playbook passes the trigger's note, which
+    always has a text, so such a note is a wiring mistake to show, not a change to skip in silence."""
+    alert = sekoia.add_alert(events=0)
+    run = update(symphony, sekoia, data_path, short_id=alert["short_id"], change="note", note=note)
+    assert run.results is None and expected in run.error and "Traceback" not in run.error
+    assert sekoia.comments_of(alert["uuid"]) == []
+
+
+@pytest.mark.parametrize("mapped", ["Pending", "pending", "2efc4930-1442-4abb-acf2-58ba219a4fd0"])
+def test_a_close_reason_mapped_to_a_status_that_cannot_be_set_names_the_argument(symphony, sekoia, data_path, mapped):
+    """Issue 17, class 3: an error naming the argument and the allowed statuses (was: failed unexpectedly: KeyError)"""
+    alert = sekoia.add_alert(events=0)
+    arguments = {"change": "closed", "close_reason": "Duplicate", "status_by_close_reason": {"Duplicate": mapped}}
+    run = update(symphony, sekoia, data_path, alert_uuid=alert["uuid"], **arguments)
+    assert run.results is None and "status_by_close_reason" in run.error
+    assert "'Duplicate' maps to Pending, which cannot be set: give one of Acknowledged, Ongoing, Rejected, Closed" in (
+        run.error
+    )
+    assert "KeyError" not in run.error and sekoia.history_of(alert["uuid"]) == []
+
+
+def playbook_rendering(change: str, **fields) -> dict:
+    """Update Alert's arguments as the shipped sync playbook renders an Incident Updated event of `change`."""
+    rendered = {"change": change, "incident_id": "7", "changed_at": "1900000000", "follows_mirror": "False"}
+    return rendered | {"close_reason": "None", "comment": "None", "note": "None"} | fields
+
+
+REPLAYS = {
+    "closure, pending alert": ([], playbook_rendering("closed", close_reason="Resolved", comment="fixed")),
+    "closure as false positive, no notes": ([], playbook_rendering("closed", close_reason="False Positive")),
+    "closure of an ongoing alert": (["Ongoing"], playbook_rendering("closed", close_reason="Other", comment="x")),
+    "closure, alert closed by a person": (
+        ["Ongoing", "Closed"],
+        playbook_rendering("closed", close_reason="Resolved", comment="x", changed_at="2000000000"),
+    ),
+    "closure, alert rejected (final)": (
+        ["Rejected"],
+        playbook_rendering("closed", close_reason="Resolved", comment="x", changed_at="2000000000"),
+    ),
+    "closure superseded by a later change": (
+        ["Acknowledged"],
+        playbook_rendering("closed", close_reason="Resolved", comment="x", changed_at="1000000000"),
+    ),
+    "reopening, alert closed (final)": (
+        ["Ongoing", "Closed"],
+        playbook_rendering("reopened", changed_at="2000000000"),
+    ),
+    "reopening, alert open": (["Acknowledged"], playbook_rendering("reopened")),
+    "note": ([], playbook_rendering("note", note={"id": "5@7", "content": "called the user", "user": "bob"})),
+    "note, text": ([], playbook_rendering("note", note="a plain text")),
+}
+
+
+@pytest.mark.parametrize("case", list(REPLAYS))
+def test_every_change_the_sync_playbook_sends_is_unchanged_when_given_again(symphony, sekoia, data_path, case):
+    """Issue 16, point 5: the same change twice changes nothing the second time and says `unchanged`."""
+    before, arguments = REPLAYS[case]
+    alert = sekoia.add_alert(events=0)
+    for status in before:
+        sekoia.change_status_as_person(alert["uuid"], status)
+    arguments = arguments | {"short_id": alert["short_id"], "alert_uuid": alert["uuid"]}
+    first = update(symphony, sekoia, data_path, **arguments)
+    assert first.error is None, first.error
+    after_first = (sekoia.history_of(alert["uuid"]), sekoia.comments_of(alert["uuid"]))
+    for _ in range(2):
+        replay = update(symphony, sekoia, data_path, **arguments)
+        assert replay.error is None, replay.error
+        assert replay.results["action"] == "unchanged", (case, replay.results, replay.logs)
+        assert (replay.results["status_name"], replay.results["superseded_by"]) == (
+            first.results["status_name"],
+            first.results["superseded_by"],
+        )
+        assert (sekoia.history_of(alert["uuid"]), sekoia.comments_of(alert["uuid"])) == after_first
+
+
+def test_without_an_identity_from_me_its_own_changes_are_still_known(symphony, sekoia, data_path):
+    """`GET /v1/me`'s body is unpublished: with none usable, the module's own transitions (an API key's, each with
+    a marked comment) are still no rival to a later XSOAR change, while a person's are."""
+    sekoia.me_identity = False
+    alert = sekoia.add_alert(events=0)
+    closing = {"change": "closed", "close_reason": "Resolved", "changed_at": "1000000000"}  # long ago
+    assert update(symphony, sekoia, data_path, alert_uuid=alert["uuid"], **closing).results["action"] == (
+        "status_changed"
+    )
+    reopening = {"change": "reopened", "changed_at": "1000000001", "incident_id": "7"}  # before the module's move
+    run = update(symphony, sekoia, data_path, alert_uuid=alert["uuid"], **reopening)
+    assert run.results["superseded_by"] is None and run.results["action"] == "commented"
+    other = sekoia.add_alert(events=0)
+    sekoia.change_status_as_person(other["uuid"], "Rejected")  # a person's change, later than the XSOAR closure
+    older = update(symphony, sekoia, data_path, alert_uuid=other["uuid"], **closing)
+    assert older.results["action"] == "unchanged" and "by user" in older.results["superseded_by"]

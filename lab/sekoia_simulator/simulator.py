@@ -48,11 +48,12 @@ from lab.sekoia_simulator.workflow import (
     Actor,
     Workflow,
     action_to,
+    comment_entry,
     find_action,
-    history_entry,
     key_actor,
     new_comment,
     person_actor,
+    status_entry,
     status_name,
     status_object,
 )
@@ -76,7 +77,10 @@ class StoredAlert:
     alert: dict[str, Any]
     events: list[dict[str, Any]]
     comments: list[dict[str, Any]] = field(default_factory=list)
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)  # oldest first; answered newest first
+
+    def answered_history(self) -> list[dict[str, Any]]:
+        return list(reversed(self.history))
 
 
 @dataclass(eq=False)
@@ -91,10 +95,6 @@ def route_template(request: web.Request) -> str:
     resource = request.match_info.route.resource
     path = resource.canonical if resource is not None else request.path
     return path.removeprefix("/api") if path.startswith("/api/v1/") else path
-
-
-def flag(request: web.Request, name: str) -> bool:
-    return request.query.get(name, "").lower() in ("true", "1")
 
 
 async def json_object(request: web.Request) -> dict[str, Any]:
@@ -130,6 +130,9 @@ class SekoiaSimulator(LocalService):
     by route template (`GET /v1/sic/alerts/{id}`, either prefix), `request_log` keeps `(method, path with query,
     status)` once answered (status 0 when the connection was dropped); `liveapi_connections_total` counts
     authenticated LiveAPI connections, to observe reconnects.
+
+    `workflow` is the documented one unless told (`PERMISSIVE_WORKFLOW`, for clients tested against a kinder one);
+    `me_identity` False makes `GET /v1/me` answer a body without `uuid` nor `id` (its real body is unpublished).
     """
 
     def __init__(
@@ -143,9 +146,11 @@ class SekoiaSimulator(LocalService):
         messy: bool = True,
         reduced_listing: bool = False,
         workflow: Workflow = WORKFLOW,
+        me_identity: bool = True,
     ):
         self.api_key = api_key
         self.workflow = workflow
+        self.me_identity = me_identity
         self.comments_touch_alerts = False  # whether a comment moves the alert's `updated_at` (unconfirmed)
         self.urgency_touches_alerts = True  # whether an urgency change moves the alert's `updated_at` (unconfirmed)
         self._keys: dict[str, Actor] = {api_key: key_actor(api_key)}
@@ -268,25 +273,32 @@ class SekoiaSimulator(LocalService):
         with self._lock:
             return copy.deepcopy(self._stored_alert(alert_id).comments)
 
-    def history_of(self, alert_id: str) -> list[dict]:
-        """The status changes of an alert (by UUID or short ID), oldest first; KeyError if unknown."""
+    def status_of(self, alert_id: str) -> str:
+        """The status name of an alert (by UUID or short ID); KeyError if unknown."""
         with self._lock:
-            return copy.deepcopy(self._stored_alert(alert_id).history)
+            return status_name(self._stored_alert(alert_id).alert)
+
+    def history_of(self, alert_id: str) -> list[dict]:
+        """The history of an alert (by UUID or short ID) as `GET` answers it, newest first; KeyError if unknown."""
+        with self._lock:
+            return copy.deepcopy(self._stored_alert(alert_id).answered_history())
 
     def change_status_as_person(
         self, alert_id: str, status: str, person: str = DEFAULT_PERSON, comment: str | None = None
     ) -> dict:
         """A person moves the alert to `status` in the web app, through a transition open from its current status
-        (ValueError otherwise); the LiveAPI says so. Returns the alert."""
+        (ValueError otherwise), with an optional comment (also an alert comment); the LiveAPI says so. Returns the
+        alert."""
         with self._lock:
             stored = self._stored_alert(alert_id)
             current = status_name(stored.alert)
             action = action_to(self.workflow, current, status)
             if action is None:
                 raise ValueError(f"no transition from {current} to {status}")
-            self._apply(stored, action, person_actor(person), comment)
+            notifications = self._apply(stored, action, person_actor(person), comment)
             alert = copy.deepcopy(stored.alert)
-        self._push(json.dumps(status_notification(alert)), upgraded_only=True)
+        for notification in notifications:
+            self._push(notification, upgraded_only=True)
         return alert
 
     def comment_as_person(self, alert_id: str, content: str, person: str = DEFAULT_PERSON) -> dict:
@@ -328,8 +340,10 @@ class SekoiaSimulator(LocalService):
             raise KeyError(alert_id)
         return stored
 
-    def _apply(self, stored: StoredAlert, action: Action, actor: Actor, comment: str | None) -> None:
-        """Move the alert along `action` (the lock held): status, update time and author, history."""
+    def _apply(self, stored: StoredAlert, action: Action, actor: Actor, comment: str | None) -> list[str]:
+        """Move the alert along `action` (the lock held): status, update time and author, history; the comment sent
+        with it is also an alert comment (same uuid in `comments` and in the entry's `history_comments`). Returns the
+        LiveAPI messages to push (the status change, then the comment's)."""
         previous = status_name(stored.alert)
         stored.alert |= {
             "status": status_object(action.target),
@@ -337,18 +351,30 @@ class SekoiaSimulator(LocalService):
             "updated_by": actor.uuid,
             "updated_by_type": actor.type,
         }
-        stored.history.append(history_entry(previous, action, actor, comment))
+        told = self._store_comment(stored, new_comment(comment, None, actor)) if comment and comment.strip() else None
+        stored.history.append(status_entry(previous, action, actor, told))
+        messages = [json.dumps(status_notification(stored.alert))]
+        return messages + ([json.dumps(comment_notification(stored.alert, told))] if told else [])
+
+    def _store_comment(self, stored: StoredAlert, comment: dict[str, Any]) -> dict[str, Any]:
+        """Add a comment to the alert's comments (the lock held)."""
+        stored.comments.append(comment)
+        stored.alert["number_of_total_comments"] = len(stored.comments)
+        if self.comments_touch_alerts:
+            stored.alert["updated_at"] = comment["date"]
+        return comment
 
     def _comment(self, alert_id: str, content: Any, author: Any, actor: Actor) -> tuple[dict, str]:
-        """Store a new comment; returns it and its LiveAPI message, to push."""
+        """Store a new comment and its history entry; returns it and its LiveAPI message, to push."""
         with self._lock:
             stored = self._stored_alert(alert_id)
-            comment = new_comment(content, author, actor)
-            stored.comments.append(comment)
-            stored.alert["number_of_total_comments"] = len(stored.comments)
-            if self.comments_touch_alerts:
-                stored.alert["updated_at"] = comment["date"]
+            comment = self._store_comment(stored, new_comment(content, author, actor))
+            stored.history.append(comment_entry(comment, actor))
             return copy.deepcopy(comment), json.dumps(comment_notification(stored.alert, comment))
+
+    def follow_published_rules(self) -> None:
+        """Back to the defaults: the documented workflow, `GET /v1/me` with an identity."""
+        self.workflow, self.me_identity = WORKFLOW, True
 
     def reset_counts(self) -> None:
         self.request_counts.clear()
@@ -485,14 +511,10 @@ class SekoiaSimulator(LocalService):
         return actor
 
     async def _me(self, request: web.Request) -> web.Response:
-        return web.json_response(
-            {
-                "type": "apikey",
-                "uuid": self._caller(request).uuid,
-                "name": "Simulator API key",
-                "community_uuid": self._template["community_uuid"],
-            }
-        )
+        """The key's identity; without `uuid` when `me_identity` is False (the real body is unpublished)."""
+        body = {"type": "apikey", "name": "Simulator API key", "community_uuid": self._template["community_uuid"]}
+        caller = self._caller(request)
+        return web.json_response(body | ({"uuid": caller.uuid} if self.me_identity else {}))
 
     def _requested_alert(self, request: web.Request) -> StoredAlert:
         stored = self._lookup(request.match_info["id"])
@@ -503,8 +525,9 @@ class SekoiaSimulator(LocalService):
     async def _get_alert(self, request: web.Request) -> web.Response:
         with self._lock:
             stored = self._requested_alert(request)
-            extra = {name: getattr(stored, name) for name in ("comments", "history") if flag(request, name)}
-            return web.json_response(stored.alert | extra)
+            return web.json_response(
+                stored.alert | {"comments": stored.comments, "history": stored.answered_history()}
+            )
 
     async def _get_workflow(self, request: web.Request) -> web.Response:
         with self._lock:
@@ -524,9 +547,9 @@ class SekoiaSimulator(LocalService):
             action = find_action(self.workflow, current, wanted)
             if action is None:
                 raise Refusal(f"Action {wanted} is not available for an alert in status {current}")
-            self._apply(stored, action, self._caller(request), comment)
-            notification = json.dumps(status_notification(stored.alert))
-        await self._broadcast(notification, upgraded_only=True)
+            notifications = self._apply(stored, action, self._caller(request), comment)
+        for notification in notifications:
+            await self._broadcast(notification, upgraded_only=True)
         return web.json_response({})
 
     async def _list_comments(self, request: web.Request) -> web.Response:

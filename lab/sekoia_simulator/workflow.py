@@ -1,12 +1,15 @@
-"""The alert workflow (statuses, the transitions open from each, actions) and the alert comments, as Sekoia.io answers.
+"""The alert workflow (statuses, the transitions open from each, actions) and the alert comments and history, as
+Sekoia.io answers them.
 
 Facts (SEKOIA.md section 8): the status uuids and names; the action ids are those Sekoia's own module library knows
 (`ACTION_UUIDS` of its Update Alert Status) and whose prefixes Palo Alto's Sekoia XDR test data records in a real
-workflow answer listing all four actions (Acknowledge, Validate, Reject, Close) with their descriptions; reopening
-exists (histories show Closed -> Acknowledged). Which actions are open from which status is not published: `WORKFLOW`
-(the default) follows that recorded answer (a Pending alert offers all four); `STRICT_WORKFLOW` is the step-by-step
-reading (Pending: Acknowledge, Reject; Acknowledged: Validate, Reject; Ongoing: Close, Reject), so that clients can be
-tested against both. Both reopen Rejected and Closed alerts with Acknowledge.
+workflow answer. `WORKFLOW` (the default) is the documented one (docs.sekoia.io, investigate / alerts): Pending ->
+Acknowledge, Validate (-> Ongoing), Reject; Acknowledged -> Validate, Reject; Ongoing -> Close, Reject; Closed and
+Rejected are final (no action offered). `PERMISSIVE_WORKFLOW`, only when asked for, is the kinder reading this
+simulator used to have (a Pending alert offers all four actions, as the recorded answer lists them; Closed and
+Rejected alerts reopen with Acknowledge, as one public history shows an `application` do): a client must not need
+it. History entries and comments have the shapes of the real samples (`samples/sync/sekoia_alert_with_history_*`,
+`sekoia_alert_comments_list.json`).
 """
 
 import time
@@ -43,16 +46,16 @@ CLOSE = Action("1390be4e-ced8-4dd6-9bed-573471b235ab", "Close", "Close the alert
 
 Workflow = dict[str, tuple[Action, ...]]
 WORKFLOW: Workflow = {
+    PENDING: (ACKNOWLEDGE, VALIDATE, REJECT),
+    ACKNOWLEDGED: (VALIDATE, REJECT),
+    ONGOING: (CLOSE, REJECT),
+    REJECTED: (),
+    CLOSED: (),
+}
+PERMISSIVE_WORKFLOW: Workflow = {
     PENDING: (ACKNOWLEDGE, VALIDATE, REJECT, CLOSE),
     ACKNOWLEDGED: (VALIDATE, REJECT, CLOSE),
     ONGOING: (REJECT, CLOSE),
-    REJECTED: (ACKNOWLEDGE,),
-    CLOSED: (ACKNOWLEDGE,),
-}
-STRICT_WORKFLOW: Workflow = {
-    PENDING: (ACKNOWLEDGE, REJECT),
-    ACKNOWLEDGED: (VALIDATE, REJECT),
-    ONGOING: (CLOSE, REJECT),
     REJECTED: (ACKNOWLEDGE,),
     CLOSED: (ACKNOWLEDGE,),
 }
@@ -100,17 +103,31 @@ def action_to(workflow: Workflow, current: str, target: str) -> Action | None:
     return next((action for action in workflow[current] if action.target == target), None)
 
 
-def history_entry(previous: str, action: Action, actor: Actor, comment: str | None) -> dict[str, Any]:
-    """One status change in the alert's history (shape unconfirmed: kept small and stated in the package docstring)."""
+def _entry(actor: Actor, entry_type: str, **fields: Any) -> dict[str, Any]:
+    """A history entry as the real samples show it (`created_at` epoch seconds, who made it, `history_comments`)."""
     return {
         "uuid": str(uuid.uuid4()),
-        "date": int(time.time()),
-        "entry_type": "alert",
-        "alert": {"status": action.target, "previous_status": previous, "action": action.name},
-        "comment": comment,
+        "created_at": int(time.time()),
         "created_by": actor.uuid,
         "created_by_type": actor.type,
+        "entry_type": entry_type,
+        "history_comments": [],
+    } | fields
+
+
+def status_entry(previous: str, action: Action, actor: Actor, comment: dict[str, Any] | None) -> dict[str, Any]:
+    """A status change in the alert's history: `alert: {status, previous_status}`; the comment sent with it (also an
+    alert comment, same uuid) in `history_comments`."""
+    told = [{key: value for key, value in comment.items() if key != "unseen"}] if comment else []
+    return _entry(actor, "alert", alert={"status": action.target, "previous_status": previous}) | {
+        "history_comments": told
     }
+
+
+def comment_entry(comment: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    """A comment in the alert's history: `comment: {uuid, status, display_name, content}` (an object)."""
+    shown = {"uuid": comment["uuid"], "status": "created", "display_name": actor.author, "content": comment["content"]}
+    return _entry(actor, "comment", comment=shown)
 
 
 def new_comment(content: Any, author: Any, actor: Actor) -> dict[str, Any]:

@@ -11,16 +11,20 @@ from xsoar_module.errors import InvalidInputError, ServiceError
 from xsoar_module.mapping.sync import (
     AUTHOR,
     MAX_STEPS,
+    OPEN_STATUSES,
     REOPENED_STATUS,
     SETTABLE_STATUSES,
     STATUS_BY_ACTION,
     alert_comment,
     is_marked,
+    made_by_module,
     marked,
     next_action,
     sekoia_change_wins,
     status_for_close_reason,
     status_name,
+    transition_comment,
+    unapplied_status_comment,
     xsoar_note_id,
 )
 from xsoar_module.models.schema import ManifestModel, is_null_rendering
@@ -60,6 +64,9 @@ class UpdateAlertArguments(ManifestModel):
         None, description="The trigger's note ({id, content, user}) or a text, for change note"
     )
     incident_id: str | None = Field(None, description="The XSOAR incident the change comes from, named in comments")
+    xsoar_user: str | None = Field(
+        None, description="The XSOAR user who made the change, named in the comment written when no status can be set"
+    )
     changed_at: float | None = Field(
         None,
         ge=0,
@@ -101,6 +108,36 @@ class UpdateAlertArguments(ManifestModel):
             raise ValueError(f"{name} cannot be set: give one of {', '.join(SETTABLE_STATUSES)}")
         return name
 
+    @field_validator("status_by_close_reason")
+    @classmethod
+    def _settable_mapping(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        """Each close reason maps to a status this action can set (a status name, any case, or its uuid)."""
+        for reason, status in (value or {}).items():
+            name = status_name(status)
+            if name not in SETTABLE_STATUSES:
+                raise ValueError(
+                    f"{reason[:40]!r} maps to {name}, which cannot be set: give one of {', '.join(SETTABLE_STATUSES)}"
+                )
+        return value
+
+    @field_validator("note")
+    @classmethod
+    def _note_with_text(cls, value: dict[str, Any] | str | None) -> dict[str, Any] | str | None:
+        """A note object is the Incident Updated trigger's `{id, content, user}`: a text content, a text user."""
+        if not isinstance(value, dict):
+            return value
+        content, user, note_id = value.get("content"), value.get("user"), value.get("id")
+        if not isinstance(content, str) or not content.strip():
+            raise ValueError(
+                f"the note has no text (content {type(content).__name__}): give the Incident Updated trigger's note "
+                "{id, content, user} ({{ node.0.note }}) or a text"
+            )
+        if user is not None and not isinstance(user, str):
+            raise ValueError(f"the note's user must be a text, not {type(user).__name__}")
+        if note_id is not None and not isinstance(note_id, (str, int)):
+            raise ValueError(f"the note's id must be a text, not {type(note_id).__name__}")
+        return value
+
     @model_validator(mode="after")
     def _one_alert(self) -> "UpdateAlertArguments":
         if not (self.alert_uuid or self.short_id):
@@ -111,8 +148,9 @@ class UpdateAlertArguments(ManifestModel):
     def alert_id(self) -> str:
         return self.alert_uuid or self.short_id or ""
 
-    def target_status(self) -> str | None:
-        """The status asked for: `status`, else the one of a closing or reopening change."""
+    def target_status(self, current: str | None) -> str | None:
+        """The status asked for: `status`, else the one of a closing change, else Acknowledged for a reopening of an
+        alert that is not open (`current`)."""
         if self.status:
             return self.status
         if self.change == "closed":
@@ -120,7 +158,7 @@ class UpdateAlertArguments(ManifestModel):
                 return status_for_close_reason(self.close_reason, self.status_by_close_reason)
             except ValueError as exc:
                 raise InvalidInputError(f"Invalid arguments: status_by_close_reason: {exc}") from None
-        return REOPENED_STATUS if self.change == "reopened" else None
+        return REOPENED_STATUS if self.change == "reopened" and current not in OPEN_STATUSES else None
 
     def comment_text(self) -> tuple[str, str | None] | None:
         """The marked comment to write and the XSOAR note id it mirrors; None when there is none (or it is ours)."""
@@ -142,6 +180,11 @@ class UpdateAlertResults(ManifestModel):
     superseded_by: str | None = Field(
         None, description="The later status change made on the alert that won over the change, when it was not applied"
     )
+    status_not_set_because: str | None = Field(
+        None,
+        description="Why the status asked for was not set although the change won (Sekoia.io's workflow offers no "
+        "way to it, e.g. from Closed or Rejected, final): the change was written as an alert comment instead",
+    )
 
 
 class UpdateAlert(ModuleAction):
@@ -156,20 +199,30 @@ class UpdateAlert(ModuleAction):
     results_model = UpdateAlertResults
 
     def run(self, arguments: UpdateAlertArguments) -> UpdateAlertResults:
-        target, comment = arguments.target_status(), arguments.comment_text()
-        superseded_by = None
+        from xsoar_module.clients.sekoia import identity_of
+
+        comment = arguments.comment_text()
+        superseded_by = not_set_because = None
         with self.sekoia_client() as client:
             alert = client.get_alert(arguments.alert_id, history=True, comments=True)
             label = f"alert {alert.get('short_id') or arguments.alert_id}"
             current = _status_of(alert)
+            target = arguments.target_status(current)
+            identity = identity_of(client.me()) if target not in (None, current) or comment else None
             if target is not None and current != target:
-                superseded_by = self._later_change(client, alert, arguments, label)
+                superseded_by = self._later_change(alert, arguments, label, identity)
                 if superseded_by is not None:  # the loser is not applied, nor its close notes written
                     target, comment = None, None
+            offered: dict[str, dict[str, Any]] = {}
+            if target is not None and current != target:
+                offered = _offered(client, arguments.alert_id)
+                if next_action(target, set(offered)) is None:
+                    not_set_because, comment = self._unreachable(arguments, label, current, target, offered)
+                    target = None
             changed = target is not None and current != target
             if changed and target is not None:
-                current = self._move(client, arguments.alert_id, label, current, target, comment)
-            if comment is not None and not changed and not _already_written(client, alert, *comment):
+                current = self._move(client, arguments, label, current, target, comment, offered)
+            if comment is not None and not changed and not _already_written(client, alert, identity, *comment):
                 client.add_comment(arguments.alert_id, comment[0], AUTHOR)
                 self.log(f"Commented {label} on {client.http.base_url}", level="info")
                 action = "commented"
@@ -182,14 +235,47 @@ class UpdateAlert(ModuleAction):
             status_name=current,
             action=action,
             superseded_by=superseded_by,
+            status_not_set_because=not_set_because,
         )
 
+    def _unreachable(
+        self,
+        arguments: UpdateAlertArguments,
+        label: str,
+        current: str | None,
+        target: str,
+        offered: dict[str, dict[str, Any]],
+    ) -> tuple[str, tuple[str, str | None]]:
+        """Why `target` cannot be set (the workflow offers no way) and the alert comment that says the change
+        instead (naming the incident and the XSOAR user; deterministic, so that a replay finds it)."""
+        from xsoar_module.timing import iso8601_seconds
+
+        actions = ", ".join(sorted(offered)) or "no action"
+        why = (
+            f"Sekoia.io's workflow offers no way from {current} to {target} (it offers {actions}; Closed and Rejected "
+            "are final): the change is written as an alert comment"
+        )
+        change = arguments.change or f"set to {target}"
+        if arguments.change == "closed":
+            change = f"closed ({arguments.close_reason or 'no reason'})"
+        at = iso8601_seconds(arguments.changed_at) if arguments.changed_at is not None else None
+        text = unapplied_status_comment(
+            target,
+            current or "unknown",
+            incident_id=arguments.incident_id,
+            user=arguments.xsoar_user,
+            change=change,
+            at=at,
+            text=arguments.comment if arguments.comment and not is_marked(arguments.comment) else None,
+        )
+        self.log(f"{label.capitalize()}: {why}", "info")
+        return why, (text, None)
+
     def _later_change(
-        self, client: "SekoiaClient", alert: dict[str, Any], arguments: UpdateAlertArguments, label: str
+        self, alert: dict[str, Any], arguments: UpdateAlertArguments, label: str, identity: str | None
     ) -> str | None:
         """The alert's latest status change made by someone other than this module, when it wins over the XSOAR
         change by the rule (`sekoia_change_wins`); None without the XSOAR change's time."""
-        from xsoar_module.clients.sekoia import identity_of
         from xsoar_module.mapping.alert_history import (
             entry_status,
             entry_time,
@@ -201,7 +287,7 @@ class UpdateAlert(ModuleAction):
 
         if arguments.changed_at is None:
             return None
-        is_own = own_changes(identity_of(client.me()))
+        is_own = own_changes(identity)
         history, current = alert.get("history"), _status_of(alert)
         entry = latest_change_by(history, lambda entry: not is_own(entry), current)
         at = entry_time(entry) if entry is not None else None
@@ -222,18 +308,20 @@ class UpdateAlert(ModuleAction):
     def _move(
         self,
         client: "SekoiaClient",
-        alert_id: str,
+        arguments: UpdateAlertArguments,
         label: str,
         current: str | None,
         target: str,
         comment: tuple[str, str | None] | None,
+        offered: dict[str, dict[str, Any]],
     ) -> str:
-        """Walk the workflow from `current` to `target` (one action, or a few steps when the workflow goes step by
-        step); the comment goes with the last one. Returns the new status."""
-        walked: list[str] = []
-        for _ in range(MAX_STEPS):
-            offered = {str(action.get("name")): action for action in client.workflow(alert_id)}
-            chosen = next_action(current or "", target, set(offered))
+        """Walk the shortest way of offered transitions from `current` to `target` (the documented workflow needs two
+        from Pending or Acknowledged to Closed); every transition carries a marked comment, the given one on the
+        last, so that its history entry is known as the module's without `GET /v1/me`. Returns the new status."""
+        alert_id, walked = arguments.alert_id, list[str]()
+        for step in range(MAX_STEPS):
+            offered = offered if step == 0 else _offered(client, alert_id)
+            chosen = next_action(target, set(offered))
             if chosen is None or not offered[chosen].get("id"):
                 raise ServiceError(
                     f"Sekoia.io offers no way from status {current} to {target} for {label} (its workflow offers "
@@ -241,11 +329,9 @@ class UpdateAlert(ModuleAction):
                 )
             reached = STATUS_BY_ACTION[chosen]
             last = reached == target
+            said = comment[0] if comment and last else transition_comment(reached, target, arguments.incident_id)
             client.apply_transition(
-                alert_id,
-                str(offered[chosen]["id"]),
-                comment[0] if comment and last else None,
-                partial(_is_in, client, alert_id, reached),
+                alert_id, str(offered[chosen]["id"]), said, partial(_is_in, client, alert_id, reached)
             )
             current = reached
             if last:
@@ -254,6 +340,11 @@ class UpdateAlert(ModuleAction):
                 return target
             walked.append(reached)
         raise ServiceError(f"Sekoia.io did not bring {label} to {target} within {MAX_STEPS} workflow steps")
+
+
+def _offered(client: "SekoiaClient", alert_id: str) -> dict[str, dict[str, Any]]:
+    """The workflow actions open from the alert's status, by name."""
+    return {str(action.get("name")): action for action in client.workflow(alert_id)}
 
 
 def _is_in(client: "SekoiaClient", alert_id: str, status: str) -> bool:
@@ -270,18 +361,27 @@ def _status_of(alert: dict[str, Any]) -> str | None:
         return None
 
 
-def _already_written(client: "SekoiaClient", alert: dict[str, Any], text: str, note_id: str | None) -> bool:
-    """Whether the alert already has this comment: the same XSOAR note id, or the same text (in its comments or with
-    a status change of its history)."""
-    from xsoar_module.mapping.alert_history import entry_comments
-
+def _already_written(
+    client: "SekoiaClient", alert: dict[str, Any], identity: str | None, text: str, note_id: str | None
+) -> bool:
+    """Whether the module already wrote this comment on the alert: among the comments it made (`made_by_module`: by
+    its identity or its API key with its marker, never a person's, whatever they quote), the same XSOAR note id, or
+    the same text (in the alert's comments or with a status change of its history)."""
     comments = alert.get("comments")
     if not isinstance(comments, list):
         comments = client.comments(str(alert.get("uuid") or alert.get("short_id")))
     history = alert.get("history")
-    history = history if isinstance(history, list) else []
-    contents = [item.get("content") for item in comments if isinstance(item, dict)]
-    contents += [text for entry in history if isinstance(entry, dict) for text in entry_comments(entry)]
+    told = [
+        item
+        for entry in (history if isinstance(history, list) else [])
+        if isinstance(entry, dict) and isinstance(entry.get("history_comments"), list)
+        for item in entry["history_comments"]
+    ]
+    contents = [
+        item.get("content")
+        for item in comments + told
+        if isinstance(item, dict) and made_by_module(item, identity, [item.get("content")])
+    ]
     if note_id is not None:
         return any(xsoar_note_id(content) == note_id for content in contents)
     return text in contents

@@ -1,18 +1,19 @@
 """A Sekoia.io alert's history read for its status changes: which one is the latest, who made it, when. Pure.
 
-Two shapes are read. The simulator's: `date` (epoch seconds) and `comment` (the status change's comment, a text),
-entries appended oldest first. The shape of the answer published in Palo Alto's Sekoia XDR test data:
-`created_at` (epoch seconds) and `history_comments` (a list of comments), entries listed newest first. Which order
-Sekoia.io uses is not documented, so it is read from the dates themselves (more steps down than up: newest first).
-Dates are whole seconds: two changes of the same second are told apart by the entry whose status is the alert's
-current one, then by their order in the history.
+The shape is the one of the real answers (Palo Alto's Sekoia XDR test data, Sekoia's module library; the simulator
+answers the same): `created_at` (epoch seconds), `created_by`, `created_by_type`, `entry_type`; a status change has
+`alert: {status, previous_status}` and `history_comments` (the comments sent with it); a comment entry has
+`comment: {uuid, status, display_name, content}`. Tolerated besides: `date` for `created_at`, `comment` as a text.
+The real answers list the newest first; since it is not documented, the order is read from the dates themselves
+(more steps down than up: newest first). Dates are whole seconds: two changes of the same second are told apart by
+the entry whose status is the alert's current one, then by their order in the history.
 """
 
 import math
 from collections.abc import Callable
 from typing import Any
 
-from xsoar_module.mapping.sync import is_marked
+from xsoar_module.mapping.sync import made_by_module
 from xsoar_module.timing import epoch
 
 Entry = dict[str, Any]
@@ -31,17 +32,19 @@ def entry_status(entry: Entry) -> str | None:
 
 
 def entry_comments(entry: Entry) -> list[str]:
-    """The texts of the comments that went with a history entry (`comment`, or `history_comments`' contents)."""
-    texts = [entry.get("comment")]
+    """The texts of the comments of a history entry: a comment entry's `comment` (an object, or a text), a status
+    change's `history_comments`."""
+    comment = entry.get("comment")
+    texts = [comment.get("content") if isinstance(comment, dict) else comment]
     listed = entry.get("history_comments")
     if isinstance(listed, list):
         texts += [item.get("content") for item in listed if isinstance(item, dict)]
     return [text for text in texts if isinstance(text, str)]
 
 
-def is_marked_entry(entry: Entry) -> bool:
-    """Whether a comment that went with the entry carries this module's marker."""
-    return any(is_marked(text) for text in entry_comments(entry))
+def is_module_entry(entry: Entry, identity: str | None = None) -> bool:
+    """Whether the module made a history entry (`made_by_module`: its identity, or an API key and its marker)."""
+    return made_by_module(entry, identity, entry_comments(entry))
 
 
 def newest_first(history: list[Any]) -> bool:
@@ -92,8 +95,9 @@ def _follows_own(changes: list[Entry], change: Entry, is_own: Callable[[Entry], 
 
 
 def own_changes(identity: str | None) -> Callable[[Entry], bool]:
-    """Whether an entry was made by this module: by its API key's identity (`GET /v1/me`), or with its marker."""
-    return lambda entry: (identity is not None and entry.get("created_by") == identity) or is_marked_entry(entry)
+    """Whether an entry was made by this module: by its API key's identity (`GET /v1/me`, None when it gives none), or
+    by an API key with the module's marker (`is_module_entry`); never by a person's text alone."""
+    return lambda entry: is_module_entry(entry, identity)
 
 
 def status_change_follows_own(

@@ -36,7 +36,16 @@ XSOAR_NOTE_TAG = re.compile(r"XSOAR note ([0-9A-Za-z@:._-]{1,64})\)")
 # The workflow action (by the name Sekoia.io gives it) that leads to each status Update Alert may set
 ACTION_NAMES = {ACKNOWLEDGED: "Acknowledge", ONGOING: "Validate", REJECTED: "Reject", CLOSED: "Close"}
 STATUS_BY_ACTION = {name: status for status, name in ACTION_NAMES.items()}
-MAX_STEPS = 3  # Pending -> Acknowledged -> Ongoing -> Closed, the longest walk of a step-by-step workflow
+# The documented workflow (docs.sekoia.io, investigate / alerts; SEKOIA.md section 8), by the statuses each action
+# leads to: Closed and Rejected are final. Update Alert takes the actions Sekoia.io offers; this plans the way.
+DOCUMENTED_WORKFLOW = {
+    PENDING: (ACKNOWLEDGED, ONGOING, REJECTED),
+    ACKNOWLEDGED: (ONGOING, REJECTED),
+    ONGOING: (CLOSED, REJECTED),
+    REJECTED: (),
+    CLOSED: (),
+}
+MAX_STEPS = 3  # the longest shortest way a workflow may need (the documented one needs 2: Validate, Close)
 
 
 def status_name(value: str) -> str:
@@ -230,15 +239,64 @@ def xsoar_note_id(comment_text: Any) -> str | None:
     return found.group(1) if found else None
 
 
-def next_action(current: str, target: str, offered: set[str]) -> str | None:
-    """The workflow action to take from `current` towards `target` among the action names Sekoia.io offers: the one
-    leading to `target`, else a step forward (Acknowledge, then Validate) for a workflow that goes step by step;
-    None when there is no way."""
-    direct = ACTION_NAMES[target]
-    if direct in offered:
-        return direct
-    if target in (ONGOING, CLOSED, REJECTED) and current in (PENDING, REJECTED, CLOSED) and "Acknowledge" in offered:
-        return "Acknowledge"
-    if target in (CLOSED, REJECTED) and current == ACKNOWLEDGED and "Validate" in offered:
-        return "Validate"
+def steps_between(start: str, target: str) -> int | None:
+    """How many transitions the documented workflow needs from `start` to `target` (None: no way)."""
+    reached, frontier = {start}, [start]
+    for steps in range(len(DOCUMENTED_WORKFLOW)):
+        if target in frontier:
+            return steps
+        frontier = [
+            after for status in frontier for after in DOCUMENTED_WORKFLOW.get(status, ()) if after not in reached
+        ]
+        reached.update(frontier)
     return None
+
+
+def next_action(target: str, offered: set[str]) -> str | None:
+    """The action, among the action names Sekoia.io offers, on a shortest way to `target`: the one leading to it, else
+    the one after which the documented workflow needs the fewest transitions; None when no offered action leads
+    there (e.g. from Closed or Rejected, final)."""
+    ways = [
+        (0 if STATUS_BY_ACTION[name] == target else 1 + (steps or 0), name)
+        for name in sorted(offered & set(STATUS_BY_ACTION))
+        if (steps := steps_between(STATUS_BY_ACTION[name], target)) is not None
+    ]
+    return min(ways)[1] if ways else None
+
+
+def made_by_module(record: dict[str, Any], identity: str | None, texts: list[Any]) -> bool:
+    """Whether a comment or history entry was made by this module, by what a person cannot forge: its `created_by` is
+    the module's API key identity (`GET /v1/me`, when it gives one), or it was made with an API key
+    (`created_by_type` apikey: a person's changes are `user`) and one of its `texts` carries the marker."""
+    if identity is not None and record.get("created_by") == identity:
+        return True
+    return record.get("created_by_type") == "apikey" and any(is_marked(text) for text in texts)
+
+
+def transition_comment(reached: str, target: str, incident_id: str | None) -> str:
+    """The marked comment of a transition this module makes without a comment of its own to send."""
+    where = f"Cortex XSOAR incident {incident_id}" if incident_id else "Cortex XSOAR"
+    step = "" if reached == target else f" (a step towards {target})"
+    return marked(f"Set to {reached}{step}, mirroring {where}")
+
+
+def unapplied_status_comment(
+    target: str,
+    current: str,
+    *,
+    incident_id: str | None,
+    user: str | None,
+    change: str,
+    at: str | None,
+    text: str | None,
+) -> str:
+    """The alert comment written instead of a status the workflow cannot set (`current` is final): which XSOAR change,
+    on which incident, by whom, and why the alert keeps its status. Deterministic, so that a replay finds it."""
+    where = f"Cortex XSOAR incident {incident_id}" if incident_id else "Cortex XSOAR"
+    when = f" at {at}" if at else ""
+    why = "a final status" if current in CLOSING_STATUSES else "no transition leads back"
+    said = f"\n\n{text.strip()}" if text and text.strip() else ""
+    return marked(
+        f"{where} was {change} by {user or 'an XSOAR user'}{when}: the alert stays {current}, Sekoia.io's workflow "
+        f"offers no way from {current} to {target} ({why}){said}"
+    )

@@ -31,8 +31,8 @@ from pydantic import ValidationError
 from xsoar_module.clients.liveapi import AlertCreatedNotification, Ignored, read_envelope
 from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.errors import NotFoundError, describe_validation_error
-from xsoar_module.mapping.alert_history import entry_time, is_marked_entry, latest_status_change
-from xsoar_module.mapping.sync import is_marked
+from xsoar_module.mapping.alert_history import entry_time, is_module_entry, latest_status_change
+from xsoar_module.mapping.sync import made_by_module
 from xsoar_module.models.alert import Alert
 from xsoar_module.models.trigger_event import COMMENT, STATUS, URGENCY
 from xsoar_module.timing import epoch, iso8601_seconds
@@ -55,7 +55,7 @@ class AlertChange:
     status_name: str | None = None
     comment: JsonObject | None = None
     by: str | None = None  # who made it: a user or API key uuid
-    marked: bool = False  # it carries this module's marker
+    marked: bool = False  # made with an API key and carrying this module's marker (a person's text never counts)
 
 
 def status_change(alert: JsonObject) -> JsonObject | None:
@@ -68,9 +68,9 @@ def status_change(alert: JsonObject) -> JsonObject | None:
     history = alert.get("history")
     entry = latest_status_change(history, name)
     if entry is not None:
-        at, by, marked = entry_time(entry), entry.get("created_by"), is_marked_entry(entry)
-    elif history == [] or alert.get("updated_at") == alert.get("created_at"):
-        return None  # no change in its history, or an alert never updated
+        at, by, marked = entry_time(entry), entry.get("created_by"), is_module_entry(entry)
+    elif history == [] or readable(history) or alert.get("updated_at") == alert.get("created_at"):
+        return None  # no status change in its history (comments only...), or an alert never updated
     else:  # no history in the answer, or entries of an unknown shape: the update time stands for the change
         at, by, marked = epoch(alert.get("updated_at")), alert.get("updated_by"), False
     if at is None:
@@ -87,6 +87,14 @@ def status_change(alert: JsonObject) -> JsonObject | None:
     }
 
 
+def readable(history: Any) -> bool:
+    """Whether a history has entries of the known shape (`entry_type`, or a status change's `alert`)."""
+    return isinstance(history, list) and any(
+        isinstance(entry, dict) and ("entry_type" in entry or isinstance(entry.get("alert"), dict))
+        for entry in history
+    )
+
+
 def comment_change(alert: JsonObject, comment: JsonObject) -> JsonObject | None:
     """The received object of a comment of the alert (None when it has no uuid)."""
     uuid = comment.get("uuid")
@@ -99,7 +107,7 @@ def comment_change(alert: JsonObject, comment: JsonObject) -> JsonObject | None:
         "change": COMMENT,
         "comment": shown,
         "by": comment.get("created_by"),
-        "marked": is_marked(comment.get("content")),
+        "marked": made_by_module(comment, None, [comment.get("content")]),
         "alert": file_alert(alert),
         "uuid": alert.get("uuid"),
     }
