@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from lab.sekoia_simulator.queries import JOB_DONE
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, assert_no_secret
 
 
@@ -147,3 +148,15 @@ def test_a_status_or_comment_run_of_the_sync_playbook_leaves_the_urgency_alone(
     results = update(symphony, config, data_path, alert, **rendered)
     assert results["action"] == "unchanged" and results["updated_fields"] is None
     assert xsoar.incident(incident["id"])["version"] == incident["version"]
+
+
+def test_a_failed_events_search_still_writes_the_severity_and_says_so(
+    symphony, sekoia, xsoar, config, data_path, alert, incident
+):
+    sekoia.job_final_status = 4  # failed (SEKOIA.md section 3)
+    try:
+        results = update(symphony, config, data_path, alert, urgency=85, fetch_events=True)
+    finally:
+        sekoia.job_final_status = JOB_DONE
+    assert results["action"] == "updated" and "sekoiaioevents" not in results["updated_fields"]
+    assert "could not be searched" in results["logs"] and xsoar.incident(incident["id"])["severity"] == 4

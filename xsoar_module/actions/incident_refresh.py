@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from xsoar_module.errors import ModuleError
 from xsoar_module.mapping.alert_changes import (
     EVENTS_FIELD,
     appended_events,
@@ -108,7 +109,15 @@ class IncidentRefresh:
                 level="warning",
             )
             return {}
-        found = self._search(brought)
+        try:
+            found = self._search(brought)
+        except ModuleError as exc:
+            self.log(
+                f"The events of alert {self.alert} could not be searched ({exc}): none appended to incident "
+                f"{self.id}, its other fields still written",
+                level="warning",
+            )
+            return {}
         others = {key: value for key, value in self.incident.items() if key != "CustomFields"}
         custom = {
             key: value for key, value in (self.incident.get("CustomFields") or {}).items() if key != EVENTS_FIELD
