@@ -41,7 +41,9 @@ done, then every matching event although `max_last_events` keeps only the latest
 than a page returns); a share of done jobs say `expired: true` yet serve their events; ISO-8601 bounds are echoed in
 UTC without zone, relative ones as sent; the events of a job not done answer 409; each ISO-8601 bound of a search
 applies on its own, relative ones (`-1d`, `now`) are ignored; a comment does not move the alert's `updated_at`
-unless `comments_touch_alerts` is set, an urgency change moves it unless `urgency_touches_alerts` is cleared; comments
+unless `comments_touch_alerts` is set, an urgency change moves it unless `urgency_touches_alerts` is cleared; a comment
+sent with a status change is announced by its own `alert-comment` message (expected from the real alert's shape,
+unconfirmed); comments
 are listed in creation order. Faults, `request_counts` and `request_log`
 cover the HTTP API only, not the LiveAPI (it has its own counters).
 """

@@ -8,8 +8,8 @@ Acknowledge, Validate (-> Ongoing), Reject; Acknowledged -> Validate, Reject; On
 Rejected are final (no action offered). `PERMISSIVE_WORKFLOW`, only when asked for, is the kinder reading this
 simulator used to have (a Pending alert offers all four actions, as the recorded answer lists them; Closed and
 Rejected alerts reopen with Acknowledge, as one public history shows an `application` do): a client must not need
-it. History entries and comments have the shapes of the real samples (`samples/sync/sekoia_alert_with_history_*`,
-`sekoia_alert_comments_list.json`).
+it. History entries and comments have the shapes of the real samples (`tests/fixtures/sync/`, checked by
+`tests/lab/test_sekoia_contract.py`).
 """
 
 import time

@@ -9,9 +9,14 @@ import pytest
 import requests
 
 from lab.sekoia_simulator import SekoiaSimulator
-from lab.sekoia_simulator.records import comment_notification, status_notification, urgency_notification
+from lab.sekoia_simulator.records import (
+    comment_notification,
+    created_notification,
+    status_notification,
+    urgency_notification,
+)
 from tests.test_alert_updates import source
-from xsoar_module.clients.liveapi import AlertCreatedNotification, Ignored
+from xsoar_module.clients.liveapi import AlertCreatedNotification, Ignored, parse_message
 from xsoar_module.mapping.alert_history import entry_comments, entry_time, latest_status_change, own_changes
 from xsoar_module.mapping.sync import STATUS_BY_ACTION, marked, next_action
 from xsoar_module.models.alert import Alert
@@ -180,3 +185,14 @@ def test_own_changes_read_from_real_fields_not_from_text(answered):
     forged = signed | {"created_by_type": "user"}
     assert not own_changes(None)(forged)
     assert entry_comments(by_key) == [c["content"] for c in by_key["history_comments"]]
+
+
+def test_an_alert_created_message_parses_as_the_simulators(answered):
+    real, ours = sample("liveapi_alert_created"), created_notification(answered["alert"])
+    assert keys(real) == keys(ours) and keys(real["attributes"]) == keys(ours["attributes"])
+    assert keys(real["metadata"]) == keys(ours["metadata"])
+    for message in (real, ours):
+        assert parse_message(json.dumps(message)) == AlertCreatedNotification(
+            message["attributes"]["uuid"], message["attributes"]["short_id"]
+        )
+        assert isinstance(source().parse_change(json.dumps(message)), Ignored)  # not a change for Alert Updated

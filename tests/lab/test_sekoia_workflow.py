@@ -337,3 +337,16 @@ def test_comments_can_be_told_to_move_the_update_time(simulator):
     simulator.comments_touch_alerts = True
     comment = simulator.comment_as_person(alert["uuid"], "now fresh")
     assert simulator.alerts()[-1]["updated_at"] == comment["date"]
+
+
+def test_a_transition_comment_is_notified_as_an_alert_comment_too(simulator):
+    alert = simulator.add_alert(notify=False)
+    with live(simulator) as socket:
+        assert patch(simulator, alert["uuid"], REJECT, comment="false alarm").status_code == 200
+        status, comment = (json.loads(socket.recv(timeout=5)) for _ in range(2))
+    assert status["attributes"]["updated"]["status_name"] == "Rejected"
+    [stored] = simulator.comments_of(alert["uuid"])
+    assert (comment["type"], comment["action"]) == ("alert-comment", "created")
+    assert comment["attributes"]["uuid"] == stored["uuid"] and comment["attributes"]["content"] == "false alarm"
+    [entry] = simulator.history_of(alert["uuid"])
+    assert entry["history_comments"][0]["uuid"] == stored["uuid"]

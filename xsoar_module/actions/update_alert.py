@@ -1,5 +1,6 @@
 """Update Alert: mirror an XSOAR change on a Sekoia.io alert (status through the workflow, comments), idempotently."""
 
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -10,6 +11,7 @@ from xsoar_module.bounds import check_identifier
 from xsoar_module.errors import InvalidInputError, ServiceError
 from xsoar_module.mapping.sync import (
     AUTHOR,
+    CLOSING_STATUSES,
     MAX_STEPS,
     OPEN_STATUSES,
     REOPENED_STATUS,
@@ -192,51 +194,63 @@ class UpdateAlert(ModuleAction):
 
     name = "Update Alert"
     description = (
-        "Mirror a change on a Sekoia.io alert: a status through the alert workflow (Acknowledged, Ongoing, Rejected, "
-        "Closed; from an XSOAR close reason or the Incident Updated trigger's change) and comments, marked as "
-        "written by this module. Idempotent: an alert already in the status, or a comment already there, is unchanged"
+        "Mirror a change on a Sekoia.io alert: a status through the shortest way the alert workflow offers "
+        "(Acknowledged, Ongoing, Rejected, Closed; from an XSOAR close reason or the Incident Updated trigger's "
+        "change) and comments, marked as written by this module. A status the workflow cannot reach (Closed and "
+        "Rejected are final) is written as an alert comment instead. Idempotent: an alert already in the status, or "
+        "a comment already there, is unchanged"
     )
     results_model = UpdateAlertResults
 
     def run(self, arguments: UpdateAlertArguments) -> UpdateAlertResults:
-        from xsoar_module.clients.sekoia import identity_of
-
-        comment = arguments.comment_text()
-        superseded_by = not_set_because = None
         with self.sekoia_client() as client:
             alert = client.get_alert(arguments.alert_id, history=True, comments=True)
             label = f"alert {alert.get('short_id') or arguments.alert_id}"
+            plan = self._plan(client, alert, arguments, label)
             current = _status_of(alert)
-            target = arguments.target_status(current)
-            identity = identity_of(client.me()) if target not in (None, current) or comment else None
-            if target is not None and current != target:
-                superseded_by = self._later_change(alert, arguments, label, identity)
-                if superseded_by is not None:  # the loser is not applied, nor its close notes written
-                    target, comment = None, None
-            offered: dict[str, dict[str, Any]] = {}
-            if target is not None and current != target:
-                offered = _offered(client, arguments.alert_id)
-                if next_action(target, set(offered)) is None:
-                    not_set_because, comment = self._unreachable(arguments, label, current, target, offered)
-                    target = None
-            changed = target is not None and current != target
-            if changed and target is not None:
-                current = self._move(client, arguments, label, current, target, comment, offered)
-            if comment is not None and not changed and not _already_written(client, alert, identity, *comment):
-                client.add_comment(arguments.alert_id, comment[0], AUTHOR)
+            if plan.target is not None:
+                current = self._move(client, arguments, label, current, plan.target, plan.comment, plan.offered)
+                action = "status_changed"
+            elif plan.comment is not None and not _already_written(client, alert, plan.identity, *plan.comment):
+                client.add_comment(arguments.alert_id, plan.comment[0], AUTHOR)
                 self.log(f"Commented {label} on {client.http.base_url}", level="info")
                 action = "commented"
             else:
-                action = "status_changed" if changed else "unchanged"
-        if action == "unchanged":
-            self.log(f"{label.capitalize()} is unchanged (status {current}; comment already there or none)", "info")
+                action = "unchanged"
+                self.log(
+                    f"{label.capitalize()} is unchanged (status {current}; comment already there or none)", "info"
+                )
         return UpdateAlertResults(
             alert_uuid=str(alert.get("uuid") or arguments.alert_id),
             status_name=current,
             action=action,
-            superseded_by=superseded_by,
-            status_not_set_because=not_set_because,
+            superseded_by=plan.superseded_by,
+            status_not_set_because=plan.not_set_because,
         )
+
+    def _plan(
+        self, client: "SekoiaClient", alert: dict[str, Any], arguments: UpdateAlertArguments, label: str
+    ) -> "Plan":
+        """What to do: the status to move to (None: none, or already there), the comment to write, and why a status
+        asked for is not set (a later change won; the workflow offers no way to it)."""
+        from xsoar_module.clients.sekoia import identity_of
+
+        current, comment = _status_of(alert), arguments.comment_text()
+        target = arguments.target_status(current)
+        target = None if target == current else target
+        identity = identity_of(client.me()) if target is not None or comment is not None else None
+        plan = Plan(target, comment, identity)
+        if target is None:
+            return plan
+        plan.superseded_by = self._later_change(alert, arguments, label, identity)
+        if plan.superseded_by is not None:  # the loser is not applied, nor its close notes written
+            plan.target, plan.comment = None, None
+            return plan
+        plan.offered = _offered(client, arguments.alert_id)
+        if next_action(target, set(plan.offered)) is None:
+            plan.not_set_because, plan.comment = self._unreachable(arguments, label, current, target, plan.offered)
+            plan.target = None
+        return plan
 
     def _unreachable(
         self,
@@ -251,9 +265,10 @@ class UpdateAlert(ModuleAction):
         from xsoar_module.timing import iso8601_seconds
 
         actions = ", ".join(sorted(offered)) or "no action"
+        final = "; Closed and Rejected are final" if current in CLOSING_STATUSES else ""
         why = (
-            f"Sekoia.io's workflow offers no way from {current} to {target} (it offers {actions}; Closed and Rejected "
-            "are final): the change is written as an alert comment"
+            f"Sekoia.io's workflow offers no way from {current} to {target} (it offers {actions}{final}): the change "
+            "is written as an alert comment"
         )
         change = arguments.change or f"set to {target}"
         if arguments.change == "closed":
@@ -340,6 +355,18 @@ class UpdateAlert(ModuleAction):
                 return target
             walked.append(reached)
         raise ServiceError(f"Sekoia.io did not bring {label} to {target} within {MAX_STEPS} workflow steps")
+
+
+@dataclass
+class Plan:
+    """What Update Alert does on an alert (`UpdateAlert._plan`)."""
+
+    target: str | None  # the status to move to
+    comment: tuple[str, str | None] | None  # the marked comment and the XSOAR note id it mirrors
+    identity: str | None  # the API key's identity (`GET /v1/me`), when its answer gives one
+    offered: dict[str, dict[str, Any]] = field(default_factory=dict)  # the workflow actions open now, by name
+    superseded_by: str | None = None
+    not_set_because: str | None = None
 
 
 def _offered(client: "SekoiaClient", alert_id: str) -> dict[str, dict[str, Any]]:

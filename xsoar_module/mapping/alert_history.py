@@ -47,6 +47,15 @@ def is_module_entry(entry: Entry, identity: str | None = None) -> bool:
     return made_by_module(entry, identity, entry_comments(entry))
 
 
+def has_known_entries(history: Any) -> bool:
+    """Whether a history has entries of the known shape (`entry_type`, or a status change's `alert`): then no status
+    change among them means none, not an unknown shape."""
+    return isinstance(history, list) and any(
+        isinstance(entry, dict) and ("entry_type" in entry or isinstance(entry.get("alert"), dict))
+        for entry in history
+    )
+
+
 def newest_first(history: list[Any]) -> bool:
     """Whether the history lists its newest entries first: its dated entries step down more often than up."""
     times = [t for t in (entry_time(entry) for entry in history if isinstance(entry, dict)) if t is not None]

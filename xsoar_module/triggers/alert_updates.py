@@ -31,7 +31,12 @@ from pydantic import ValidationError
 from xsoar_module.clients.liveapi import AlertCreatedNotification, Ignored, read_envelope
 from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.errors import NotFoundError, describe_validation_error
-from xsoar_module.mapping.alert_history import entry_time, is_module_entry, latest_status_change
+from xsoar_module.mapping.alert_history import (
+    entry_time,
+    has_known_entries,
+    is_module_entry,
+    latest_status_change,
+)
 from xsoar_module.mapping.sync import made_by_module
 from xsoar_module.models.alert import Alert
 from xsoar_module.models.trigger_event import COMMENT, STATUS, URGENCY
@@ -69,7 +74,7 @@ def status_change(alert: JsonObject) -> JsonObject | None:
     entry = latest_status_change(history, name)
     if entry is not None:
         at, by, marked = entry_time(entry), entry.get("created_by"), is_module_entry(entry)
-    elif history == [] or readable(history) or alert.get("updated_at") == alert.get("created_at"):
+    elif history == [] or has_known_entries(history) or alert.get("updated_at") == alert.get("created_at"):
         return None  # no status change in its history (comments only...), or an alert never updated
     else:  # no history in the answer, or entries of an unknown shape: the update time stands for the change
         at, by, marked = epoch(alert.get("updated_at")), alert.get("updated_by"), False
@@ -85,14 +90,6 @@ def status_change(alert: JsonObject) -> JsonObject | None:
         "alert": file_alert(alert),
         "uuid": uuid,
     }
-
-
-def readable(history: Any) -> bool:
-    """Whether a history has entries of the known shape (`entry_type`, or a status change's `alert`)."""
-    return isinstance(history, list) and any(
-        isinstance(entry, dict) and ("entry_type" in entry or isinstance(entry.get("alert"), dict))
-        for entry in history
-    )
 
 
 def comment_change(alert: JsonObject, comment: JsonObject) -> JsonObject | None:
