@@ -475,6 +475,9 @@ class SyncSoak:
             copies = self.copies(expected)
             self.report.duplicated += max(0, copies - 1)
             self.report.missing_texts += copies == 0
+            if copies == 0:
+                self.report.missed.append(f"lost: {expected.describe(self.started)}")
+                self.report.missed.extend(f"  {line}" for line in self.journal[expected.pair])
         for run in self.unmatched:
             echo = self.is_echo(run.event)
             self.report.echoes += echo
@@ -494,9 +497,9 @@ class SyncSoak:
 
     def copies(self, expected: Expected) -> int:
         """How many times a comment (or note) is on the other side."""
-        if expected.way == TO_XSOAR:  # a war-room entry, or part of the close notes (the incident was closed)
+        if expected.way == TO_XSOAR:  # a war-room entry, or part of the details (the incident was closed)
             incident = self.chain.xsoar.incident(expected.pair.incident_id)
-            texts = [entry["contents"] for entry in incident["entries"]] + [incident["closeNotes"]]
+            texts = [entry["contents"] for entry in incident["entries"]] + [incident["details"]]
         else:
             texts = [comment["content"] for comment in self.chain.sekoia.comments_of(expected.pair.uuid)]
         return sum(1 for text in texts if expected.text in text)

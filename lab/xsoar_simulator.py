@@ -16,24 +16,28 @@ Sync (demisto-py 3.2.10's swagger is the yardstick): `batchClose` `{"ids", "clos
 "notUpdated"}`. `/entry` (UpdateEntry `{"investigationId", "data", "markdown"}`) adds a war-room entry `{"id":
 "<n>@<investigation>", "investigationId", "type": 1, "contents", "format": "markdown" | "text", "note", "user",
 "created", "modified", "version", "tags"}`; `/entry/note` `{"id", "investigationId", "data": "true" | "false"}` marks
-it a note. The swagger has no call that reads entries nor a reopen: `/entry/execute/sync` (the swagger's
-"investigation_add_entries_sync", UpdateEntry, answers a list of entries) runs `!reopenInvestigation` (error entry,
-type 4, for another command or an incident not closed; plain text is a chat entry), and `POST /investigation/{id}`
-(outside the swagger, used by public scripts through demisto-py's generic request) answers the investigation with
-`entries` (oldest first, `pageSize` keeps the latest) and `users`. An incident created without `createInvestigation`
-has no war room: its entries answer 400 `Could not find investigation`. Every change sets `modified` and `version`;
-searches take `field:>="<ISO>"` (`>=`, `<=`, `>`, `<` on times, numbers or texts) and `field:*` (has a value) in
-queries, the filter's `fromDate`/`toDate` (creation time), `fromClosedDate`/`toClosedDate`, `id`, `status`, `notStatus`
-lists and `sort`
-(`[{"field", "asc"}]`). Authorship: each API key acts as a user (`api_user`, `add_api_key`), a person's changes
+it a note. A closed investigation refuses `/entry` and `/entry/execute/sync` with 412 `In case of closed investigation`
+(the swagger). The swagger has no call that reads entries nor a reopen: `/entry/execute/sync` (the swagger's
+"investigation_add_entries_sync", UpdateEntry, answers a list of entries) runs `!reopenInvestigation [id=<incident>]`
+(xsoar.pan.dev: the incident `id`, by default the investigation's own) from an open investigation, e.g. the Playground
+(`playground_id`, an investigation that is no incident) (error entry, type 4, for another command, an unknown incident
+or one not closed; plain text is a chat entry), and `POST /investigation/{id}` (outside the swagger; Palo Alto's
+XSOAR-to-XSOAR mirroring reads it with `pageSize` and `fromTime`) answers the investigation with `entries` created at
+or after `fromTime`, newest first (`pageSize` keeps the newest: the real order is unconfirmed, this one is the least
+helpful to a reader expecting oldest first) and `users`. An incident created without `createInvestigation` has no war
+room: its entries answer 400 `Could not find investigation`. Every change sets `modified` and `version`; searches take
+`field:>="<ISO>"` (`>=`, `<=`, `>`, `<` on times, numbers or texts) and `field:*` (has a value) in queries, the
+filter's `fromDate`/`toDate` (creation time), `fromClosedDate`/`toClosedDate`, `id`, `status`, `notStatus` lists and
+`sort` (`[{"field", "asc"}]`). Authorship: each API key acts as a user (`api_user`, `add_api_key`), a person's changes
 (`close_as_person`, `reopen_as_person`, `note_as_person`) as their name; `closingUserId`, an entry's `user` and the
 simulator-only `activity` of a stored incident (`incident(id)`) say who changed what.
 
 `POST /incident` follows the published swagger (the one Palo Alto's demisto-py is generated from): strict (the
 default), it keeps only the keys of the create request, so `dbotMirrorId` is dropped unless under `CustomFields`;
 lenient (`strict=False`), it keeps every top-level key. Searches understand `field:"value"` / `field:value` terms
-(top-level fields and custom fields, names case-insensitive) joined by `and`, `or` or a space (and); anything
-else is refused (400) rather than matching everything.
+(top-level fields and custom fields, names case-insensitive) joined by `and` or a space (and), and by `or` only with
+`query_or=True` (no real query found uses `or`: refused by default); anything else is refused (400) rather than
+matching everything.
 
 Choices where XSOAR's behaviour is unconfirmed or left out: `POST /incident` answers `create_status` (200, the
 swagger's); a search finding nothing answers `"data": []` (a real server may answer `null`); results come in creation

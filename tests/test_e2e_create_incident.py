@@ -135,13 +135,16 @@ def test_api_mode_accepts_the_xsoar_8_url_with_or_without_its_suffix(symphony, s
     assert run.error is None and all(r["path"].startswith("/xsoar/") for r in xsoar.requests)
 
 
-def test_api_mode_deduplicates_by_dbot_mirror_id_where_xsoar_stores_it(symphony, sekoia, data_path):
+def test_api_mode_deduplicates_by_alertid_in_one_single_term_search(symphony, sekoia, data_path):
+    """Issue 16: one term per query (`or` is unconfirmed); `dbotMirrorId` alone (incidents of the first versions, on
+    an XSOAR that stores it) is searched by Update Incident only, not before each creation."""
     with XsoarSimulator(api_key=XSOAR_API_KEY, strict=False) as lenient:
         config = api_config(sekoia, lenient, 6)
         first = create(symphony, config, data_path)
-        lenient.incidents[0]["CustomFields"] = {}  # e.g. an incident made before alertid was set
         second = create(symphony, config, data_path)
+        queries = [json.loads(r["body"])["filter"]["query"] for r in lenient.requests if "/search" in r["path"]]
     assert first.error is None and second.results["deduplicated"] is True and len(lenient.incidents) == 1
+    assert set(queries) == {'alertid:"ALz7Qm3KpW2x"'}
 
 
 def test_api_mode_fields_go_top_level_or_under_custom_fields(symphony, sekoia, xsoar, data_path):

@@ -195,60 +195,58 @@ def test_a_persons_note_quoting_the_comments_tag_does_not_drop_the_comment(
     assert [sekoia_comment_uuid(text) for text in entries(xsoar, incident)][-1] == "c-77"
 
 
-def test_a_comment_for_a_closed_incident_is_appended_to_its_close_notes_once(
-    symphony, xsoar, config, data_path, incident
-):
+def test_a_comment_for_a_closed_incident_is_appended_to_its_details_once(symphony, xsoar, config, data_path, incident):
     xsoar.close_as_person(incident["id"], "Resolved", "fixed the host", user="bob")
     arguments = {"short_id": SHORT_ID, "status": "Ongoing", "comment": COMMENT, "changed_at": 1.0}  # superseded
     results = run(symphony, config, data_path, **arguments)
     assert results["action"] == "noted" and "bob" in results["superseded_by"]
     stored = xsoar.incident(incident["id"])
     assert stored["status"] == 2 and stored["entries"] == []  # nothing written into the closed war room
-    assert stored["closeNotes"].startswith("fixed the host\n\n---\n**alice** commented on Sekoia.io alert ALsync1")
-    assert "(Sekoia.io comment c-77)" in stored["closeNotes"] and "seen on **3 hosts**" in stored["closeNotes"]
+    assert stored["details"].startswith("---\n**alice** commented on Sekoia.io alert ALsync1")
+    assert "(Sekoia.io comment c-77)" in stored["details"] and "seen on **3 hosts**" in stored["details"]
+    assert stored["closeNotes"] == "fixed the host"
     assert run(symphony, config, data_path, **arguments)["action"] == "unchanged"
     assert xsoar.count("POST", "/incident") - xsoar.count("POST", "/incidents") - xsoar.count("POST", "batch") == 1
     long = COMMENT | {"uuid": "c-78", "content": "x" * 5000}
     assert run(symphony, config, data_path, short_id=SHORT_ID, comment=long)["action"] == "noted"
-    assert "x" * 4000 + " [truncated]" in xsoar.incident(incident["id"])["closeNotes"]
+    assert "x" * 4000 + " [truncated]" in xsoar.incident(incident["id"])["details"]
 
 
-def test_comments_appended_to_close_notes_are_kept_by_a_new_closure_by_the_module(
+def test_a_comment_appended_to_a_closed_incident_outlives_its_reopening_and_a_new_closure(
     symphony, xsoar, config, data_path, incident
 ):
+    """Found by the sync soak: close notes are replaced by each closure, so a comment kept there was lost."""
     xsoar.close_as_person(incident["id"], "Resolved", "fixed")
     assert run(symphony, config, data_path, short_id=SHORT_ID, comment=COMMENT)["action"] == "noted"
-    xsoar.reopen_as_person(incident["id"])
-    assert run(symphony, config, data_path, short_id=SHORT_ID, status="Closed")["action"] == "closed"
-    notes = xsoar.incident(incident["id"])["closeNotes"]
-    assert notes.startswith(f"Sekoia.io alert {SHORT_ID} is Closed") and "(Sekoia.io comment c-77)" in notes
+    assert run(symphony, config, data_path, short_id=SHORT_ID, status="Ongoing")["action"] == "reopened"
+    xsoar.close_as_person(incident["id"], "Resolved", "fixed again")
+    assert "(Sekoia.io comment c-77)" in xsoar.incident(incident["id"])["details"]
+    assert run(symphony, config, data_path, short_id=SHORT_ID, comment=COMMENT)["action"] == "unchanged"
 
 
-def test_a_closed_incident_whose_close_notes_are_full_keeps_them_and_says_so(
-    symphony, xsoar, config, data_path, incident
-):
-    xsoar.close_as_person(incident["id"], "Resolved", "n" * 19990)
+def test_a_closed_incident_whose_details_are_full_keeps_them_and_says_so(symphony, xsoar, config, data_path, incident):
+    xsoar.incident(incident["id"])["details"] = "d" * 65530
+    xsoar.close_as_person(incident["id"], "Resolved", "done")
     outcome = symphony.run_action(
         "UpdateIncident", config, {"short_id": SHORT_ID, "comment": COMMENT}, data_path=data_path, in_process=True
     )
-    assert outcome.results["action"] == "unchanged" and "close notes are full" in outcome.logs
-    assert xsoar.incident(incident["id"])["closeNotes"] == "n" * 19990
+    assert outcome.results["action"] == "unchanged" and "details are full" in outcome.logs
+    assert xsoar.incident(incident["id"])["details"] == "d" * 65530
 
 
 # Every combination playbooks/sync_alert_changes_to_xsoar.json sends (Alert Updated: a status change with or without
 # its workflow comment, a comment with the alert's status), on an open and on a closed incident: the second run of the
 # same arguments says `unchanged` and sends XSOAR no write.
-LATER = time.time() + 60  # a change's time, after the person's closure below (the later change wins)
 REPLAYS = [
     ("open", {"status": "Closed", "comment": "None"}, "closed"),
     ("open", {"status": "Closed", "comment": COMMENT}, "closed"),
-    ("open", {"status": "Rejected", "comment": COMMENT, "changed_at": LATER}, "closed"),
+    ("open", {"status": "Rejected", "comment": COMMENT, "changed_at": "later"}, "closed"),
     ("open", {"status": "Acknowledged", "comment": "None"}, "unchanged"),
     ("open", {"status": "Ongoing", "comment": COMMENT}, "noted"),
     ("closed", {"status": "Ongoing", "comment": "None"}, "reopened"),
-    ("closed", {"status": "Acknowledged", "comment": COMMENT, "changed_at": LATER}, "reopened"),
+    ("closed", {"status": "Acknowledged", "comment": COMMENT, "changed_at": "later"}, "reopened"),
     ("closed", {"status": "Closed", "comment": COMMENT}, "noted"),
-    ("closed", {"status": "Rejected", "comment": COMMENT, "changed_at": LATER}, "closed"),
+    ("closed", {"status": "Rejected", "comment": COMMENT, "changed_at": "later"}, "closed"),
 ]
 WRITES = ("/entry", "batchClose", "/incident")
 
@@ -264,6 +262,8 @@ def test_a_replay_changes_nothing_and_says_unchanged(
     if state == "closed":
         xsoar.close_as_person(incident["id"], "Resolved", "done", user="bob")
     arguments = {"alert_uuid": UUID, "short_id": SHORT_ID} | arguments
+    if arguments.get("changed_at") == "later":  # a change after the person's closure (the later change wins)
+        arguments["changed_at"] = time.time() + 5
     assert run(symphony, config, data_path, **arguments)["action"] == first
     before = writes(xsoar)
     assert run(symphony, config, data_path, **arguments)["action"] == "unchanged"
@@ -312,7 +312,12 @@ def test_lookups_are_single_term_queries_on_alertid_then_the_uuid(symphony, xsoa
     queries = [
         json.loads(r["body"])["filter"].get("query") for r in xsoar.requests if "/incidents/search" in r["path"]
     ]
-    assert queries == [f'alertid:"{SHORT_ID}"', 'alertid:"ALelse"', f'sekoiaioalertuuid:"{UUID}"']
+    assert queries == [
+        f'alertid:"{SHORT_ID}"',
+        'alertid:"ALelse"',
+        'dbotMirrorId:"ALelse"',  # incidents of the module's first versions
+        f'sekoiaioalertuuid:"{UUID}"',
+    ]
 
 
 def test_an_alert_without_incident_is_not_found(symphony, xsoar, config, data_path):

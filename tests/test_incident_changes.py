@@ -171,7 +171,7 @@ def test_war_rooms_are_read_from_a_time_and_notes_come_oldest_first_whatever_xso
     assert reads[-1]["fromTime"] <= first["created"]
 
 
-def test_a_persons_closure_stays_a_change_when_the_module_appends_a_comment_to_its_notes(
+def test_a_persons_closure_stays_a_change_when_the_module_appends_a_comment_to_the_incident(
     symphony, xsoar, client, tmp_path, data_path
 ):
     target = incident(xsoar, "ALx")
@@ -187,5 +187,27 @@ def test_a_persons_closure_stays_a_change_when_the_module_appends_a_comment_to_i
         data_path=data_path,
         in_process=True,
     )
-    assert outcome.results["action"] == "noted" and "from Sekoia.io" in xsoar.incident(target)["closeNotes"]
+    assert outcome.results["action"] == "noted" and "from Sekoia.io" in xsoar.incident(target)["details"]
+    assert poll(changes) == [(target, "closed")]
+
+
+def test_the_modules_changes_are_told_without_knowing_which_user_its_key_acts_as(
+    symphony, xsoar, client, tmp_path, data_path
+):
+    """Which user an API key's changes are recorded as is unconfirmed (DBot, the key's creator): here the module's key
+    acts as the very person who also changes incidents, and only that person's own changes are emitted."""
+    xsoar.add_api_key("key-as-bob", "bob")
+    target = incident(xsoar, "ALx")
+    changes = lister(client, tmp_path)
+    poll(changes)
+    config = {"api_key": "unused", "xsoar_url": xsoar.api_url_v6, "xsoar_api_key": "key-as-bob"}
+    config |= {"xsoar_command_investigation_id": xsoar.playground_id}
+    for status in ("Closed", "Acknowledged"):
+        outcome = symphony.run_action(
+            "UpdateIncident", config, {"short_id": "ALx", "status": status}, data_path=data_path, in_process=True
+        )
+        assert outcome.error is None, outcome.error
+    assert [a["user"] for a in xsoar.incident(target)["activity"]] == ["bob", "bob"]
+    assert poll(changes) == []
+    xsoar.close_as_person(target, "Resolved", "done", "bob")
     assert poll(changes) == [(target, "closed")]

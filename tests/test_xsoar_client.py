@@ -233,3 +233,11 @@ def test_an_update_of_an_incident_gone_or_refused_otherwise_is_a_clear_error(xso
         client.update_incident(incident, {"severity": 9})
     with pytest.raises(MalformedResponseError, match="incident without an id"):
         client.update_incident({"id": None}, {"details": "x"})
+
+
+def test_changes_given_as_a_function_are_computed_again_on_the_incident_read_again(xsoar, monkeypatch):
+    client, _ = api_client(xsoar, monkeypatch)
+    incident = stored(xsoar, details="first")
+    client.update_incident(incident, {"details": "first, then another run's line"})  # version 2 meanwhile
+    updated = client.update_incident(incident, lambda now: {"details": now["details"] + ", then this run's"})
+    assert updated["details"] == "first, then another run's line, then this run's" and updated["version"] == 3

@@ -15,7 +15,6 @@ from xsoar_module.mapping.sync import (
     CLOSING_STATUSES,
     OPEN_STATUSES,
     absent,
-    appended_comments,
     close_notes,
     close_reason_for,
     closure_note,
@@ -54,7 +53,7 @@ class UpdateIncidentArguments(ManifestModel):
     comment: dict[str, Any] | str | None = Field(
         None,
         description="A Sekoia.io comment ({{ node.0.comment }}) or a text: a war-room entry, once per comment "
-        "uuid; the close notes when the status closes the incident; appended to the close notes of a closed "
+        "uuid; the close notes when the status closes the incident; appended to the details of a closed "
         "incident (its war room refuses entries)",
     )
     close_reasons: dict[str, str] | None = Field(
@@ -187,7 +186,7 @@ class UpdateIncident(ModuleAction):
     description = (
         "Mirror a Sekoia.io alert's change onto its Cortex XSOAR incident (REST API): Closed/Rejected close it, an "
         "open status reopens it (from the investigation xsoar_command_investigation_id), a comment becomes a "
-        "war-room entry (or, for a closed incident, part of its close notes), a new urgency sets the severity and "
+        "war-room entry (or, for a closed incident, part of its details), a new urgency sets the severity and "
         "urgency fields of an open incident, with the occurrences, last sighting and new events. A replay changes "
         "nothing"
     )
@@ -198,13 +197,14 @@ class UpdateIncident(ModuleAction):
 
         config = api_configuration(self.config)
         with XsoarClient(config, on_retry=self._log_retry) as xsoar:
-            incident = xsoar.find_incident(arguments.short_id, arguments.alert_uuid)
+            incident = xsoar.find_incident(arguments.short_id, arguments.alert_uuid, legacy=True)
             if incident is None:
                 self.log(f"Cortex XSOAR at {xsoar.url} has no incident for alert {arguments.alert}", level="info")
                 return UpdateIncidentResults(found=False, action="not_found")
             incident_id = str(incident.get("id"))
-            update = IncidentUpdate(xsoar, incident, arguments, self.log, self.sekoia_client)
-            update.command_investigation = config.xsoar_command_investigation_id
+            update = IncidentUpdate(
+                xsoar, incident, arguments, self.log, self.sekoia_client, config.xsoar_command_investigation_id
+            )
             action = update.apply()
             refreshed = self._refresh(xsoar, incident, arguments)
         if refreshed is not None and action == "unchanged":
@@ -255,6 +255,7 @@ class IncidentUpdate:
         arguments: UpdateIncidentArguments,
         log: Callable[..., None],
         sekoia: Callable[[], "SekoiaClient"],
+        command_investigation: str | None = None,
     ):
         self.xsoar = xsoar
         self.sekoia = sekoia
@@ -264,7 +265,7 @@ class IncidentUpdate:
         self.id = str(incident.get("id"))
         self.war_room = str(incident.get("investigationId") or self.id)
         self.superseded_by: str | None = None
-        self.command_investigation: str | None = None  # where `!reopenInvestigation id=` runs (a module setting)
+        self.command_investigation = command_investigation  # where `!reopenInvestigation id=` runs (module setting)
 
     @property
     def closed(self) -> bool:
@@ -278,14 +279,11 @@ class IncidentUpdate:
 
     def _close(self, status: str, comment: dict[str, Any] | str | None) -> Action:
         """Say so in the war room while it is open (Incident Updated knows by this note a closure undone before its
-        next poll), then close the incident with the status's reason; the comment travels in the close notes, with the
-        comments appended to them while the incident was closed before (XSOAR may keep close notes over a reopening:
-        unconfirmed)."""
+        next poll), then close the incident with the status's reason; the comment travels in the close notes."""
         reason = close_reason_for(status, self.arguments.close_reasons) or "Resolved"
         if not self.closed:
             self.xsoar.add_entry(self.war_room, closure_note(self.arguments.alert, status, reason))
-        notes = close_notes(comment, self.arguments.alert, status) + appended_comments(self.incident.get("closeNotes"))
-        self.xsoar.close_incident(self.id, reason, notes)
+        self.xsoar.close_incident(self.id, reason, close_notes(comment, self.arguments.alert, status))
         return "closed"
 
     def _superseded(self, status: str) -> bool:
@@ -393,28 +391,29 @@ class IncidentUpdate:
 
     def _note(self, comment: dict[str, Any] | str) -> bool:
         """Mirror the comment unless it is empty or mirrored already: a war-room entry, or, for a closed incident
-        (its war room refuses entries), a part of its close notes; True when written."""
+        (its war room refuses entries), a part of its details; True when written."""
         if not comment_text(comment):
             return False
         if self.closed:
-            return self._append_to_close_notes(comment)
+            return self._append_to_details(comment)
         return self._write_once(comment)
 
-    def _append_to_close_notes(self, comment: dict[str, Any] | str) -> bool:
-        """Append the comment to the closed incident's close notes (`update_incident`), once."""
-        notes = self.incident.get("closeNotes")
-        if holds_comment(notes, comment):
+    def _append_to_details(self, comment: dict[str, Any] | str) -> bool:
+        """Append the comment to the closed incident's details (`update_incident`), once: not when they or the close
+        notes (the comment of the closure) hold it. Not to the close notes: a new closure replaces those."""
+        details = self.incident.get("details")
+        if holds_comment(details, comment) or holds_comment(self.incident.get("closeNotes"), comment):
             return False
-        appended = with_comment(notes, comment, self.arguments.alert)
-        if appended is None:
+        alert = self.arguments.alert
+        if with_comment(details, comment, alert) is None:
             self.log(
-                f"Incident {self.id} is closed and its close notes are full: the Sekoia.io comment of alert "
+                f"Incident {self.id} is closed and its details are full: the Sekoia.io comment of alert "
                 f"{self.arguments.alert} is not mirrored (read it on Sekoia.io)",
                 level="warning",
             )
             return False
-        self.incident = self.xsoar.update_incident(self.incident, {"closeNotes": appended})
-        self.log(f"Incident {self.id} is closed: the comment is appended to its close notes", level="info")
+        self.incident = self.xsoar.update_incident(self.incident, lambda now: _details_with(now, comment, alert))
+        self.log(f"Incident {self.id} is closed: the comment is appended to its details", level="info")
         return True
 
     def _write_once(self, comment: dict[str, Any] | str) -> bool:
@@ -434,3 +433,11 @@ class IncidentUpdate:
             return False
         self.xsoar.add_entry(self.war_room, war_room_entry(comment, self.arguments.alert))
         return True
+
+
+def _details_with(incident: dict[str, Any], comment: dict[str, Any] | str, alert: str) -> dict[str, Any]:
+    """The incident's details with the comment appended, as read at each write (another run may have changed them)."""
+    details = incident.get("details")
+    if holds_comment(details, comment):
+        return {"details": details}
+    return {"details": with_comment(details, comment, alert) or details}

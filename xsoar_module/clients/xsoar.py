@@ -59,6 +59,7 @@ UNSERVED = (404, 405)  # what an XSOAR answers for a call it does not serve
 WEBHOOK_PATH = re.compile(r"/instance/execute/[^/]+/?$")
 FIRST_CREATED = [{"field": "created", "asc": True}]
 ALERT_ID, ALERT_UUID = "alertid", "sekoiaioalertuuid"  # the incident fields of the alert's short ID and uuid
+MIRROR_ID = "dbotMirrorId"  # where the module's first versions kept the short ID
 COMMAND_SETTING = "xsoar_command_investigation_id"
 UPDATE_ATTEMPTS = 5  # writes of one update, each after reading the incident again when its version moved
 STALE_STATUSES = (400, 409)  # how XSOAR may refuse a stale version (unconfirmed: the version read again decides)
@@ -92,6 +93,11 @@ REFUSALS = {
         "XSOAR 6, that the server setting instance.execute.external.<instance name> is true",
     ),
 }
+
+
+Changes = (
+    dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]]
+)  # fields, or how to compute them from an incident
 
 
 @dataclass
@@ -246,14 +252,18 @@ class XsoarClient(ClosingClient):
             answer = None
         return Delivery(_webhook_incident_id(answer), False, self.http.requests_sent - before)
 
-    def find_incident(self, alert_id: str | None, alert_uuid: str | None = None) -> dict[str, Any] | None:
+    def find_incident(
+        self, alert_id: str | None, alert_uuid: str | None = None, *, legacy: bool = False
+    ) -> dict[str, Any] | None:
         """The incident of this alert, if XSOAR has one: searched by `alertid` (the short ID: the field this module and
-        Palo Alto's Sekoia XDR integration both set), then, only when that finds nothing and the uuid is given, by the
-        pack's `sekoiaioalertuuid`; one term per query (`or` is unconfirmed). Of several (two runs created one at the
-        same time), the first created, as every run sees it: XSOAR sorts by creation, the first two are compared
-        here. Only an incident with an id that carries the searched identity counts: an answer of other incidents
-        only (an XSOAR that ignored or misread the query) is an error, never acted on."""
-        searches = [(field, value) for field, value in ((ALERT_ID, alert_id), (ALERT_UUID, alert_uuid)) if value]
+        Palo Alto's Sekoia XDR integration both set), then, only while nothing is found: by `dbotMirrorId` (`legacy`:
+        the only identity of incidents made by the module's first versions, on XSOARs that store it), by the pack's
+        `sekoiaioalertuuid` when the uuid is given; one term per query (`or` is unconfirmed). Of several (two runs
+        created one at the same time), the first created, as every run sees it: XSOAR sorts by creation, the first
+        two are compared here. Only an incident with an id that carries the searched identity counts: an answer of
+        other incidents only (an XSOAR that ignored or misread the query) is an error, never acted on."""
+        identities = [(ALERT_ID, alert_id), (MIRROR_ID, alert_id if legacy else None), (ALERT_UUID, alert_uuid)]
+        searches = [(field, value) for field, value in identities if value]
         for field, value in searches:
             search = {"query": f"{field}:{_quoted(value)}", "sort": FIRST_CREATED, "page": 0, "size": 2}
             found = self.search_incidents(search)
@@ -319,9 +329,10 @@ class XsoarClient(ClosingClient):
         found = self.search_incidents({"id": [incident_id], "page": 0, "size": 1})
         return next((incident for incident in found if _id_of(incident) == incident_id), None)
 
-    def update_incident(self, incident: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    def update_incident(self, incident: dict[str, Any], changes: Changes) -> dict[str, Any]:
         """Update the incident (`POST /incident` with its `id` and current `version`: optimistic locking) with
-        `changes` (top-level fields; `CustomFields` merged into the incident's); the updated incident.
+        `changes` (top-level fields; `CustomFields` merged into the incident's), or a function of the incident giving
+        them (computed again on the incident read again, e.g. to append to a field); the updated incident.
 
         The whole incident as read is sent with the changes, so that an XSOAR replacing the stored incident keeps the
         other fields. A refusal while the incident's version moved (another change came first) is retried on the
@@ -332,10 +343,11 @@ class XsoarClient(ClosingClient):
         what = f"the update of incident {incident_id}"
         current = incident
         for _ in range(UPDATE_ATTEMPTS):
-            response = self.http.request("POST", "/incident", json=_update_body(current, changes))
+            fields = changes(current) if callable(changes) else changes
+            response = self.http.request("POST", "/incident", json=_update_body(current, fields))
             if response.ok:
                 answer = parse_json(response, SERVICE, "xsoar_url") if response.content.strip() else None
-                return answer if isinstance(answer, dict) and _id_of(answer) == incident_id else current | changes
+                return answer if isinstance(answer, dict) and _id_of(answer) == incident_id else current | fields
             if response.status_code not in STALE_STATUSES:
                 raise self._error(response, what)
             fresh = self.get_incident(incident_id)

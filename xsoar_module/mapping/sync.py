@@ -80,9 +80,9 @@ def marked(text: str) -> str:
 
 
 MIRROR_CHECKED = 200  # the beginning of a comment's text that a mirror of it must hold
-MAX_APPENDED_COMMENT = 4000  # characters of a comment's text appended to a closed incident's close notes
-MAX_CLOSE_NOTES = 20000  # close notes are not lengthened past this by appended comments
-APPENDED = "\n\n---\n"  # what precedes each comment appended to close notes
+MAX_APPENDED_COMMENT = 4000  # characters of a comment's text appended to a closed incident's details
+MAX_APPENDED_TEXT = 65536  # an incident's details are not lengthened past this by appended comments
+APPENDED = "\n\n---\n"  # what precedes each comment appended to an incident's details
 MODULE_CLOSE_NOTES = ("Sekoia.io alert ", "Duplicate of incident ")  # how this module's closure notes begin
 
 
@@ -112,9 +112,9 @@ def sekoia_comment_uuid(entry_text: Any) -> str | None:
 
 
 def holds_comment(text: Any, comment: dict[str, Any] | str) -> bool:
-    """Whether a text this module wrote (marked: a war-room entry, close notes) mirrors the Sekoia.io comment: its tag
-    (for a comment with a uuid) and the beginning of its text are both in it. A person's text quoting the tag alone
-    does not count; one that holds both holds the comment, so nothing is lost."""
+    """Whether a text this module wrote (marked: a war-room entry, close notes, details) mirrors the Sekoia.io
+    comment: its tag (for a comment with a uuid) and the beginning of its text are both in it. A person's text quoting
+    the tag alone does not count; one that holds both holds the comment, so nothing is lost."""
     if not is_marked(text) or not comment_text(comment):
         return False
     uuid = comment.get("uuid") if isinstance(comment, dict) else None
@@ -124,30 +124,21 @@ def holds_comment(text: Any, comment: dict[str, Any] | str) -> bool:
 
 def is_module_closure(notes: Any) -> bool:
     """Whether close notes are this module's, written at its closure (`close_notes`, `duplicate_notes`): marked, and
-    beginning as those do. A person's close notes with Sekoia.io comments appended by this module are not."""
+    beginning as those do. A person's close notes quoting the marker are not."""
     return is_marked(notes) and notes.lstrip().startswith(MODULE_CLOSE_NOTES)
 
 
-def with_comment(notes: Any, comment: dict[str, Any] | str, alert_id: str) -> str | None:
-    """Close notes with a Sekoia.io comment appended (for a closed incident, whose war room refuses entries): its text
-    cut at MAX_APPENDED_COMMENT characters with a visible ` [truncated]`; None when the notes would pass
-    MAX_CLOSE_NOTES."""
-    text = comment_text(comment)
-    if len(text) > MAX_APPENDED_COMMENT:
-        text = text[:MAX_APPENDED_COMMENT] + " [truncated]"
-    shown: dict[str, Any] | str = comment | {"content": text} if isinstance(comment, dict) else text
-    before = notes.rstrip() if isinstance(notes, str) else ""
+def with_comment(text: Any, comment: dict[str, Any] | str, alert_id: str) -> str | None:
+    """An incident's text (its details) with a Sekoia.io comment appended (for a closed incident, whose war room
+    refuses entries): the comment's text cut at MAX_APPENDED_COMMENT characters with a visible ` [truncated]`; None
+    when the text would pass MAX_APPENDED_TEXT."""
+    said = comment_text(comment)
+    if len(said) > MAX_APPENDED_COMMENT:
+        said = said[:MAX_APPENDED_COMMENT] + " [truncated]"
+    shown: dict[str, Any] | str = comment | {"content": said} if isinstance(comment, dict) else said
+    before = text.rstrip() if isinstance(text, str) else ""
     appended = f"{before}{APPENDED}{war_room_entry(shown, alert_id)}".lstrip("\n")
-    return appended if len(appended) <= MAX_CLOSE_NOTES else None
-
-
-def appended_comments(notes: Any) -> str:
-    """The Sekoia.io comments `with_comment` appended to close notes (from the first), kept by a new closure of a
-    reopened incident: "" when there are none."""
-    if not isinstance(notes, str) or APPENDED not in notes:
-        return ""
-    kept = notes[notes.index(APPENDED) :]
-    return kept if is_marked(kept) else ""
+    return appended if len(appended) <= MAX_APPENDED_TEXT else None
 
 
 def alert_comment(note: dict[str, Any] | str, incident_id: str | None) -> str:
