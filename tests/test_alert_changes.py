@@ -4,11 +4,13 @@ import orjson
 import pytest
 
 from xsoar_module.mapping.alert_changes import (
+    alert_fields_changes,
     appended_events,
     changed_fields,
     events_changes,
     incident_events,
     label_changes,
+    later_change,
     merged,
     urgency_changes,
     urgency_of,
@@ -53,15 +55,27 @@ def test_an_urgency_argument_out_of_shape_is_refused(value):
 
 
 def test_labels_keep_the_others_and_replace_their_own():
-    changes = label_changes(INCIDENT, 5, "2026-01-01T00:00:00Z")
+    changes = alert_fields_changes(INCIDENT, None, 5, "2026-01-01T00:00:00Z", 1767225600)
     assert changes["labels"] == INCIDENT["labels"] + [
         {"type": "Sekoia.io occurrences", "value": "5"},
         {"type": "Sekoia.io last seen", "value": "2026-01-01T00:00:00Z"},
+        {"type": "Sekoia.io urgency changed at", "value": "2026-01-01T00:00:00Z"},
     ]
     labelled = INCIDENT | changes
-    assert label_changes(labelled, 5, None) == {}
-    assert label_changes(labelled, 6, None)["labels"][-1] == {"type": "Sekoia.io occurrences", "value": "6"}
-    assert label_changes(INCIDENT, None, None) == {}
+    assert alert_fields_changes(labelled, None, 5, None, 1767225700) == {}  # nothing new: no new time either
+    assert alert_fields_changes(labelled, None, 6, None, None)["labels"][-1] == {
+        "type": "Sekoia.io occurrences",
+        "value": "6",
+    }
+    assert alert_fields_changes(INCIDENT, None, None, None, 1767225600) == {}
+    assert label_changes(INCIDENT, {"Sekoia.io alert ID": "AL1", "x": None}) == {}
+
+
+def test_a_change_older_than_the_one_written_is_told():
+    written = INCIDENT | alert_fields_changes(INCIDENT, AlertUrgency(current_value=90), None, None, 1767225600)
+    assert later_change(written, 1767225599) == "2026-01-01T00:00:00Z"
+    assert later_change(written, 1767225600) is None and later_change(written, None) is None
+    assert later_change(INCIDENT, 1) is None
 
 
 def test_events_are_appended_once_by_event_id_within_the_count_and_the_bytes():

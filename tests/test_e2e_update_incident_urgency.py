@@ -160,3 +160,23 @@ def test_a_failed_events_search_still_writes_the_severity_and_says_so(
         sekoia.job_final_status = JOB_DONE
     assert results["action"] == "updated" and "sekoiaioevents" not in results["updated_fields"]
     assert "could not be searched" in results["logs"] and xsoar.incident(incident["id"])["severity"] == 4
+
+
+def test_an_urgency_older_than_the_one_written_is_not_applied(symphony, xsoar, config, data_path, alert, incident):
+    """Two runs of one alert's urgency changes may end in either order: the later change stays."""
+    later = update(symphony, config, data_path, alert, urgency=85, occurrences=4, changed_at=2000)
+    assert later["action"] == "updated" and labels(xsoar.incident(incident["id"]))["Sekoia.io urgency changed at"] == (
+        "1970-01-01T00:33:20Z"
+    )
+    older = update(symphony, config, data_path, alert, urgency=45, occurrences=3, changed_at=1999)
+    assert older["action"] == "unchanged" and "has a later change of the alert" in older["unchanged_because"]
+    stored = xsoar.incident(incident["id"])
+    assert (
+        stored["severity"],
+        stored["CustomFields"]["sekoiaiourgency"],
+        labels(stored)["Sekoia.io occurrences"],
+    ) == (
+        4,
+        85,
+        "4",
+    )

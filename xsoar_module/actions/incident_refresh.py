@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from xsoar_module.errors import ModuleError
 from xsoar_module.mapping.alert_changes import (
     EVENTS_FIELD,
+    alert_fields_changes,
     appended_events,
     changed_fields,
     events_changes,
     incident_events,
-    label_changes,
+    later_change,
     merged,
-    urgency_changes,
 )
 from xsoar_module.models.alert import Alert, AlertUrgency
 
@@ -32,6 +32,7 @@ class AlertFields:
     urgency: AlertUrgency | None = None
     occurrences: int | None = None
     last_seen_at: str | None = None
+    changed_at: float | None = None  # when the alert changed: an older change than the one written is not applied
     fetch_events: bool = False
     max_events: int = 10
     events_timeout: int = 300
@@ -70,13 +71,22 @@ class IncidentRefresh:
 
     def apply(self, brought: AlertFields) -> Refreshed:
         """Write what differs on an open incident (the caller leaves a closed one alone)."""
-        changes = merged(
-            urgency_changes(self.incident, brought.urgency) if brought.urgency else {},
-            label_changes(self.incident, brought.occurrences, brought.last_seen_at),
-            self._new_events(brought) if brought.fetch_events and brought.max_events > 0 else {},
-        )
+        later = later_change(self.incident, brought.changed_at)
+        fields: dict[str, Any] = {}
+        if later:
+            self.log(
+                f"Incident {self.id} has the values of a later change of alert {self.alert} (made at {later}): its "
+                "urgency, occurrences and last sighting are left as they are",
+                level="info",
+            )
+        else:
+            fields = alert_fields_changes(
+                self.incident, brought.urgency, brought.occurrences, brought.last_seen_at, brought.changed_at
+            )
+        changes = merged(fields, self._new_events(brought) if brought.fetch_events and brought.max_events > 0 else {})
         if not changes:
-            return Refreshed("unchanged", [], f"incident {self.id} already has the alert's values")
+            why = f"has a later change of the alert (made at {later})" if later else "already has the alert's values"
+            return Refreshed("unchanged", [], f"incident {self.id} {why}")
         self.xsoar.update_incident(self.incident, changes)
         written = changed_fields(changes)
         self.log(f"Incident {self.id} of alert {self.alert}: {self._describe(changes)}", level="info")

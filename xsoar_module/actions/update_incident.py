@@ -230,6 +230,7 @@ class UpdateIncident(ModuleAction):
             urgency=urgency_of(arguments.urgency),
             occurrences=arguments.occurrences,
             last_seen_at=arguments.last_seen_at,
+            changed_at=arguments.changed_at,
             fetch_events=arguments.fetch_events,
             max_events=arguments.max_events,
         )

@@ -8,10 +8,12 @@ import orjson
 from xsoar_module.mapping.bounds import size
 from xsoar_module.mapping.severity import display_of, xsoar_severity
 from xsoar_module.models.alert import AlertUrgency
+from xsoar_module.timing import epoch, iso8601_seconds
 
 EVENTS_FIELD = "sekoiaioevents"  # the pack's Sekoia.io Events (the events as JSON text)
 URGENCY_FIELD, BAND_FIELD = "sekoiaiourgency", "sekoiaiourgencyband"  # the pack's urgency fields
 OCCURRENCES_LABEL, LAST_SEEN_LABEL = "Sekoia.io occurrences", "Sekoia.io last seen"  # labels (the pack has no field)
+CHANGED_AT_LABEL = "Sekoia.io urgency changed at"  # when the alert change written last was made (ISO-8601)
 EVENT_ID = "__event_id"
 
 
@@ -49,16 +51,41 @@ def urgency_changes(incident: dict[str, Any], urgency: AlertUrgency) -> dict[str
     return changes
 
 
-def label_changes(incident: dict[str, Any], occurrences: int | None, last_seen_at: str | None) -> dict[str, Any]:
-    """The incident's labels with the alert's occurrences and last sighting, when one of them differs ({} else)."""
+def later_change(incident: dict[str, Any], changed_at: float | None) -> str | None:
+    """The time of an alert change later than `changed_at` already written on the incident (its label), if any."""
     labels = [label for label in incident.get("labels") or [] if isinstance(label, dict)]
-    wanted = {OCCURRENCES_LABEL: occurrences, LAST_SEEN_LABEL: last_seen_at}
-    wanted = {name: str(value) for name, value in wanted.items() if value is not None}
+    written = next((label.get("value") for label in labels if label.get("type") == CHANGED_AT_LABEL), None)
+    at = epoch(written)
+    return str(written) if changed_at is not None and at is not None and at > changed_at else None
+
+
+def label_changes(incident: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+    """The incident's labels with `wanted` (label type -> value; None: not brought), when one of them differs ({}
+    else); the other labels kept."""
+    labels = [label for label in incident.get("labels") or [] if isinstance(label, dict)]
+    values = {name: str(value) for name, value in wanted.items() if value is not None}
     current = {label.get("type"): label.get("value") for label in labels}
-    if all(current.get(name) == value for name, value in wanted.items()):
+    if all(current.get(name) == value for name, value in values.items()):
         return {}
-    kept = [label for label in labels if label.get("type") not in wanted]
-    return {"labels": kept + [{"type": name, "value": value} for name, value in wanted.items()]}
+    kept = [label for label in labels if label.get("type") not in values]
+    return {"labels": kept + [{"type": name, "value": value} for name, value in values.items()]}
+
+
+def alert_fields_changes(
+    incident: dict[str, Any],
+    urgency: AlertUrgency | None,
+    occurrences: int | None,
+    last_seen_at: str | None,
+    changed_at: float | None,
+) -> dict[str, Any]:
+    """The incident's severity, urgency fields and labels for the alert's values, those that differ; with the change's
+    time as a label when something is written and the time is known."""
+    fields = urgency_changes(incident, urgency) if urgency else {}
+    sightings = {OCCURRENCES_LABEL: occurrences, LAST_SEEN_LABEL: last_seen_at}
+    if not (fields or label_changes(incident, sightings)):
+        return {}
+    stamp = {CHANGED_AT_LABEL: iso8601_seconds(changed_at) if changed_at is not None else None}
+    return merged(fields, label_changes(incident, sightings | stamp))
 
 
 def incident_events(incident: dict[str, Any]) -> list[dict[str, Any]] | None:
