@@ -65,9 +65,10 @@ class UpdateIncidentArguments(ManifestModel):
         None,
         ge=0,
         allow_inf_nan=False,
-        description="When the status changed on Sekoia.io, epoch seconds ({{ node.0.updated_at }}): the later change "
-        "wins, so a status older than a closure made by a person in XSOAR is not applied, and a closing status "
-        "newer than it closes the incident again with its own reason",
+        description="When the alert changed on Sekoia.io, epoch seconds ({{ node.0.updated_at }}): the later change "
+        "wins, so a status older than a closure made by a person in XSOAR is not applied, a closing status newer "
+        "than it closes the incident again with its own reason, and an urgency older than the one written is not "
+        "applied",
     )
 
     urgency: dict[str, Any] | float | None = Field(
