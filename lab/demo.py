@@ -253,7 +253,8 @@ def show_sync_round(
 ) -> bool:
     """The sync round (lab/sync_round.py), then its runs and both sides' states; True when it went as expected."""
     console.print(
-        f"Sync round: 2 changes made as a person in XSOAR, 2 in Sekoia.io (Incident Updated polls every "
+        f"Sync round: 2 changes made as a person in XSOAR, 2 in Sekoia.io, and an alert's urgency rising in Sekoia.io "
+        f"(Incident Updated polls every "
         f"{options.poll_interval:g} s here; its default is 30 s)"
     )
     before = len(finished)

@@ -57,6 +57,8 @@ def event_summary(event: dict[str, Any]) -> str:
     change = event.get("change")
     if change == "status":
         detail = f"status {event.get('status_name')}"
+    elif change == "urgency":
+        detail = f"urgency {(event.get('urgency') or {}).get('value')}"
     else:
         detail = str(change or (event.get("rule") or {}).get("name") or "")
     parts = [event.get("short_id") or event.get("alert_uuid") or "", detail]

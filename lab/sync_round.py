@@ -1,11 +1,15 @@
-"""The demo's sync round: four changes made as a person, two on each side, each crossing to the other side once.
+"""The demo's sync round: five changes, two made as a person on each side and one by Sekoia.io's dynamic urgency,
+each crossing to the other side once.
 
 One incident closed in XSOAR closes its alert in Sekoia.io, one alert rejected in Sekoia.io closes its incident, one
-Sekoia.io comment becomes a war-room entry and one war-room note becomes an alert comment. Then the round waits for
+Sekoia.io comment becomes a war-room entry and one war-room note becomes an alert comment; one alert's urgency rises
+from Moderate to Urgent with two more occurrences, and its incident's severity follows, with the new events. Then the
+round waits for
 two more polls of Incident Updated (and the LiveAPI, which pushes at once): the module's own mirrored changes went
 past both triggers, so any echo would have started a run by then.
 """
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +32,9 @@ SYNC_PLAYBOOKS = (
 CLOSE_NOTES = "Host reimaged, no lateral movement found."
 ALERT_COMMENT = "Seen on the proxy too: the domain is now blocked."
 INCIDENT_NOTE = "Called the user: the download was not theirs, password reset."
-CHANGES = 4
+URGENCY_BEFORE, URGENCY_AFTER = 25, 88  # Moderate (XSOAR severity 2) -> Urgent (4)
+EVENTS_BEFORE, NEW_EVENTS = 2, 2
+CHANGES = 5
 
 
 @cache
@@ -62,7 +68,8 @@ class SyncRoundReport:
 
     def line(self) -> str:
         return (
-            f"sync round: {CHANGES} change(s) made as a person, {len(self.crossed)} crossed, "
+            f"sync round: {CHANGES} change(s) ({CHANGES - 1} made as a person, 1 by Sekoia.io's dynamic urgency), "
+            f"{len(self.crossed)} crossed, "
             f"{self.sync_runs} sync run(s) ({self.failed_runs} failed), {self.echoes} echo(es), "
             f"in {self.seconds:.2f} s"
         )
@@ -95,9 +102,12 @@ def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
 
 
 def round_pairs(chain: "Chain", alerts: list[dict[str, Any]], timeout: float) -> list[Pair]:
-    """Four alerts with their incidents: the demo's own, plus new ones when it raised fewer."""
-    short_ids = [alert["short_id"] for alert in alerts[:CHANGES]]
-    short_ids += [chain.sekoia.add_alert(events=1)["short_id"] for _ in range(CHANGES - len(short_ids))]
+    """Five alerts with their incidents: four of the demo's own (new ones when it raised fewer), and a Moderate one
+    whose urgency will rise."""
+    short_ids = [alert["short_id"] for alert in alerts[: CHANGES - 1]]
+    short_ids += [chain.sekoia.add_alert(events=1)["short_id"] for _ in range(CHANGES - 1 - len(short_ids))]
+    moderate = {"current_value": URGENCY_BEFORE, "value": URGENCY_BEFORE, "display": "Moderate"}
+    short_ids.append(chain.sekoia.add_alert(events=EVENTS_BEFORE, urgency=moderate)["short_id"])
     wait_until(lambda: all(incident_of(chain.xsoar, short_id) for short_id in short_ids), timeout)
     return [Pair(short_id, incident_of(chain.xsoar, short_id) or "") for short_id in short_ids]
 
@@ -105,7 +115,7 @@ def round_pairs(chain: "Chain", alerts: list[dict[str, Any]], timeout: float) ->
 def expectations(chain: "Chain", pairs: list[Pair]) -> dict[str, Callable[[], bool]]:
     """What each change looks like once it crossed, by change."""
     sekoia, xsoar = chain.sekoia, chain.xsoar
-    closed, rejected, commented, noted = pairs
+    closed, rejected, commented, noted, risen = pairs
 
     def alert_closed() -> bool:
         return sekoia_status(sekoia, closed.short_id) == "Closed"
@@ -120,6 +130,12 @@ def expectations(chain: "Chain", pairs: list[Pair]) -> dict[str, Callable[[], bo
     def note_mirrored() -> bool:
         return any(INCIDENT_NOTE in text for text in comment_texts(sekoia, noted.short_id))
 
+    def severity_followed() -> bool:
+        incident = xsoar.incident(risen.incident_id)
+        return (incident["severity"], incident["CustomFields"].get("sekoiaiourgency")) == (4, URGENCY_AFTER) and (
+            event_count(incident) == EVENTS_BEFORE + NEW_EVENTS
+        )
+
     return {
         f"incident {closed.incident_id} closed in XSOAR -> alert {closed.short_id} Closed": alert_closed,
         f"alert {rejected.short_id} rejected -> incident {rejected.incident_id} closed as False Positive": (
@@ -129,16 +145,31 @@ def expectations(chain: "Chain", pairs: list[Pair]) -> dict[str, Callable[[], bo
             comment_mirrored
         ),
         f"note in incident {noted.incident_id} -> comment on alert {noted.short_id}": note_mirrored,
+        f"alert {risen.short_id} urgency {URGENCY_BEFORE} -> {URGENCY_AFTER} with {NEW_EVENTS} more events -> "
+        f"incident {risen.incident_id} severity 2 -> 4, its events appended": severity_followed,
     }
 
 
 def make_changes(chain: "Chain", pairs: list[Pair]) -> None:
-    """The four changes, each as a person in the web app of its side."""
-    closed, rejected, commented, noted = pairs
+    """The five changes: four as a person in the web app of its side, then Sekoia.io raising an urgency."""
+    closed, rejected, commented, noted, risen = pairs
     chain.xsoar.close_as_person(closed.incident_id, reason="Resolved", notes=CLOSE_NOTES)
     chain.sekoia.change_status_as_person(rejected.short_id, "Rejected")
     chain.sekoia.comment_as_person(commented.short_id, ALERT_COMMENT)
     chain.xsoar.note_as_person(noted.incident_id, INCIDENT_NOTE)
+    chain.sekoia.change_urgency(risen.short_id, URGENCY_AFTER, new_events=NEW_EVENTS)
+
+
+def event_count(incident: dict[str, Any]) -> int:
+    """The events the incident carries (the pack's events field, JSON text)."""
+    events = incident["CustomFields"].get("sekoiaioevents")
+    parsed = json.loads(events) if isinstance(events, str) and events else events
+    return len(parsed) if isinstance(parsed, list) else 0
+
+
+def alert_urgency(sekoia: SekoiaSimulator, short_id: str) -> Any:
+    alert = next((alert for alert in sekoia.alerts() if alert.get("short_id") == short_id), {})
+    return (alert.get("urgency") or {}).get("current_value")
 
 
 def after_polls(xsoar: XsoarSimulator, polls: int, timeout: float) -> bool:
@@ -150,7 +181,7 @@ def after_polls(xsoar: XsoarSimulator, polls: int, timeout: float) -> bool:
 def run_sync_round(
     chain: "Chain", alerts: list[dict[str, Any]], finished: list[FinishedRun], timeout: float = 60.0
 ) -> SyncRoundReport:
-    """Make the four changes, wait until each crossed, then two more polls; `finished` lists the runs (observer)."""
+    """Make the five changes, wait until each crossed, then two more polls; `finished` lists the runs (observer)."""
     pairs = round_pairs(chain, alerts, timeout)
     before = len(finished)
     started = time.monotonic()
@@ -170,7 +201,8 @@ def run_sync_round(
 
 
 def pair_states(chain: "Chain", pairs: list[Pair]) -> list[dict[str, Any]]:
-    """Both sides of each pair: statuses, close reason and notes, comments and war-room entries."""
+    """Both sides of each pair: statuses, close reason and notes, comments and war-room entries, urgency and
+    severity, events."""
     rows = []
     for pair in pairs:
         incident = chain.xsoar.incident(pair.incident_id)
@@ -184,6 +216,10 @@ def pair_states(chain: "Chain", pairs: list[Pair]) -> list[dict[str, Any]]:
                 "close_reason": incident["closeReason"],
                 "close_notes": incident["closeNotes"],
                 "entries": [entry["contents"] for entry in incident["entries"]],
+                "urgency": alert_urgency(chain.sekoia, pair.short_id),
+                "severity": incident["severity"],
+                "incident_urgency": incident["CustomFields"].get("sekoiaiourgency"),
+                "events": event_count(incident),
             }
         )
     return rows

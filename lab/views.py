@@ -141,6 +141,7 @@ def pair_states_table(rows: list[dict[str, Any]]) -> Table:
         "XSOAR",
         "close reason / notes",
         "war room",
+        "urgency -> severity (incident's urgency), events",
     ):
         table.add_column(column)
     for row in rows:
@@ -152,5 +153,6 @@ def pair_states_table(rows: list[dict[str, Any]]) -> Table:
             row["xsoar_status"],
             " / ".join(part for part in (row["close_reason"], _brief(row["close_notes"])) if part) or "-",
             _texts(row["entries"]),
+            f"{row['urgency']} -> {row['severity']:g} ({row['incident_urgency']}), {row['events']} event(s)",
         )
     return table

@@ -61,6 +61,8 @@ def test_a_closing_status_closes_once_with_its_reason_and_marked_notes(
         "found": True,
         "action": "closed",
         "superseded_by": None,
+        "updated_fields": None,
+        "unchanged_because": None,
     }
     stored = xsoar.incident(incident["id"])
     assert (stored["status"], stored["closeReason"]) == (2, reason)
@@ -324,6 +326,8 @@ def test_an_alert_without_incident_is_not_found(symphony, xsoar, config, data_pa
         "found": False,
         "action": "not_found",
         "superseded_by": None,
+        "updated_fields": None,
+        "unchanged_because": None,
     }
 
 

@@ -158,7 +158,11 @@ def test_the_demo_command(tmp_path: Path, mode: str, process: bool):
         r"(\d+) alert\(s\) with events but no last_seen_at, (\d+) of their incidents with events", result.stdout
     )
     assert without_last_seen and int(without_last_seen[1]) >= 1 and without_last_seen[1] == without_last_seen[2]
-    assert "sync round: 4 change(s) made as a person, 4 crossed, 4 sync run(s) (0 failed), 0 echo(es)" in result.stdout
+    assert (
+        "sync round: 5 change(s) (4 made as a person, 1 by Sekoia.io's dynamic urgency), 5 crossed, 5 sync run(s) "
+        "(0 failed), 0 echo(es)"
+    ) in result.stdout
+    assert re.search(r"urgency 25 -> 88 with 2 more events -> incident \d+ severity 2 -> 4", result.stdout)
     assert "Both sides after the sync round" in result.stdout and "False Positive" in result.stdout
     listed = cli("runs", "--state", str(tmp_path))
     assert listed.stdout.count("succeeded") >= 3

@@ -86,6 +86,10 @@ def test_alert_changes_go_to_update_incident_with_the_trigger_fields():
         "status": "{{ node.0.status_name }}",
         "comment": "{{ node.0.comment }}",
         "changed_at": "{{ node.0.updated_at }}",
+        "urgency": "{{ node.0.urgency }}",
+        "occurrences": "{{ node.0.occurrences }}",
+        "last_seen_at": "{{ node.0.last_seen_at }}",
+        "fetch_events": "{{ node.0.change == 'urgency' }}",
     }
 
 

@@ -57,7 +57,8 @@ def changes(run: TriggerRun, expected: int, timeout: float = 20) -> Counter:
 
 
 def describe(event: dict) -> tuple:
-    detail = event["status_name"] if event["change"] == "status" else event["comment"]["content"]
+    details = {"status": event["status_name"], "urgency": (event.get("urgency") or {}).get("value")}
+    detail = details[event["change"]] if event["change"] in details else event["comment"]["content"]
     return event["alert_uuid"], event["change"], detail
 
 
@@ -110,6 +111,10 @@ def test_live_status_changes_and_comments_start_one_run_each(symphony, sekoia, d
         "change": "status",
         "status_name": "Acknowledged",
         "comment": None,
+        "urgency": None,
+        "severity": None,
+        "occurrences": None,
+        "last_seen_at": None,
         "updated_at": sekoia.history_of(alert["uuid"])[0]["created_at"],
         "file_path": status_event["file_path"],
     }
@@ -203,13 +208,79 @@ def test_without_an_identity_from_me_own_changes_are_the_api_keys_marked_ones(sy
     assert "gave no identity for the API key" in stopped_logs(run)
 
 
-@pytest.mark.parametrize(("wanted", "detail"), [("status", "Acknowledged"), ("comment", "hello")])
-def test_the_changes_setting_selects_status_or_comment(symphony, sekoia, data_path, wanted, detail):
+@pytest.mark.parametrize(("wanted", "detail"), [("status", "Acknowledged"), ("comment", "hello"), ("urgency", 85)])
+def test_the_changes_setting_selects_status_comment_or_urgency(symphony, sekoia, data_path, wanted, detail):
     alert = sekoia.add_alert(events=0)
     run = start(symphony, sekoia, data_path, {"changes": [wanted]})
     sekoia.change_status_as_person(alert["uuid"], "Acknowledged")
     sekoia.comment_as_person(alert["uuid"], "hello")
+    sekoia.change_urgency(alert["uuid"], 85)
     assert changes(run, 1) == Counter([(alert["uuid"], wanted, detail)])
+    stopped_logs(run)
+
+
+def test_a_live_urgency_change_starts_one_run_with_the_severity_occurrences_and_last_seen(symphony, sekoia, data_path):
+    alert = sekoia.add_alert(events=3, urgency={"current_value": 30, "value": 30, "display": "Moderate"})
+    run = start(symphony, sekoia, data_path)
+    sekoia.change_status_as_person(alert["uuid"], "Acknowledged")  # a status change: no urgency run
+    run.wait_for_events(1)
+    risen = sekoia.change_urgency(alert["uuid"], 85, new_events=2)
+    assert changes(run, 2) == Counter([(alert["uuid"], "status", "Acknowledged"), (alert["uuid"], "urgency", 85)])
+    urgency_event = run.events[1]["event"]
+    assert urgency_event == {
+        "alert_uuid": alert["uuid"],
+        "short_id": alert["short_id"],
+        "change": "urgency",
+        "status_name": None,
+        "comment": None,
+        "urgency": {"value": 85, "display": "Urgent"},
+        "severity": 4.0,
+        "occurrences": 5,
+        "last_seen_at": risen["last_seen_at"],
+        "updated_at": risen["updated_at"],
+        "file_path": urgency_event["file_path"],
+    }
+    assert "Urgency change" in stopped_logs(run)
+
+
+def test_urgency_changes_read_together_start_one_run_with_the_latest(symphony, sekoia, data_path):
+    alert = sekoia.add_alert(events=0)
+    run = start(symphony, sekoia, data_path)
+    sekoia.faults.script(Fault(delay=1.0), method="GET", path_contains=f"/alerts/{alert['uuid']}")
+    for value in (45, 65, 90):  # notified while the first notification's read waits
+        sekoia.change_urgency(alert["uuid"], value)
+    assert changes(run, 1) == Counter([(alert["uuid"], "urgency", 90)])
+    stopped_logs(run)
+
+
+def test_urgency_changes_made_while_stopped_start_one_run_each_after_restart(symphony, sekoia, data_path):
+    first, second = sekoia.add_alert(events=0), sekoia.add_alert(events=0)
+    run = start(symphony, sekoia, data_path)
+    sekoia.change_urgency(first["uuid"], 70)
+    assert changes(run, 1) == Counter([(first["uuid"], "urgency", 70)])
+    assert run.stop() == 0
+
+    sekoia.change_urgency(second["uuid"], 25)
+    sekoia.change_status_as_person(first["uuid"], "Acknowledged")  # first's urgency is not repeated
+    run = start(symphony, sekoia, data_path)
+    assert changes(run, 2) == Counter([(second["uuid"], "urgency", 25), (first["uuid"], "status", "Acknowledged")])
+    assert run.stop() == 0
+    run = start(symphony, sekoia, data_path)  # second's urgency read again: handled already
+    assert changes(run, 0) == Counter()
+    assert "2 already handled" in stopped_logs(run)
+
+
+def test_an_urgency_change_that_keeps_updated_at_is_caught_up_from_the_listing(symphony, sekoia, data_path):
+    sekoia.urgency_touches_alerts = False  # unconfirmed either way
+    alert = sekoia.add_alert(events=0)
+    run = start(symphony, sekoia, data_path)
+    sekoia.change_urgency(alert["uuid"], 50)
+    run.wait_for_events(1)
+    sekoia.change_urgency(alert["uuid"], 95, notify=False)  # a notification the LiveAPI lost
+    listed = answered_listings(sekoia)
+    sekoia.drop_connections()  # the reconnection's catch-up lists the alert, its updated_at unchanged
+    until(lambda: answered_listings(sekoia) > listed)
+    assert changes(run, 2) == Counter([(alert["uuid"], "urgency", 50), (alert["uuid"], "urgency", 95)])
     stopped_logs(run)
 
 

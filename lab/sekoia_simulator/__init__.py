@@ -32,7 +32,9 @@ LiveAPI `GET /live/` (WebSocket): without the cookie `access_token_cookie=<key>`
 and, only once the client sent `{"action": "upgrade"}`, v2 notifications: alert `created`, and, through
 `notify_activity`, alert `updated`, `alert-comment` `created`, `case` `created`/`updated` (nothing stored). Every
 status change and every comment, through the API or as a person, pushes its alert `updated`
-(`{"uuid", "short_id", "updated": {"status", "status_name"}}`) or `alert-comment` `created` message.
+(`{"uuid", "short_id", "updated": {"status", "status_name"}}`) or `alert-comment` `created` message;
+`change_urgency` (the dynamic urgency moving, with new occurrences or not) pushes the real urgency `updated` message
+(`{"updated": {"dynamic_urgency_value": N}}`).
 
 Choices where Sekoia's behaviour is unconfirmed: the listing sorts by `created_at` descending unless told (ties keep
 insertion order, alerts without the sort field come last); date bounds are compared as epoch seconds, fractions
@@ -41,8 +43,9 @@ done, then every matching event although `max_last_events` keeps only the latest
 than a page returns); a share of done jobs say `expired: true` yet serve their events; ISO-8601 bounds are echoed in
 UTC without zone, relative ones as sent; the events of a job not done answer 409; each ISO-8601 bound of a search
 applies on its own, relative ones (`-1d`, `now`) are ignored; a comment does not move the alert's `updated_at`
-unless `comments_touch_alerts` is set; a comment sent with a status change is announced by its own `alert-comment`
-message (expected from the real alert's shape, unconfirmed); comments
+unless `comments_touch_alerts` is set, an urgency change moves it unless `urgency_touches_alerts` is cleared; a comment
+sent with a status change is announced by its own `alert-comment` message (expected from the real alert's shape,
+unconfirmed); comments
 are listed in creation order. Faults, `request_counts` and `request_log`
 cover the HTTP API only, not the LiveAPI (it has its own counters).
 """

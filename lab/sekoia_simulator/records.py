@@ -221,6 +221,15 @@ def status_notification(alert: dict[str, Any]) -> dict[str, Any]:
     return _message(alert, "alert", "updated", identity | {"updated": updated})
 
 
+def urgency_notification(alert: dict[str, Any]) -> dict[str, Any]:
+    """The LiveAPI v2 "alert updated" message of the alert's current urgency (as the real sample: the dynamic urgency
+    value only)."""
+    urgency = alert.get("urgency")
+    value = urgency.get("current_value") if isinstance(urgency, dict) else None
+    identity = {"uuid": alert.get("uuid"), "short_id": alert.get("short_id")}
+    return _message(alert, "alert", "updated", identity | {"updated": {"dynamic_urgency_value": value}})
+
+
 def comment_notification(alert: dict[str, Any], comment: dict[str, Any]) -> dict[str, Any]:
     """The LiveAPI v2 "alert-comment created" message of a comment of the alert."""
     attributes = {
@@ -249,7 +258,7 @@ def activity_notifications(alert: dict[str, Any]) -> list[dict[str, Any]]:
     }
     return [
         status_notification(alert | {"status": acknowledged}),
-        _message(alert, "alert", "updated", identity | {"updated": {"dynamic_urgency_value": 71}}),
+        urgency_notification(alert | {"urgency": {"current_value": 71}}),
         comment_notification(alert, comment),
         _message(alert, "case", "created", case),
         _message(alert, "case", "updated", {"uuid": case["uuid"], "updated": {"status_name": "Ongoing"}}),

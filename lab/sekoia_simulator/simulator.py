@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -34,11 +35,14 @@ from lab.sekoia_simulator.records import (
     build_events,
     comment_notification,
     created_notification,
+    iso_z,
     listing_item,
     load_sample,
     new_short_id,
     roughen,
     status_notification,
+    urgency_display,
+    urgency_notification,
 )
 from lab.sekoia_simulator.workflow import (
     WORKFLOW,
@@ -165,6 +169,7 @@ class SekoiaSimulator(LocalService):
         self.workflow = workflow
         self.me_identity = me_identity
         self.comments_touch_alerts = False  # whether a comment moves the alert's `updated_at` (unconfirmed)
+        self.urgency_touches_alerts = True  # whether an urgency change moves the alert's `updated_at` (unconfirmed)
         self._keys: dict[str, Actor] = {api_key: key_actor(api_key)}
         self.seed, self.messy, self.reduced_listing = seed, messy, reduced_listing
         self._added = 0
@@ -330,6 +335,33 @@ class SekoiaSimulator(LocalService):
         comment, notification = self._comment(alert_id, content, None, person_actor(person))
         self._push(notification, upgraded_only=True)
         return comment
+
+    def change_urgency(
+        self, alert_id: str, value: int, *, new_events: int = 0, last_seen_at: str | None = None, notify: bool = True
+    ) -> dict:
+        """Sekoia.io's dynamic urgency moves the alert's urgency to `value` (its band with it), after `new_events`
+        more occurrences (events attached, `similar` and `last_seen_at` moved to now unless given); the LiveAPI says
+        so with the real `updated` message (`{"dynamic_urgency_value": value}`) if `notify`. The update time moves
+        unless `urgency_touches_alerts` is False. Returns the alert."""
+        with self._lock:
+            stored = self._stored_alert(alert_id)
+            alert = stored.alert
+            now = datetime.now(UTC)
+            if new_events or last_seen_at:
+                alert["last_seen_at"] = last_seen_at or iso_z(now)
+            if new_events:
+                stored.events += build_events(alert | {"first_seen_at": iso_z(now)}, new_events)
+                alert["similar"] = (alert.get("similar") or 0) + new_events
+            alert["urgency"] = dict(alert.get("urgency") or {}) | {
+                "current_value": value,
+                "display": urgency_display(value),
+            }
+            if self.urgency_touches_alerts:
+                alert["updated_at"] = int(now.timestamp())
+            alert = copy.deepcopy(alert)
+        if notify:
+            self._push(json.dumps(urgency_notification(alert)), upgraded_only=True)
+        return alert
 
     def _stored_alert(self, alert_id: str) -> StoredAlert:
         stored = self._lookup(alert_id)

@@ -9,7 +9,12 @@ import pytest
 import requests
 
 from lab.sekoia_simulator import SekoiaSimulator
-from lab.sekoia_simulator.records import comment_notification, created_notification, status_notification
+from lab.sekoia_simulator.records import (
+    comment_notification,
+    created_notification,
+    status_notification,
+    urgency_notification,
+)
 from tests.test_alert_updates import source
 from xsoar_module.clients.liveapi import AlertCreatedNotification, Ignored, parse_message
 from xsoar_module.mapping.alert_history import entry_comments, entry_time, latest_status_change, own_changes
@@ -142,7 +147,8 @@ def test_the_listing_items_carry_what_the_catch_up_reads(answered):
     [
         ("liveapi_alert_updated_status", "alert"),
         ("liveapi_alert_comment_created", "comment"),
-        ("liveapi_alert_updated_urgency", None),
+        ("liveapi_alert_updated_urgency", "urgency"),
+        ("liveapi_alert_updated_urgency", None),  # urgency not among the trigger's changes
     ],
 )
 def test_liveapi_messages_parse_as_the_simulators(answered, name, notified):
@@ -151,14 +157,19 @@ def test_liveapi_messages_parse_as_the_simulators(answered, name, notified):
     ours = {
         "alert": status_notification(alert),
         "comment": comment_notification(alert, answered["posted"]),
+        "urgency": urgency_notification(alert),
         None: status_notification(alert) | {"attributes": {"uuid": alert["uuid"], "updated": {"urgency": 1}}},
     }[notified]
     if notified is not None:
         assert keys(real) == keys(ours) and keys(real["attributes"]) == keys(ours["attributes"])
+    if notified == "urgency":
+        assert keys(real["attributes"]["updated"]) == keys(ours["attributes"]["updated"])
     for message, expected in ((real, real["attributes"]["uuid"]), (ours, ours["attributes"]["uuid"])):
-        parsed = source().parse_change(json.dumps(message))
+        parsed = source(urgency=notified == "urgency").parse_change(json.dumps(message))
         if notified is None:
             assert isinstance(parsed, Ignored)
+        elif notified == "urgency":
+            assert parsed == AlertCreatedNotification(f"{expected}:urgency", message["attributes"]["short_id"])
         else:
             assert parsed == AlertCreatedNotification(expected, parsed.short_id) and parsed.short_id
 

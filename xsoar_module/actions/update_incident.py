@@ -1,4 +1,5 @@
-"""Update Incident: mirror a Sekoia.io alert's status and comments onto its XSOAR incident, idempotently."""
+"""Update Incident: mirror a Sekoia.io alert's status, comments, urgency, occurrences and new events onto its XSOAR
+incident, idempotently."""
 
 import math
 from collections.abc import Callable
@@ -31,12 +32,13 @@ from xsoar_module.mapping.sync import (
 from xsoar_module.models.schema import EpochSeconds, ManifestModel, Name
 
 if TYPE_CHECKING:  # loaded when the action runs (main.py imports every item in every block's process)
+    from xsoar_module.actions.incident_refresh import Refreshed
     from xsoar_module.clients.sekoia import SekoiaClient
     from xsoar_module.clients.xsoar import XsoarClient
 
 STATUS_ACTIVE, STATUS_CLOSED = 1, 2  # XSOAR's statuses of an active and a closed incident
 MIRROR_LOOKBACK = 3600.0  # seconds before a change from which the war room is read for its mirror
-Action = Literal["closed", "reopened", "noted", "unchanged", "not_found"]
+Action = Literal["closed", "reopened", "noted", "updated", "unchanged", "not_found"]
 Step = Literal["close", "reopen"]
 
 
@@ -61,12 +63,42 @@ class UpdateIncidentArguments(ManifestModel):
     )
     changed_at: EpochSeconds | None = Field(
         None,
-        description="When the status changed on Sekoia.io, epoch seconds ({{ node.0.updated_at }}): the later change "
-        "wins, so a status older than a closure made by a person in XSOAR is not applied, and a closing status "
-        "newer than it closes the incident again with its own reason",
+        description="When the alert changed on Sekoia.io, epoch seconds ({{ node.0.updated_at }}): the later change "
+        "wins, so a status older than a closure made by a person in XSOAR is not applied, a closing status newer "
+        "than it closes the incident again with its own reason, and an urgency older than the one written is not "
+        "applied",
     )
 
-    @field_validator("alert_uuid", "short_id", "status", "close_reasons", "comment", "changed_at", mode="before")
+    urgency: dict[str, Any] | float | None = Field(
+        None,
+        description="The alert's new urgency ({{ node.0.urgency }}): {value, display} or a number 0-100; sets the "
+        "incident's severity (Low 1, Moderate 2, High and Major 3, Urgent 4) and the pack's urgency fields",
+    )
+    occurrences: int | None = Field(
+        None, ge=0, description="The alert's occurrence count ({{ node.0.occurrences }}): the incident's label"
+    )
+    last_seen_at: str | None = Field(
+        None, description="The alert's last event time ({{ node.0.last_seen_at }}): the incident's label"
+    )
+    fetch_events: bool = Field(
+        False,
+        description="Append the alert's events the incident does not have yet (by __event_id, up to max_events, "
+        "within the 512 KiB body)",
+    )
+    max_events: int = Field(10, ge=0, le=1000, description="fetch_events: at most that many events in the incident")
+
+    @field_validator(
+        "alert_uuid",
+        "short_id",
+        "status",
+        "close_reasons",
+        "comment",
+        "changed_at",
+        "urgency",
+        "occurrences",
+        "last_seen_at",
+        mode="before",
+    )
     @classmethod
     def _unused_is_none(cls, value: Any) -> Any:
         return None if absent(value) else value
@@ -86,6 +118,22 @@ class UpdateIncidentArguments(ManifestModel):
     def _by_status_name(cls, value: dict[str, str] | None) -> dict[str, str] | None:
         """Keys in any case or as status uuids (`closed`, `Rejected`...)."""
         return None if value is None else {status_name(key): reason for key, reason in value.items()}
+
+    @field_validator("urgency", mode="before")
+    @classmethod
+    def _urgency_object(cls, value: Any) -> Any:
+        """An urgency rendered as JSON text is read back; then checked (a number 0-100, or an object with one)."""
+        from xsoar_module.mapping.alert_changes import urgency_of
+
+        if absent(value):
+            return None
+        if isinstance(value, str):
+            try:
+                value = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                raise ValueError(f"urgency must be a number from 0 to 100 or an object, got {value[:60]!r}") from None
+        urgency_of(value)
+        return value
 
     @field_validator("comment", mode="before")
     @classmethod
@@ -114,10 +162,19 @@ class UpdateIncidentArguments(ManifestModel):
 class UpdateIncidentResults(ManifestModel):
     incident_id: str | None = Field(None, description="ID of the XSOAR incident of the alert, when found")
     found: bool = Field(description="True when XSOAR has an incident for this alert")
-    action: Action = Field(description="What changed: closed, reopened, noted, unchanged or not_found")
+    action: Action = Field(
+        description="What changed: closed, reopened, noted, updated (urgency, occurrences or events), unchanged or "
+        "not_found"
+    )
     superseded_by: str | None = Field(
         None,
         description="The later change made by a person in XSOAR that won over the status, when it was not applied",
+    )
+    updated_fields: list[str] | None = Field(
+        None, description="updated: the incident fields written (severity, sekoiaiourgency, labels, sekoiaioevents...)"
+    )
+    unchanged_because: str | None = Field(
+        None, description="Why the urgency, occurrences or events were not written (e.g. the incident is closed)"
     )
 
 
@@ -128,7 +185,9 @@ class UpdateIncident(ModuleAction):
     description = (
         "Mirror a Sekoia.io alert's change onto its Cortex XSOAR incident (REST API): Closed/Rejected close it, an "
         "open status reopens it (from the investigation xsoar_command_investigation_id), a comment becomes a "
-        "war-room entry (or, for a closed incident, part of its details). A replay changes nothing"
+        "war-room entry (or, for a closed incident, part of its details), a new urgency sets the severity and "
+        "urgency fields of an open incident, with the occurrences, last sighting and new events. A replay changes "
+        "nothing"
     )
     results_model = UpdateIncidentResults
 
@@ -149,10 +208,44 @@ class UpdateIncident(ModuleAction):
                 xsoar, incident, arguments, self.log, self.sekoia_client, config.xsoar_command_investigation_id
             )
             action = update.apply()
+            refreshed = self._refresh(xsoar, incident, arguments)
+        if refreshed is not None and action == "unchanged":
+            action = refreshed.action
         self.log(f"Incident {incident_id} of alert {arguments.alert}: {action}", level="info")
         return UpdateIncidentResults(
-            incident_id=incident_id, found=True, action=action, superseded_by=update.superseded_by
+            incident_id=incident_id,
+            found=True,
+            action=action,
+            superseded_by=update.superseded_by,
+            updated_fields=refreshed.fields if refreshed else None,
+            unchanged_because=refreshed.why if refreshed else None,
         )
+
+    def _refresh(
+        self, xsoar: "XsoarClient", incident: dict[str, Any], arguments: UpdateIncidentArguments
+    ) -> "Refreshed | None":
+        """The alert's urgency, occurrences, last sighting and new events written on the incident, when brought."""
+        from xsoar_module.actions.incident_refresh import AlertFields, IncidentRefresh, Refreshed
+        from xsoar_module.mapping.alert_changes import urgency_of
+
+        brought = AlertFields(
+            urgency=urgency_of(arguments.urgency),
+            occurrences=arguments.occurrences,
+            last_seen_at=arguments.last_seen_at,
+            changed_at=arguments.changed_at,
+            fetch_events=arguments.fetch_events,
+            max_events=arguments.max_events,
+        )
+        if not brought.brought:
+            return None
+        if incident.get("status") == STATUS_CLOSED:
+            why = f"incident {incident.get('id')} is closed: a closed incident is not rewritten"
+            refreshed = Refreshed("unchanged", [], why)
+        else:
+            refreshed = IncidentRefresh(xsoar, incident, arguments.alert, self.log, self.sekoia_client).apply(brought)
+        if refreshed.why:
+            self.log(f"Incident {incident.get('id')} of alert {arguments.alert}: {refreshed.why}", level="info")
+        return refreshed
 
 
 class IncidentUpdate:

@@ -71,7 +71,7 @@ class AlertCreatedEvent(ManifestModel):
         )
 
 
-STATUS, COMMENT = "status", "comment"  # the kinds of change of an alert (AlertUpdatedEvent.change)
+STATUS, COMMENT, URGENCY = "status", "comment", "urgency"  # the kinds of change of an alert (AlertUpdatedEvent.change)
 
 
 class EventComment(ManifestModel):
@@ -82,13 +82,29 @@ class EventComment(ManifestModel):
     created_by_type: str | None = Field(None, description="user, apikey...")
 
 
+class EventUrgency(ManifestModel):
+    value: int | None = Field(None, description="The alert's current urgency, 0-100 (urgency.current_value)")
+    display: str | None = Field(None, description="Its band: Low, Moderate, High, Major or Urgent")
+
+
 class AlertUpdatedEvent(ManifestModel):
-    """A Sekoia.io alert's status changed, or the alert was commented."""
+    """A Sekoia.io alert's status or urgency changed, or the alert was commented."""
 
     alert_uuid: str = Field(description="Alert UUID")
     short_id: str | None = Field(None, description="Alert short ID, e.g. ALakbd8NXp9W")
-    change: Literal["status", "comment"] = Field(description="What changed: status or comment")
+    change: Literal["status", "comment", "urgency"] = Field(description="What changed: status, comment or urgency")
     status_name: str | None = Field(None, description="The new status (status changes): Acknowledged, Ongoing...")
     comment: EventComment | None = Field(None, description="The new comment (comments)")
+    urgency: EventUrgency | None = Field(None, description="The new urgency (urgency changes): value and band")
+    severity: float | None = Field(
+        None,
+        description="The XSOAR severity of the new urgency (urgency changes): 1 low, 2 medium, 3 high, 4 critical",
+    )
+    occurrences: int | None = Field(
+        None, description="The alert's occurrence count (similar) read with the urgency change (urgency changes)"
+    )
+    last_seen_at: str | None = Field(
+        None, description="The alert's last event time, ISO-8601, read with the urgency change (urgency changes)"
+    )
     updated_at: int | None = Field(None, description="Time of the change, epoch seconds")
     file_path: str = Field(description="The full alert, as a JSON file relative to the data path")

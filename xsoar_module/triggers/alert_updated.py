@@ -1,5 +1,5 @@
-"""Alert Updated: one playbook run per status change or comment of a Sekoia.io alert, in real time, none lost and none
-repeated, without the module's own changes (no echo of what the sync wrote)."""
+"""Alert Updated: one playbook run per status change, comment or urgency change of a Sekoia.io alert, in real time,
+none lost and none repeated, without the module's own changes (no echo of what the sync wrote)."""
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
@@ -7,23 +7,34 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, field_validator
 
 from xsoar_module.configuration import ModuleConfiguration
-from xsoar_module.models.trigger_event import COMMENT, STATUS, AlertUpdatedEvent, EventComment
+from xsoar_module.models.trigger_event import (
+    COMMENT,
+    STATUS,
+    URGENCY,
+    AlertUpdatedEvent,
+    EventComment,
+    EventUrgency,
+)
 from xsoar_module.triggers.alert_filters import AlertCreatedConfiguration
 from xsoar_module.triggers.live_trigger import AlertLiveTrigger
 
 if TYPE_CHECKING:  # the LiveAPI source (websockets) loads when the trigger runs, not in the actions' processes
     from xsoar_module.clients.sekoia import SekoiaClient
+    from xsoar_module.models.alert import Alert
     from xsoar_module.triggers.alert_updates import AlertChange, AlertUpdatedKind, AlertUpdatedSource
     from xsoar_module.triggers.checkpoint import Ledger
 
 CHECKPOINT_FILE = "alert_updated_checkpoint.json"
-Change = Literal["status", "comment"]
+Change = Literal["status", "comment", "urgency"]
+DEFAULT_CHANGES: list[Change] = ["status", "comment", "urgency"]
 
 
 class AlertUpdatedConfiguration(AlertCreatedConfiguration):
     """Which changes start a run: the kinds of change, the module's own or not, and the Alert Created filters."""
 
-    changes: list[Change] = Field(["status", "comment"], description="The changes that start a run: status, comment")
+    changes: list[Change] = Field(
+        DEFAULT_CHANGES, description="The changes that start a run: status, comment, urgency (all three by default)"
+    )
     ignore_own: bool = Field(
         True,
         description="Start no run for the changes made with this module's API key or carrying its marker (the "
@@ -48,7 +59,7 @@ class AlertUpdatedConfiguration(AlertCreatedConfiguration):
     @classmethod
     def _one_or_many_changes(cls, value: Any) -> Any:
         if value is None:
-            return [STATUS, COMMENT]
+            return list(DEFAULT_CHANGES)
         return [value] if isinstance(value, str) else value
 
     def describe(self) -> str:
@@ -57,11 +68,13 @@ class AlertUpdatedConfiguration(AlertCreatedConfiguration):
 
 
 class AlertUpdatedTrigger(AlertLiveTrigger["AlertChange"]):
-    """Start a run for each status change or comment of a Sekoia.io alert, with catch-up after any gap."""
+    """Start a run for each status change, comment or urgency change of a Sekoia.io alert, with catch-up after any
+    gap."""
 
     name = "Alert Updated"
     description = (
-        "Start a run for each status change or new comment of a Sekoia.io alert, in real time (LiveAPI). Changes "
+        "Start a run for each status change, new comment or urgency change of a Sekoia.io alert, in real time "
+        "(LiveAPI). Changes "
         "made while the trigger was stopped or disconnected are caught up after it resumes: none is lost and none "
         "starts two runs. Changes made by this module (its API key, its marker) start none by default. The event "
         "carries the change and the full alert as a file (file_path)"
@@ -99,6 +112,7 @@ class AlertUpdatedTrigger(AlertLiveTrigger["AlertChange"]):
             is_done=ledger.is_done,
             timings=self.timings,
             comments_lookback=settings.comments_lookback_hours * 3600,
+            urgency=URGENCY in settings.changes,
         )
 
     def kind(self) -> "AlertUpdatedKind":
@@ -121,12 +135,26 @@ class AlertUpdatedTrigger(AlertLiveTrigger["AlertChange"]):
             return AlertUpdatedEvent(
                 alert_uuid=str(item.alert.uuid),
                 short_id=item.alert.short_id,
-                change=STATUS if item.change == STATUS else COMMENT,
+                change=STATUS if item.change == STATUS else URGENCY if item.change == URGENCY else COMMENT,
                 status_name=item.status_name if item.change == STATUS else None,
                 comment=EventComment.model_validate(item.comment) if item.comment else None,
                 updated_at=item.at,
                 file_path=file_path,
+                **(urgency_fields(item.alert) if item.change == URGENCY else {}),
             )
 
         label = f"Sekoia.io alert {item.alert.short_id or item.alert.uuid} ({item.change})"
         self.send_with_alert_file(item.alert, event_of, label)
+
+
+def urgency_fields(alert: "Alert") -> dict[str, Any]:
+    """An urgency change's fields: the urgency (value and band), its XSOAR severity, the occurrences, last_seen_at."""
+    from xsoar_module.mapping.severity import display_of, xsoar_severity
+
+    urgency = alert.urgency
+    return {
+        "urgency": EventUrgency(value=urgency.current_value if urgency else None, display=display_of(urgency)),
+        "severity": xsoar_severity(urgency),
+        "occurrences": alert.similar,
+        "last_seen_at": alert.last_seen_at,
+    }
