@@ -13,6 +13,8 @@ added with `add_api_key`; else 401 `{"message": ...}`):
   "unseen"}`; `GET .../comments/{uuid}`;
 - `POST /v1/sic/conf/events/search/jobs`, `GET .../jobs/{job}`, `GET .../jobs/{job}/events` (`limit` <= 1000).
 Errors answer `{"message": ...}`: 400 for bad parameters, bodies or queries, 404 for unknown alerts, comments and jobs.
+With `budget=RequestBudget(...)` (off by default; `--budget` on the command line), 429 for a client (an API key)
+beyond 5 requests a second, or blocked after an error storm or above 100 requests a second (`budget.py`).
 
 Authorship: a change through the API is made by the key's identity (`created_by` = a uuid per key,
 `created_by_type` "apikey"), a change made with `change_status_as_person` / `comment_as_person` by a person's

@@ -14,6 +14,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.typedefs import Handler, Middleware
 
 from lab.faults import FaultPlan
+from lab.sekoia_simulator.budget import RequestBudget
 from lab.sekoia_simulator.queries import (
     DEFAULT_EVENTS_PAGE,
     JOB_DONE,
@@ -89,6 +90,12 @@ def route_template(request: web.Request) -> str:
     return path.removeprefix("/api") if path.startswith("/api/v1/") else path
 
 
+def request_key(request: web.Request) -> str:
+    """The API key a request presents (`Authorization: Bearer <key>`), "" without one."""
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    return key if scheme == "Bearer" else ""
+
+
 def flag(request: web.Request, name: str) -> bool:
     return request.query.get(name, "").lower() in ("true", "1")
 
@@ -125,7 +132,8 @@ class SekoiaSimulator(LocalService):
     `job_duration` and `job_final_status` apply to jobs created afterwards; `request_counts` counts HTTP API requests
     by route template (`GET /v1/sic/alerts/{id}`, either prefix), `request_log` keeps `(method, path with query,
     status)` once answered (status 0 when the connection was dropped); `liveapi_connections_total` counts
-    authenticated LiveAPI connections, to observe reconnects.
+    authenticated LiveAPI connections, to observe reconnects. `budget` (off unless given) enforces Sekoia.io's request
+    budget per API key before anything else and counts each key's requests and refusals (`budget.py`).
     """
 
     def __init__(
@@ -139,8 +147,10 @@ class SekoiaSimulator(LocalService):
         messy: bool = True,
         reduced_listing: bool = False,
         workflow: Workflow = WORKFLOW,
+        budget: RequestBudget | None = None,
     ):
         self.api_key = api_key
+        self.budget = budget
         self.workflow = workflow
         self.comments_touch_alerts = False  # whether a comment moves the alert's `updated_at` (unconfirmed)
         self._keys: dict[str, Actor] = {api_key: key_actor(api_key)}
@@ -417,9 +427,11 @@ class SekoiaSimulator(LocalService):
             if request.path == LIVE_PATH:
                 return await handler(request)
             self.request_counts[f"{request.method} {route_template(request)}"] += 1
+            client = request_key(request)
             status = 0
             try:
-                response = await faults(request, self._guarded(handler))
+                refused = self.budget.admit(client) if self.budget else None
+                response = problem(429, refused) if refused else await faults(request, self._guarded(handler))
                 status = response.status
                 return response
             except web.HTTPException as exc:
@@ -427,6 +439,8 @@ class SekoiaSimulator(LocalService):
                 raise
             finally:
                 self.request_log.append((request.method, request.path_qs, status))
+                if self.budget:
+                    self.budget.answered(client, status)
 
         return api
 
@@ -442,8 +456,7 @@ class SekoiaSimulator(LocalService):
         return guarded
 
     def _request_actor(self, request: web.Request) -> Actor | None:
-        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-        return self._keys.get(key) if scheme == "Bearer" else None
+        return self._keys.get(request_key(request))
 
     def _caller(self, request: web.Request) -> Actor:
         """The actor of a request that passed `_guarded` (which answers 401 to one without)."""
