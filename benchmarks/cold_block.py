@@ -16,6 +16,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +32,7 @@ from lab.xsoar_simulator import XsoarSimulator  # noqa: E402
 TOKEN = "bench-xsoar-token"
 ALERT = json.loads((ROOT / "lab" / "samples" / "alert.json").read_text())
 EVENTS = json.loads((ROOT / "lab" / "samples" / "alert_events.json").read_text())["items"]
-FIGURES = ("wall, process start -> finished callback", "CPU of the block's process")
+FIGURES = ("wall, start -> finished callback", "wall, start -> process exit", "CPU of the block's process")
 BARE_MAIN = '''"""A bare HTTP-request block: the SDK and one requests.post."""
 
 import requests
@@ -64,13 +67,31 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def cold_run(symphony: Symphony, block: str, config: dict, arguments: dict, data: Path) -> tuple[float, float]:
-    """The run's wall time (process start -> finished callback) and its process' CPU time."""
-    cpu = children_cpu()
+def cold_run(symphony: Symphony, block: str, config: dict, arguments: dict, data: Path) -> tuple[float, float, float]:
+    """The run's wall times, process start -> finished callback and -> process exit, and its process' CPU time."""
+    cpu, started = children_cpu(), time.monotonic()
     result = symphony.run_action(block, config, arguments, data_path=data)
+    ended = time.monotonic()
     if result.error or result.status != "finished":
         raise RuntimeError(f"{block} failed: {result.error or result.stderr}")
-    return result.duration, children_cpu() - cpu
+    return result.duration, ended - started, children_cpu() - cpu
+
+
+def last_body(xsoar: XsoarSimulator) -> dict:
+    """The body of the latest request XSOAR received (a webhook incident, for the bare block to send again)."""
+    return json.loads(xsoar.requests[-1]["body"])
+
+
+def bare_arguments(body: dict, xsoar: XsoarSimulator) -> dict:
+    """The bare block's arguments: post `body` to the webhook of `xsoar` (its token set)."""
+    return {"url": xsoar.webhook_url, "json": body, "headers": {"Authorization": f"Bearer {xsoar.webhook_token}"}}
+
+
+@contextmanager
+def bare_block(scratch: Path) -> Iterator[Callable[[dict], tuple[float, float, float]]]:
+    """Runs of the bare block (own process, SDK protocol) with the given arguments: wall and CPU times each."""
+    with Symphony(bare_app(scratch / "bare")) as platform:
+        yield lambda arguments: cold_run(platform, "BareRequest", {}, arguments, scratch / "bare-data")
 
 
 def main() -> None:
@@ -79,25 +100,19 @@ def main() -> None:
         tempfile.TemporaryDirectory() as scratch,
         XsoarSimulator(webhook_token=TOKEN) as xsoar,
         Symphony(image_app(Path(scratch) / "app")) as module,
-        Symphony(bare_app(Path(scratch) / "bare")) as bare,
+        bare_block(Path(scratch)) as bare,
     ):
         data = Path(scratch) / "data"
         config = {"base_url": "http://127.0.0.1:9", "api_key": "unused", "xsoar_url": xsoar.webhook_url}
         config |= {"xsoar_token": TOKEN}
-        cold_run(module, "CreateIncident", config, {"alert": ALERT, "events": EVENTS}, data)
-        sent = xsoar.requests[-1]
-        bare_arguments = {
-            "url": xsoar.webhook_url,
-            "json": json.loads(sent["body"]),
-            "headers": {"Authorization": f"Bearer {TOKEN}"},
-        }
+        arguments = {"alert": ALERT, "events": EVENTS}
+        cold_run(module, "CreateIncident", config, arguments, data)
+        resend = bare_arguments(last_body(xsoar), xsoar)
         blocks = {
-            "bare requests.post block": lambda: cold_run(bare, "BareRequest", {}, bare_arguments, data),
-            "Create Incident": lambda: cold_run(
-                module, "CreateIncident", config, {"alert": ALERT, "events": EVENTS}, data
-            ),
+            "bare requests.post block": lambda: bare(resend),
+            "Create Incident": lambda: cold_run(module, "CreateIncident", config, arguments, data),
         }
-        samples: dict[str, list[tuple[float, float]]] = {name: [] for name in blocks}
+        samples: dict[str, list[tuple[float, float, float]]] = {name: [] for name in blocks}
         for _ in range(rounds):
             for name in random.sample(list(blocks), len(blocks)):
                 samples[name].append(blocks[name]())
