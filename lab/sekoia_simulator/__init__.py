@@ -17,6 +17,8 @@ added with `add_api_key`; else 401 `{"message": ...}`):
   search finds only the events indexed when the job is created: those of a new alert after `indexing_delay`
   seconds (2 by default, as the real service indexes events after it raises their alert).
 Errors answer `{"message": ...}`: 400 for bad parameters, bodies or queries, 404 for unknown alerts, comments and jobs.
+With `budget=RequestBudget(...)` (off by default; `--budget` on the command line), 429 for a client (an API key)
+beyond 5 requests a second, or blocked after an error storm or above 100 requests a second (`budget.py`).
 
 Authorship: a change through the API is made by the key's identity (`created_by` = a uuid per key,
 `created_by_type` "apikey"), a change made with `change_status_as_person` / `comment_as_person` by a person's

@@ -1,7 +1,8 @@
-"""`python -m lab.sekoia_simulator --port 8081 --api-key KEY --alerts 3`: serve until Ctrl-C."""
+"""`python -m lab.sekoia_simulator --port 8081 --api-key KEY --alerts 3 [--budget]`: serve until Ctrl-C."""
 
 import argparse
 
+from lab.sekoia_simulator.budget import BudgetRules, RequestBudget
 from lab.sekoia_simulator.simulator import AUTH_COOKIE, DEFAULT_INDEXING_DELAY, SekoiaSimulator
 from lab.server import Interrupts, PortInUseError
 
@@ -21,8 +22,11 @@ def main(argv: list[str] | None = None) -> None:
         default=DEFAULT_INDEXING_DELAY,
         help="seconds before a new alert's events are searchable (default %(default)s)",
     )
+    parser.add_argument("--budget", action="store_true", help="enforce Sekoia.io's request budget per API key")
+    parser.add_argument("--block-seconds", type=float, default=30.0, help="how long an anomaly blocks (--budget)")
     args = parser.parse_args(argv)
-    simulator = SekoiaSimulator(args.api_key, args.host, args.port, indexing_delay=args.indexing_delay)
+    budget = RequestBudget(BudgetRules(block_seconds=args.block_seconds)) if args.budget else None
+    simulator = SekoiaSimulator(args.api_key, args.host, args.port, indexing_delay=args.indexing_delay, budget=budget)
     try:
         simulator.start()
     except PortInUseError as exc:

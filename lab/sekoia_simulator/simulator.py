@@ -17,6 +17,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.typedefs import Handler, Middleware
 
 from lab.faults import FaultPlan
+from lab.sekoia_simulator.budget import RequestBudget
 from lab.sekoia_simulator.queries import (
     DEFAULT_EVENTS_PAGE,
     JOB_DONE,
@@ -106,6 +107,12 @@ def route_template(request: web.Request) -> str:
     return path.removeprefix("/api") if path.startswith("/api/v1/") else path
 
 
+def request_key(request: web.Request) -> str:
+    """The API key a request presents (`Authorization: Bearer <key>`), "" without one."""
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    return key if scheme == "Bearer" else ""
+
+
 async def json_object(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
@@ -147,6 +154,8 @@ class SekoiaSimulator(LocalService):
 
     `workflow` is the documented one unless told (`PERMISSIVE_WORKFLOW`, for clients tested against a kinder one);
     `me_identity` False makes `GET /v1/me` answer a body without `uuid` nor `id` (its real body is unpublished).
+    `budget` (off unless given) enforces Sekoia.io's request budget per API key before anything else and counts each
+    key's requests and refusals (`budget.py`).
     """
 
     def __init__(
@@ -162,10 +171,12 @@ class SekoiaSimulator(LocalService):
         workflow: Workflow = WORKFLOW,
         indexing_delay: float = DEFAULT_INDEXING_DELAY,
         me_identity: bool = True,
+        budget: RequestBudget | None = None,
     ):
         self.api_key = api_key
         self.indexing_delay = indexing_delay
         self.clock: Callable[[], float] = time.monotonic
+        self.budget = budget
         self.workflow = workflow
         self.me_identity = me_identity
         self.comments_touch_alerts = False  # whether a comment moves the alert's `updated_at` (unconfirmed)
@@ -505,9 +516,11 @@ class SekoiaSimulator(LocalService):
             if request.path == LIVE_PATH:
                 return await handler(request)
             self.request_counts[f"{request.method} {route_template(request)}"] += 1
+            client = request_key(request)
             status = 0
             try:
-                response = await faults(request, self._guarded(handler))
+                refused = self.budget.admit(client) if self.budget else None
+                response = problem(429, refused) if refused else await faults(request, self._guarded(handler))
                 status = response.status
                 return response
             except web.HTTPException as exc:
@@ -515,6 +528,8 @@ class SekoiaSimulator(LocalService):
                 raise
             finally:
                 self.request_log.append((request.method, request.path_qs, status))
+                if self.budget:
+                    self.budget.answered(client, status)
 
         return api
 
@@ -530,8 +545,7 @@ class SekoiaSimulator(LocalService):
         return guarded
 
     def _request_actor(self, request: web.Request) -> Actor | None:
-        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-        return self._keys.get(key) if scheme == "Bearer" else None
+        return self._keys.get(request_key(request))
 
     def _caller(self, request: web.Request) -> Actor:
         """The actor of a request that passed `_guarded` (which answers 401 to one without)."""
