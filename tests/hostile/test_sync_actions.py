@@ -251,6 +251,30 @@ CLASS_2 = [  # loose coercion of times: a boolean or junk is no epoch time
         check=unchanged,
     ),
     Case(
+        "update_incident-occurrences-true",
+        update_incident(occurrences=True),
+        error=r"occurrences.*true is not a count",
+        check=unchanged,
+    ),
+    Case(
+        "update_incident-max_events-true",
+        update_incident(fetch_events=True, max_events=True),
+        error=r"max_events.*true is not a count",
+        check=unchanged,
+    ),
+    Case(
+        "update_incident-occurrences-fractional",
+        update_incident(occurrences=1.5),
+        error=r"occurrences.*fractional part",
+        check=unchanged,
+    ),
+    Case(
+        "update_alert-follows_mirror-junk",
+        update_alert(change="closed", close_reason="Resolved", changed_at=1, follows_mirror="maybe"),
+        error=r"follows_mirror.*valid boolean",
+        check=unchanged,
+    ),
+    Case(
         "update_alert-changed_at-null-rendering",
         update_alert(change="closed", close_reason="Resolved", changed_at="None"),
         check=action_was("status_changed"),
@@ -297,6 +321,21 @@ CLASS_5 = [  # unbounded bodies: 512 KiB per request, a text trimmed with a visi
         check=all_of(action_was("commented"), keeps_note_tag("77@3")),
     ),
     Case(
+        "update_alert-close_reason-1MiB-on-a-final-alert",
+        update_alert(change="closed", close_reason=HUGE) | {"setup": pair(status="Rejected")},
+        check=all_of(action_was("commented"), comment_bounded),
+    ),
+    Case(
+        "update_alert-xsoar_user-1MiB-on-a-final-alert",
+        update_alert(change="reopened", xsoar_user=HUGE) | {"setup": pair(status="Rejected")},
+        check=all_of(action_was("commented"), comment_bounded),
+    ),
+    Case(
+        "update_alert-incident_id-1MiB",
+        update_alert(change="note", note={"id": "78@3", "content": "short", "user": "bob"}, incident_id=HUGE),
+        check=all_of(action_was("commented"), comment_bounded),
+    ),
+    Case(
         "update_alert-closure-with-2MiB-close-notes",
         update_alert(status="Closed", comment=CONTROLS),
         check=all_of(action_was("status_changed"), comment_bounded),
@@ -338,6 +377,36 @@ CLASS_6 = [  # secrets echoed by a server or quoted by a person, carried to the 
         },
         error=r"did not reopen incident .*\*\*\*.*xsoar_command_investigation_id",
         check=nothing_written,
+    ),
+    Case(
+        "update_incident-close-refused-echoing-the-api-key",
+        update_incident(status="Closed")
+        | {
+            "setup": then(
+                pair(),
+                xsoar_fault(
+                    Fault(status=400, raw_body=json.dumps({"error": f"Authorization: {XSOAR_API_KEY} may not close"})),
+                    path="/incident/batchClose",
+                ),
+            )
+        },
+        error=r"400.*\*\*\*",
+        check=lambda outcome: incident_of(outcome)["status"] != 2,
+    ),
+    Case(
+        "update_alert-status-change-refused-echoing-the-sekoia-key",
+        update_alert(status="Acknowledged")
+        | {
+            "setup": then(
+                pair(),
+                lambda env: env.sekoia.faults.script(
+                    Fault(status=400, raw_body=json.dumps({"message": f"token Bearer {SEKOIA_KEY} refused"})),
+                    method="PATCH",
+                ),
+            )
+        },
+        error=r"400.*\*\*\*",
+        check=unchanged,
     ),
     Case(
         "update_incident-comment-quotes-the-sekoia-key",
