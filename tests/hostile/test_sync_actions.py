@@ -748,6 +748,29 @@ CLASS_4 = [  # the search answer is checked: only an incident with an id that ca
 ]
 
 
+def sekoia_answers_another_alert(env: Env) -> None:
+    """Sekoia.io answers the alert's GET with another alert (a proxy's cache, a server that misread the path)."""
+    other = env.sekoia.add_alert(notify=False)
+    body = json.dumps(other | {"status": {"name": "Ongoing", "uuid": "1f2f88d5-ff5b-48bf-bbbc-00c2fff82d9f"}})
+    env.sekoia.faults.script(Fault(status=200, raw_body=body), method="GET", path_contains=env.alert["uuid"])
+
+
+CLASS_4 += [
+    Case(
+        "update_alert-sekoia-answers-another-alert",
+        update_alert(status="Closed") | {"setup": then(pair(), sekoia_answers_another_alert)},
+        error=r"answered the request for alert .* with alert .*nothing is changed",
+        check=unchanged,
+    ),
+    Case(
+        "update_alert-sekoia-answers-another-alert-to-a-comment",
+        update_alert(comment="hello") | {"setup": then(pair(), sekoia_answers_another_alert)},
+        error=r"answered the request for alert .* with alert .*nothing is changed",
+        check=unchanged,
+    ),
+]
+
+
 def closed_ids(outcome: Outcome) -> list[list[str]]:
     return [json.loads(request["body"])["ids"] for request in requests_to(outcome, "/incident/batchClose")]
 
