@@ -166,8 +166,9 @@ class UpdateAlertArguments(ManifestModel):
             note = self.note if isinstance(self.note, dict) else str(self.note)
             if is_marked(note.get("content") if isinstance(note, dict) else note):
                 return None
-            text = alert_comment(note, self.incident_id)
-            return text, xsoar_note_id(text)
+            text, own_id = alert_comment(note, self.incident_id), note.get("id") if isinstance(note, dict) else None
+            tag = xsoar_note_id(text)  # read back as the replay reads it; never an id the note's text quotes
+            return text, tag if own_id is not None and tag == str(own_id) else None
         if self.comment and self.comment.strip() and not is_marked(self.comment):
             return marked(self.comment), None
         return None

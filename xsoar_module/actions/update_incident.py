@@ -29,7 +29,7 @@ from xsoar_module.mapping.sync import (
     war_room_entry,
     with_comment,
 )
-from xsoar_module.models.schema import EpochSeconds, ManifestModel, Name
+from xsoar_module.models.schema import Count, EpochSeconds, ManifestModel, Name
 
 if TYPE_CHECKING:  # loaded when the action runs (main.py imports every item in every block's process)
     from xsoar_module.actions.incident_refresh import Refreshed
@@ -74,8 +74,8 @@ class UpdateIncidentArguments(ManifestModel):
         description="The alert's new urgency ({{ node.0.urgency }}): {value, display} or a number 0-100; sets the "
         "incident's severity (Low 1, Moderate 2, High and Major 3, Urgent 4) and the pack's urgency fields",
     )
-    occurrences: int | None = Field(
-        None, ge=0, description="The alert's occurrence count ({{ node.0.occurrences }}): the incident's label"
+    occurrences: Count | None = Field(
+        None, description="The alert's occurrence count ({{ node.0.occurrences }}): the incident's label"
     )
     last_seen_at: str | None = Field(
         None, description="The alert's last event time ({{ node.0.last_seen_at }}): the incident's label"
@@ -85,7 +85,7 @@ class UpdateIncidentArguments(ManifestModel):
         description="Append the alert's events the incident does not have yet (by __event_id, up to max_events, "
         "within the 512 KiB body)",
     )
-    max_events: int = Field(10, ge=0, le=1000, description="fetch_events: at most that many events in the incident")
+    max_events: Count = Field(10, le=1000, description="fetch_events: at most that many events in the incident")
 
     @field_validator(
         "alert_uuid",

@@ -31,7 +31,7 @@ DUPLICATE_REASON = "Duplicate"  # XSOAR's close reason for an incident that repe
 MARKER = "[synced by the Sekoia.io XSOAR module]"
 AUTHOR = "Cortex XSOAR"  # author of the Sekoia.io comments this module writes (at most 32 characters)
 SEKOIA_COMMENT_TAG = re.compile(r"Sekoia\.io comment ([0-9A-Za-z-]{1,64})")
-XSOAR_NOTE_TAG = re.compile(r"XSOAR note ([0-9A-Za-z@:._-]{1,64})\)")
+XSOAR_NOTE_TAG = re.compile(r"XSOAR note ([0-9A-Za-z@:._-]{1,64})\)$")  # ends the last line (`alert_comment`)
 
 # The workflow action (by the name Sekoia.io gives it) that leads to each status Update Alert may set
 ACTION_NAMES = {ACKNOWLEDGED: "Acknowledge", ONGOING: "Validate", REJECTED: "Reject", CLOSED: "Close"}
@@ -226,10 +226,12 @@ def sekoia_change_wins(
 
 
 def xsoar_note_id(comment_text: Any) -> str | None:
-    """The XSOAR note id a Sekoia.io comment written by `alert_comment` mirrors, if any."""
+    """The XSOAR note id a Sekoia.io comment written by `alert_comment` mirrors, if any: the tag ending its last line
+    before the marker, where `alert_comment` writes it (the note's text before it may quote other notes' tags)."""
     if not is_marked(comment_text):
         return None
-    found = XSOAR_NOTE_TAG.search(comment_text)
+    last_line = comment_text.rpartition(MARKER)[0].rstrip().rpartition("\n")[2]
+    found = XSOAR_NOTE_TAG.search(last_line)
     return found.group(1) if found else None
 
 
