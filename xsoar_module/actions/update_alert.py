@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from xsoar_module.actions.base import ModuleAction
-from xsoar_module.bounds import check_identifier
 from xsoar_module.errors import InvalidInputError, ServiceError
 from xsoar_module.mapping.sync import (
     AUTHOR,
@@ -30,6 +29,7 @@ from xsoar_module.mapping.sync import (
     xsoar_note_id,
 )
 from xsoar_module.models.schema import EpochSeconds, ManifestModel, is_null_rendering
+from xsoar_module.quoting import check_identifier
 
 if TYPE_CHECKING:  # loaded when the action runs (main.py imports every item in every block's process)
     from xsoar_module.clients.sekoia import SekoiaClient

@@ -21,7 +21,7 @@ from xsoar_module.mapping.sync import is_closure_note, is_marked, is_module_clos
 from xsoar_module.mapping.war_room import follows_mirror_note
 from xsoar_module.models.incident_event import IncidentUpdatedEvent
 from xsoar_module.timing import iso8601_seconds, xsoar_epoch
-from xsoar_module.triggers.emitter import JsonObject
+from xsoar_module.triggers.core.emitter import JsonObject
 from xsoar_module.triggers.incident_state import IncidentState, IncidentStates
 
 QUERY = "alertid:*"  # the incidents this module created carry the alert's short ID in alertid
