@@ -67,7 +67,7 @@ class AlertUpdatedConfiguration(AlertCreatedConfiguration):
         return f"changes: {', '.join(self.changes) or 'none'}; {own}; {super().describe()}"
 
 
-class AlertUpdatedTrigger(AlertLiveTrigger["AlertChange"]):
+class AlertUpdatedTrigger(AlertLiveTrigger["AlertChange", AlertUpdatedConfiguration]):
     """Start a run for each status change, comment or urgency change of a Sekoia.io alert, with catch-up after any
     gap."""
 
@@ -121,11 +121,13 @@ class AlertUpdatedTrigger(AlertLiveTrigger["AlertChange"]):
         return AlertUpdatedKind()
 
     def selector(self, settings: AlertUpdatedConfiguration) -> Callable[["AlertChange"], str | None]:
+        from xsoar_module.triggers.core.emitter import Echo
+
         def filtered_out_because(item: "AlertChange") -> str | None:
             if item.change not in settings.changes:
                 return f"changes does not include {item.change}"
             if settings.ignore_own and (item.marked or (self._own is not None and item.by == self._own)):
-                return "it was made by this module (ignore_own)"
+                return Echo("it was made by this module (ignore_own)")
             return settings.filtered_out_because(item.alert)
 
         return filtered_out_because
