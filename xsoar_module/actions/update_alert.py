@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from xsoar_module.actions.base import ModuleAction
+from xsoar_module.actions.base import ModuleAction, sync_outcome
 from xsoar_module.errors import InvalidInputError, ServiceError
 from xsoar_module.mapping.sync import (
     AUTHOR,
@@ -199,6 +199,9 @@ class UpdateAlert(ModuleAction):
         "a comment already there, is unchanged"
     )
     results_model = UpdateAlertResults
+
+    def outcome(self, results: dict[str, Any]) -> str:
+        return sync_outcome(results)
 
     def run(self, arguments: UpdateAlertArguments) -> UpdateAlertResults:
         with self.sekoia_client() as client:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 from pydantic import Field, field_validator, model_validator
 
-from xsoar_module.actions.base import ModuleAction
+from xsoar_module.actions.base import ModuleAction, sync_outcome
 from xsoar_module.errors import ModuleError, RejectedRequestError
 from xsoar_module.mapping.sync import (
     CLOSING_STATUSES,
@@ -190,6 +190,9 @@ class UpdateIncident(ModuleAction):
         "nothing"
     )
     results_model = UpdateIncidentResults
+
+    def outcome(self, results: dict[str, Any]) -> str:
+        return sync_outcome(results)
 
     def run(self, arguments: UpdateIncidentArguments) -> UpdateIncidentResults:
         from xsoar_module.clients.xsoar import XsoarClient, api_configuration

@@ -13,22 +13,22 @@ from prometheus_client import Counter, Histogram
 from sekoia_automation.module import LogLevelStr
 
 NAMESPACE = "symphony_module_cortex_xsoar"
+ITEMS_METRIC = f"{NAMESPACE}_trigger_items"  # served as `..._trigger_items_total{trigger, outcome}`
+DELAY_METRIC = f"{NAMESPACE}_trigger_emission_delay_seconds"  # `..._count`, `..._sum`, `..._bucket{trigger, le}`
 Outcome = Literal["emitted", "filtered", "echoes_suppressed", "superseded", "retried", "failed"]
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 DELAY_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
 
 ITEMS = Counter(
-    name="trigger_items",
+    name=ITEMS_METRIC,
     documentation="What the trigger did with the changes it saw: emitted (a run started), filtered (the trigger's "
     "filters), echoes_suppressed (the module's own changes), superseded (a notified change read back as a later one "
     "already emitted), retried (a send, fetch, catch-up or poll tried again), failed (given up)",
-    namespace=NAMESPACE,
     labelnames=["trigger", "outcome"],
 )
 EMISSION_DELAY = Histogram(
-    name="trigger_emission_delay_seconds",
+    name=DELAY_METRIC,
     documentation="Seconds from a change (its time on the service, whole seconds) to the run it started",
-    namespace=NAMESPACE,
     labelnames=["trigger"],
     buckets=DELAY_BUCKETS,
 )
