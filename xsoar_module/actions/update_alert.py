@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from xsoar_module.actions.base import ModuleAction
-from xsoar_module.bounds import check_identifier
+from xsoar_module.actions.base import ModuleAction, sync_outcome
 from xsoar_module.errors import InvalidInputError, ServiceError
 from xsoar_module.mapping.sync import (
     AUTHOR,
@@ -30,6 +29,7 @@ from xsoar_module.mapping.sync import (
     xsoar_note_id,
 )
 from xsoar_module.models.schema import EpochSeconds, ManifestModel, is_null_rendering
+from xsoar_module.quoting import check_identifier
 
 if TYPE_CHECKING:  # loaded when the action runs (main.py imports every item in every block's process)
     from xsoar_module.clients.sekoia import SekoiaClient
@@ -200,6 +200,9 @@ class UpdateAlert(ModuleAction):
         "a comment already there, is unchanged"
     )
     results_model = UpdateAlertResults
+
+    def outcome(self, results: dict[str, Any]) -> str:
+        return sync_outcome(results)
 
     def run(self, arguments: UpdateAlertArguments) -> UpdateAlertResults:
         with self.sekoia_client() as client:

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 from pydantic import Field, field_validator, model_validator
 
-from xsoar_module.actions.base import ModuleAction
-from xsoar_module.bounds import check_identifier
+from xsoar_module.actions.base import ModuleAction, sync_outcome
 from xsoar_module.errors import ModuleError, RejectedRequestError
 from xsoar_module.mapping.sync import (
     CLOSING_STATUSES,
@@ -30,6 +29,7 @@ from xsoar_module.mapping.sync import (
     with_comment,
 )
 from xsoar_module.models.schema import Count, EpochSeconds, ManifestModel, Name
+from xsoar_module.quoting import check_identifier
 
 if TYPE_CHECKING:  # loaded when the action runs (main.py imports every item in every block's process)
     from xsoar_module.actions.incident_refresh import Refreshed
@@ -190,6 +190,9 @@ class UpdateIncident(ModuleAction):
         "nothing"
     )
     results_model = UpdateIncidentResults
+
+    def outcome(self, results: dict[str, Any]) -> str:
+        return sync_outcome(results)
 
     def run(self, arguments: UpdateIncidentArguments) -> UpdateIncidentResults:
         from xsoar_module.clients.xsoar import XsoarClient, api_configuration

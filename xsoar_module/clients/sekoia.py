@@ -8,7 +8,6 @@ from urllib.parse import quote
 
 import requests
 
-from xsoar_module.bounds import shorten
 from xsoar_module.clients.http import ClosingClient, HttpSession, Refusal, Refusals, RetryLog, RetryPolicy, parse_json
 from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.errors import (
@@ -17,6 +16,7 @@ from xsoar_module.errors import (
     NotFoundError,
     ServiceError,
 )
+from xsoar_module.quoting import shorten
 from xsoar_module.secrets import SecretMasker
 from xsoar_module.timing import INDEXING_BACKOFF, SYSTEM_CLOCK, Clock, Deadline, PollSchedule, iso8601_seconds
 

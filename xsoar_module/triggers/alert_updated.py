@@ -16,13 +16,13 @@ from xsoar_module.models.trigger_event import (
     EventUrgency,
 )
 from xsoar_module.triggers.alert_filters import AlertCreatedConfiguration
-from xsoar_module.triggers.live_trigger import AlertLiveTrigger
+from xsoar_module.triggers.core.live_trigger import AlertLiveTrigger
 
 if TYPE_CHECKING:  # the LiveAPI source (websockets) loads when the trigger runs, not in the actions' processes
     from xsoar_module.clients.sekoia import SekoiaClient
     from xsoar_module.models.alert import Alert
     from xsoar_module.triggers.alert_updates import AlertChange, AlertUpdatedKind, AlertUpdatedSource
-    from xsoar_module.triggers.checkpoint import Ledger
+    from xsoar_module.triggers.core.checkpoint import Ledger
 
 CHECKPOINT_FILE = "alert_updated_checkpoint.json"
 Change = Literal["status", "comment", "urgency"]
@@ -67,7 +67,7 @@ class AlertUpdatedConfiguration(AlertCreatedConfiguration):
         return f"changes: {', '.join(self.changes) or 'none'}; {own}; {super().describe()}"
 
 
-class AlertUpdatedTrigger(AlertLiveTrigger["AlertChange"]):
+class AlertUpdatedTrigger(AlertLiveTrigger["AlertChange", AlertUpdatedConfiguration]):
     """Start a run for each status change, comment or urgency change of a Sekoia.io alert, with catch-up after any
     gap."""
 
@@ -121,11 +121,13 @@ class AlertUpdatedTrigger(AlertLiveTrigger["AlertChange"]):
         return AlertUpdatedKind()
 
     def selector(self, settings: AlertUpdatedConfiguration) -> Callable[["AlertChange"], str | None]:
+        from xsoar_module.triggers.core.emitter import Echo
+
         def filtered_out_because(item: "AlertChange") -> str | None:
             if item.change not in settings.changes:
                 return f"changes does not include {item.change}"
             if settings.ignore_own and (item.marked or (self._own is not None and item.by == self._own)):
-                return "it was made by this module (ignore_own)"
+                return Echo("it was made by this module (ignore_own)")
             return settings.filtered_out_because(item.alert)
 
         return filtered_out_because
