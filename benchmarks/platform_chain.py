@@ -19,9 +19,9 @@ from typing import Literal
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lab.demo import DemoOptions, running_chain  # noqa: E402
-from lab.image import image_app  # noqa: E402
-from lab.measure import Arrivals, Timing, load_line  # noqa: E402
+from benchmarks.harness.measure import Arrivals, Timing, load_line  # noqa: E402
+from lab.tools.chain import DemoOptions, running_chain  # noqa: E402
+from lab.tools.image import image_app  # noqa: E402
 
 PLAYBOOKS = {
     "four blocks": ROOT / "playbooks" / "create_incident_on_cortex_xsoar.json",

@@ -8,8 +8,8 @@ import math
 import pytest
 import requests
 
-from lab.demo import late_events_line
-from lab.measure import ManualClock
+from benchmarks.harness.measure import ManualClock
+from lab.tools.demo import late_events_line
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_TOKEN, assert_no_secret
 from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.mapping.incident import missing_events_note, webhook_body

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.playbook import Catalogue, check_file
+from lab.tools.playbook import Catalogue, check_file
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAYBOOKS = sorted((ROOT / "playbooks").glob("*.json"))

@@ -9,9 +9,9 @@ from functools import partial
 
 import pytest
 
-from lab.sekoia_simulator import SekoiaSimulator
-from lab.sekoia_simulator.workflow import PERMISSIVE_WORKFLOW
-from lab.xsoar_simulator import XsoarSimulator
+from lab.doubles.sekoia import SekoiaSimulator
+from lab.doubles.sekoia.workflow import PERMISSIVE_WORKFLOW
+from lab.doubles.xsoar import XsoarSimulator
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, assert_no_secret, until
 from xsoar_module.mapping.sync import is_reopen_note
 from xsoar_module.mapping.war_room import follows_mirror_note
@@ -38,7 +38,7 @@ def pair(sekoia: SekoiaSimulator, xsoar: XsoarSimulator) -> tuple[dict, str]:
     """An alert and its open incident, settled (Pending <-> open)."""
     alert = sekoia.add_alert(events=0)
     fields = {"alertid": alert["short_id"], "sekoiaioalertuuid": alert["uuid"]}
-    incident = xsoar._store({"name": "Alert", "CustomFields": fields, "createInvestigation": True}, "api")
+    incident = xsoar.add_incident({"name": "Alert", "CustomFields": fields, "createInvestigation": True}, "api")
     return alert, incident["id"]
 
 

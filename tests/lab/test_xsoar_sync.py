@@ -6,7 +6,8 @@ import time
 import pytest
 import requests
 
-from lab.xsoar_simulator import ZERO_TIME, XsoarSimulator, parse_time
+from lab.doubles.xsoar import ZERO_TIME, XsoarSimulator
+from lab.doubles.xsoar.queries import parse_time
 
 KEY, KEY_ID, OTHER_KEY = "key-module", "42", "key-other"
 

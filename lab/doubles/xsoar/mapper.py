@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-PACK = Path(__file__).resolve().parent.parent / "xsoar_content" / "Packs" / "SekoiaIOAlerts"
+PACK = Path(__file__).resolve().parents[3] / "xsoar_content" / "Packs" / "SekoiaIOAlerts"
 MAPPER = PACK / "Classifiers" / "classifier-mapper-incoming-Sekoia_io_Alert.json"
 ALL_TYPES = "dbot_classification_incident_type_all"
 INCIDENT_TYPE = "Sekoia.io Alert"

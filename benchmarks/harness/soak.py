@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from lab.demo import DemoOptions, running_chain
-from lab.faults import Fault
-from lab.history import Run
+from lab.doubles.faults import Fault
+from lab.tools.chain import DemoOptions, running_chain
+from lab.tools.history import Run
 from xsoar_module.mapping.sync import DUPLICATE_REASON
 
 

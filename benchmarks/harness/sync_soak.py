@@ -36,14 +36,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lab.demo import Chain, DemoOptions, running_playbooks
-from lab.measure import percentile
-from lab.runner import FinishedRun
-from lab.sekoia_simulator import SekoiaSimulator
-from lab.sekoia_simulator.workflow import WORKFLOW
-from lab.soak import every
-from lab.sync_round import SYNC_PLAYBOOKS, sekoia_status, sync_playbook_names, wait_until
-from lab.xsoar_simulator import STATUS_CLOSED
+from benchmarks.harness.measure import percentile
+from benchmarks.harness.soak import every
+from lab.doubles.sekoia import SekoiaSimulator
+from lab.doubles.sekoia.workflow import WORKFLOW
+from lab.doubles.xsoar import STATUS_CLOSED
+from lab.tools.chain import Chain, DemoOptions, running_playbooks
+from lab.tools.runner import FinishedRun
+from lab.tools.sync_round import SYNC_PLAYBOOKS, sekoia_status, sync_playbook_names, wait_until
 from xsoar_module.mapping.sync import (
     CLOSED,
     CLOSING_STATUSES,
@@ -59,7 +59,7 @@ from xsoar_module.mapping.war_room import follows_mirror_note
 from xsoar_module.timing import xsoar_epoch
 
 CREATION_PLAYBOOK = (
-    Path(__file__).resolve().parent.parent / "playbooks" / "create_incident_on_cortex_xsoar_two_blocks.json"
+    Path(__file__).resolve().parents[2] / "playbooks" / "create_incident_on_cortex_xsoar_two_blocks.json"
 )
 CLOSE_REASONS = ("Resolved", "False Positive", "Other", "Duplicate")
 TO_XSOAR, TO_SEKOIA = "Sekoia.io -> XSOAR", "XSOAR -> Sekoia.io"

@@ -5,9 +5,9 @@ from typing import Any
 
 from aiohttp import web
 
-from lab.faults import FaultPlan
-from lab.server import fault_middleware
-from lab.symphony.records import RunRecord
+from lab.doubles.faults import FaultPlan
+from lab.doubles.server import fault_middleware
+from lab.doubles.symphony.records import RunRecord
 
 MAX_CALLBACK_BYTES = 64 * 1024 * 1024  # the platform's limit is unknown: well above 1,000 real-sized events (~3 MB)
 

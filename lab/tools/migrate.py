@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from lab.playbook import (
+from lab.tools.playbook import (
     BLOCK_UUID_KEYS,
     HTTP_MODULE_UUID,
     HTTP_REQUEST_UUID,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / ".state" / "runs.sqlite3"
+DEFAULT_PATH = Path(__file__).resolve().parents[2] / ".state" / "runs.sqlite3"
 MASK = "***"
 SECRET_KEY = re.compile(r"token|password|passwd|api[_-]?key|secret|authorization", re.IGNORECASE)
 FINISHED_STATUSES = ("succeeded", "failed")

@@ -12,10 +12,10 @@ from typing import Any
 import jinja2
 from jsonschema import Draft7Validator
 
-from lab.templating import is_template, referenced_nodes
+from lab.tools.templating import is_template, referenced_nodes
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "sekoiaio_playbooks.schema.json"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "sekoiaio_playbooks.schema.json"
 
 SEKOIA_MODULE_UUID = "92d8bb47-7c51-445d-81de-ae04edbb6f0a"
 SEKOIA_ALERT_CREATED_UUID = "785583cf-4377-43ce-a5fb-f4572eb57456"
@@ -428,7 +428,7 @@ def _block_problems(playbook: Playbook, catalogue: Catalogue) -> Iterator[Proble
             yield Problem(
                 "foreign",
                 f"{block.module_name} module's {block.name!r} ({block.uuid}) is not a block of this module: the local "
-                "runner cannot run it (lab.migrate rewrites such playbooks with this module's blocks)",
+                "runner cannot run it (lab.tools.migrate rewrites such playbooks with this module's blocks)",
                 node.id,
             )
         else:

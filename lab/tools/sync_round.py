@@ -14,15 +14,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from lab.playbook import REPO_ROOT, load_playbook
-from lab.runner import FinishedRun
-from lab.sekoia_simulator import SekoiaSimulator
-from lab.xsoar_simulator import STATUS_CLOSED, XsoarSimulator
-
-if TYPE_CHECKING:
-    from lab.demo import Chain
+from lab.doubles.sekoia import SekoiaSimulator
+from lab.doubles.xsoar import STATUS_CLOSED, XsoarSimulator
+from lab.tools.chain import Chain
+from lab.tools.playbook import REPO_ROOT, load_playbook
+from lab.tools.runner import FinishedRun
 
 SYNC_PLAYBOOKS = (
     REPO_ROOT / "playbooks" / "sync_alert_changes_to_xsoar.json",
@@ -101,7 +99,7 @@ def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
     return True
 
 
-def round_pairs(chain: "Chain", alerts: list[dict[str, Any]], timeout: float) -> list[Pair]:
+def round_pairs(chain: Chain, alerts: list[dict[str, Any]], timeout: float) -> list[Pair]:
     """Five alerts with their incidents: four of the demo's own (new ones when it raised fewer), and a Moderate one
     whose urgency will rise."""
     short_ids = [alert["short_id"] for alert in alerts[: CHANGES - 1]]
@@ -112,7 +110,7 @@ def round_pairs(chain: "Chain", alerts: list[dict[str, Any]], timeout: float) ->
     return [Pair(short_id, incident_of(chain.xsoar, short_id) or "") for short_id in short_ids]
 
 
-def expectations(chain: "Chain", pairs: list[Pair]) -> dict[str, Callable[[], bool]]:
+def expectations(chain: Chain, pairs: list[Pair]) -> dict[str, Callable[[], bool]]:
     """What each change looks like once it crossed, by change."""
     sekoia, xsoar = chain.sekoia, chain.xsoar
     closed, rejected, commented, noted, risen = pairs
@@ -150,7 +148,7 @@ def expectations(chain: "Chain", pairs: list[Pair]) -> dict[str, Callable[[], bo
     }
 
 
-def make_changes(chain: "Chain", pairs: list[Pair]) -> None:
+def make_changes(chain: Chain, pairs: list[Pair]) -> None:
     """The five changes: four as a person in the web app of its side, then Sekoia.io raising an urgency."""
     closed, rejected, commented, noted, risen = pairs
     chain.xsoar.close_as_person(closed.incident_id, reason="Resolved", notes=CLOSE_NOTES)
@@ -179,7 +177,7 @@ def after_polls(xsoar: XsoarSimulator, polls: int, timeout: float) -> bool:
 
 
 def run_sync_round(
-    chain: "Chain", alerts: list[dict[str, Any]], finished: list[FinishedRun], timeout: float = 60.0
+    chain: Chain, alerts: list[dict[str, Any]], finished: list[FinishedRun], timeout: float = 60.0
 ) -> SyncRoundReport:
     """Make the five changes, wait until each crossed, then two more polls; `finished` lists the runs (observer)."""
     pairs = round_pairs(chain, alerts, timeout)
@@ -200,7 +198,7 @@ def run_sync_round(
     )
 
 
-def pair_states(chain: "Chain", pairs: list[Pair]) -> list[dict[str, Any]]:
+def pair_states(chain: Chain, pairs: list[Pair]) -> list[dict[str, Any]]:
     """Both sides of each pair: statuses, close reason and notes, comments and war-room entries, urgency and
     severity, events."""
     rows = []

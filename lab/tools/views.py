@@ -7,7 +7,7 @@ from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 
-from lab.history import Run
+from lab.tools.history import Run
 from xsoar_module.mapping.sync import MARKER, is_marked
 
 STATUS_STYLE = {"succeeded": "green", "failed": "red", "running": "yellow", "skipped": "dim"}

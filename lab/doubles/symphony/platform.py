@@ -23,13 +23,13 @@ from secrets import token_urlsafe
 from typing import Any
 from uuid import uuid4
 
-from lab.faults import FaultPlan
-from lab.server import BackgroundServer, LocalService
-from lab.symphony.callbacks import CallbackServer
-from lab.symphony.records import EventHook, RunRecord
-from lab.symphony.warm import EntryPoint
+from lab.doubles.faults import FaultPlan
+from lab.doubles.server import BackgroundServer, LocalService
+from lab.doubles.symphony.callbacks import CallbackServer
+from lab.doubles.symphony.records import EventHook, RunRecord
+from lab.doubles.symphony.warm import EntryPoint
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 PLACEHOLDER = "encrypted"  # what the platform puts in the module configuration in place of a secret
 TAIL_LINES = 30
 # SDK settings read from the environment: never inherited from the caller's shell

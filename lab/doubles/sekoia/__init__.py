@@ -50,6 +50,6 @@ are listed in creation order. Faults, `request_counts` and `request_log`
 cover the HTTP API only, not the LiveAPI (it has its own counters).
 """
 
-from lab.sekoia_simulator.simulator import SekoiaSimulator
+from lab.doubles.sekoia.simulator import SekoiaSimulator
 
 __all__ = ["SekoiaSimulator"]

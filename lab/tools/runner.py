@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lab.history import History
-from lab.playbook import Catalogue, Node, Playbook, PlaybookError, check_playbook
-from lab.symphony import Symphony, TriggerRun
-from lab.templating import TemplateError, build_context, render_arguments
+from lab.doubles.symphony import Symphony, TriggerRun
+from lab.tools.history import History
+from lab.tools.playbook import Catalogue, Node, Playbook, PlaybookError, check_playbook
+from lab.tools.templating import TemplateError, build_context, render_arguments
 
 RunListener = Callable[[int, str, str], None]
 

@@ -1,14 +1,14 @@
-"""`python -m lab.sekoia_simulator --port 8081 --api-key KEY --alerts 3`: serve until Ctrl-C."""
+"""`python -m lab.doubles.sekoia --port 8081 --api-key KEY --alerts 3`: serve until Ctrl-C."""
 
 import argparse
 
-from lab.sekoia_simulator.simulator import AUTH_COOKIE, DEFAULT_INDEXING_DELAY, SekoiaSimulator
-from lab.server import Interrupts, PortInUseError
+from lab.doubles.sekoia.simulator import AUTH_COOKIE, DEFAULT_INDEXING_DELAY, SekoiaSimulator
+from lab.doubles.server import Interrupts, PortInUseError
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m lab.sekoia_simulator", description="Serve a simulated Sekoia.io API and LiveAPI"
+        prog="python -m lab.doubles.sekoia", description="Serve a simulated Sekoia.io API and LiveAPI"
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)

@@ -10,7 +10,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from lab.faults import FaultPlan
+from lab.doubles.faults import FaultPlan
 
 
 class PortInUseError(RuntimeError):

@@ -16,8 +16,8 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.typedefs import Handler, Middleware
 
-from lab.faults import FaultPlan
-from lab.sekoia_simulator.queries import (
+from lab.doubles.faults import FaultPlan
+from lab.doubles.sekoia.queries import (
     DEFAULT_EVENTS_PAGE,
     JOB_DONE,
     JOB_QUEUED,
@@ -29,7 +29,7 @@ from lab.sekoia_simulator.queries import (
     int_parameter,
     short_id_of_term,
 )
-from lab.sekoia_simulator.records import (
+from lab.doubles.sekoia.records import (
     activity_notifications,
     build_alert,
     build_events,
@@ -44,7 +44,7 @@ from lab.sekoia_simulator.records import (
     urgency_display,
     urgency_notification,
 )
-from lab.sekoia_simulator.workflow import (
+from lab.doubles.sekoia.workflow import (
     WORKFLOW,
     Action,
     Actor,
@@ -59,7 +59,7 @@ from lab.sekoia_simulator.workflow import (
     status_name,
     status_object,
 )
-from lab.server import BackgroundServer, LocalService, fault_middleware
+from lab.doubles.server import BackgroundServer, LocalService, fault_middleware
 
 API_PREFIXES = ("/v1", "/api/v1")
 LIVE_PATH = "/live/"

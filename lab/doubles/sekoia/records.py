@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 URGENCY_BANDS = ((20, "Low"), (40, "Moderate"), (60, "High"), (80, "Major"))
 SHORT_ID_CHARACTERS = string.ascii_letters + string.digits
 

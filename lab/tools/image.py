@@ -7,7 +7,7 @@ from pathlib import Path
 
 from docker.utils.build import exclude_paths
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # docker always sends these two with the context, for the daemon to read (COPY leaves them out)
 BUILD_FILES = {"Dockerfile", ".dockerignore"}
 

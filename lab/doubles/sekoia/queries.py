@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
-from lab.sekoia_simulator.records import iso_z, parse_iso
+from lab.doubles.sekoia.records import iso_z, parse_iso
 
 AlertTest = Callable[[dict[str, Any]], bool]
 
