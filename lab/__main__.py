@@ -15,10 +15,11 @@ from rich.markup import escape
 from lab.doubles.server import Interrupts
 from lab.doubles.symphony import Symphony
 from lab.tools.chain import DEFAULT_PLAYBOOK, REPO_ROOT, DemoOptions, as_mode
+from lab.tools.checks import check_file
 from lab.tools.demo import run_demo
 from lab.tools.history import History, HistoryError
 from lab.tools.migrate import MigrationError, migrate_file
-from lab.tools.playbook import Catalogue, PlaybookError, check_file, load_playbook
+from lab.tools.playbook import Catalogue, PlaybookError, load_playbook
 from lab.tools.runner import PlaybookRunners, RunnerError, RunnerOptions
 from lab.tools.settings import ENV_PREFIX, SettingsError, load_settings, secret_values
 from lab.tools.views import run_detail, runs_table

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.tools.playbook import Catalogue, Playbook, PlaybookError, check_file, check_playbook, load_playbook
+from lab.tools.checks import check_file, check_playbook
+from lab.tools.playbook import Catalogue, Playbook, PlaybookError, load_playbook
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MODULE = "11111111-2222-4333-8444-555555555555"

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from lab.doubles.symphony import Symphony, TriggerRun
+from lab.tools.checks import check_playbook
 from lab.tools.history import History
-from lab.tools.playbook import Catalogue, Node, Playbook, PlaybookError, check_playbook
+from lab.tools.playbook import Catalogue, Node, Playbook, PlaybookError
 from lab.tools.templating import TemplateError, build_context, render_arguments
 
 RunListener = Callable[[int, str, str], None]

@@ -2,7 +2,8 @@
 
 import argparse
 
-from lab.doubles.sekoia.simulator import AUTH_COOKIE, DEFAULT_INDEXING_DELAY, SekoiaSimulator
+from lab.doubles.sekoia.live import AUTH_COOKIE
+from lab.doubles.sekoia.simulator import DEFAULT_INDEXING_DELAY, SekoiaSimulator
 from lab.doubles.server import Interrupts, PortInUseError
 
 

@@ -3,10 +3,12 @@
 import base64
 import copy
 import json
+import math
 import random
 import secrets
 import string
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -263,3 +265,20 @@ def activity_notifications(alert: dict[str, Any]) -> list[dict[str, Any]]:
         _message(alert, "case", "created", case),
         _message(alert, "case", "updated", {"uuid": case["uuid"], "updated": {"status_name": "Ongoing"}}),
     ]
+
+
+@dataclass
+class StoredAlert:
+    alert: dict[str, Any]
+    events: list[dict[str, Any]]
+    comments: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)  # oldest first; answered newest first
+    indexed_at: list[float] = field(default_factory=list)  # when each event becomes searchable (unlisted: at once)
+
+    def searchable_events(self, now: float) -> list[dict[str, Any]]:
+        """The events indexed by `now` (on the simulator's clock)."""
+        times = self.indexed_at + [-math.inf] * (len(self.events) - len(self.indexed_at))
+        return [event for event, indexed in zip(self.events, times, strict=False) if indexed <= now]
+
+    def answered_history(self) -> list[dict[str, Any]]:
+        return list(reversed(self.history))

@@ -1,22 +1,20 @@
-"""The simulator itself: the aiohttp application (HTTP API and LiveAPI), its store and its test controls."""
+"""The simulator itself: the aiohttp application and its HTTP API, its store and its test controls (the LiveAPI in
+`live`, the changes a person or the dynamic urgency makes in `changes`)."""
 
-import asyncio
 import copy
-import json
-import math
 import random
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from lab.doubles.faults import FaultPlan
+from lab.doubles.sekoia.changes import DEFAULT_PERSON, AlertChanges
+from lab.doubles.sekoia.live import LIVE_PATH, LiveClient
 from lab.doubles.sekoia.queries import (
     DEFAULT_EVENTS_PAGE,
     JOB_DONE,
@@ -30,73 +28,32 @@ from lab.doubles.sekoia.queries import (
     short_id_of_term,
 )
 from lab.doubles.sekoia.records import (
-    activity_notifications,
+    StoredAlert,
     build_alert,
     build_events,
-    comment_notification,
-    created_notification,
-    iso_z,
     listing_item,
     load_sample,
     new_short_id,
     roughen,
-    status_notification,
-    urgency_display,
-    urgency_notification,
 )
 from lab.doubles.sekoia.workflow import (
     WORKFLOW,
-    Action,
     Actor,
     Workflow,
-    action_to,
-    comment_entry,
     find_action,
     key_actor,
-    new_comment,
     person_actor,
-    status_entry,
     status_name,
-    status_object,
 )
 from lab.doubles.server import BackgroundServer, LocalService, fault_middleware
 
 API_PREFIXES = ("/v1", "/api/v1")
-LIVE_PATH = "/live/"
-AUTH_COOKIE = "access_token_cookie"
-CLOSE_UNAUTHORIZED = 4401
-HEARTBEAT = 20.0
 DEFAULT_EVENTS = 3
 DEFAULT_INDEXING_DELAY = 2.0  # seconds from an added alert to its events being searchable (SEKOIA.md section 9)
-DEFAULT_PERSON = "analyst"
 
 
 def problem(status: int, message: str) -> web.Response:
     return web.json_response({"message": message}, status=status)
-
-
-@dataclass
-class StoredAlert:
-    alert: dict[str, Any]
-    events: list[dict[str, Any]]
-    comments: list[dict[str, Any]] = field(default_factory=list)
-    history: list[dict[str, Any]] = field(default_factory=list)  # oldest first; answered newest first
-    indexed_at: list[float] = field(default_factory=list)  # when each event becomes searchable (unlisted: at once)
-
-    def searchable_events(self, now: float) -> list[dict[str, Any]]:
-        """The events indexed by `now` (on the simulator's clock)."""
-        times = self.indexed_at + [-math.inf] * (len(self.events) - len(self.indexed_at))
-        return [event for event, indexed in zip(self.events, times, strict=False) if indexed <= now]
-
-    def answered_history(self) -> list[dict[str, Any]]:
-        return list(reversed(self.history))
-
-
-@dataclass(eq=False)
-class LiveClient:
-    socket: web.WebSocketResponse
-    transport: asyncio.Transport | None
-    upgraded: bool = False
 
 
 def route_template(request: web.Request) -> str:
@@ -116,15 +73,7 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def is_upgrade(text: str) -> bool:
-    try:
-        message = json.loads(text)
-    except ValueError:
-        return False
-    return isinstance(message, dict) and message.get("action") == "upgrade"
-
-
-class SekoiaSimulator(LocalService):
+class SekoiaSimulator(AlertChanges, LocalService):
     """Sekoia.io's alerts and events API plus the LiveAPI (see the package docstring), with controls for tests.
 
     As real answers (SEKOIA.md section 2), unless `messy` is False, a share of the added alerts have a null
@@ -201,11 +150,6 @@ class SekoiaSimulator(LocalService):
     @property
     def total_requests(self) -> int:
         return sum(self.request_counts.values())
-
-    @property
-    def connected_clients(self) -> int:
-        """Authenticated LiveAPI connections, upgraded or not."""
-        return len(self._clients)
 
     def start(self) -> "SekoiaSimulator":
         super().start()
@@ -295,112 +239,6 @@ class SekoiaSimulator(LocalService):
         """The identity (`created_by_type` "user") of a person acting in the web app."""
         return person_actor(name)
 
-    # Workflow and comments
-
-    def comments_of(self, alert_id: str) -> list[dict]:
-        """The comments of an alert (by UUID or short ID); KeyError if unknown."""
-        with self._lock:
-            return copy.deepcopy(self._stored_alert(alert_id).comments)
-
-    def status_of(self, alert_id: str) -> str:
-        """The status name of an alert (by UUID or short ID); KeyError if unknown."""
-        with self._lock:
-            return status_name(self._stored_alert(alert_id).alert)
-
-    def history_of(self, alert_id: str) -> list[dict]:
-        """The history of an alert (by UUID or short ID) as `GET` answers it, newest first; KeyError if unknown."""
-        with self._lock:
-            return copy.deepcopy(self._stored_alert(alert_id).answered_history())
-
-    def change_status_as_person(
-        self, alert_id: str, status: str, person: str = DEFAULT_PERSON, comment: str | None = None
-    ) -> dict:
-        """A person moves the alert to `status` in the web app, through a transition open from its current status
-        (ValueError otherwise), with an optional comment (also an alert comment); the LiveAPI says so. Returns the
-        alert."""
-        with self._lock:
-            stored = self._stored_alert(alert_id)
-            current = status_name(stored.alert)
-            action = action_to(self.workflow, current, status)
-            if action is None:
-                raise ValueError(f"no transition from {current} to {status}")
-            notifications = self._apply(stored, action, person_actor(person), comment)
-            alert = copy.deepcopy(stored.alert)
-        for notification in notifications:
-            self._push(notification, upgraded_only=True)
-        return alert
-
-    def comment_as_person(self, alert_id: str, content: str, person: str = DEFAULT_PERSON) -> dict:
-        """A person comments the alert in the web app; the LiveAPI says so. Returns the comment."""
-        comment, notification = self._comment(alert_id, content, None, person_actor(person))
-        self._push(notification, upgraded_only=True)
-        return comment
-
-    def change_urgency(
-        self, alert_id: str, value: int, *, new_events: int = 0, last_seen_at: str | None = None, notify: bool = True
-    ) -> dict:
-        """Sekoia.io's dynamic urgency moves the alert's urgency to `value` (its band with it), after `new_events`
-        more occurrences (events attached, `similar` and `last_seen_at` moved to now unless given); the LiveAPI says
-        so with the real `updated` message (`{"dynamic_urgency_value": value}`) if `notify`. The update time moves
-        unless `urgency_touches_alerts` is False. Returns the alert."""
-        with self._lock:
-            stored = self._stored_alert(alert_id)
-            alert = stored.alert
-            now = datetime.now(UTC)
-            if new_events or last_seen_at:
-                alert["last_seen_at"] = last_seen_at or iso_z(now)
-            if new_events:
-                stored.events += build_events(alert | {"first_seen_at": iso_z(now)}, new_events)
-                alert["similar"] = (alert.get("similar") or 0) + new_events
-            alert["urgency"] = dict(alert.get("urgency") or {}) | {
-                "current_value": value,
-                "display": urgency_display(value),
-            }
-            if self.urgency_touches_alerts:
-                alert["updated_at"] = int(now.timestamp())
-            alert = copy.deepcopy(alert)
-        if notify:
-            self._push(json.dumps(urgency_notification(alert)), upgraded_only=True)
-        return alert
-
-    def _stored_alert(self, alert_id: str) -> StoredAlert:
-        stored = self._lookup(alert_id)
-        if stored is None:
-            raise KeyError(alert_id)
-        return stored
-
-    def _apply(self, stored: StoredAlert, action: Action, actor: Actor, comment: str | None) -> list[str]:
-        """Move the alert along `action` (the lock held): status, update time and author, history; the comment sent
-        with it is also an alert comment (same uuid in `comments` and in the entry's `history_comments`). Returns the
-        LiveAPI messages to push (the status change, then the comment's)."""
-        previous = status_name(stored.alert)
-        stored.alert |= {
-            "status": status_object(action.target),
-            "updated_at": int(time.time()),
-            "updated_by": actor.uuid,
-            "updated_by_type": actor.type,
-        }
-        told = self._store_comment(stored, new_comment(comment, None, actor)) if comment and comment.strip() else None
-        stored.history.append(status_entry(previous, action, actor, told))
-        messages = [json.dumps(status_notification(stored.alert))]
-        return messages + ([json.dumps(comment_notification(stored.alert, told))] if told else [])
-
-    def _store_comment(self, stored: StoredAlert, comment: dict[str, Any]) -> dict[str, Any]:
-        """Add a comment to the alert's comments (the lock held)."""
-        stored.comments.append(comment)
-        stored.alert["number_of_total_comments"] = len(stored.comments)
-        if self.comments_touch_alerts:
-            stored.alert["updated_at"] = comment["date"]
-        return comment
-
-    def _comment(self, alert_id: str, content: Any, author: Any, actor: Actor) -> tuple[dict, str]:
-        """Store a new comment and its history entry; returns it and its LiveAPI message, to push."""
-        with self._lock:
-            stored = self._stored_alert(alert_id)
-            comment = self._store_comment(stored, new_comment(content, author, actor))
-            stored.history.append(comment_entry(comment, actor))
-            return copy.deepcopy(comment), json.dumps(comment_notification(stored.alert, comment))
-
     def follow_published_rules(self) -> None:
         """Back to the defaults: the documented workflow, `GET /v1/me` with an identity."""
         self.workflow, self.me_identity = WORKFLOW, True
@@ -409,68 +247,12 @@ class SekoiaSimulator(LocalService):
         self.request_counts.clear()
         self.request_log.clear()
 
-    def _lookup(self, alert_id: str) -> StoredAlert | None:
-        return next((s for s in self._stored if alert_id in (s.alert.get("uuid"), s.alert.get("short_id"))), None)
-
     def _events_of(self, short_id: str | None) -> list[dict[str, Any]]:
         """The searchable events of the alert with this short ID, or of every alert."""
         with self._lock:
             now = self.clock()
             chosen = [s for s in self._stored if short_id is None or s.alert.get("short_id") == short_id]
             return [event for stored in chosen for event in stored.searchable_events(now)]
-
-    # LiveAPI controls
-
-    def notify(self, alert: dict) -> None:
-        """Push the "alert created" message of `alert` (twice with `duplicate_notifications`)."""
-        text = json.dumps(created_notification(alert))
-        for _ in range(2 if self.duplicate_notifications else 1):
-            self._push(text, upgraded_only=True)
-
-    def notify_activity(self, alert: dict) -> None:
-        """Push what else the LiveAPI says about an alert: `updated` (status, urgency), a comment, a case."""
-        for message in activity_notifications(alert):
-            self._push(json.dumps(message), upgraded_only=True)
-
-    def send_raw(self, text: str) -> None:
-        """Push a frame as is to every connected client, upgraded or not."""
-        self._push(text, upgraded_only=False)
-
-    def drop_connections(self) -> None:
-        """Abort every LiveAPI connection without a closing handshake."""
-        if self._serving:
-            self._server.call(self._drop())
-
-    def wait_for_clients(self, n: int = 1, timeout: float = 10.0, upgraded: bool = True) -> None:
-        """Wait until `n` clients are connected and (unless `upgraded` is False) have sent their upgrade, so that
-        they receive the next notification; TimeoutError otherwise."""
-        deadline = time.monotonic() + timeout
-        while sum(1 for client in list(self._clients) if client.upgraded or not upgraded) < n:
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"{n} LiveAPI client(s) expected, {self.connected_clients} connected")
-            time.sleep(0.01)
-
-    def _push(self, text: str, upgraded_only: bool) -> None:
-        if self._serving:
-            self._server.call(self._broadcast(text, upgraded_only))
-
-    async def _broadcast(self, text: str, upgraded_only: bool) -> None:
-        for client in list(self._clients):
-            if client.upgraded or not upgraded_only:
-                try:
-                    await client.socket.send_str(text)
-                except ConnectionError:
-                    self._clients.discard(client)
-
-    async def _drop(self) -> None:
-        for client in list(self._clients):
-            self._clients.discard(client)
-            if client.transport is not None:
-                client.transport.abort()
-
-    async def _close_clients(self, _: web.Application) -> None:
-        for client in list(self._clients):
-            await client.socket.close(code=WSCloseCode.GOING_AWAY)
 
     # HTTP
 
@@ -650,24 +432,3 @@ class SekoiaSimulator(LocalService):
         if job.status != JOB_DONE:
             raise Refusal(f"The search job is not done (status {job.status})", 409)
         return web.json_response({"items": job.events[offset : offset + limit], "total": job.matched})
-
-    # LiveAPI
-
-    async def _live(self, request: web.Request) -> web.WebSocketResponse:
-        socket = web.WebSocketResponse(heartbeat=HEARTBEAT)
-        await socket.prepare(request)
-        if request.cookies.get(AUTH_COOKIE) not in self._keys:
-            await socket.send_json({"authenticated": False, "message": f"missing or invalid {AUTH_COOKIE}"})
-            await socket.close(code=CLOSE_UNAUTHORIZED, message=b"Unauthorized")
-            return socket
-        client = LiveClient(socket, request.transport)
-        self._clients.add(client)
-        self.liveapi_connections_total += 1
-        try:
-            await socket.send_json({"authenticated": True})
-            async for message in socket:
-                if message.type == WSMsgType.TEXT and is_upgrade(message.data):
-                    client.upgraded = True
-        finally:
-            self._clients.discard(client)
-        return socket

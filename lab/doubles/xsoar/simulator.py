@@ -20,48 +20,35 @@ from lab.doubles.xsoar.queries import (
     matches,
     page_bounds,
     parse_query,
-    parse_time,
     sorted_incidents,
     term_matches,
 )
 from lab.doubles.xsoar.records import (
     AUTH_FAILED,
-    CLOSED_INVESTIGATION,
-    DEFAULT_PERSON,
     DEFAULT_TYPE,
-    ENTRY_ERROR,
-    ENTRY_REGULAR,
     NOT_FOUND_PAGE,
-    REOPEN_COMMAND,
     REST_PREFIXES,
     SIMULATOR_KEYS,
     STALE_STATUS,
     STALE_VERSION,
-    STATUS_ACTIVE,
-    STATUS_CLOSED,
-    STATUS_PENDING,
     UPDATE_IGNORED,
-    ZERO_TIME,
     Call,
     Mapper,
     Operation,
     Refusal,
     basic_credentials,
-    command_argument,
-    entry_body,
     playground_investigation,
     public,
     recording_middleware,
     rest_incident,
-    summarize,
     unprocessable,
     webhook_incident,
     webhook_item,
-    xsoar_time,
 )
+from lab.doubles.xsoar.war_room import WarRooms
 
 
-class XsoarSimulator(LocalService):
+class XsoarSimulator(WarRooms, LocalService):
     """A Cortex XSOAR answering the Generic Webhook and the REST API, with a fault plan applied to every route."""
 
     def __init__(
@@ -111,11 +98,6 @@ class XsoarSimulator(LocalService):
         return self._faults
 
     @property
-    def playground_id(self) -> str:
-        """The investigation ID of the Playground: an open war room where commands run (`!reopenInvestigation id=`)."""
-        return str(self.playground["investigationId"])
-
-    @property
     def webhook_url(self) -> str:
         return f"{self.url}/instance/execute/{self.webhook_instance}"
 
@@ -130,10 +112,6 @@ class XsoarSimulator(LocalService):
     @property
     def api_url_v8(self) -> str:
         return f"{self.url}/xsoar"
-
-    def incidents_by_alert_id(self, alert_id: str) -> list[dict[str, Any]]:
-        """The incidents whose custom field `alertid` is `alert_id`."""
-        return [incident for incident in self.incidents if incident["CustomFields"].get("alertid") == alert_id]
 
     def count(self, method: str, path_contains: str) -> int:
         """Requests received with this method and a path containing `path_contains`."""
@@ -150,44 +128,6 @@ class XsoarSimulator(LocalService):
     def add_api_key(self, api_key: str, user: str, api_key_id: str = "") -> None:
         """Accept another API key (its key id on the XSOAR 8 paths); its changes are made as `user`."""
         self._keys[api_key] = (api_key_id, user)
-
-    def incident(self, incident_id: Any) -> dict[str, Any]:
-        """A stored incident (simulator keys included: `entries`, `activity`); KeyError if unknown."""
-        found = self._find(incident_id)
-        if found is None:
-            raise KeyError(incident_id)
-        return found
-
-    # What a person does in XSOAR's web app
-
-    def close_as_person(
-        self, incident_id: Any, reason: str = "Resolved", notes: str = "", user: str = DEFAULT_PERSON
-    ) -> dict[str, Any]:
-        """A person closes the incident with a close reason and notes."""
-        with self._lock:
-            return self._close(self.incident(incident_id), reason, notes, {}, user)
-
-    def reopen_as_person(self, incident_id: Any, user: str = DEFAULT_PERSON) -> dict[str, Any]:
-        """A person reopens a closed incident (ValueError when it is not closed)."""
-        with self._lock:
-            incident = self.incident(incident_id)
-            if incident["status"] != STATUS_CLOSED:
-                raise ValueError(f"incident {incident_id} is not closed")
-            return self._reopen(incident, user)
-
-    def note_as_person(
-        self, incident_id: Any, text: str, user: str = DEFAULT_PERSON, note: bool = True, markdown: bool = True
-    ) -> dict[str, Any]:
-        """A person writes in the war room (a note unless `note` is False); returns the entry."""
-        with self._lock:
-            entry = self._add_entry(self._investigation(incident_id), text, markdown, user)
-            entry["note"] = note
-            return entry
-
-    def summary(self) -> list[dict[str, Any]]:
-        """id, source, name, severity, alertId, alertUrl, events, type, mapped urgency band and status, close reason
-        and count of custom fields."""
-        return [summarize(incident) for incident in self.incidents]
 
     def _app(self) -> web.Application:
         app = web.Application(
@@ -209,51 +149,6 @@ class XsoarSimulator(LocalService):
             for path, operation in operations.items():
                 app.router.add_post(prefix + path, self._rest(operation))
         return app
-
-    def add_incident(self, fields: dict[str, Any], source: str = "api") -> dict[str, Any]:
-        """Store an incident of `fields` (over XSOAR's defaults; `createInvestigation` opens its war room) as created
-        through `source` ("api", "webhook"), created now on the simulator's clock; returns it as stored."""
-        with self._lock:
-            self._last_id += 1
-            stamp = self._now()
-            incident = {
-                "id": str(self._last_id),
-                "version": 1,
-                "created": stamp,
-                "modified": stamp,
-                "type": DEFAULT_TYPE,
-                "severity": 0,
-                "occurred": stamp,
-                "details": "",
-                "owner": "",
-                "labels": [],
-                "CustomFields": {},
-                "rawJSON": "",
-                "dbotMirrorId": "",
-                "status": STATUS_PENDING,
-                "closed": ZERO_TIME,
-                "closeReason": "",
-                "closeNotes": "",
-                "closingUserId": "",
-                "investigationId": "",
-                "createInvestigation": False,
-                "playbookId": "",
-                "sourceBrand": "",
-                "sourceInstance": "",
-                **fields,
-                "source": source,
-                "entries": [],
-                "activity": [],
-            }
-            if incident["createInvestigation"]:
-                incident |= {"status": STATUS_ACTIVE, "investigationId": incident["id"]}
-            self.incidents.append(incident)
-        if self.on_incident is not None:
-            self.on_incident(incident)
-        return incident
-
-    def _find(self, incident_id: Any) -> dict[str, Any] | None:
-        return next((incident for incident in self.incidents if incident["id"] == str(incident_id)), None)
 
     async def _webhook(self, request: web.Request) -> web.Response:
         if request.match_info["name"] != self.webhook_instance:
@@ -371,131 +266,3 @@ class XsoarSimulator(LocalService):
         closed = [self._close(incident, reason, notes, fields, call.user) for incident in found]
         answer = {"total": len(closed), "data": [public(i) for i in closed], "notUpdated": len(ids) - len(closed)}
         return 200, answer
-
-    def _entry(self, call: Call) -> tuple[int, Any]:
-        body = entry_body(call.body)
-        incident = self._open_investigation(body["investigationId"])
-        return 200, self._add_entry(incident, body["data"], body["markdown"], call.user)
-
-    def _entry_note(self, call: Call) -> tuple[int, Any]:
-        """`POST /entry/note` `{"id", "investigationId", "data": "true" | "false"}`: (un)mark an entry as a note."""
-        body = call.body if isinstance(call.body, dict) else {}
-        incident = self._investigation(body.get("investigationId"))
-        entry = next((e for e in incident["entries"] if e["id"] == body.get("id")), None)
-        if entry is None:
-            raise Refusal(f"entry {str(body.get('id'))[:40]!r} not found")
-        entry |= {"note": str(body.get("data")).lower() == "true", "modified": self._now()}
-        entry["version"] += 1
-        return 200, entry
-
-    def _execute(self, call: Call) -> tuple[int, Any]:
-        """`POST /entry/execute/sync` `{"investigationId", "data"}` into an open investigation (412 into a closed
-        one): `!reopenInvestigation [id=<incident>]` reopens that closed incident (by default the investigation's
-        own); another `!command` answers an error entry; plain text is a chat entry. Answers the entries it made."""
-        body = entry_body(call.body)
-        investigation = self._open_investigation(body["investigationId"])
-        command = body["data"].strip()
-        if not command.startswith("!"):
-            return 200, [self._add_entry(investigation, body["data"], body["markdown"], call.user)]
-        if command.split()[0] != REOPEN_COMMAND:
-            error = f"Unsupported Command : {command.split()[0][1:][:60]}"
-            return 200, [self._add_entry(investigation, error, False, "DBot", ENTRY_ERROR)]
-        target_id = command_argument(command, "id") or investigation["id"]
-        target = self._find(target_id)
-        if target is None:
-            error = f"Could not find incident {target_id[:40]}"
-            return 200, [self._add_entry(investigation, error, False, "DBot", ENTRY_ERROR)]
-        if target["status"] != STATUS_CLOSED:
-            return 200, [self._add_entry(investigation, "Incident is not closed", False, "DBot", ENTRY_ERROR)]
-        self._reopen(target, call.user)
-        return 200, [self._add_entry(investigation, "Investigation reopened", False, "DBot")]
-
-    def _investigation_read(self, call: Call) -> tuple[int, Any]:
-        """`POST /investigation/{id}` (used by public scripts, absent from the swagger): the investigation with its
-        `entries` created at or after `fromTime` when given, newest first (`pageSize` keeps the newest) and `users`.
-        The real order and paging are unconfirmed: this one is the least helpful to a reader expecting oldest
-        first."""
-        incident = self._investigation(call.params["id"])
-        body = call.body if isinstance(call.body, dict) else {}
-        size, since = body.get("pageSize"), body.get("fromTime")
-        entries = list(reversed(incident["entries"]))
-        if since is not None:
-            if (start := parse_time(since)) is None:
-                raise Refusal(f"fromTime: {str(since)[:40]!r} is not a date-time")
-            entries = [entry for entry in entries if (parse_time(entry["created"]) or start) >= start]
-        entries = entries[:size] if isinstance(size, int) and size > 0 else entries
-        users = sorted({entry["user"] for entry in incident["entries"] if entry["user"] != "DBot"})
-        answer = {
-            key: incident.get(key) for key in ("id", "name", "status", "created", "modified", "closed", "version")
-        }
-        return 200, answer | {"closingUserId": incident.get("closingUserId"), "users": users, "entries": entries}
-
-    def _investigation(self, incident_id: Any) -> dict[str, Any]:
-        """The incident of a started investigation (an incident created without one has no war room), or the
-        Playground."""
-        if str(incident_id) == self.playground_id:
-            return self.playground
-        incident = self._find(incident_id)
-        if incident is None or not incident["investigationId"]:
-            raise Refusal(f"Could not find investigation {str(incident_id)[:40]!r}")
-        return incident
-
-    def _open_investigation(self, incident_id: Any) -> dict[str, Any]:
-        """An investigation that takes entries and commands: XSOAR answers 412 for a closed one (swagger)."""
-        incident = self._investigation(incident_id)
-        if incident["status"] == STATUS_CLOSED:
-            raise Refusal(CLOSED_INVESTIGATION, 412)
-        return incident
-
-    def _now(self) -> str:
-        """The time on the simulator's clock, as XSOAR writes it."""
-        return xsoar_time(self.clock())
-
-    def _touch(self, incident: dict[str, Any], change: str, user: str) -> str:
-        """Record a change of the incident: `modified`, `version`, and who did it (simulator-only `activity`)."""
-        stamp = self._now()
-        incident |= {"modified": stamp, "version": incident["version"] + 1}
-        incident["activity"].append({"change": change, "user": user, "at": stamp})
-        return stamp
-
-    def _close(
-        self, incident: dict[str, Any], reason: str, notes: str, fields: dict[str, Any], user: str
-    ) -> dict[str, Any]:
-        stamp = self._touch(incident, "closed", user)
-        incident |= {
-            "status": STATUS_CLOSED,
-            "closed": stamp,
-            "closeReason": reason,
-            "closeNotes": notes,
-            "closingUserId": user,
-            "CustomFields": incident["CustomFields"] | fields,
-        }
-        return incident
-
-    def _reopen(self, incident: dict[str, Any], user: str) -> dict[str, Any]:
-        """Active again; `closed` and the closing user cleared, close reason and notes kept (unconfirmed)."""
-        self._touch(incident, "reopened", user)
-        incident |= {"status": STATUS_ACTIVE, "closed": ZERO_TIME, "closingUserId": ""}
-        return incident
-
-    def _add_entry(
-        self, incident: dict[str, Any], text: str, markdown: bool, user: str, kind: int = ENTRY_REGULAR
-    ) -> dict[str, Any]:
-        stamp = self._now()
-        entry = {
-            "id": f"{len(incident['entries']) + 1}@{incident['investigationId']}",
-            "investigationId": incident["investigationId"],
-            "type": kind,
-            "contents": text,
-            "format": "markdown" if markdown else "text",
-            "note": False,
-            "user": user,
-            "created": stamp,
-            "modified": stamp,
-            "version": 1,
-            "tags": None,
-        }
-        incident["entries"].append(entry)
-        if self.entries_touch_incidents and incident is not self.playground:
-            self._touch(incident, "entry", user)
-        return entry

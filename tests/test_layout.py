@@ -1,11 +1,12 @@
-"""No import cycle in the repository's packages: every import counts (module level, inside functions, under
-TYPE_CHECKING), so that each package reads bottom-up."""
+"""The repository's layout: no import cycle in its packages (every import counts: module level, inside functions,
+under TYPE_CHECKING), so that each package reads bottom-up; no module of lab/ over 450 lines."""
 
 import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("xsoar_module", "lab", "benchmarks")
+LAB_MODULE_LINES = 450
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -79,3 +80,9 @@ def test_the_search_finds_a_cycle_and_resolves_relative_imports(tmp_path):
     graph = import_graph(tmp_path)
     assert graph["lab.b"] == {"lab", "lab.a"} and graph["lab.c"] == {"lab.a"}
     assert cycles(graph) == [["lab.a", "lab.b"]]
+
+
+def test_no_module_of_lab_is_over_450_lines():
+    sizes = {str(path.relative_to(ROOT)): len(path.read_text().splitlines()) for path in (ROOT / "lab").rglob("*.py")}
+    assert len(sizes) > 30
+    assert {path: lines for path, lines in sizes.items() if lines > LAB_MODULE_LINES} == {}
