@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.harness.measure import ManualClock  # noqa: E402
+from lab.doubles.clock import ManualClock  # noqa: E402
 from lab.doubles.sekoia import SekoiaSimulator  # noqa: E402
 from lab.doubles.symphony import Symphony  # noqa: E402
 from lab.doubles.xsoar import XsoarSimulator  # noqa: E402

@@ -8,7 +8,7 @@ import math
 import pytest
 import requests
 
-from benchmarks.harness.measure import ManualClock
+from lab.doubles.clock import ManualClock
 from lab.tools.demo import late_events_line
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_TOKEN, assert_no_secret
 from xsoar_module.clients.sekoia import SekoiaClient

@@ -1,5 +1,4 @@
-"""Figures for the benchmarks: percentiles, process memory, timing of a callable, incident arrival times; a manual
-clock for waits measured without being waited."""
+"""Figures for the benchmarks: percentiles, process memory, timing of a callable, incident arrival times."""
 
 import os
 import statistics
@@ -9,20 +8,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-
-class ManualClock:
-    """Monotonic seconds that move only when slept on: shared by a simulator and the module, it lets a test or a
-    benchmark cover a wait of minutes without waiting real seconds."""
-
-    def __init__(self) -> None:
-        self.at = time.monotonic()  # from the real clock on: what was stored earlier keeps its place in time
-
-    def now(self) -> float:
-        return self.at
-
-    def sleep(self, seconds: float) -> None:
-        self.at += seconds
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -5,7 +5,7 @@ messages)."""
 import copy
 import json
 import threading
-import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +39,7 @@ class AlertChanges(LiveApi):
     """The workflow and comments of `SekoiaSimulator`'s alerts; their changes told on the LiveAPI."""
 
     _lock: threading.Lock
+    clock: Callable[[], float]  # epoch seconds
     workflow: Workflow
     comments_touch_alerts: bool
     urgency_touches_alerts: bool
@@ -96,7 +97,7 @@ class AlertChanges(LiveApi):
         with self._lock:
             stored = self._stored_alert(alert_id)
             alert = stored.alert
-            now = datetime.now(UTC)
+            now = datetime.fromtimestamp(self.clock(), UTC)
             if new_events or last_seen_at:
                 alert["last_seen_at"] = last_seen_at or iso_z(now)
             if new_events:
@@ -123,15 +124,17 @@ class AlertChanges(LiveApi):
         """Move the alert along `action` (the lock held): status, update time and author, history; the comment sent
         with it is also an alert comment (same uuid in `comments` and in the entry's `history_comments`). Returns the
         LiveAPI messages to push (the status change, then the comment's)."""
-        previous = status_name(stored.alert)
+        previous, at = status_name(stored.alert), int(self.clock())
         stored.alert |= {
             "status": status_object(action.target),
-            "updated_at": int(time.time()),
+            "updated_at": at,
             "updated_by": actor.uuid,
             "updated_by_type": actor.type,
         }
-        told = self._store_comment(stored, new_comment(comment, None, actor)) if comment and comment.strip() else None
-        stored.history.append(status_entry(previous, action, actor, told))
+        told = (
+            self._store_comment(stored, new_comment(comment, None, actor, at)) if comment and comment.strip() else None
+        )
+        stored.history.append(status_entry(previous, action, actor, told, at))
         messages = [json.dumps(status_notification(stored.alert))]
         return messages + ([json.dumps(comment_notification(stored.alert, told))] if told else [])
 
@@ -147,6 +150,6 @@ class AlertChanges(LiveApi):
         """Store a new comment and its history entry; returns it and its LiveAPI message, to push."""
         with self._lock:
             stored = self._stored_alert(alert_id)
-            comment = self._store_comment(stored, new_comment(content, author, actor))
+            comment = self._store_comment(stored, new_comment(content, author, actor, int(self.clock())))
             stored.history.append(comment_entry(comment, actor))
             return copy.deepcopy(comment), json.dumps(comment_notification(stored.alert, comment))

@@ -86,8 +86,10 @@ class SekoiaSimulator(AlertChanges, LocalService):
 
     Events are indexed late, as on the real service: the events of an alert added with `add_alert` become searchable
     `indexing_delay` seconds after it (the simulator's default, or the alert's own: a number, one per event, or
-    `math.inf` for never), on `clock` (monotonic seconds; a test may set its own, that it moves); the sample and
-    real-shaped alerts' events are searchable at once.
+    `math.inf` for never); the sample and real-shaped alerts' events are searchable at once. `clock` (epoch seconds,
+    `time.time` unless a test sets its own that it moves, e.g. `lab.doubles.clock.ManualClock`) says when events are
+    searchable and dates what the simulator writes: a status change (`updated_at`, its history entry), a comment, an
+    urgency change.
 
     `job_duration` and `job_final_status` apply to jobs created afterwards; `request_counts` counts HTTP API requests
     by route template (`GET /v1/sic/alerts/{id}`, either prefix), `request_log` keeps `(method, path with query,
@@ -114,7 +116,7 @@ class SekoiaSimulator(AlertChanges, LocalService):
     ):
         self.api_key = api_key
         self.indexing_delay = indexing_delay
-        self.clock: Callable[[], float] = time.monotonic
+        self.clock: Callable[[], float] = time.time
         self.workflow = workflow
         self.me_identity = me_identity
         self.comments_touch_alerts = False  # whether a comment moves the alert's `updated_at` (unconfirmed)

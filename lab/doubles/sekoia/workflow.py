@@ -12,7 +12,6 @@ it. History entries and comments have the shapes of the real samples (`tests/fix
 `tests/lab/test_sekoia_contract.py`).
 """
 
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -103,11 +102,11 @@ def action_to(workflow: Workflow, current: str, target: str) -> Action | None:
     return next((action for action in workflow[current] if action.target == target), None)
 
 
-def _entry(actor: Actor, entry_type: str, **fields: Any) -> dict[str, Any]:
+def _entry(actor: Actor, entry_type: str, at: int, **fields: Any) -> dict[str, Any]:
     """A history entry as the real samples show it (`created_at` epoch seconds, who made it, `history_comments`)."""
     return {
         "uuid": str(uuid.uuid4()),
-        "created_at": int(time.time()),
+        "created_at": at,
         "created_by": actor.uuid,
         "created_by_type": actor.type,
         "entry_type": entry_type,
@@ -115,23 +114,26 @@ def _entry(actor: Actor, entry_type: str, **fields: Any) -> dict[str, Any]:
     } | fields
 
 
-def status_entry(previous: str, action: Action, actor: Actor, comment: dict[str, Any] | None) -> dict[str, Any]:
-    """A status change in the alert's history: `alert: {status, previous_status}`; the comment sent with it (also an
-    alert comment, same uuid) in `history_comments`."""
+def status_entry(
+    previous: str, action: Action, actor: Actor, comment: dict[str, Any] | None, at: int
+) -> dict[str, Any]:
+    """A status change at `at` (epoch seconds) in the alert's history: `alert: {status, previous_status}`; the
+    comment sent with it (also an alert comment, same uuid) in `history_comments`."""
     told = [{key: value for key, value in comment.items() if key != "unseen"}] if comment else []
-    return _entry(actor, "alert", alert={"status": action.target, "previous_status": previous}) | {
+    return _entry(actor, "alert", at, alert={"status": action.target, "previous_status": previous}) | {
         "history_comments": told
     }
 
 
 def comment_entry(comment: dict[str, Any], actor: Actor) -> dict[str, Any]:
-    """A comment in the alert's history: `comment: {uuid, status, display_name, content}` (an object)."""
+    """A comment in the alert's history at its `date`: `comment: {uuid, status, display_name, content}` (an object)."""
     shown = {"uuid": comment["uuid"], "status": "created", "display_name": actor.author, "content": comment["content"]}
-    return _entry(actor, "comment", comment=shown)
+    return _entry(actor, "comment", comment["date"], comment=shown)
 
 
-def new_comment(content: Any, author: Any, actor: Actor) -> dict[str, Any]:
-    """A comment as `POST .../comments` answers it; ValueError (a 400) for a bad content or author."""
+def new_comment(content: Any, author: Any, actor: Actor, at: int) -> dict[str, Any]:
+    """A comment made at `at` (epoch seconds) as `POST .../comments` answers it; ValueError (a 400) for a bad content
+    or author."""
     if not isinstance(content, str) or not content.strip():
         raise ValueError("content: a non-empty string is required")
     if author is not None and not isinstance(author, str):
@@ -142,7 +144,7 @@ def new_comment(content: Any, author: Any, actor: Actor) -> dict[str, Any]:
         "uuid": str(uuid.uuid4()),
         "content": content,
         "author": author or actor.author,
-        "date": int(time.time()),
+        "date": at,
         "created_by": actor.uuid,
         "created_by_type": actor.type,
         "unseen": False,
