@@ -14,18 +14,14 @@ from aiohttp.typedefs import Handler, Middleware
 
 from lab.doubles.faults import FaultPlan
 from lab.doubles.sekoia.changes import DEFAULT_PERSON, AlertChanges
+from lab.doubles.sekoia.jobs import EventSearches
 from lab.doubles.sekoia.live import LIVE_PATH, LiveClient
 from lab.doubles.sekoia.queries import (
-    DEFAULT_EVENTS_PAGE,
     JOB_DONE,
     JOB_QUEUED,
-    MAX_EVENTS_PAGE,
     Refusal,
     SearchJob,
     alerts_page,
-    in_window,
-    int_parameter,
-    short_id_of_term,
 )
 from lab.doubles.sekoia.records import (
     StoredAlert,
@@ -73,7 +69,7 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     return body
 
 
-class SekoiaSimulator(AlertChanges, LocalService):
+class SekoiaSimulator(AlertChanges, EventSearches, LocalService):
     """Sekoia.io's alerts and events API plus the LiveAPI (see the package docstring), with controls for tests.
 
     As real answers (SEKOIA.md section 2), unless `messy` is False, a share of the added alerts have a null
@@ -249,13 +245,6 @@ class SekoiaSimulator(AlertChanges, LocalService):
         self.request_counts.clear()
         self.request_log.clear()
 
-    def _events_of(self, short_id: str | None) -> list[dict[str, Any]]:
-        """The searchable events of the alert with this short ID, or of every alert."""
-        with self._lock:
-            now = self.clock()
-            chosen = [s for s in self._stored if short_id is None or s.alert.get("short_id") == short_id]
-            return [event for stored in chosen for event in stored.searchable_events(now)]
-
     # HTTP
 
     def _app(self) -> web.Application:
@@ -406,31 +395,4 @@ class SekoiaSimulator(AlertChanges, LocalService):
         return listing_item(alert, rng) if rng.random() < 1 / 2 else alert
 
     async def _create_job(self, request: web.Request) -> web.Response:
-        body = await json_object(request)
-        selected = self._events_of(short_id_of_term(body.get("term")))
-        events = in_window(selected, body.get("earliest_time"), body.get("latest_time"))
-        matched = len(events)
-        cap = body.get("max_last_events")
-        if isinstance(cap, int) and cap > 0:
-            events = events[-cap:]
-        expired = self.messy and random.Random(f"{self.seed}/job/{len(self._jobs)}").random() < 1 / 2
-        job = SearchJob(body, events, self.job_duration, self.job_final_status, matched, expired)
-        self._jobs[job.uuid] = job
-        return web.json_response(job.describe(JOB_QUEUED))
-
-    def _job(self, request: web.Request) -> SearchJob:
-        job = self._jobs.get(request.match_info["job"])
-        if job is None:
-            raise Refusal("Job not found", 404)
-        return job
-
-    async def _get_job(self, request: web.Request) -> web.Response:
-        return web.json_response(self._job(request).describe())
-
-    async def _job_events(self, request: web.Request) -> web.Response:
-        job = self._job(request)
-        limit = int_parameter(request.query, "limit", DEFAULT_EVENTS_PAGE, 1, MAX_EVENTS_PAGE)
-        offset = int_parameter(request.query, "offset", 0, 0)
-        if job.status != JOB_DONE:
-            raise Refusal(f"The search job is not done (status {job.status})", 409)
-        return web.json_response({"items": job.events[offset : offset + limit], "total": job.matched})
+        return web.json_response(self._new_job(await json_object(request)).describe(JOB_QUEUED))
