@@ -24,10 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lab.image import image_app  # noqa: E402
-from lab.measure import load_line, percentile  # noqa: E402
-from lab.symphony import Symphony  # noqa: E402
-from lab.xsoar_simulator import XsoarSimulator  # noqa: E402
+from benchmarks.harness.measure import load_line, percentile  # noqa: E402
+from lab.doubles.symphony import Symphony  # noqa: E402
+from lab.doubles.xsoar import XsoarSimulator  # noqa: E402
+from lab.tools.image import image_app  # noqa: E402
 
 TOKEN = "bench-xsoar-token"
 ALERT = json.loads((ROOT / "lab" / "samples" / "alert.json").read_text())

@@ -22,12 +22,11 @@ from typing import Literal
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cold_block import bare_arguments, bare_block, last_body  # noqa: E402
-
-from lab.demo import DemoOptions, running_chain  # noqa: E402
-from lab.image import image_app  # noqa: E402
-from lab.measure import Arrivals, Timing, load_line  # noqa: E402
-from lab.xsoar_simulator import XsoarSimulator  # noqa: E402
+from benchmarks.cold_block import bare_arguments, bare_block, last_body  # noqa: E402
+from benchmarks.harness.measure import Arrivals, Timing, load_line  # noqa: E402
+from lab.doubles.xsoar import XsoarSimulator  # noqa: E402
+from lab.tools.chain import DemoOptions, running_chain  # noqa: E402
+from lab.tools.image import image_app  # noqa: E402
 
 PLAYBOOKS = {
     "four blocks": ROOT / "playbooks" / "create_incident_on_cortex_xsoar.json",

@@ -1,6 +1,6 @@
 """Alert Updated against a Sekoia.io that enforces its request budget (5 requests a second per key, SEKOIA.md §9).
 
-A person acknowledges N alerts at once in the simulated Sekoia.io (budget on, `lab/sekoia_simulator/budget.py`); the
+A person acknowledges N alerts at once in the simulated Sekoia.io (budget on, `lab/doubles/sekoia/budget.py`); the
 trigger runs as the platform runs it, with its default settings. Prints the time until every change is emitted, the
 trigger's Sekoia.io requests per change, and those the budget refused (429) or blocked (after an anomaly).
 Usage, from the repository root: .venv/bin/python benchmarks/sync_budget.py [alerts, default 200]
@@ -14,9 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lab.sekoia_simulator import SekoiaSimulator  # noqa: E402
-from lab.sekoia_simulator.budget import RequestBudget  # noqa: E402
-from lab.symphony import Symphony  # noqa: E402
+from lab.doubles.sekoia import SekoiaSimulator  # noqa: E402
+from lab.doubles.sekoia.budget import RequestBudget  # noqa: E402
+from lab.doubles.symphony import Symphony  # noqa: E402
 
 KEY = "benchmark-key"
 TRIGGER = "AlertUpdatedTrigger"

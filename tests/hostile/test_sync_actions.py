@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from lab.faults import Fault
+from lab.doubles.faults import Fault
 from tests.hostile.conftest import Env, base_configuration, check_action_case
 from tests.hostile.harness import Case, Outcome, params
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY
@@ -41,7 +41,9 @@ def pair(closed: bool = False, status: str | None = None):
         if status is not None:
             env.sekoia.change_status_as_person(env.alert["uuid"], status)
         fields = {"alertid": env.alert["short_id"], "sekoiaioalertuuid": env.alert["uuid"]}
-        stored = env.xsoar._store({"name": "hostile", "CustomFields": fields, "createInvestigation": True}, "api")
+        stored = env.xsoar.add_incident(
+            {"name": "hostile", "CustomFields": fields, "createInvestigation": True}, "api"
+        )
         env.incident_id = stored["id"]
         if closed:
             env.xsoar.close_as_person(stored["id"], "Resolved", "closed by a person")

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from lab.sekoia_simulator import SekoiaSimulator
-from lab.symphony import Symphony
-from lab.xsoar_simulator import XsoarSimulator
+from lab.doubles.sekoia import SekoiaSimulator
+from lab.doubles.symphony import Symphony
+from lab.doubles.xsoar import XsoarSimulator
 from tests.hostile.harness import Case, Outcome, assert_clean, canary_forms, data_files, params
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, start_listening_trigger, until
 
@@ -52,7 +52,7 @@ def incident(stage: Stage, name: str = "inc") -> str:
     """An open XSOAR incident created by the module (alertid set), with a war room; its id noted under `name`."""
     short_id = f"AL{name}{len(stage.xsoar.incidents)}"
     fields = {"alertid": short_id, "sekoiaioalertuuid": f"uuid-{short_id}"}
-    stored = stage.xsoar._store({"name": short_id, "CustomFields": fields, "createInvestigation": True}, "api")
+    stored = stage.xsoar.add_incident({"name": short_id, "CustomFields": fields, "createInvestigation": True}, "api")
     stage.notes[name] = stored["id"]
     return stored["id"]
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from lab.sekoia_simulator import SekoiaSimulator
-from lab.sekoia_simulator.budget import BudgetRules, RequestBudget
+from lab.doubles.sekoia import SekoiaSimulator
+from lab.doubles.sekoia.budget import BudgetRules, RequestBudget
 
 KEY = "budget-key-1"
 OTHER_KEY = "budget-key-2"
