@@ -396,3 +396,13 @@ def test_a_private_ca_is_trusted_through_ca_certificate(symphony, sekoia, data_p
         assert trusted.error is None, trusted.error
         unchecked = create(symphony, webhook_config(sekoia, private, verify_certificate=False), data_path)
         assert unchecked.error is None and len(private.incidents) == 2
+
+
+def test_a_phishing_url_in_the_events_reaches_xsoar_as_it_is(symphony, sekoia, xsoar, data_path):
+    """Secrets are masked in what the module sends, not a URL's user information: that is evidence."""
+    ioc = "http://paypal.com@evil.example/login"
+    events = [EVENTS[0] | {"url.original": ioc}] + EVENTS[1:]
+    run = create(symphony, api_config(sekoia, xsoar, 6), data_path, events=events)
+    assert run.error is None, run.error
+    [incident] = xsoar.incidents
+    assert ioc in incident["CustomFields"]["sekoiaioevents"] and ioc in incident["rawJSON"]

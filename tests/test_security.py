@@ -99,6 +99,16 @@ def test_url_userinfo_is_masked(url, expected):
     assert SecretMasker().mask(url) == expected
 
 
+@pytest.mark.parametrize("leak", [f"key {SEKOIA_KEY}", f"Authorization: Basic {b64('sekoia:' + XSOAR_PASSWORD)}"])
+def test_data_crossing_to_the_other_side_keeps_url_evidence_and_hides_secrets(leak):
+    """What a request body, a trigger event or an alert file carries: a phishing URL's user information is evidence."""
+    ioc = "http://paypal.com@evil.example/login"
+    masked = MASKER.for_data().mask_value({"details": f"{ioc} {leak}", ioc: [ioc]})
+    assert masked == {"details": f"{ioc} {MASKER.mask(leak)}", ioc: [ioc]}
+    assert_no_secret(str(masked))
+    assert MASKER.mask(ioc) == "http://***@evil.example/login"  # logs and errors still hide any user information
+
+
 def test_results_are_masked_keys_and_values():
     results = {"incident_id": XSOAR_TOKEN, "list": [{SEKOIA_KEY: 1}], "n": 3, "url": "https://u:p@h/"}
     masked = MASKER.mask_value(results)

@@ -9,7 +9,7 @@ import base64
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -66,9 +66,11 @@ def mask_url_userinfo(text: str) -> str:
 
 @dataclass(frozen=True)
 class SecretMasker:
-    """Masks given secret values in texts and in JSON-like values (results)."""
+    """Masks given secret values in texts and in JSON-like values (results); URLs' user information too, unless the
+    masker is one for data (`for_data`)."""
 
     values: tuple[str, ...] = ()
+    userinfo: bool = True
 
     @classmethod
     def of(cls, configuration: BaseModel | None, extra: Iterable[Any] = ()) -> "SecretMasker":
@@ -89,12 +91,17 @@ class SecretMasker:
         # the longest first, so that a form containing another is masked whole
         return cls(tuple(sorted(forms, key=len, reverse=True)))
 
+    def for_data(self) -> "SecretMasker":
+        """The masker of what crosses to the other side (request bodies, trigger events, alert files): the module's
+        secrets only. A URL's user information there is evidence (`http://paypal.com@evil.example`), kept as it is."""
+        return replace(self, userinfo=False)
+
     def mask(self, text: str) -> str:
-        """The text with every secret form and every URL's user information replaced by `***`."""
+        """The text with every secret form (and every URL's user information, but for data) replaced by `***`."""
         for form in self.values:
             if form in text:
                 text = text.replace(form, MASK)
-        return mask_url_userinfo(text)
+        return mask_url_userinfo(text) if self.userinfo else text
 
     def mask_value(self, value: Any) -> Any:
         """A copy of a JSON-like value (results) with every string, keys included, masked."""
@@ -102,7 +109,7 @@ class SecretMasker:
             text = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
         except (TypeError, orjson.JSONEncodeError):
             return self._mask_each(value)
-        if not any(form in text for form in self.values) and not URL_USERINFO.search(text):
+        if not any(form in text for form in self.values) and not (self.userinfo and URL_USERINFO.search(text)):
             return value
         return self._mask_each(value)
 

@@ -200,7 +200,9 @@ class UpdateIncident(ModuleAction):
 
         config = api_configuration(self.config)
         # what is written is masked (HttpSession): the comment is compared with what the war room holds as written
-        arguments = arguments.model_copy(update={"comment": masker_of(self.module).mask_value(arguments.comment)})
+        arguments = arguments.model_copy(
+            update={"comment": masker_of(self.module).for_data().mask_value(arguments.comment)}
+        )
         with XsoarClient(config, on_retry=self._log_retry) as xsoar:
             incident = xsoar.find_incident(arguments.short_id, arguments.alert_uuid, legacy=True)
             if incident is None:

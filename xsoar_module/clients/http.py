@@ -219,8 +219,8 @@ class HttpSession:
         masker: SecretMasker | None = None,
     ):
         self.service = service
-        # what no body carries: the module's secrets travel in its headers only
-        self.masker = masker or SecretMasker()
+        # what no body carries: the module's secrets travel in its headers only (a URL's user information is data)
+        self.masker = (masker or SecretMasker()).for_data()
         self.setting = setting  # the setting holding this service's URL (base_url, xsoar_url), named in errors
         self.base_url = base_url.rstrip("/")
         self.policy = policy

@@ -157,7 +157,7 @@ class ModuleTrigger(Trigger, Generic[Settings]):
         self, event_name: str, event: dict[str, Any] | BaseModel, directory: str | None = None, *args: Any
     ) -> None:
         """Masked as logs are: an event may carry what a server echoed (close notes, comments, an alert)."""
-        masker = masker_of(self.module)
+        masker = masker_of(self.module).for_data()
         if isinstance(event, BaseModel):
             dumped = event.model_dump()
             masked = masker.mask_value(dumped)

@@ -124,7 +124,7 @@ class AlertLiveTrigger(ModuleTrigger[AlertSettings], Generic[Item, AlertSettings
         """Send the event with the alert as a file; its directory is removed whether the send succeeds or fails."""
         directory = temp_directory(self.data_path)
         try:
-            content = masker_of(self.module).mask_value(alert.model_dump(exclude_unset=True))
+            content = masker_of(self.module).for_data().mask_value(alert.model_dump(exclude_unset=True))
             (self.data_path / directory / ALERT_FILE).write_bytes(orjson.dumps(content))
             try:
                 event = event_of(f"{directory}/{ALERT_FILE}")
