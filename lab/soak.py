@@ -16,7 +16,7 @@ from typing import Literal
 from lab.demo import DemoOptions, running_chain
 from lab.faults import Fault
 from lab.history import Run
-from xsoar_module.mapping.sync import DUPLICATE_REASON
+from xsoar_module.sync.rules import DUPLICATE_REASON
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from lab.history import Run
-from xsoar_module.mapping.sync import MARKER, is_marked
+from xsoar_module.sync.marker import MARKER, is_marked
 
 STATUS_STYLE = {"succeeded": "green", "failed": "red", "running": "yellow", "skipped": "dim"}
 

@@ -13,7 +13,7 @@ from lab.xsoar_simulator import XsoarSimulator
 from tests.support import XSOAR_API_KEY, until
 from xsoar_module.clients.xsoar import XsoarClient, api_configuration
 from xsoar_module.configuration import ModuleConfiguration
-from xsoar_module.mapping.sync import closure_note, is_reopen_note
+from xsoar_module.sync.texts import closure_note, is_reopen_note
 from xsoar_module.timing import xsoar_epoch
 from xsoar_module.triggers.incident_state import IncidentState, IncidentStates
 from xsoar_module.triggers.incidents import IncidentChanges

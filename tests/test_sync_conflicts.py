@@ -13,8 +13,8 @@ from lab.sekoia_simulator import SekoiaSimulator
 from lab.sekoia_simulator.workflow import PERMISSIVE_WORKFLOW
 from lab.xsoar_simulator import XsoarSimulator
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, assert_no_secret, until
-from xsoar_module.mapping.sync import is_reopen_note
-from xsoar_module.mapping.war_room import follows_mirror_note
+from xsoar_module.sync.texts import is_reopen_note
+from xsoar_module.sync.war_room import follows_mirror_note
 from xsoar_module.timing import xsoar_epoch
 
 ORDERS = ["incident first", "alert first"]

@@ -2,13 +2,15 @@
 
 import pytest
 
-from xsoar_module.mapping.sync import absent, close_notes, is_marked, is_reopen_note, reopen_note
+from xsoar_module.models.schema import is_null_rendering
+from xsoar_module.sync.marker import is_marked
+from xsoar_module.sync.texts import close_notes, is_reopen_note, reopen_note
 from xsoar_module.triggers.incident_state import IncidentState, IncidentStates
 
 
 @pytest.mark.parametrize(("value", "expected"), [(None, True), ("", True), (" None ", True), ("null", True)])
 def test_unused_arguments_are_absent(value, expected):
-    assert absent(value) is expected and not absent("Closed") and not absent({})
+    assert is_null_rendering(value) is expected and not is_null_rendering("Closed") and not is_null_rendering({})
 
 
 def test_close_notes_carry_the_comment_and_the_marker():

@@ -308,7 +308,8 @@ class CreateIncident(ModuleAction):
 
     def _close_duplicate(self, xsoar: "XsoarClient", delivery: "Delivery", alert_id: str) -> "Delivery":
         """Another run of the alert created its incident at the same time: close this run's as its duplicate."""
-        from xsoar_module.mapping.sync import DUPLICATE_REASON, duplicate_notes
+        from xsoar_module.sync.rules import DUPLICATE_REASON
+        from xsoar_module.sync.texts import duplicate_notes
 
         first, duplicate = str(delivery.first_id), str(delivery.incident_id)
         xsoar.close_incident(duplicate, DUPLICATE_REASON, duplicate_notes(first, alert_id))

@@ -9,27 +9,21 @@ from pydantic import Field, field_validator, model_validator
 from xsoar_module.actions.base import ModuleAction
 from xsoar_module.bounds import check_identifier
 from xsoar_module.errors import InvalidInputError, ServiceError
-from xsoar_module.mapping.sync import (
-    AUTHOR,
+from xsoar_module.models.schema import EpochSeconds, ManifestModel, is_null_rendering
+from xsoar_module.sync.marker import AUTHOR, is_marked, made_by_module, marked
+from xsoar_module.sync.rules import (
     CLOSING_STATUSES,
     MAX_STEPS,
     OPEN_STATUSES,
     REOPENED_STATUS,
     SETTABLE_STATUSES,
     STATUS_BY_ACTION,
-    alert_comment,
-    is_marked,
-    made_by_module,
-    marked,
     next_action,
     sekoia_change_wins,
     status_for_close_reason,
     status_name,
-    transition_comment,
-    unapplied_status_comment,
-    xsoar_note_id,
 )
-from xsoar_module.models.schema import EpochSeconds, ManifestModel, is_null_rendering
+from xsoar_module.sync.texts import alert_comment, transition_comment, unapplied_status_comment, xsoar_note_id
 
 if TYPE_CHECKING:  # loaded when the action runs (main.py imports every item in every block's process)
     from xsoar_module.clients.sekoia import SekoiaClient
@@ -289,14 +283,14 @@ class UpdateAlert(ModuleAction):
     ) -> str | None:
         """The alert's latest status change made by someone other than this module, when it wins over the XSOAR
         change by the rule (`sekoia_change_wins`); None without the XSOAR change's time."""
-        from xsoar_module.mapping.alert_history import (
+        from xsoar_module.sync.history import (
+            dated_history,
             entry_status,
             entry_time,
             follows_own_change,
             latest_change_by,
             own_changes,
         )
-        from xsoar_module.mapping.history_dates import dated_history
         from xsoar_module.timing import epoch, iso8601_seconds
 
         if arguments.changed_at is None:

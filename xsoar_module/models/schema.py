@@ -19,11 +19,11 @@ def _not_a_boolean(value: Any) -> Any:
 
 # A time given as epoch seconds (a number or its text), from 1970 to 9999; booleans, NaN and infinities refused
 EpochSeconds = Annotated[float, Ge(0), Le(LATEST_EPOCH), AllowInfNan(False), BeforeValidator(_not_a_boolean)]
-NULL_RENDERINGS = ("", "none", "null")  # what a template engine may make of a null value
+NULL_RENDERINGS = ("", "none", "null", "undefined")  # what a template engine may make of a null value
 
 
 def is_null_rendering(text: object) -> bool:
-    """True for None and for the texts a null renders to (`""`, `None`, `null`): an argument left unused."""
+    """True for None and the texts a null renders to (`""`, `None`, `null`, `undefined`): an argument left unused."""
     return text is None or (isinstance(text, str) and text.strip().lower() in NULL_RENDERINGS)
 
 

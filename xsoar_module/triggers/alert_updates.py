@@ -2,7 +2,7 @@
 
 A change is handed to the emitter as `{"key", "at", "change", "alert", ...}`:
 - a status change: key `<alert uuid>@<time>:<status>`, the time of the latest status change of the alert's history
-  (`mapping/alert_history.py`: of two changes in the same second, the history's order tells the latest; the alert's
+  (`sync/history.py`: of two changes in the same second, the history's order tells the latest; the alert's
   `updated_at` when the answer has no history, or entries of an unknown shape), so that an update that is no
   status change (a comment that moves `updated_at`, an urgency) never repeats it; `by` and `marked` say who made it;
 - a comment: key the comment uuid, time its `date`;
@@ -31,16 +31,16 @@ from pydantic import ValidationError
 from xsoar_module.clients.liveapi import AlertCreatedNotification, Ignored, read_envelope
 from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.errors import NotFoundError, describe_validation_error
-from xsoar_module.mapping.alert_history import (
+from xsoar_module.models.alert import Alert
+from xsoar_module.models.trigger_event import COMMENT, STATUS, URGENCY
+from xsoar_module.sync.history import (
+    dated_history,
     entry_time,
     has_known_entries,
     is_module_entry,
     latest_status_change,
 )
-from xsoar_module.mapping.history_dates import dated_history
-from xsoar_module.mapping.sync import made_by_module
-from xsoar_module.models.alert import Alert
-from xsoar_module.models.trigger_event import COMMENT, STATUS, URGENCY
+from xsoar_module.sync.marker import made_by_module
 from xsoar_module.timing import epoch, iso8601_seconds
 from xsoar_module.triggers.alerts import AlertSource
 from xsoar_module.triggers.emitter import JsonObject, number_field, text_field

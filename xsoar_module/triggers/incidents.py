@@ -17,9 +17,10 @@ from pydantic import ValidationError
 
 from xsoar_module.clients.xsoar import XsoarClient
 from xsoar_module.errors import RejectedRequestError, describe_validation_error
-from xsoar_module.mapping.sync import is_closure_note, is_marked, is_module_closure, is_reopen_note
-from xsoar_module.mapping.war_room import follows_mirror_note
 from xsoar_module.models.incident_event import IncidentUpdatedEvent
+from xsoar_module.sync.marker import is_marked
+from xsoar_module.sync.texts import is_closure_note, is_module_closure, is_reopen_note
+from xsoar_module.sync.war_room import follows_mirror_note
 from xsoar_module.timing import iso8601_seconds, xsoar_epoch
 from xsoar_module.triggers.emitter import JsonObject
 from xsoar_module.triggers.incident_state import IncidentState, IncidentStates

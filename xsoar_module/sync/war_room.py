@@ -1,9 +1,9 @@
 """What an incident's war room tells of this module's changes. Pure functions, no I/O."""
 
-import math
 from collections.abc import Callable
 from typing import Any
 
+from xsoar_module.sync.times import same_second
 from xsoar_module.timing import xsoar_epoch
 
 
@@ -13,6 +13,6 @@ def follows_mirror_note(entries: Any, at: float, is_mirror_note: Callable[[Any],
     notes = [entry for entry in entries if isinstance(entry, dict)] if isinstance(entries, list) else []
     times = [(xsoar_epoch(entry.get("created")), entry.get("contents")) for entry in notes]
     return any(
-        created is not None and math.floor(created) == math.floor(at) and created <= at and is_mirror_note(contents)
+        created is not None and same_second(created, at) and created <= at and is_mirror_note(contents)
         for created, contents in times
     )
