@@ -15,7 +15,7 @@ from xsoar_module.triggers.alert_updates import (
     updated_for_something_else,
     urgency_change,
 )
-from xsoar_module.triggers.timings import LiveTimings
+from xsoar_module.triggers.core.waits import LiveTimings
 
 REAL_URGENCY_MESSAGE = json.loads((FIXTURES / "sync" / "sekoia_liveapi_alert_updated_urgency.json").read_text())
 ALERT = {"uuid": "a-1", "short_id": "ALx1", "created_at": 100, "updated_at": 100, "status": {"name": "Pending"}}

@@ -17,16 +17,16 @@ MAIN = (ROOT / "main.py").read_text()
 TRIGGER_ONLY = (
     "websockets",
     "xsoar_module.clients.liveapi",
-    "xsoar_module.triggers.session",
+    "xsoar_module.triggers.core.session",
     "xsoar_module.triggers.alerts",
     "xsoar_module.triggers.alert_updates",
-    "xsoar_module.triggers.intake",
+    "xsoar_module.triggers.core.intake",
 )
 # What main.py may load: the items, their base classes, models and configuration, and the sync's status vocabulary
 # (the sync actions' arguments validate with it); clients, mapping, timing, checkpoints and masking load at run time
 IMPORTED_BY_MAIN = {
     "xsoar_module",
-    "xsoar_module.bounds",
+    "xsoar_module.quoting",
     "xsoar_module.configuration",
     "xsoar_module.errors",
     "xsoar_module.module",
@@ -39,9 +39,10 @@ IMPORTED_BY_MAIN = {
     "xsoar_module.actions.base",
     "xsoar_module.triggers",
     "xsoar_module.triggers.alert_filters",
-    "xsoar_module.triggers.base",
-    "xsoar_module.triggers.emitter",
-    "xsoar_module.triggers.live_trigger",
+    "xsoar_module.triggers.core",
+    "xsoar_module.triggers.core.base",
+    "xsoar_module.triggers.core.emitter",
+    "xsoar_module.triggers.core.live_trigger",
 }
 SAMPLE_UUID = "5f3c9a1e-8d2b-4c7a-9e41-0b6d2f8a7c13"  # lab/samples/alert.json, served by the Sekoia.io simulator
 # Written at the exit of every interpreter that finds it on PYTHONPATH: the modules that process loaded

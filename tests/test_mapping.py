@@ -8,7 +8,6 @@ import orjson
 import pytest
 
 from xsoar_module.errors import InvalidInputError
-from xsoar_module.mapping.bounds import bound
 from xsoar_module.mapping.create_request import CREATE_REQUEST_FIELDS, machine_name, split_fields
 from xsoar_module.mapping.incident import (
     MAX_BODY_BYTES,
@@ -20,6 +19,7 @@ from xsoar_module.mapping.incident import (
 )
 from xsoar_module.mapping.links import alert_url
 from xsoar_module.mapping.severity import urgency_display, xsoar_severity
+from xsoar_module.mapping.trimming import bound
 from xsoar_module.models.alert import Alert, AlertRule, AlertUrgency
 from xsoar_module.timing import epoch_to_iso8601
 

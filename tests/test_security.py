@@ -22,11 +22,11 @@ from tests.support import (
     canaries,
 )
 from xsoar_module.actions.get_alert import GetAlert
-from xsoar_module.bounds import MAX_MESSAGE, quoted, shorten
 from xsoar_module.clients.http import HttpSession, RetryPolicy
 from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.errors import ServiceError, UnavailableError, describe_validation_error
 from xsoar_module.module import XsoarModule
+from xsoar_module.quoting import MAX_MESSAGE, quoted, shorten
 from xsoar_module.secrets import SecretMasker
 
 SAMPLES = Path(__file__).resolve().parent.parent / "lab" / "samples"

@@ -136,7 +136,7 @@ def test_the_closure_note_is_the_modules_and_not_a_reopen_note():
 
 @pytest.mark.parametrize("text", ["x" * (3 * 1024 * 1024), "\x01" * (1024 * 1024), "é\ud800" * 300_000])
 def test_a_long_text_is_written_bounded_visibly_and_still_marked(text):
-    from xsoar_module.mapping.bounds import MAX_TEXT_BYTES
+    from xsoar_module.mapping.trimming import MAX_TEXT_BYTES
 
     written = marked(f"{text}\n(bob in Cortex XSOAR incident 7, XSOAR note 12@3)")
     assert len(json.dumps(written)) <= MAX_TEXT_BYTES or len(orjson.dumps(written)) <= MAX_TEXT_BYTES

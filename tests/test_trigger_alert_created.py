@@ -20,10 +20,10 @@ from xsoar_module.models.alert import Alert
 from xsoar_module.timing import Backoff
 from xsoar_module.triggers.alert_created import AlertCreatedConfiguration
 from xsoar_module.triggers.alerts import AlertCreatedKind, AlertCreatedSource
-from xsoar_module.triggers.checkpoint import Checkpoint, CheckpointStore, Ledger
-from xsoar_module.triggers.emitter import Emitter
-from xsoar_module.triggers.session import LiveSession
-from xsoar_module.triggers.timings import LiveTimings
+from xsoar_module.triggers.core.checkpoint import Checkpoint, CheckpointStore, Ledger
+from xsoar_module.triggers.core.emitter import Emitter
+from xsoar_module.triggers.core.session import LiveSession
+from xsoar_module.triggers.core.waits import LiveTimings
 
 TRIGGER = "AlertCreatedTrigger"
 QUIET = 0.2  # the same, for a feed served in process

@@ -6,7 +6,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from xsoar_module.triggers.checkpoint import Checkpoint, CheckpointError, CheckpointStore, Ledger, open_checkpoint
+from xsoar_module.triggers.core.checkpoint import Checkpoint, CheckpointError, CheckpointStore, Ledger, open_checkpoint
 
 T0 = 1_764_316_800
 

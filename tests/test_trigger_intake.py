@@ -9,7 +9,7 @@ import pytest
 from tests.support import stays, until
 from xsoar_module.errors import NotFoundError, UnavailableError
 from xsoar_module.timing import RateLimit
-from xsoar_module.triggers.intake import LiveIntake, Notified
+from xsoar_module.triggers.core.intake import LiveIntake, Notified
 
 
 class Fetcher:

@@ -5,9 +5,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
-from xsoar_module.bounds import check_identifier
 from xsoar_module.errors import ConfigurationError
 from xsoar_module.models.schema import ManifestModel, drop_null_variants
+from xsoar_module.quoting import check_identifier
 
 DEFAULT_BASE_URL = "https://api.sekoia.io"
 

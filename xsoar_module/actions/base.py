@@ -13,11 +13,11 @@ from pydantic import AfterValidator, ValidationError, ValidationInfo
 from sekoia_automation.action import Action
 from sekoia_automation.exceptions import ModuleConfigurationError
 
-from xsoar_module.bounds import MAX_MESSAGE, check_identifier, quoted, shorten
 from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.errors import InvalidInputError, ModuleError, describe_validation_error
 from xsoar_module.models.schema import NonBlankStr
 from xsoar_module.module import configuration_of, masker_of
+from xsoar_module.quoting import MAX_MESSAGE, check_identifier, quoted, shorten
 
 # main.py imports every item in every block's process: the clients and the mapping load when an action runs
 if TYPE_CHECKING:

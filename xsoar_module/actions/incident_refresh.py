@@ -109,8 +109,8 @@ class IncidentRefresh:
 
     def _new_events(self, brought: AlertFields) -> dict[str, Any]:
         """The pack's events field with the alert's events the incident does not have yet ({} when none)."""
-        from xsoar_module.mapping.bounds import size
         from xsoar_module.mapping.incident import MAX_BODY_BYTES, NOTE_BYTES
+        from xsoar_module.mapping.trimming import size
 
         existing = incident_events(self.incident)
         if existing is None:

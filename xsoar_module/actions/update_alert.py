@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from xsoar_module.actions.base import ModuleAction
-from xsoar_module.bounds import check_identifier
 from xsoar_module.errors import InvalidInputError, ServiceError
 from xsoar_module.models.schema import EpochSeconds, ManifestModel, is_null_rendering
+from xsoar_module.quoting import check_identifier
 from xsoar_module.sync.marker import AUTHOR, is_marked, made_by_module, marked
 from xsoar_module.sync.rules import (
     CLOSING_STATUSES,

@@ -7,8 +7,8 @@ import orjson
 from pydantic import Field, field_validator, model_validator
 
 from xsoar_module.actions.base import ModuleAction
-from xsoar_module.bounds import check_identifier
 from xsoar_module.models.schema import EpochSeconds, ManifestModel, Name, is_null_rendering
+from xsoar_module.quoting import check_identifier
 from xsoar_module.sync.rules import status_name
 
 if TYPE_CHECKING:  # loaded when the action runs (main.py imports every item in every block's process)

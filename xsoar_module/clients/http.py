@@ -21,8 +21,8 @@ from tenacity import (
     stop_before_delay,
 )
 
-from xsoar_module.bounds import shorten
 from xsoar_module.errors import MalformedResponseError, RejectedRequestError, ServiceError, UnavailableError
+from xsoar_module.quoting import shorten
 from xsoar_module.secrets import SecretMasker
 from xsoar_module.timing import Backoff
 from xsoar_module.version import USER_AGENT

@@ -11,8 +11,8 @@ import orjson
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 from websockets.sync.client import ClientConnection, reconnect
 
-from xsoar_module.bounds import shorten
 from xsoar_module.errors import AuthenticationError, ConfigurationError
+from xsoar_module.quoting import shorten
 from xsoar_module.timing import LIVEAPI_RECONNECT, Backoff
 from xsoar_module.version import USER_AGENT
 

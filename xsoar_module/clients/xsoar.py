@@ -17,7 +17,6 @@ from urllib.parse import urlsplit, urlunsplit
 import certifi
 import requests
 
-from xsoar_module.bounds import shorten
 from xsoar_module.clients.http import (
     ClosingClient,
     HttpSession,
@@ -38,6 +37,7 @@ from xsoar_module.errors import (
     ServiceError,
 )
 from xsoar_module.mapping.create_request import CREATE_REQUEST_FIELDS
+from xsoar_module.quoting import shorten
 from xsoar_module.secrets import SecretMasker
 from xsoar_module.timing import iso8601_seconds, xsoar_epoch
 

@@ -5,8 +5,8 @@ from typing import Any
 
 import orjson
 
-from xsoar_module.mapping.bounds import size
 from xsoar_module.mapping.severity import display_of, xsoar_severity
+from xsoar_module.mapping.trimming import size
 from xsoar_module.models.alert import AlertUrgency
 from xsoar_module.timing import epoch, iso8601_seconds
 

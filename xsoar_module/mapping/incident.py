@@ -5,10 +5,10 @@ from typing import Any, cast
 import orjson
 
 from xsoar_module.errors import InvalidInputError
-from xsoar_module.mapping.bounds import bound, note, size
 from xsoar_module.mapping.create_request import split_fields
 from xsoar_module.mapping.links import alert_url
 from xsoar_module.mapping.severity import display_of, xsoar_severity
+from xsoar_module.mapping.trimming import bound, note, size
 from xsoar_module.models.alert import Alert
 from xsoar_module.timing import epoch_to_iso8601
 

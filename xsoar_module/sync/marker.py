@@ -16,7 +16,7 @@ def is_marked(text: Any) -> bool:
 def marked(text: str) -> str:
     """The text as this module writes it: bounded (`bound_text`, a request stays under 512 KiB), the marker on its
     last line."""
-    from xsoar_module.mapping.bounds import MAX_TEXT_BYTES, bound_text  # orjson: loaded when a block writes
+    from xsoar_module.mapping.trimming import MAX_TEXT_BYTES, bound_text  # orjson: loaded when a block writes
 
     return f"{bound_text(text.rstrip(), MAX_TEXT_BYTES - len(MARKER) - 4)}\n\n{MARKER}"
 

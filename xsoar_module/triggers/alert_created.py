@@ -11,11 +11,11 @@ from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.models.alert import Alert
 from xsoar_module.models.trigger_event import AlertCreatedEvent
 from xsoar_module.triggers.alert_filters import AlertCreatedConfiguration
-from xsoar_module.triggers.live_trigger import AlertLiveTrigger
+from xsoar_module.triggers.core.live_trigger import AlertLiveTrigger
 
 if TYPE_CHECKING:  # the LiveAPI source (websockets) loads when the trigger runs, not in the actions' processes
     from xsoar_module.triggers.alerts import AlertCreatedKind, AlertCreatedSource
-    from xsoar_module.triggers.checkpoint import Ledger
+    from xsoar_module.triggers.core.checkpoint import Ledger
 
 CHECKPOINT_FILE = "alert_created_checkpoint.json"
 

@@ -16,13 +16,13 @@ from xsoar_module.models.trigger_event import (
     EventUrgency,
 )
 from xsoar_module.triggers.alert_filters import AlertCreatedConfiguration
-from xsoar_module.triggers.live_trigger import AlertLiveTrigger
+from xsoar_module.triggers.core.live_trigger import AlertLiveTrigger
 
 if TYPE_CHECKING:  # the LiveAPI source (websockets) loads when the trigger runs, not in the actions' processes
     from xsoar_module.clients.sekoia import SekoiaClient
     from xsoar_module.models.alert import Alert
     from xsoar_module.triggers.alert_updates import AlertChange, AlertUpdatedKind, AlertUpdatedSource
-    from xsoar_module.triggers.checkpoint import Ledger
+    from xsoar_module.triggers.core.checkpoint import Ledger
 
 CHECKPOINT_FILE = "alert_updated_checkpoint.json"
 Change = Literal["status", "comment", "urgency"]

@@ -43,8 +43,8 @@ from xsoar_module.sync.history import (
 from xsoar_module.sync.marker import made_by_module
 from xsoar_module.timing import epoch, iso8601_seconds
 from xsoar_module.triggers.alerts import AlertSource
-from xsoar_module.triggers.emitter import JsonObject, number_field, text_field
-from xsoar_module.triggers.timings import LiveTimings
+from xsoar_module.triggers.core.emitter import JsonObject, number_field, text_field
+from xsoar_module.triggers.core.waits import LiveTimings
 
 MAX_PENDING_COMMENTS = 10_000  # notified comments remembered until fetched
 URGENCY_NOTIFIED = ":urgency"  # the suffix of an urgency notification's key (its alert uuid before it)

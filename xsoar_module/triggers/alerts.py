@@ -12,8 +12,8 @@ from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.errors import NotFoundError, describe_validation_error
 from xsoar_module.models.alert import Alert
 from xsoar_module.timing import iso8601_seconds
-from xsoar_module.triggers.emitter import JsonObject, number_field, text_field
-from xsoar_module.triggers.timings import LiveTimings
+from xsoar_module.triggers.core.emitter import JsonObject, number_field, text_field
+from xsoar_module.triggers.core.waits import LiveTimings
 
 
 def is_reduced(item: JsonObject) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from xsoar_module.triggers.checkpoint import CheckpointError, is_number, read_state, write_whole
+from xsoar_module.triggers.core.checkpoint import CheckpointError, is_number, read_state, write_whole
 
 STATE_FILE = "incident_updated_state.json"
 MAX_INCIDENTS = 5000

@@ -17,13 +17,13 @@ from xsoar_module.errors import ModuleError
 from xsoar_module.models.incident_event import IncidentUpdatedEvent
 from xsoar_module.models.schema import ManifestModel, drop_null_variants
 from xsoar_module.module import configuration_of
-from xsoar_module.triggers.base import FATAL_ERRORS, ModuleTrigger
+from xsoar_module.triggers.core.base import FATAL_ERRORS, ModuleTrigger
 
 if TYPE_CHECKING:  # the polling machinery loads when the trigger runs, not in the actions' processes (main.py)
     from xsoar_module.clients.xsoar import XsoarClient
     from xsoar_module.timing import Backoff
-    from xsoar_module.triggers.catch_up import CatchUp
-    from xsoar_module.triggers.checkpoint import Ledger
+    from xsoar_module.triggers.core.catch_up import CatchUp
+    from xsoar_module.triggers.core.checkpoint import Ledger
     from xsoar_module.triggers.incident_state import IncidentStates
     from xsoar_module.triggers.incidents import IncidentChanges
 
@@ -71,8 +71,8 @@ class IncidentUpdatedTrigger(ModuleTrigger):
         from xsoar_module.clients.http import RetryPolicy
         from xsoar_module.clients.xsoar import XsoarClient, api_configuration
         from xsoar_module.timing import iso8601_seconds
-        from xsoar_module.triggers.catch_up import CatchUp
-        from xsoar_module.triggers.emitter import Emitter
+        from xsoar_module.triggers.core.catch_up import CatchUp
+        from xsoar_module.triggers.core.emitter import Emitter
         from xsoar_module.triggers.incident_state import STATE_FILE, IncidentStates
         from xsoar_module.triggers.incidents import QUERY, IncidentChangeKind, IncidentChanges
 
@@ -112,7 +112,7 @@ class IncidentUpdatedTrigger(ModuleTrigger):
         states: "IncidentStates",
         settings: IncidentUpdatedConfiguration,
     ) -> None:
-        from xsoar_module.triggers.catch_up import describe
+        from xsoar_module.triggers.core.catch_up import describe
 
         failures, backoff = 0, settings.backoff()
         while self.running:
@@ -161,7 +161,7 @@ class IncidentUpdatedTrigger(ModuleTrigger):
 
     def _open_ledger(self) -> "Ledger":
         from xsoar_module.timing import iso8601_seconds
-        from xsoar_module.triggers.checkpoint import Checkpoint, CheckpointStore, Ledger, open_checkpoint
+        from xsoar_module.triggers.core.checkpoint import Checkpoint, CheckpointStore, Ledger, open_checkpoint
 
         store = CheckpointStore(self.data_path / CHECKPOINT_FILE)
         checkpoint, resumed = open_checkpoint(

@@ -22,7 +22,7 @@ from xsoar_module.sync.marker import is_marked
 from xsoar_module.sync.texts import is_closure_note, is_module_closure, is_reopen_note
 from xsoar_module.sync.war_room import follows_mirror_note
 from xsoar_module.timing import iso8601_seconds, xsoar_epoch
-from xsoar_module.triggers.emitter import JsonObject
+from xsoar_module.triggers.core.emitter import JsonObject
 from xsoar_module.triggers.incident_state import IncidentState, IncidentStates
 
 QUERY = "alertid:*"  # the incidents this module created carry the alert's short ID in alertid

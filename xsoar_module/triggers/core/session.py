@@ -15,11 +15,11 @@ from typing import Generic, Protocol
 from xsoar_module.clients.liveapi import AlertCreatedNotification, Level, LiveApiHandler
 from xsoar_module.errors import AuthenticationError, ModuleError, NotFoundError
 from xsoar_module.timing import iso8601_seconds
-from xsoar_module.triggers.catch_up import CatchUp, CatchUpSchedule, describe
-from xsoar_module.triggers.checkpoint import Ledger
-from xsoar_module.triggers.emitter import Emitter, Item, JsonObject, Log
-from xsoar_module.triggers.intake import LiveIntake, Notified
-from xsoar_module.triggers.timings import LiveTimings
+from xsoar_module.triggers.core.catch_up import CatchUp, CatchUpSchedule, describe
+from xsoar_module.triggers.core.checkpoint import Ledger
+from xsoar_module.triggers.core.emitter import Emitter, Item, JsonObject, Log
+from xsoar_module.triggers.core.intake import LiveIntake, Notified
+from xsoar_module.triggers.core.waits import LiveTimings
 
 
 class Listener(Protocol):

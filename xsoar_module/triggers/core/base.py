@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 from sekoia_automation.trigger import Trigger
 
-from xsoar_module.bounds import MAX_MESSAGE, shorten
 from xsoar_module.errors import AuthenticationError, ConfigurationError, ModuleError
 from xsoar_module.module import masker_of
+from xsoar_module.quoting import MAX_MESSAGE, shorten
 
 if TYPE_CHECKING:  # loaded when the trigger runs: main.py imports every item in every block's process
-    from xsoar_module.triggers.timings import TriggerTimings
+    from xsoar_module.triggers.core.waits import TriggerTimings
 
 # Errors only a change of configuration can fix (the LiveAPI's refusal of the key is an AuthenticationError too): one
 # critical log, then nothing until the platform stops the trigger
@@ -33,7 +33,7 @@ class ModuleTrigger(Trigger):
     @cached_property
     def timings(self) -> "TriggerTimings":
         """The session's waits (tests assign short ones)."""
-        from xsoar_module.triggers.timings import TriggerTimings
+        from xsoar_module.triggers.core.waits import TriggerTimings
 
         return TriggerTimings()
 

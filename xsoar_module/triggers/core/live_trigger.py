@@ -19,14 +19,14 @@ from xsoar_module.models.alert import Alert
 from xsoar_module.models.schema import ManifestModel
 from xsoar_module.module import configuration_of, masker_of
 from xsoar_module.triggers.alert_filters import AlertCreatedConfiguration
-from xsoar_module.triggers.base import ModuleTrigger
-from xsoar_module.triggers.emitter import Item, ItemKind
+from xsoar_module.triggers.core.base import ModuleTrigger
+from xsoar_module.triggers.core.emitter import Item, ItemKind
 
 if TYPE_CHECKING:  # the session, its clients and websockets load when a trigger runs: main.py imports every item
     from xsoar_module.clients.sekoia import SekoiaClient
-    from xsoar_module.triggers.checkpoint import Ledger
-    from xsoar_module.triggers.session import LiveSource
-    from xsoar_module.triggers.timings import LiveTimings
+    from xsoar_module.triggers.core.checkpoint import Ledger
+    from xsoar_module.triggers.core.session import LiveSource
+    from xsoar_module.triggers.core.waits import LiveTimings
 
 ALERT_FILE = "alert.json"
 BASE_URL_HINT = "set base_url to the Sekoia.io API of your region (e.g. https://api.sekoia.io)"
@@ -43,7 +43,7 @@ class AlertLiveTrigger(ModuleTrigger, Generic[Item]):
     @cached_property
     def timings(self) -> "LiveTimings":
         """The LiveAPI session's waits (tests assign short ones)."""
-        from xsoar_module.triggers.timings import LiveTimings
+        from xsoar_module.triggers.core.waits import LiveTimings
 
         return LiveTimings()
 
@@ -64,8 +64,8 @@ class AlertLiveTrigger(ModuleTrigger, Generic[Item]):
         """Send the item's event."""
 
     def serve(self) -> None:
-        from xsoar_module.triggers.emitter import Emitter
-        from xsoar_module.triggers.session import LiveSession
+        from xsoar_module.triggers.core.emitter import Emitter
+        from xsoar_module.triggers.core.session import LiveSession
 
         config = configuration_of(self.module)
         api_key = config.require_api_key()
@@ -153,7 +153,7 @@ class AlertLiveTrigger(ModuleTrigger, Generic[Item]):
 
     def _open_ledger(self, settings: AlertCreatedConfiguration) -> "Ledger":
         from xsoar_module.timing import iso8601_seconds
-        from xsoar_module.triggers.checkpoint import Checkpoint, CheckpointStore, Ledger, open_checkpoint
+        from xsoar_module.triggers.core.checkpoint import Checkpoint, CheckpointStore, Ledger, open_checkpoint
 
         store = CheckpointStore(self.data_path / self.checkpoint_file)
         checkpoint, resumed = open_checkpoint(

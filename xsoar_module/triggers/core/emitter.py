@@ -15,7 +15,7 @@ from sekoia_automation.module import LogLevelStr
 
 if TYPE_CHECKING:  # the triggers' modules import this one for its types: main.py loads them in every block
     from xsoar_module.timing import Backoff
-    from xsoar_module.triggers.checkpoint import Ledger
+    from xsoar_module.triggers.core.checkpoint import Ledger
 
 JsonObject = dict[str, Any]
 Item = TypeVar("Item")

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Generic
 
-from xsoar_module.triggers.emitter import Emitter, Item, JsonObject
+from xsoar_module.triggers.core.emitter import Emitter, Item, JsonObject
 
 # The objects changed at or after an epoch second, oldest first; None for one deleted since it was listed
 Lister = Callable[[int], Iterable[JsonObject | None]]
