@@ -7,6 +7,7 @@ Update Incident decides with `decide_incident` (a Sekoia.io change onto an XSOAR
 actions read those facts only when `incident_contested` / `alert_contested` say they matter.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -27,7 +28,13 @@ from xsoar_module.sync.rules import (
     sekoia_change_wins,
 )
 from xsoar_module.sync.snapshots import Alert, Incident
-from xsoar_module.sync.texts import holds_comment, is_module_closure, xsoar_note_id
+from xsoar_module.sync.texts import (
+    holds_comment,
+    is_closure_note,
+    is_module_closure,
+    is_reopen_note,
+    xsoar_note_id,
+)
 from xsoar_module.sync.times import same_second
 from xsoar_module.timing import iso8601_seconds
 
@@ -153,6 +160,12 @@ def decide_alert(
         return AlertDecision(target)
     who = f"{entry.get('created_by_type') or 'someone'} {entry.get('created_by') or ''}".rstrip()
     return AlertDecision(None, f"its change to {entry_status(entry)} by {who} at {iso8601_seconds(at)}", at)
+
+
+def mirror_note_before(target: str) -> Callable[[Any], bool]:
+    """The module's war-room note that an XSOAR change towards `target` may have followed in its second: a closure
+    follows the module's reopening (its reopen note), a reopening follows the module's closure (its closure note)."""
+    return is_reopen_note if target in CLOSING_STATUSES else is_closure_note
 
 
 def already_written(
