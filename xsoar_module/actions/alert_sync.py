@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from xsoar_module.errors import ServiceError
 from xsoar_module.sync.decisions import already_written
-from xsoar_module.sync.marker import is_marked
 from xsoar_module.sync.rules import CLOSING_STATUSES, MAX_STEPS, STATUS_BY_ACTION, next_action
 from xsoar_module.sync.snapshots import Alert, alert_status
-from xsoar_module.sync.texts import transition_comment, unapplied_status_comment
+from xsoar_module.sync.texts import persons_text, transition_comment, unapplied_status_comment
 from xsoar_module.timing import iso8601_seconds
 
 if TYPE_CHECKING:
@@ -58,7 +57,7 @@ def unreachable(
         user=arguments.xsoar_user,
         change=change,
         at=at,
-        text=arguments.comment if arguments.comment and not is_marked(arguments.comment) else None,
+        text=persons_text(arguments.comment),
     )
     return why, (text, None)
 

@@ -152,18 +152,10 @@ class UpdateAlertArguments(ManifestModel):
 
     def comment_text(self) -> tuple[str, str | None] | None:
         """The marked comment to write and the XSOAR note id it mirrors; None when there is none (or it is ours)."""
-        from xsoar_module.sync.marker import is_marked, marked
-        from xsoar_module.sync.texts import alert_comment, xsoar_note_id
+        from xsoar_module.sync.texts import comment_to_write
 
-        if self.change == "note" and self.note is not None:
-            note = self.note if isinstance(self.note, dict) else str(self.note)
-            if is_marked(note.get("content") if isinstance(note, dict) else note):
-                return None
-            text = alert_comment(note, self.incident_id)
-            return text, xsoar_note_id(text)
-        if self.comment and self.comment.strip() and not is_marked(self.comment):
-            return marked(self.comment), None
-        return None
+        note = self.note if self.change == "note" else None
+        return comment_to_write(note, self.comment, self.incident_id)
 
 
 class UpdateAlertResults(ManifestModel):

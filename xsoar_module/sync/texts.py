@@ -159,3 +159,23 @@ def unapplied_status_comment(
         f"{where} was {change} by {user or 'an XSOAR user'}{when}: the alert stays {current}, Sekoia.io's workflow "
         f"offers no way from {current} to {target} ({why}){said}"
     )
+
+
+def persons_text(text: str | None) -> str | None:
+    """A text given to be written, unless empty or this module's own (marked: written back, it would echo)."""
+    return text if text and text.strip() and not is_marked(text) else None
+
+
+def comment_to_write(
+    note: dict[str, Any] | str | None, comment: str | None, incident_id: str | None
+) -> tuple[str, str | None] | None:
+    """The marked alert comment of an XSOAR change and the XSOAR note id it mirrors: of a war-room `note` (the
+    trigger's note object, or a text), else of a `comment`; None when there is none, or it is this module's."""
+    if note is not None:
+        note = note if isinstance(note, dict) else str(note)
+        if is_marked(note.get("content") if isinstance(note, dict) else note):
+            return None
+        text = alert_comment(note, incident_id)
+        return text, xsoar_note_id(text)
+    said = persons_text(comment)
+    return (marked(said), None) if said is not None else None

@@ -3,6 +3,8 @@
 from collections.abc import Callable
 from typing import Any
 
+from xsoar_module.sync.marker import is_marked
+from xsoar_module.sync.snapshots import ENTRY_REGULAR, SYSTEM_USERS
 from xsoar_module.sync.times import same_second
 from xsoar_module.timing import xsoar_epoch
 
@@ -15,4 +17,17 @@ def follows_mirror_note(entries: Any, at: float, is_mirror_note: Callable[[Any],
     return any(
         created is not None and same_second(created, at) and created <= at and is_mirror_note(contents)
         for created, contents in times
+    )
+
+
+def is_persons_note(entry: dict[str, Any]) -> bool:
+    """A war-room note a person wrote: a regular entry marked as a note, with text, not written by this module."""
+    contents = entry.get("contents")
+    return (
+        entry.get("note") is True
+        and entry.get("type") == ENTRY_REGULAR
+        and isinstance(contents, str)
+        and bool(contents.strip())
+        and not is_marked(contents)
+        and str(entry.get("user") or "") not in SYSTEM_USERS
     )

@@ -18,10 +18,9 @@ from pydantic import ValidationError
 from xsoar_module.clients.xsoar import XsoarClient
 from xsoar_module.errors import RejectedRequestError, describe_validation_error
 from xsoar_module.models.incident_event import IncidentUpdatedEvent
-from xsoar_module.sync.marker import is_marked
-from xsoar_module.sync.snapshots import ENTRY_REGULAR, STATUS_CLOSED, SYSTEM_USERS, Incident
+from xsoar_module.sync.snapshots import STATUS_CLOSED, Incident
 from xsoar_module.sync.texts import is_closure_note, is_module_closure, is_reopen_note
-from xsoar_module.sync.war_room import follows_mirror_note
+from xsoar_module.sync.war_room import follows_mirror_note, is_persons_note
 from xsoar_module.timing import iso8601_seconds, xsoar_epoch
 from xsoar_module.triggers.core.emitter import JsonObject
 from xsoar_module.triggers.incident_state import IncidentState, IncidentStates
@@ -237,16 +236,3 @@ def _read_from(known: IncidentState | None, since: int) -> float:
         return float(since)
     times = (known.modified_at, known.entry_at, xsoar_epoch(known.closed), float(since))
     return min(time for time in times if time is not None)
-
-
-def is_persons_note(entry: JsonObject) -> bool:
-    """A war-room note a person wrote: a regular entry marked as a note, with text, not written by this module."""
-    contents = entry.get("contents")
-    return (
-        entry.get("note") is True
-        and entry.get("type") == ENTRY_REGULAR
-        and isinstance(contents, str)
-        and bool(contents.strip())
-        and not is_marked(contents)
-        and str(entry.get("user") or "") not in SYSTEM_USERS
-    )
