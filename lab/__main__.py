@@ -20,7 +20,7 @@ from lab.runner import PlaybookRunners, RunnerError, RunnerOptions
 from lab.server import Interrupts
 from lab.settings import ENV_PREFIX, SettingsError, load_settings, secret_values
 from lab.symphony import Symphony
-from lab.views import run_detail, runs_table
+from lab.views import counters_table, run_detail, runs_table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console() if sys.stdout.isatty() else Console(width=160)
@@ -140,9 +140,11 @@ def run(
 
 @app.command()
 def runs(limit: Annotated[int, typer.Option(min=1)] = 20, state: StateOption = STATE) -> None:
-    """The latest runs: status, event, duration and each block's outcome."""
+    """The latest runs: status, event, duration and each block's outcome; the triggers' counters."""
     with opened_history(state) as history:
         console.print(runs_table(history.recent_runs(limit)))
+        if counts := history.recent_counters():
+            console.print(counters_table(counts))
 
 
 @app.command()

@@ -40,6 +40,13 @@ CREATE TABLE IF NOT EXISTS block_runs (
     duration REAL
 );
 CREATE INDEX IF NOT EXISTS block_runs_by_run ON block_runs(run_id);
+CREATE TABLE IF NOT EXISTS trigger_counters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    playbook_name TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    counters TEXT NOT NULL,
+    recorded TEXT NOT NULL
+);
 """
 
 
@@ -71,6 +78,16 @@ class Run:
     ended: str | None
     error: str | None
     blocks: list[BlockRun] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TriggerCounts:
+    """A trigger's counters as its process last served them (`emitted`, `filtered`, ..., `delay_mean`)."""
+
+    playbook_name: str
+    trigger: str
+    counters: dict[str, float]
+    recorded: str
 
 
 def now() -> str:
@@ -207,6 +224,21 @@ class History:
         if not rows:
             raise HistoryError(f"no run {run_id} in {self.path}")
         return _run(rows[0], self._blocks([run_id]).get(run_id, []))
+
+    def record_counters(self, playbook_name: str, trigger: str, counters: dict[str, float]) -> None:
+        """Record a trigger's counters (read from its metrics endpoint before it stops)."""
+        self._write(
+            "INSERT INTO trigger_counters (playbook_name, trigger, counters, recorded) VALUES (?, ?, ?, ?)",
+            (playbook_name, trigger, json.dumps(counters), now()),
+        )
+
+    def recent_counters(self, limit: int = 10) -> list[TriggerCounts]:
+        """The latest triggers' counters first."""
+        rows = self._read("SELECT * FROM trigger_counters ORDER BY id DESC LIMIT ?", (limit,))
+        return [
+            TriggerCounts(row["playbook_name"], row["trigger"], json.loads(row["counters"]), row["recorded"])
+            for row in rows
+        ]
 
     def _check_run(self, run_id: int) -> None:
         if not self._read("SELECT 1 FROM runs WHERE id = ?", (run_id,)):

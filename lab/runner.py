@@ -136,8 +136,10 @@ class PlaybookRunner:
         return False
 
     def stop(self) -> None:
-        """Stop the trigger, start the runs of the events it already sent, and wait for every run."""
+        """Record the trigger's counters, stop it, start the runs of the events it already sent, wait for every run."""
         if self.trigger is not None:
+            if (counters := self.trigger.counters()) is not None:
+                self.history.record_counters(self.playbook.name, self.playbook.trigger().name, counters)
             if self.trigger.is_running():
                 self.trigger.stop()
             self.trigger.record.close_hooks(wait=True)

@@ -1,16 +1,20 @@
 """Readable tables: the local counterpart of Sekoia.io's Runs page, and what XSOAR received."""
 
 import json
+import re
 from typing import Any
 
 from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 
-from lab.history import Run
+from lab.history import BlockRun, Run, TriggerCounts
+from xsoar_module.actions.base import OUTCOME
 from xsoar_module.sync.marker import MARKER, is_marked
+from xsoar_module.triggers.core.counters import OUTCOMES
 
 STATUS_STYLE = {"succeeded": "green", "failed": "red", "running": "yellow", "skipped": "dim"}
+OUTCOME_LOGGED = re.compile(re.escape(OUTCOME) + r"(\w+)")
 
 
 def _status(status: str) -> str:
@@ -22,14 +26,33 @@ def _duration(run: Run) -> str:
     return f"{total * 1000:.0f} ms"
 
 
+def _outcome(block: BlockRun) -> str:
+    """The outcome class the action logged last (`Outcome: applied`), as ` (applied)`; empty when none."""
+    found = OUTCOME_LOGGED.findall(json.dumps(block.logs)) if block.logs else []
+    return f" ({found[-1]})" if found else ""
+
+
 def runs_table(runs: list[Run]) -> Table:
-    """One line per run: status, event, duration, and each block's outcome."""
+    """One line per run: status, event, duration, and each block's status and outcome class."""
     table = Table(title="Playbook runs", show_lines=False)
     for column in ("run", "status", "event", "started", "duration", "blocks"):
         table.add_column(column)
     for run in runs:
-        blocks = "  ".join(f"{block.node_id}:{_status(block.status)}" for block in run.blocks)
+        blocks = "  ".join(f"{block.node_id}:{_status(block.status)}{_outcome(block)}" for block in run.blocks)
         table.add_row(str(run.id), _status(run.status), run.summary, run.started[11:23], _duration(run), blocks)
+    return table
+
+
+def counters_table(counts: list[TriggerCounts]) -> Table:
+    """The triggers' counters, as each process served them before it stopped."""
+    table = Table(title="Trigger counters (at their stop)")
+    for column in ("playbook", "trigger", "recorded", *(name.replace("_", " ") for name in OUTCOMES), "delay"):
+        table.add_column(column)
+    for count in counts:
+        numbers = [f"{count.counters.get(name, 0):.0f}" for name in OUTCOMES]
+        delays = count.counters.get("delays", 0)
+        delay = f"mean {count.counters.get('delay_mean', 0):.1f} s over {delays:.0f}" if delays else "-"
+        table.add_row(count.playbook_name, count.trigger, count.recorded[:19], *numbers, delay)
     return table
 
 

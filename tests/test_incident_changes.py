@@ -212,3 +212,18 @@ def test_the_modules_changes_are_told_without_knowing_which_user_its_key_acts_as
     assert poll(changes) == []
     xsoar.close_as_person(target, "Resolved", "done", "bob")
     assert poll(changes) == [(target, "closed")]
+
+
+def test_the_modules_own_closure_and_reopening_are_counted_as_echoes(symphony, xsoar, client, tmp_path, data_path):
+    target = incident(xsoar, "ALx")
+    echoes: list[str] = []
+    states = IncidentStates(tmp_path / "state.json")
+    changes = IncidentChanges(client, states, watched=100, log=lambda *_: None, echo=lambda: echoes.append("echo"))
+    assert poll(changes) == []
+    update_incident(symphony, xsoar, data_path, "Closed")
+    assert poll(changes) == [] and len(echoes) == 1  # its closure (its closure note belongs to it)
+    update_incident(symphony, xsoar, data_path, "Acknowledged")
+    assert poll(changes) == [] and len(echoes) == 2  # its reopening
+    xsoar.close_as_person(target, "Resolved", "done", "bob")
+    assert poll(changes) == [(target, "closed")] and len(echoes) == 2  # a person's change is no echo
+    assert poll(changes) == [] and len(echoes) == 2  # each counted once

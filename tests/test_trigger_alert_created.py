@@ -21,6 +21,7 @@ from xsoar_module.timing import Backoff
 from xsoar_module.triggers.alert_created import AlertCreatedConfiguration
 from xsoar_module.triggers.alerts import AlertCreatedKind, AlertCreatedSource
 from xsoar_module.triggers.core.checkpoint import Checkpoint, CheckpointStore, Ledger
+from xsoar_module.triggers.core.counters import TriggerCounters
 from xsoar_module.triggers.core.emitter import Emitter
 from xsoar_module.triggers.core.session import LiveSession
 from xsoar_module.triggers.core.waits import LiveTimings
@@ -422,6 +423,7 @@ class Feed:
         self.failures = failures or {}
         self.logs: list[tuple[str, str]] = []
         self.stop = threading.Event()
+        self.counters = TriggerCounters("Alert Created (in process)")
         # the scripted alerts are dated up to 1000 s ahead: the ledger's clock runs that far ahead for them
         self.ledger = Ledger(
             CheckpointStore(tmp_path / "checkpoint.json"), Checkpoint(floor, floor), clock=lambda: time.time() + 3600
@@ -442,6 +444,7 @@ class Feed:
             log=log,
             stop=self.stop,
             retry=timings.send_retry,
+            counters=self.counters,
         )
         self.feed = LiveSession(
             source, emitter, self.ledger, log=log, heartbeat=lambda: None, stop=self.stop, timings=timings

@@ -26,6 +26,7 @@ from uuid import uuid4
 from lab.faults import FaultPlan
 from lab.server import BackgroundServer, LocalService
 from lab.symphony.callbacks import CallbackServer
+from lab.symphony.metrics import read_counters
 from lab.symphony.records import EventHook, RunRecord
 from lab.symphony.warm import EntryPoint
 
@@ -83,10 +84,15 @@ class ActionResult:
 class TriggerRun:
     """A trigger process and what it sent: events (each one would start a playbook run) and logs."""
 
-    def __init__(self, record: RunRecord, process: subprocess.Popen, output_path: Path):
+    def __init__(self, record: RunRecord, process: subprocess.Popen, output_path: Path, metrics_port: int):
         self.record = record
         self._process = process
         self._output_path = output_path
+        self.metrics_port = metrics_port  # the SDK's metrics exporter (Prometheus text at /metrics)
+
+    def counters(self) -> dict[str, float] | None:
+        """The trigger's counters from its metrics endpoint; None when it does not answer."""
+        return read_counters(self.metrics_port) if self.is_running() else None
 
     @property
     def events(self) -> list[dict]:
@@ -241,7 +247,7 @@ class Symphony(LocalService):
             "METRICS_PORT": str(metrics_port),
         }
         process, output_path = self._spawn(docker_parameters, environment | (env or {}))
-        trigger = TriggerRun(run, process, output_path)
+        trigger = TriggerRun(run, process, output_path, metrics_port)
         self._triggers.append(trigger)
         return trigger
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
-from pydantic import AfterValidator, ValidationError, ValidationInfo
+from pydantic import AfterValidator, BaseModel, ValidationError, ValidationInfo
 from sekoia_automation.action import Action
 from sekoia_automation.exceptions import ModuleConfigurationError
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from xsoar_module.clients.sekoia import SekoiaClient
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
+OUTCOME = "Outcome: "  # the last log line of every run: `Outcome: applied` (see `ModuleAction.outcome`)
 
 
 def _bounded_identifier(value: str, info: ValidationInfo) -> str:
@@ -134,6 +135,11 @@ class ModuleAction(Action):
             raise refused
         return resolved
 
+    def outcome(self, results: dict[str, Any]) -> str:
+        """The class of what a successful run did, logged last (`failed` when it fails): `succeeded` unless the
+        action tells more (`created`, `applied`, `unchanged`, `superseded`...)."""
+        return "succeeded"
+
     def _log_retry(self, message: str) -> None:
         self.log(message, level="warning")
 
@@ -141,7 +147,10 @@ class ModuleAction(Action):
         @wraps(run)
         def reporting(arguments: Any) -> Any:
             try:
-                return run(arguments)
+                results = run(arguments)
+                dumped = results.model_dump() if isinstance(results, BaseModel) else results
+                self.log(OUTCOME + self.outcome(dumped if isinstance(dumped, dict) else {}), level="info")
+                return results
             except ValidationError as exc:
                 is_results = self.results_model is not None and exc.title == self.results_model.__name__
                 self.error(describe_validation_error(exc, "results" if is_results else "arguments"))
@@ -150,6 +159,15 @@ class ModuleAction(Action):
             except Exception as exc:  # a defect: one line on the Runs page, the traceback in the logs
                 self.log(traceback.format_exc(), level="debug")
                 self.error(f"{self.name} failed unexpectedly ({type(exc).__name__}: {shorten(exc)})")
+            self.log(OUTCOME + "failed", level="info")
             return None
 
         return reporting
+
+
+def sync_outcome(results: dict[str, Any]) -> str:
+    """A sync action's outcome class: `superseded` (a later change won), `unchanged`, `not_found`, else `applied`."""
+    if results.get("superseded_by") is not None:
+        return "superseded"
+    action = results.get("action")
+    return action if action in ("unchanged", "not_found") else "applied"

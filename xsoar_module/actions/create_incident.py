@@ -145,6 +145,10 @@ class CreateIncident(ModuleAction):
             sekoia = cache(lambda: clients.enter_context(self.sekoia_client()))  # only when the alert asks for it
             return self._create(arguments, xsoar, sekoia)
 
+    def outcome(self, results: dict[str, Any]) -> str:
+        """`created`, or `deduplicated` when the alert's incident already existed."""
+        return "deduplicated" if results.get("deduplicated") else "created"
+
     def _create(
         self, arguments: CreateIncidentArguments, xsoar: "XsoarClient", sekoia: Callable[[], "SekoiaClient"]
     ) -> CreateIncidentResults:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from xsoar_module.actions.base import ModuleAction
+from xsoar_module.actions.base import ModuleAction, sync_outcome
 from xsoar_module.errors import InvalidInputError
 from xsoar_module.models.schema import EpochSeconds, ManifestModel, is_null_rendering
 from xsoar_module.quoting import check_identifier
@@ -184,6 +184,9 @@ class UpdateAlert(ModuleAction):
         "a comment already there, is unchanged"
     )
     results_model = UpdateAlertResults
+
+    def outcome(self, results: dict[str, Any]) -> str:
+        return sync_outcome(results)
 
     def run(self, arguments: UpdateAlertArguments) -> UpdateAlertResults:
         from xsoar_module.actions.alert_sync import already_there, move

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 from pydantic import Field, field_validator, model_validator
 
-from xsoar_module.actions.base import ModuleAction
+from xsoar_module.actions.base import ModuleAction, sync_outcome
 from xsoar_module.models.schema import EpochSeconds, ManifestModel, Name, is_null_rendering
 from xsoar_module.quoting import check_identifier
 from xsoar_module.sync.rules import status_name
@@ -175,6 +175,9 @@ class UpdateIncident(ModuleAction):
         "nothing"
     )
     results_model = UpdateIncidentResults
+
+    def outcome(self, results: dict[str, Any]) -> str:
+        return sync_outcome(results)
 
     def run(self, arguments: UpdateIncidentArguments) -> UpdateIncidentResults:
         from xsoar_module.actions.incident_sync import IncidentUpdate

@@ -1,5 +1,5 @@
-"""The fields of XSOAR's REST create request (`POST /incident`, published swagger), the custom-field rule, and the check
-of Create Incident's `fields` argument (`check_fields`)."""
+"""The fields of XSOAR's REST create request (`POST /incident`, published swagger), the custom-field rule, and
+the check of Create Incident's `fields` argument (`check_fields`)."""
 
 import math
 import re

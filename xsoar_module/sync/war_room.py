@@ -5,6 +5,7 @@ from typing import Any
 
 from xsoar_module.sync.marker import is_marked
 from xsoar_module.sync.snapshots import ENTRY_REGULAR, SYSTEM_USERS
+from xsoar_module.sync.texts import is_closure_note, is_reopen_note
 from xsoar_module.sync.times import same_second
 from xsoar_module.timing import xsoar_epoch
 
@@ -31,3 +32,10 @@ def is_persons_note(entry: dict[str, Any]) -> bool:
         and not is_marked(contents)
         and str(entry.get("user") or "") not in SYSTEM_USERS
     )
+
+
+def is_mirrored_note(entry: dict[str, Any]) -> bool:
+    """A war-room entry this module wrote to mirror a comment (its closure and reopen notes belong to those
+    changes)."""
+    contents = entry.get("contents")
+    return is_marked(contents) and not (is_closure_note(contents) or is_reopen_note(contents))

@@ -22,7 +22,7 @@ CHECKPOINT_FILE = "alert_created_checkpoint.json"
 __all__ = ["AlertCreatedConfiguration", "AlertCreatedTrigger"]
 
 
-class AlertCreatedTrigger(AlertLiveTrigger[Alert]):
+class AlertCreatedTrigger(AlertLiveTrigger[Alert, AlertCreatedConfiguration]):
     """Start a run for each new Sekoia.io alert: real time through the LiveAPI, with catch-up after any gap."""
 
     name = "Alert Created"

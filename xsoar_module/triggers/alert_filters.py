@@ -3,20 +3,18 @@
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from xsoar_module.errors import describe_validation_error
 from xsoar_module.models.alert import Alert
-from xsoar_module.models.schema import ManifestModel, drop_null_variants
+from xsoar_module.triggers.core.base import TriggerSettings
 
 
-class AlertCreatedConfiguration(ManifestModel):
+class AlertCreatedConfiguration(TriggerSettings):
     """Which new alerts start a run (all of them when no filter is set).
 
     An invalid setting is ignored (its filter does not apply: more runs rather than lost alerts) and reported once.
     """
-
-    model_config = ConfigDict(extra="ignore", json_schema_extra=drop_null_variants)
 
     rule_filter: str | None = Field(
         None, description="Create a run only for alerts raised by this rule (name or UUID)"

@@ -67,7 +67,7 @@ class AlertUpdatedConfiguration(AlertCreatedConfiguration):
         return f"changes: {', '.join(self.changes) or 'none'}; {own}; {super().describe()}"
 
 
-class AlertUpdatedTrigger(AlertLiveTrigger["AlertChange"]):
+class AlertUpdatedTrigger(AlertLiveTrigger["AlertChange", AlertUpdatedConfiguration]):
     """Start a run for each status change, comment or urgency change of a Sekoia.io alert, with catch-up after any
     gap."""
 
@@ -122,12 +122,13 @@ class AlertUpdatedTrigger(AlertLiveTrigger["AlertChange"]):
 
     def selector(self, settings: AlertUpdatedConfiguration) -> Callable[["AlertChange"], str | None]:
         from xsoar_module.sync.marker import own_change
+        from xsoar_module.triggers.core.emitter import Echo
 
         def filtered_out_because(item: "AlertChange") -> str | None:
             if item.change not in settings.changes:
                 return f"changes does not include {item.change}"
             if settings.ignore_own and own_change(item.by, self._own, item.marked):
-                return "it was made by this module (ignore_own)"
+                return Echo("it was made by this module (ignore_own)")
             return settings.filtered_out_because(item.alert)
 
         return filtered_out_because

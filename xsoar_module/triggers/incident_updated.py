@@ -6,18 +6,14 @@ Ledger: a restart resumes from the persisted checkpoint without loss or repeat. 
 are not emitted.
 """
 
-import time
 from typing import TYPE_CHECKING
 
-from pydantic import ConfigDict, Field
-from sekoia_automation.configuration.exception import MissingConfigurationError
-from sekoia_automation.exceptions import TriggerConfigurationError
+from pydantic import Field
 
 from xsoar_module.errors import ModuleError
 from xsoar_module.models.incident_event import IncidentUpdatedEvent
-from xsoar_module.models.schema import ManifestModel, drop_null_variants
 from xsoar_module.module import configuration_of
-from xsoar_module.triggers.core.base import FATAL_ERRORS, ModuleTrigger
+from xsoar_module.triggers.core.base import FATAL_ERRORS, ModuleTrigger, TriggerSettings
 
 if TYPE_CHECKING:  # the polling machinery loads when the trigger runs, not in the actions' processes (main.py)
     from xsoar_module.clients.xsoar import XsoarClient
@@ -32,10 +28,8 @@ POLLED = "<polled until>"  # the ledger key whose time is the newest modificatio
 LONGEST_BACKOFF = 300.0
 
 
-class IncidentUpdatedConfiguration(ManifestModel):
+class IncidentUpdatedConfiguration(TriggerSettings):
     """How often XSOAR is polled and how many open incidents have their war room read on each poll."""
-
-    model_config = ConfigDict(extra="ignore", json_schema_extra=drop_null_variants)
 
     interval: float = Field(30.0, ge=0.1, le=3600, description="Seconds between two polls of XSOAR (default 30)")
     watched_open_incidents: int = Field(
@@ -54,7 +48,7 @@ class IncidentUpdatedConfiguration(ManifestModel):
         return Backoff(first=self.interval, factor=2.0, longest=max(self.interval, LONGEST_BACKOFF), jitter=0.2)
 
 
-class IncidentUpdatedTrigger(ModuleTrigger):
+class IncidentUpdatedTrigger(ModuleTrigger[IncidentUpdatedConfiguration]):
     """Start a run for each closure, reopening or war-room note of the XSOAR incidents this module created."""
 
     name = "Incident Updated"
@@ -67,6 +61,10 @@ class IncidentUpdatedTrigger(ModuleTrigger):
     results_model = IncidentUpdatedEvent
     last_heartbeat_threshold = 3900
 
+    settings_model = IncidentUpdatedConfiguration
+    checkpoint_file = CHECKPOINT_FILE
+    watched = "incident changes"
+
     def serve(self) -> None:
         from xsoar_module.clients.http import RetryPolicy
         from xsoar_module.clients.xsoar import XsoarClient, api_configuration
@@ -77,16 +75,22 @@ class IncidentUpdatedTrigger(ModuleTrigger):
         from xsoar_module.triggers.incidents import QUERY, IncidentChangeKind, IncidentChanges
 
         config = api_configuration(configuration_of(self.module))
-        settings = self._settings()
+        settings = self.settings
         policy = RetryPolicy(attempts=3, deadline=30.0, max_wait=5.0)
         with XsoarClient(config, policy=policy, on_retry=lambda message: self.log(message, "debug")) as xsoar:
             if not self.checked(lambda: self._check(xsoar), "The Cortex XSOAR API key"):
                 return
-            ledger = self._open_ledger()
+            ledger = self.open_ledger()
             states = IncidentStates(self.data_path / STATE_FILE)
             if problem := states.load():
                 self.log(f"{problem}: closures and reopenings are told from the incidents' fields alone", "error")
-            changes = IncidentChanges(xsoar, states, watched=settings.watched_open_incidents, log=self.log)
+            changes = IncidentChanges(
+                xsoar,
+                states,
+                watched=settings.watched_open_incidents,
+                log=self.log,
+                echo=lambda: self.counters.count("echoes_suppressed"),
+            )
             emitter = Emitter(
                 IncidentChangeKind(),
                 ledger,
@@ -95,6 +99,7 @@ class IncidentUpdatedTrigger(ModuleTrigger):
                 log=self.log,
                 stop=self._stop_event,
                 retry=self.timings.send_retry,
+                counters=self.counters,
             )
             poll = CatchUp(changes.list_since, emitter, heartbeat=self.heartbeat, stop=self._stop_event)
             self.log(
@@ -124,6 +129,7 @@ class IncidentUpdatedTrigger(ModuleTrigger):
             except ModuleError as exc:
                 failures += 1
                 delay = backoff.delay(failures)
+                self.counters.count("retried")
                 self.log(f"Polling Cortex XSOAR failed ({exc}): polling again in {delay:.0f} s", "error")
                 self._stop_event.wait(delay)
                 continue
@@ -144,37 +150,12 @@ class IncidentUpdatedTrigger(ModuleTrigger):
         except OSError as exc:
             self.log(f"The checkpoint could not be saved ({exc}): saving again after the next poll", "error")
 
-    def _settings(self) -> IncidentUpdatedConfiguration:
-        try:
-            settings = self.configuration
-        except (TriggerConfigurationError, MissingConfigurationError) as exc:
-            self.log(f"The trigger configuration could not be read ({exc}): the defaults apply", "error")
-            settings = None
-        return settings if isinstance(settings, IncidentUpdatedConfiguration) else IncidentUpdatedConfiguration()
-
     @staticmethod
     def _check(xsoar: "XsoarClient") -> str:
         from xsoar_module.triggers.incidents import QUERY
 
         xsoar.search_incidents({"query": QUERY, "page": 0, "size": 1})
         return f"The Cortex XSOAR API key was accepted by {xsoar.url}"
-
-    def _open_ledger(self) -> "Ledger":
-        from xsoar_module.timing import iso8601_seconds
-        from xsoar_module.triggers.core.checkpoint import Checkpoint, CheckpointStore, Ledger, open_checkpoint
-
-        store = CheckpointStore(self.data_path / CHECKPOINT_FILE)
-        checkpoint, resumed = open_checkpoint(
-            store,
-            lambda: Checkpoint.first_start(time.time(), 0),
-            self.log,
-            "changes made while stopped are not emitted",
-        )
-        if not resumed:
-            self.log(f"First start: changes from {iso8601_seconds(checkpoint.floor)} start runs", "info")
-        else:
-            self.log(f"Resuming after the changes until {iso8601_seconds(checkpoint.created_at)}", "info")
-        return Ledger(store, checkpoint)
 
     def _emit(self, event: IncidentUpdatedEvent) -> None:
         self.send_event(f"XSOAR incident {event.incident_id} {event.change}", event)

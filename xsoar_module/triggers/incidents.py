@@ -20,7 +20,7 @@ from xsoar_module.errors import RejectedRequestError, describe_validation_error
 from xsoar_module.models.incident_event import IncidentUpdatedEvent
 from xsoar_module.sync.snapshots import STATUS_CLOSED, Incident
 from xsoar_module.sync.texts import is_closure_note, is_module_closure, is_reopen_note
-from xsoar_module.sync.war_room import follows_mirror_note, is_persons_note
+from xsoar_module.sync.war_room import follows_mirror_note, is_mirrored_note, is_persons_note
 from xsoar_module.timing import iso8601_seconds, xsoar_epoch
 from xsoar_module.triggers.core.emitter import JsonObject
 from xsoar_module.triggers.incident_state import IncidentState, IncidentStates
@@ -61,11 +61,20 @@ class IncidentChangeKind:
 class IncidentChanges:
     """The lister of a poll: each incident compared with its state, its changes as received objects."""
 
-    def __init__(self, client: XsoarClient, states: IncidentStates, *, watched: int, log: Callable[[str, str], None]):
+    def __init__(
+        self,
+        client: XsoarClient,
+        states: IncidentStates,
+        *,
+        watched: int,
+        log: Callable[[str, str], None],
+        echo: Callable[[], None] = lambda: None,
+    ):
         self._client = client
         self._states = states
         self._watched = watched
         self._log = log
+        self._echo = echo  # called for each change left out as this module's own
         self.war_room_readable: bool | None = None  # unknown until the first read
         self.newest: float | None = None  # the newest modification seen by the last complete poll
         self._page = 0  # the page of open incidents whose war rooms the next poll reads
@@ -104,17 +113,24 @@ class IncidentChanges:
         known = self._states.get(incident_id)
         entries = self._entries(incident, _read_from(known, since))
         status, closed = incident.status, incident.closed or ""
+        before = self._closed_meanwhile(incident, known, entries)
         if status == STATUS_CLOSED and (known is None or known.status != STATUS_CLOSED or known.closed != closed):
             closed_at = xsoar_epoch(closed) or incident.modified_at or float(since)
-            if (known is not None or closed_at >= since) and not is_module_closure(incident.close_notes):
+            if (known is not None or closed_at >= since) and is_module_closure(incident.close_notes):
+                self._echo()
+            elif known is not None or closed_at >= since:
                 after = follows_mirror_note(entries, closed_at, is_reopen_note)
                 yield self._change(incident, "closed", f"closed:{incident_id}@{closed}", closed_at, after)
                 self._remember_status(incident_id, known, status, closed)
-        elif self._reopened_by_a_person(status, self._closed_meanwhile(incident, known, entries), entries):
-            at = incident.modified_at or float(since)
-            after = follows_mirror_note(entries, at, is_closure_note)
-            yield self._change(incident, "reopened", f"reopened:{incident_id}@{incident.modified}", at, after)
-            self._remember_status(incident_id, known, status, closed)
+        elif status != STATUS_CLOSED and before is not None and before.status == STATUS_CLOSED:
+            if self._reopened_by_a_person(before, entries):
+                at = incident.modified_at or float(since)
+                after = follows_mirror_note(entries, at, is_closure_note)
+                key = f"reopened:{incident_id}@{incident.modified}"
+                yield self._change(incident, "reopened", key, at, after)
+                self._remember_status(incident_id, known, status, closed)
+            else:
+                self._echo()
         state = IncidentState(
             status=status,
             closed=closed,
@@ -126,6 +142,8 @@ class IncidentChanges:
         for entry in self._new_entries(entries or [], known, since, state):
             if is_persons_note(entry):
                 yield self._note(incident, entry)
+            elif is_mirrored_note(entry):
+                self._echo()
         self._states.put(incident_id, state)
 
     def _remember_status(self, incident_id: str, known: IncidentState | None, status: Any, closed: str) -> None:
@@ -179,10 +197,8 @@ class IncidentChanges:
         return replace(known, status=STATUS_CLOSED, closed=str(closures[-1].get("created"))) if closures else known
 
     @staticmethod
-    def _reopened_by_a_person(status: Any, known: IncidentState | None, entries: list[JsonObject] | None) -> bool:
-        """Closed before, open now, and no reopen note of this module written at or after the closure it undid."""
-        if status == STATUS_CLOSED or known is None or known.status != STATUS_CLOSED:
-            return False
+    def _reopened_by_a_person(known: IncidentState, entries: list[JsonObject] | None) -> bool:
+        """No reopen note of this module written at or after the closure the reopening undid."""
         closed_at = xsoar_epoch(known.closed) or 0.0
         return not any(
             is_reopen_note(entry.get("contents")) and (xsoar_epoch(entry.get("created")) or 0.0) >= closed_at

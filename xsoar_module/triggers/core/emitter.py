@@ -16,6 +16,7 @@ from sekoia_automation.module import LogLevelStr
 if TYPE_CHECKING:  # the triggers' modules import this one for its types: main.py loads them in every block
     from xsoar_module.timing import Backoff
     from xsoar_module.triggers.core.checkpoint import Ledger
+    from xsoar_module.triggers.core.counters import TriggerCounters
 
 JsonObject = dict[str, Any]
 Item = TypeVar("Item")
@@ -23,6 +24,11 @@ Log = Callable[[str, LogLevelStr], None]
 
 # The platform or the storage failed, not the item: its event is sent again until accepted
 TRANSIENT_SEND_ERRORS = (SendEventError, OSError, BotoCoreError, ClientError)
+
+
+class Echo(str):
+    """A selector's reason saying that the item is the module's own change: counted as an echo suppressed, not as
+    filtered."""
 
 
 def text_field(received: JsonObject, name: str) -> str | None:
@@ -69,8 +75,10 @@ class Emitter(Generic[Item]):
         log: Log,
         stop: threading.Event,
         retry: "Backoff",
+        counters: "TriggerCounters",
     ):
         self.kind = kind
+        self.counters = counters
         self._ledger = ledger
         self._select = select
         self._emit = emit
@@ -93,6 +101,7 @@ class Emitter(Generic[Item]):
         reason = self._select(item)
         if reason:
             self._ledger.done(key, at)
+            self.counters.count("echoes_suppressed" if isinstance(reason, Echo) else "filtered")
             self._log(f"{self.kind.label(received)} started no run: {reason}", "debug")
             return "filtered out"
         outcome = self._send(item, key, at, self.kind.label(received))
@@ -124,6 +133,7 @@ class Emitter(Generic[Item]):
             except TRANSIENT_SEND_ERRORS as exc:
                 failures += 1
                 delay = self._retry.delay(failures)
+                self.counters.count("retried")
                 self._log(
                     f"{label} could not be sent to the playbook ({type(exc).__name__}: {exc}): "
                     f"retrying in {delay:.0f} s",
@@ -134,12 +144,14 @@ class Emitter(Generic[Item]):
             except Exception as exc:
                 return self._give_up(key, at, label, exc)
             self._ledger.done(key, at)
+            self.counters.emitted(time.time() - at if at is not None else None)
             self._log(f"{label} started a run ({self.kind.summary(item)})", "info")
             return "started a run"
         return None
 
     def _give_up(self, key: str, at: float | None, label: str, exc: Exception) -> str:
         self._ledger.done(key, at)
+        self.counters.count("failed")
         self._log(
             f"{label} cannot be sent to the playbook ({type(exc).__name__}: {exc}): given up, it started no run",
             "error",

@@ -1,16 +1,13 @@
 """What the Sekoia.io LiveAPI triggers share: the API key check, the checkpoint, the session, the alert file."""
 
 import contextlib
-import time
 from abc import abstractmethod
 from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Generic
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import orjson
 from pydantic import ValidationError
-from sekoia_automation.configuration.exception import MissingConfigurationError
-from sekoia_automation.exceptions import TriggerConfigurationError
 from sekoia_automation.storage import temp_directory
 
 from xsoar_module.configuration import ModuleConfiguration
@@ -30,15 +27,12 @@ if TYPE_CHECKING:  # the session, its clients and websockets load when a trigger
 
 ALERT_FILE = "alert.json"
 BASE_URL_HINT = "set base_url to the Sekoia.io API of your region (e.g. https://api.sekoia.io)"
+AlertSettings = TypeVar("AlertSettings", bound=AlertCreatedConfiguration)
 
 
-class AlertLiveTrigger(ModuleTrigger, Generic[Item]):
+class AlertLiveTrigger(ModuleTrigger[AlertSettings], Generic[Item, AlertSettings]):
     """A trigger over the LiveAPI and the alert listing: checks the API key, opens its checkpoint, then runs a
     LiveSession until stopped. Subclasses say what they watch (`source`, `kind`), select and emit."""
-
-    checkpoint_file: str
-    settings_model: type[AlertCreatedConfiguration]
-    watched: str  # for the logs: "alerts created"
 
     @cached_property
     def timings(self) -> "LiveTimings":
@@ -48,7 +42,9 @@ class AlertLiveTrigger(ModuleTrigger, Generic[Item]):
         return LiveTimings()
 
     @abstractmethod
-    def source(self, config: ModuleConfiguration, api_key: str, ledger: "Ledger", settings: Any) -> "LiveSource":
+    def source(
+        self, config: ModuleConfiguration, api_key: str, ledger: "Ledger", settings: AlertSettings
+    ) -> "LiveSource":
         """Where the items come from."""
 
     @abstractmethod
@@ -56,7 +52,7 @@ class AlertLiveTrigger(ModuleTrigger, Generic[Item]):
         """How the items are identified and parsed."""
 
     @abstractmethod
-    def selector(self, settings: Any) -> Callable[[Item], str | None]:
+    def selector(self, settings: AlertSettings) -> Callable[[Item], str | None]:
         """Why an item starts no run (None: it does)."""
 
     @abstractmethod
@@ -69,11 +65,11 @@ class AlertLiveTrigger(ModuleTrigger, Generic[Item]):
 
         config = configuration_of(self.module)
         api_key = config.require_api_key()
-        settings = self._settings()
+        settings = self.settings
         with self.client(config) as client:
             if not self.checked(lambda: self.check_api_key(client), "The Sekoia.io API key"):
                 return
-        ledger = self._open_ledger(settings)
+        ledger = self.open_ledger(settings.backfill_minutes)
         self.log(f"{self.name} started ({settings.describe()})", "info")
         emitter = Emitter(
             self.kind(),
@@ -83,6 +79,7 @@ class AlertLiveTrigger(ModuleTrigger, Generic[Item]):
             log=self.log,
             stop=self._stop_event,
             retry=self.timings.send_retry,
+            counters=self.counters,
         )
         session = LiveSession(
             self.source(config, api_key, ledger, settings),
@@ -138,36 +135,3 @@ class AlertLiveTrigger(ModuleTrigger, Generic[Item]):
             with contextlib.suppress(Exception):  # already removed by the SDK, or not removable: keep the cause
                 self._rm_tree(self.data_path / directory)  # private, but removes S3 paths too (shutil does not)
             raise
-
-    def _settings(self) -> Any:
-        try:
-            settings = self.configuration
-        except (TriggerConfigurationError, MissingConfigurationError) as exc:
-            self.log(f"The trigger configuration could not be read ({exc}): no filter applies", "error")
-            settings = None
-        if not isinstance(settings, self.settings_model):
-            settings = self.settings_model()
-        if settings.ignored:
-            self.log(f"{settings.ignored}. These settings are ignored: their filters do not apply", "error")
-        return settings
-
-    def _open_ledger(self, settings: AlertCreatedConfiguration) -> "Ledger":
-        from xsoar_module.timing import iso8601_seconds
-        from xsoar_module.triggers.core.checkpoint import Checkpoint, CheckpointStore, Ledger, open_checkpoint
-
-        store = CheckpointStore(self.data_path / self.checkpoint_file)
-        checkpoint, resumed = open_checkpoint(
-            store,
-            lambda: Checkpoint.first_start(time.time(), settings.backfill_minutes),
-            self.log,
-            f"{self.watched} while the trigger was stopped are not caught up",
-        )
-        if not resumed:
-            self.log(f"First start: {self.watched} since {iso8601_seconds(checkpoint.floor)} start runs", "info")
-        else:
-            self.log(
-                f"Resuming after the {self.watched} until {iso8601_seconds(checkpoint.created_at)} "
-                f"({len(checkpoint.recent)} recent ones remembered)",
-                "info",
-            )
-        return Ledger(store, checkpoint)

@@ -170,12 +170,16 @@ class LiveSession(Generic[Item]):
             self._retry_later(entry, error or ValueError("the answer is not an alert"))
             return
         received["uuid"] = received.get("uuid") or entry.uuid
-        if self._emitter.handle(received) is not None:
+        outcome = self._emitter.handle(received)
+        if outcome == "already handled":  # read back as a later change, emitted already: this one was superseded
+            self._emitter.counters.count("superseded")
+        if outcome is not None:
             self._ledger.release(entry.uuid)  # the notification's hold: an item's own key may differ (an update's)
 
     def _retry_later(self, entry: Notified, exc: Exception) -> None:
         """Keep the item pending (the checkpoint waits for it); a catch-up, then a new fetch, will get it."""
         self._retries[entry.uuid] = Notified(entry.uuid, entry.received_at, entry.attempt + 1)
+        self._emitter.counters.count("retried")
         delay = self._timings.fetch_retry.delay(entry.attempt)
         self._schedule.schedule(delay, f"alert {entry.uuid} could not be fetched")
         self._log(
@@ -193,6 +197,7 @@ class LiveSession(Generic[Item]):
             elif entry.attempt > attempts:
                 del self._retries[uuid]
                 self._ledger.release(uuid)
+                self._emitter.counters.count("failed")
                 self._log(
                     f"Alert {uuid} was notified but could not be fetched after {attempts} attempts and "
                     "no catch-up listed it: it started no run",
@@ -212,6 +217,7 @@ class LiveSession(Generic[Item]):
             raise
         except ModuleError as exc:
             self._catch_up_failures += 1
+            self._emitter.counters.count("retried")
             delay = self._timings.catch_up_retry.delay(self._catch_up_failures)
             self._schedule.schedule(delay, reason)
             self._log(f"Catch-up of {what} failed ({exc}): retrying in {delay:.0f} s", "warning")
