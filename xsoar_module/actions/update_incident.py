@@ -239,9 +239,7 @@ class UpdateIncident(ModuleAction):
             why = f"incident {incident.id} is closed: a closed incident is not rewritten"
             refreshed = Refreshed("unchanged", [], why)
         else:
-            refreshed = IncidentRefresh(xsoar, incident.raw, arguments.alert, self.log, self.sekoia_client).apply(
-                brought
-            )
+            refreshed = IncidentRefresh(xsoar, incident, arguments.alert, self.log, self.sekoia_client).apply(brought)
         if refreshed.why:
             self.log(f"Incident {incident.id} of alert {arguments.alert}: {refreshed.why}", level="info")
         return refreshed

@@ -45,12 +45,24 @@ class Incident(BaseModel):
     details: str | None = None
     custom_fields: dict[str, Any] = Field(default_factory=dict, alias="CustomFields")
     mirror_id: str | None = Field(None, alias="dbotMirrorId")
+    severity: float | None = None
+    labels: list[dict[str, Any]] = Field(default_factory=list)
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @field_validator("status", mode="before")
     @classmethod
     def _number(cls, value: Any) -> int | None:
         return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    @field_validator("severity", mode="before")
+    @classmethod
+    def _severity(cls, value: Any) -> float | None:
+        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _labels(cls, value: Any) -> list[dict[str, Any]]:
+        return [label for label in value if isinstance(label, dict)] if isinstance(value, list) else []
 
     @field_validator("custom_fields", mode="before")
     @classmethod
