@@ -68,7 +68,8 @@ class UpdateAlertArguments(ManifestModel):
     follows_mirror: bool | None = Field(
         None,
         description="The XSOAR change came after this module's closure or reopening of the incident in the same "
-        "second ({{ node.0.follows_mirror }}): it wins over a Sekoia.io change of that second",
+        "second ({{ node.0.follows_mirror }}): it wins over a Sekoia.io change of that second. Left out, it is read "
+        "from the incident's war room when it matters",
     )
 
     @field_validator("*", mode="before")
