@@ -14,11 +14,14 @@ from lab.sekoia_simulator import SekoiaSimulator
 from lab.symphony import Symphony, TriggerRun
 from lab.views import counters_table, runs_table
 from tests.support import SEKOIA_KEY, settled_events, start_listening_trigger, until
+from xsoar_module.clients.liveapi import AlertCreatedNotification
 from xsoar_module.sync.marker import marked
 from xsoar_module.timing import Backoff
 from xsoar_module.triggers.core.checkpoint import Checkpoint, CheckpointStore, Ledger
 from xsoar_module.triggers.core.counters import TriggerCounters
 from xsoar_module.triggers.core.emitter import Echo, Emitter, JsonObject
+from xsoar_module.triggers.core.session import LiveSession
+from xsoar_module.triggers.core.waits import LiveTimings
 
 URGENT = {"current_value": 80, "value": 80, "display": "High"}
 LOW = {"current_value": 10, "value": 10, "display": "Low"}
@@ -145,6 +148,77 @@ def test_the_emitter_counts_each_outcome_once(tmp_path):
         "failed": 1,
     }
     assert snapshot["delays"] == 2 and 30 <= snapshot["delay_mean"] < 90
+
+
+class Listener:
+    """Notifies alert A's change, then, once it started a run, A again: read back as the same (later) change."""
+
+    def __init__(self, handler: Any, emitted: list[JsonObject]):
+        self._handler = handler
+        self._emitted = emitted
+        self._closed = threading.Event()
+
+    def run(self) -> None:
+        self._handler.connected()
+        self._handler.notified(AlertCreatedNotification("A"))
+        until(lambda: len(self._emitted) == 1, what="the first notification's run")
+        self._handler.notified(AlertCreatedNotification("A"))
+        self._closed.wait()
+
+    def close(self) -> None:
+        self._closed.set()
+
+
+class Source:
+    """A LiveAPI source whose every read of alert A gives its latest change (`A@100:Closed`)."""
+
+    what = "the changes"
+
+    def __init__(self, emitted: list[JsonObject]):
+        self._emitted = emitted
+
+    def listener(self, handler: Any) -> Listener:
+        return Listener(handler, self._emitted)
+
+    def fetch_one(self, key: str) -> JsonObject:
+        return {"key": f"{key}@100:Closed", "at": time.time()}
+
+    def fetch_many(self, keys: list[str]) -> dict[str, JsonObject]:
+        return {}
+
+    def list_since(self, since: int) -> list[JsonObject | None]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_notified_change_read_back_as_one_already_emitted_is_counted_superseded(tmp_path):
+    counters, emitted, stop = TriggerCounters("unit"), [], threading.Event()
+    ledger = Ledger(CheckpointStore(tmp_path / "checkpoint.json"), Checkpoint(0, 0))
+    timings = LiveTimings(idle_wait=0.05, startup_grace=0.0)
+    emitter = Emitter(
+        Kind(),
+        ledger,
+        select=lambda _item: None,
+        emit=emitted.append,
+        log=lambda *_: None,
+        stop=stop,
+        retry=timings.send_retry,
+        counters=counters,
+    )
+    session = LiveSession(
+        Source(emitted), emitter, ledger, log=lambda *_: None, heartbeat=lambda: None, stop=stop, timings=timings
+    )
+    serving = threading.Thread(target=session.serve, daemon=True)
+    serving.start()
+    try:
+        until(lambda: counters.snapshot()["superseded"] == 1, what="the second notification counted superseded")
+    finally:
+        stop.set()
+        session.wake()
+        serving.join(timeout=10)
+    assert (counters.snapshot()["emitted"], len(emitted)) == (1, 1)
 
 
 def block(node_id: str, logs: Any) -> BlockRun:
