@@ -11,7 +11,7 @@ from xsoar_module.sync.history import (
     status_change_follows_own,
 )
 from xsoar_module.sync.marker import MARKER
-from xsoar_module.triggers.alert_updates import status_change
+from xsoar_module.sync.sekoia_changes import status_change
 
 MODULE, PERSON = "module-key", "person"
 ALERT = {"uuid": "a-1", "short_id": "ALx1", "created_at": 100, "updated_at": 100}
