@@ -3,12 +3,13 @@
 Read (the alert with its history and comments; the incident's war room when a same-second change makes it matter),
 decide (`sync.decisions.decide_alert`), write (`alert_sync.py`: the workflow's transitions, or a comment)."""
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
 from xsoar_module.actions.base import ModuleAction, sync_outcome
 from xsoar_module.errors import InvalidInputError
+from xsoar_module.models.incident_event import Change
 from xsoar_module.models.schema import EpochSeconds, ManifestModel, is_null_rendering
 from xsoar_module.quoting import check_identifier
 from xsoar_module.sync.rules import (
@@ -24,7 +25,7 @@ if TYPE_CHECKING:  # loaded when the action runs (main.py imports every item in 
     from xsoar_module.clients.sekoia import SekoiaClient
     from xsoar_module.sync.snapshots import Alert
 
-CHANGES = ("closed", "reopened", "note")
+CHANGES: tuple[str, ...] = get_args(Change)  # the Incident Updated trigger's changes, as its event names them
 
 
 def _absent_as_none(value: Any) -> Any:
