@@ -229,3 +229,35 @@ def test_the_sync_package_imports_no_client_http_or_trigger_code():
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert len(modules) >= 8 and "xsoar_module.sync.decisions" in loaded
     assert [name for name in loaded if name.startswith(FORBIDDEN) or name.startswith("urllib3")] == []
+
+
+def imports_of(path: Path, modules: set[str]) -> set[str]:
+    """The modules of `modules` a file imports, lazily or not (TYPE_CHECKING too)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found |= {
+                name for name in (node.module, *(f"{node.module}.{a.name}" for a in node.names)) if name in modules
+            }
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name in modules}
+    return found
+
+
+def test_no_import_cycle_in_xsoar_module():
+    """Reading, deciding and writing split the actions into modules: none imports back the one that imports it."""
+    package = SYNC.parent
+    files = {
+        ".".join(f.relative_to(package.parent).with_suffix("").parts).removesuffix(".__init__"): f
+        for f in package.rglob("*.py")
+    }
+    graph = {name: imports_of(path, set(files)) for name, path in files.items()}
+
+    def reaches(start: str, target: str, seen: set[str]) -> bool:
+        return any(
+            step == target or (step not in seen and not seen.add(step) and reaches(step, target, seen))
+            for step in graph[start]
+        )
+
+    assert len(graph) > 60 and "xsoar_module.sync.decisions" in graph["xsoar_module.actions.incident_sync"]
+    assert [name for name in graph if reaches(name, name, set())] == []

@@ -14,7 +14,6 @@ from xsoar_module.sync.texts import persons_text, transition_comment, unapplied_
 from xsoar_module.timing import iso8601_seconds
 
 if TYPE_CHECKING:
-    from xsoar_module.actions.update_alert import UpdateAlertArguments
     from xsoar_module.clients.sekoia import SekoiaClient
 
 
@@ -35,8 +34,20 @@ def offered_actions(client: "SekoiaClient", alert_id: str) -> dict[str, dict[str
     return {str(action.get("name")): action for action in client.workflow(alert_id)}
 
 
+@dataclass(frozen=True)
+class XsoarChange:
+    """The XSOAR change as the comment said instead of an unreachable status names it (Update Alert's arguments)."""
+
+    change: str | None
+    close_reason: str | None
+    changed_at: float | None
+    incident_id: str | None
+    user: str | None
+    comment: str | None
+
+
 def unreachable(
-    arguments: "UpdateAlertArguments", current: str | None, target: str, offered: dict[str, dict[str, Any]]
+    change: XsoarChange, current: str | None, target: str, offered: dict[str, dict[str, Any]]
 ) -> tuple[str, tuple[str, str | None]]:
     """Why `target` cannot be set (the workflow offers no way) and the alert comment that says the change instead
     (naming the incident and the XSOAR user; deterministic, so that a replay finds it)."""
@@ -46,18 +57,18 @@ def unreachable(
         f"Sekoia.io's workflow offers no way from {current} to {target} (it offers {actions}{final}): the change "
         "is written as an alert comment"
     )
-    change = arguments.change or f"set to {target}"
-    if arguments.change == "closed":
-        change = f"closed ({arguments.close_reason or 'no reason'})"
-    at = iso8601_seconds(arguments.changed_at) if arguments.changed_at is not None else None
+    what = change.change or f"set to {target}"
+    if change.change == "closed":
+        what = f"closed ({change.close_reason or 'no reason'})"
+    at = iso8601_seconds(change.changed_at) if change.changed_at is not None else None
     text = unapplied_status_comment(
         target,
         current or "unknown",
-        incident_id=arguments.incident_id,
-        user=arguments.xsoar_user,
-        change=change,
+        incident_id=change.incident_id,
+        user=change.user,
+        change=what,
         at=at,
-        text=persons_text(arguments.comment),
+        text=persons_text(change.comment),
     )
     return why, (text, None)
 

@@ -3,7 +3,7 @@ closure makes them matter), decide (`sync.decisions`), write. Nothing is written
 refuses it)."""
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from xsoar_module.errors import ModuleError, RejectedRequestError
 from xsoar_module.sync.decisions import (
@@ -26,11 +26,11 @@ from xsoar_module.sync.texts import (
 from xsoar_module.timing import iso8601_seconds
 
 if TYPE_CHECKING:
-    from xsoar_module.actions.update_incident import Action
     from xsoar_module.clients.sekoia import SekoiaClient
     from xsoar_module.clients.xsoar import XsoarClient
 
 Comment = dict[str, Any] | str
+Action = Literal["closed", "reopened", "noted", "unchanged"]  # what the status and comment did (Update Incident's)
 MIRROR_LOOKBACK = 3600.0  # seconds before a change from which the war room is read for its mirror
 
 
@@ -56,7 +56,7 @@ class IncidentUpdate:
         self.superseded_by: str | None = None
         self.command_investigation = command_investigation  # where `!reopenInvestigation id=` runs (module setting)
 
-    def apply(self, comment: Comment | None) -> "Action":
+    def apply(self, comment: Comment | None) -> Action:
         """Read what the decision needs, decide, write."""
         change = self.change
         sekoia_after = incident_contested(self.incident, change) and self._follows_mirror()
@@ -76,7 +76,7 @@ class IncidentUpdate:
             return self._reopen(change.status or "", comment)
         return "noted" if comment is not None and self._note(comment) else "unchanged"
 
-    def _close(self, status: str, reason: str, comment: Comment | None) -> "Action":
+    def _close(self, status: str, reason: str, comment: Comment | None) -> Action:
         """Say so in the war room while it is open (Incident Updated knows by this note a closure undone before its
         next poll), then close the incident with the status's reason; the comment travels in the close notes."""
         if not self.incident.is_closed:
@@ -118,7 +118,7 @@ class IncidentUpdate:
         history, current = alert.get("history"), alert_status(alert)
         return status_change_follows_own(history, change.status or "", change.changed_at or 0.0, is_own, current)
 
-    def _reopen(self, status: str, comment: Comment | None) -> "Action":
+    def _reopen(self, status: str, comment: Comment | None) -> Action:
         """Run `!reopenInvestigation id=<incident>` from the command investigation (the closed war room refuses
         commands), then say so in the reopened war room (Incident Updated knows the module's reopening by it). When
         XSOAR refuses while a person reopened the incident meanwhile, nothing is left to do; otherwise the run fails

@@ -224,7 +224,7 @@ class UpdateAlert(ModuleAction):
     def _plan(self, client: "SekoiaClient", alert: "Alert", arguments: UpdateAlertArguments, label: str) -> "Plan":
         """What to do: the status to move to (None: none, or already there), the comment to write, and why a status
         asked for is not set (a later change won; the workflow offers no way to it)."""
-        from xsoar_module.actions.alert_sync import Plan, offered_actions, unreachable
+        from xsoar_module.actions.alert_sync import Plan, XsoarChange, offered_actions, unreachable
         from xsoar_module.clients.sekoia import identity_of
         from xsoar_module.sync.decisions import alert_contested, decide_alert
         from xsoar_module.sync.rules import next_action
@@ -250,7 +250,15 @@ class UpdateAlert(ModuleAction):
             return plan
         plan.offered = offered_actions(client, arguments.alert_id)
         if next_action(plan.target, set(plan.offered)) is None:
-            plan.not_set_because, plan.comment = unreachable(arguments, alert.status, plan.target, plan.offered)
+            change = XsoarChange(
+                arguments.change,
+                arguments.close_reason,
+                arguments.changed_at,
+                arguments.incident_id,
+                arguments.xsoar_user,
+                arguments.comment,
+            )
+            plan.not_set_because, plan.comment = unreachable(change, alert.status, plan.target, plan.offered)
             self.log(f"{label.capitalize()}: {plan.not_set_because}", "info")
             plan.target = None
         return plan

@@ -204,7 +204,7 @@ class UpdateIncident(ModuleAction):
                 self.sekoia_client,
                 command_investigation,
             )
-            action = update.apply(arguments.comment)
+            action: Action = update.apply(arguments.comment)
             refreshed = self._refresh(xsoar, incident, arguments)
         if refreshed is not None and action == "unchanged":
             action = refreshed.action
