@@ -17,10 +17,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lab.measure import Timing, time_calls  # noqa: E402
-from lab.sekoia_simulator import SekoiaSimulator  # noqa: E402
-from lab.symphony import Symphony  # noqa: E402
-from lab.xsoar_simulator import XsoarSimulator  # noqa: E402
+from benchmarks.harness.measure import Timing, time_calls  # noqa: E402
+from lab.doubles.sekoia import SekoiaSimulator  # noqa: E402
+from lab.doubles.symphony import Symphony  # noqa: E402
+from lab.doubles.xsoar import XsoarSimulator  # noqa: E402
 
 KEYS = {"sekoia": "bench-sekoia-key", "xsoar": "bench-xsoar-key"}
 ALERT = json.loads((ROOT / "lab" / "samples" / "alert.json").read_text())

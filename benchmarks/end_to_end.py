@@ -16,8 +16,8 @@ from typing import Literal
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lab.demo import DemoOptions, running_chain  # noqa: E402
-from lab.measure import Arrivals, Timing, memory_kib  # noqa: E402
+from benchmarks.harness.measure import Arrivals, Timing, memory_kib  # noqa: E402
+from lab.tools.chain import DemoOptions, running_chain  # noqa: E402
 
 SINGLE = 20
 NO_INDEXING_DELAY = 0.0  # events searchable at once: the module's own delay (late events: benchmarks/late_events.py)

@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lab.image import image_app  # noqa: E402
-from lab.measure import load_line, percentile  # noqa: E402
+from benchmarks.harness.measure import load_line, percentile  # noqa: E402
+from lab.tools.image import image_app  # noqa: E402
 
 BARE_SDK = "import sekoia_automation.action, sekoia_automation.trigger, sekoia_automation.module"
 PROBE = (

@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lab.symphony import Symphony  # noqa: E402
-from lab.xsoar_simulator import XsoarSimulator  # noqa: E402
+from lab.doubles.symphony import Symphony  # noqa: E402
+from lab.doubles.xsoar import XsoarSimulator  # noqa: E402
 
 KEY, KEY_ID = "benchmark-key", "5"
 TRIGGER = "IncidentUpdatedTrigger"
@@ -47,7 +47,7 @@ def main() -> None:
         tempfile.TemporaryDirectory() as data_path,
     ):
         ids = [
-            xsoar._store(
+            xsoar.add_incident(
                 {"name": f"AL{n}", "CustomFields": {"alertid": f"AL{n}"}, "createInvestigation": True}, "api"
             )["id"]
             for n in range(args.samples)

@@ -19,10 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lab.measure import ManualClock  # noqa: E402
-from lab.sekoia_simulator import SekoiaSimulator  # noqa: E402
-from lab.symphony import Symphony  # noqa: E402
-from lab.xsoar_simulator import XsoarSimulator  # noqa: E402
+from lab.doubles.clock import ManualClock  # noqa: E402
+from lab.doubles.sekoia import SekoiaSimulator  # noqa: E402
+from lab.doubles.symphony import Symphony  # noqa: E402
+from lab.doubles.xsoar import XsoarSimulator  # noqa: E402
 from xsoar_module.clients.sekoia import SekoiaClient  # noqa: E402
 from xsoar_module.timing import Clock  # noqa: E402
 

@@ -11,7 +11,7 @@ from typing import Literal
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lab.soak import SoakPlan, run_soak  # noqa: E402
+from benchmarks.harness.soak import SoakPlan, run_soak  # noqa: E402
 
 
 def main() -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lab.sync_soak import TO_SEKOIA, TO_XSOAR, SyncSoakPlan, run_sync_soak  # noqa: E402
+from benchmarks.harness.sync_soak import TO_SEKOIA, TO_XSOAR, SyncSoakPlan, run_sync_soak  # noqa: E402
 
 
 def main() -> int:

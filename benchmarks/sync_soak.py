@@ -7,8 +7,9 @@ Usage, from the repository root:
     .venv/bin/python benchmarks/sync_soak.py [alerts] [changes] [poll interval s] [steps per second] [watched]
 `watched` sets Incident Updated's watched_open_incidents (default 100: each poll reads the war rooms of 100 open
 incidents, the next 100 at the next poll, all in turn).
-Counts and rules: lab/sync_soak.py. Exits 1 when a pair is apart, a comment is duplicated, a comment or status change
-is lost (a status change that lost a simultaneous step to a later one on the other side is not), or an echo ran.
+Counts and rules: benchmarks/harness/sync_soak.py. Exits 1 when a pair is apart, a comment is duplicated, a comment
+or status change is lost (a status change that lost a simultaneous step to a later one on the other side is not), or
+an echo ran.
 """
 
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lab.sync_soak import SyncSoakPlan, run_sync_soak  # noqa: E402
+from benchmarks.harness.sync_soak import SyncSoakPlan, run_sync_soak  # noqa: E402
 
 
 def main() -> int:

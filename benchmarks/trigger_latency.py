@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lab.measure import percentile  # noqa: E402
-from lab.sekoia_simulator import SekoiaSimulator  # noqa: E402
-from lab.symphony import Symphony  # noqa: E402
+from benchmarks.harness.measure import percentile  # noqa: E402
+from lab.doubles.sekoia import SekoiaSimulator  # noqa: E402
+from lab.doubles.symphony import Symphony  # noqa: E402
 
 KEY = "benchmark-key"
 TRIGGER = "AlertCreatedTrigger"

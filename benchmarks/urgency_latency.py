@@ -15,11 +15,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lab.demo import DemoOptions, running_playbooks  # noqa: E402
-from lab.measure import percentile  # noqa: E402
-from lab.playbook import REPO_ROOT  # noqa: E402
-from lab.runner import FinishedRun  # noqa: E402
-from lab.sync_round import incident_of, sync_playbook_names, wait_until  # noqa: E402
+from benchmarks.harness.measure import percentile  # noqa: E402
+from lab.tools.chain import DemoOptions, running_playbooks  # noqa: E402
+from lab.tools.playbook import REPO_ROOT  # noqa: E402
+from lab.tools.runner import FinishedRun  # noqa: E402
+from lab.tools.sync_round import incident_of, sync_playbook_names, wait_until  # noqa: E402
 
 CREATION_PLAYBOOK = REPO_ROOT / "playbooks" / "create_incident_on_cortex_xsoar_two_blocks.json"
 SYNC_PLAYBOOK = REPO_ROOT / "playbooks" / "sync_alert_changes_to_xsoar.json"

@@ -12,15 +12,17 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from lab.demo import DEFAULT_PLAYBOOK, REPO_ROOT, DemoOptions, as_mode, run_demo
-from lab.history import History, HistoryError
-from lab.migrate import MigrationError, migrate_file
-from lab.playbook import Catalogue, PlaybookError, check_file, load_playbook
-from lab.runner import PlaybookRunners, RunnerError, RunnerOptions
-from lab.server import Interrupts
-from lab.settings import ENV_PREFIX, SettingsError, load_settings, secret_values
-from lab.symphony import Symphony
-from lab.views import counters_table, run_detail, runs_table
+from lab.doubles.server import Interrupts
+from lab.doubles.symphony import Symphony
+from lab.tools.chain import DEFAULT_PLAYBOOK, REPO_ROOT, DemoOptions, as_mode
+from lab.tools.checks import check_file
+from lab.tools.demo import run_demo
+from lab.tools.history import History, HistoryError
+from lab.tools.migrate import MigrationError, migrate_file
+from lab.tools.playbook import Catalogue, PlaybookError, load_playbook
+from lab.tools.runner import PlaybookRunners, RunnerError, RunnerOptions
+from lab.tools.settings import ENV_PREFIX, SettingsError, load_settings, secret_values
+from lab.tools.views import counters_table, run_detail, runs_table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console() if sys.stdout.isatty() else Console(width=160)

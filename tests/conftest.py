@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from lab.sekoia_simulator import SekoiaSimulator
-from lab.symphony import Symphony
-from lab.xsoar_simulator import XsoarSimulator
+from lab.doubles.sekoia import SekoiaSimulator
+from lab.doubles.symphony import Symphony
+from lab.doubles.xsoar import XsoarSimulator
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_TOKEN
 from xsoar_module.clients.http import RetryPolicy
 from xsoar_module.clients.xsoar import XSOAR_POLICY

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from lab.sekoia_simulator.records import activity_notifications, status_notification, urgency_notification
+from lab.doubles.sekoia.records import activity_notifications, status_notification, urgency_notification
 from tests.support import FIXTURES
 from xsoar_module.clients.liveapi import AlertCreatedNotification, Ignored
 from xsoar_module.sync.sekoia_changes import comment_change, status_change, updated_for_something_else, urgency_change

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import trustme
 
-from lab.faults import Fault
-from lab.xsoar_simulator import XsoarSimulator
+from lab.doubles.faults import Fault
+from lab.doubles.xsoar import XsoarSimulator
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_PASSWORD, XSOAR_TOKEN, assert_no_secret, until
 from xsoar_module.clients.http import RetryPolicy
 from xsoar_module.sync.marker import is_marked

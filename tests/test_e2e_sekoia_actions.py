@@ -2,7 +2,7 @@
 
 import pytest
 
-from lab.faults import Fault
+from lab.doubles.faults import Fault
 from tests.support import SEKOIA_KEY, assert_no_secret
 
 SAMPLE_UUID = "5f3c9a1e-8d2b-4c7a-9e41-0b6d2f8a7c13"

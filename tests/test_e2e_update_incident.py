@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.faults import Fault
+from lab.doubles.faults import Fault
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_TOKEN, assert_no_secret
 from xsoar_module.sync.marker import is_marked
 from xsoar_module.sync.texts import is_closure_note, is_reopen_note, sekoia_comment_uuid
@@ -38,7 +38,7 @@ def config(xsoar) -> dict:
 def incident(xsoar) -> dict:
     """The incident Create Incident made for the alert (alertid, the pack's uuid field, a war room)."""
     fields = {"alertid": SHORT_ID, "sekoiaioalertuuid": UUID}
-    return xsoar._store({"name": "Alert", "CustomFields": fields, "createInvestigation": True}, "api")
+    return xsoar.add_incident({"name": "Alert", "CustomFields": fields, "createInvestigation": True}, "api")
 
 
 def run(symphony, config, data_path, **arguments):
@@ -125,7 +125,7 @@ def test_the_reopening_needs_an_open_command_investigation(
     symphony, xsoar, config, data_path, incident, setting, expected
 ):
     if setting == "closed":
-        other = xsoar._store({"name": "other", "createInvestigation": True}, "api")
+        other = xsoar.add_incident({"name": "other", "createInvestigation": True}, "api")
         xsoar.close_as_person(other["id"])
         setting = other["id"]
     xsoar.close_as_person(incident["id"])

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from lab.sekoia_simulator.queries import JOB_DONE
+from lab.doubles.sekoia.queries import JOB_DONE
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, assert_no_secret
 
 

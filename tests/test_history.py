@@ -6,7 +6,7 @@ from contextlib import closing
 
 import pytest
 
-from lab.history import History, HistoryError, mask_secrets
+from lab.tools.history import History, HistoryError, mask_secrets
 
 TOKEN = "history-token-canary-31f7"
 

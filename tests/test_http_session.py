@@ -5,8 +5,8 @@ import socket
 import pytest
 from aiohttp import web
 
-from lab.faults import Fault, FaultPlan
-from lab.server import BackgroundServer, fault_middleware
+from lab.doubles.faults import Fault, FaultPlan
+from lab.doubles.server import BackgroundServer, fault_middleware
 from xsoar_module.clients.http import HttpSession, RetryPolicy, parse_json
 from xsoar_module.errors import MalformedResponseError, UnavailableError
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from lab import image
-from lab.image import BUILD_FILES, ROOT, build_context
-from lab.symphony import Symphony
+from lab.doubles.symphony import Symphony
+from lab.tools import image
+from lab.tools.image import BUILD_FILES, ROOT, build_context
 from tests.support import SEKOIA_KEY
 
 SAMPLE_UUID = "5f3c9a1e-8d2b-4c7a-9e41-0b6d2f8a7c13"
@@ -19,7 +19,7 @@ DEV_JUNK = (
     ".git/HEAD",
     ".pytest_cache/README.md",
     ".env",
-    "lab/demo.py",
+    "lab/tools/demo.py",
     "tests/conftest.py",
     "benchmarks/blocks.py",
     "playbooks/create_incident_on_cortex_xsoar.json",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.xsoar_simulator import XsoarSimulator
+from lab.doubles.xsoar import XsoarSimulator
 from tests.support import XSOAR_API_KEY, until
 from xsoar_module.clients.xsoar import XsoarClient, api_configuration
 from xsoar_module.configuration import ModuleConfiguration
@@ -41,7 +41,7 @@ def poll(changes: IncidentChanges) -> list[tuple[str, str]]:
 
 def incident(xsoar: XsoarSimulator, short_id: str) -> str:
     fields = {"alertid": short_id}
-    return xsoar._store({"name": short_id, "CustomFields": fields, "createInvestigation": True}, "api")["id"]
+    return xsoar.add_incident({"name": short_id, "CustomFields": fields, "createInvestigation": True}, "api")["id"]
 
 
 def update_incident(symphony, xsoar: XsoarSimulator, data_path: Path, status: str) -> None:

@@ -4,6 +4,7 @@
 and load the LiveAPI client, websockets and its feed only when the trigger runs.
 """
 
+import gc
 import json
 import re
 import subprocess
@@ -104,3 +105,37 @@ def test_an_action_process_loads_no_trigger_library(
     modules = json.loads((tmp_path / "modules.json").read_text())
     assert "xsoar_module.clients.sekoia" in modules
     assert trigger_only(modules) == []
+
+
+# Written at the exit of a block's process: whether the collector ran again and what it was kept off
+GC_HOOK = """
+import atexit, gc, json, os
+atexit.register(
+    lambda: open(os.environ["GC_DUMP"], "w").write(
+        json.dumps({"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()})
+    )
+)
+"""
+
+
+def test_a_block_process_imports_without_the_garbage_collector_then_resumes_it(
+    symphony, xsoar, data_path, tmp_path, monkeypatch
+):
+    """The collector is paused for main.py's imports (started as `python main.py <block>`) and runs again, over what
+    the block allocates, once the module is built; a process importing the module otherwise keeps it as it was."""
+    import xsoar_module
+
+    assert gc.isenabled() and not xsoar_module.GC_PAUSED_FOR_IMPORTS  # pytest's process: untouched
+    (tmp_path / "hook").mkdir()
+    (tmp_path / "hook" / "sitecustomize.py").write_text(GC_HOOK)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "hook"))
+    monkeypatch.setenv("GC_DUMP", str(tmp_path / "gc.json"))
+    config = {"base_url": "http://127.0.0.1:9", "api_key": "unused", "xsoar_url": xsoar.webhook_url}
+    alert = json.loads((ROOT / "lab" / "samples" / "alert.json").read_text())
+    run = symphony.run_action(
+        "CreateIncident", config | {"xsoar_token": xsoar.webhook_token}, {"alert": alert}, data_path=data_path
+    )
+    assert run.error is None, run.stderr
+    state = json.loads((tmp_path / "gc.json").read_text())
+    assert state["enabled"] is True
+    assert state["frozen"] > 10_000  # the imported objects, out of the collector's reach

@@ -8,8 +8,8 @@ import math
 import pytest
 import requests
 
-from lab.demo import late_events_line
-from lab.measure import ManualClock
+from lab.doubles.clock import ManualClock
+from lab.tools.demo import late_events_line
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_TOKEN, assert_no_secret
 from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.mapping.incident import missing_events_note, webhook_body
@@ -216,7 +216,7 @@ def test_an_alert_s_events_all_lie_within_its_seen_times(sekoia, count):
     """Else a search of its window finds fewer than it has, and the blocks wait for events that never come."""
     alert = sekoia.add_alert(notify=False, events=count, first_seen_at="2025-11-28T08:00:00.000001Z")
     stamps = [event["timestamp"] for event in sekoia.events_of(alert["short_id"])]
-    assert alert["first_seen_at"] <= min(stamps) and max(stamps) <= (alert.get("last_seen_at") or "9")
+    assert alert["first_seen_at"] <= min(stamps) and max(stamps) <= (alert.get("last_seen_at") or "9")  # absent: null
 
 
 def test_the_demo_tells_how_the_alerts_with_late_events_fared():

@@ -8,8 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from lab.__main__ import app
-from lab.migrate import MigrationError, migrate_file, migrate_playbook
-from lab.playbook import Catalogue, Playbook, check_playbook
+from lab.tools.checks import check_playbook
+from lab.tools.migrate import MigrationError, migrate_file, migrate_playbook
+from lab.tools.playbook import Catalogue, Playbook
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "docs_template_create_incident_on_cortex_xsoar.json"
 TWO_BLOCKS = Path(__file__).resolve().parent.parent / "playbooks" / "create_incident_on_cortex_xsoar_two_blocks.json"

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.playbook import Catalogue, Playbook, PlaybookError, check_file, check_playbook, load_playbook
+from lab.tools.checks import check_file, check_playbook
+from lab.tools.playbook import Catalogue, Playbook, PlaybookError, load_playbook
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MODULE = "11111111-2222-4333-8444-555555555555"
@@ -192,7 +193,7 @@ def test_unknown_and_foreign_blocks(catalogue):
     template = load_playbook(FIXTURES / "docs_template_create_incident_on_cortex_xsoar.json")
     problems = check_playbook(template, catalogue)
     assert [(problem.code, problem.node_id) for problem in problems] == [("foreign", key) for key in "0123"]
-    assert "Sekoia.io module's 'Get Alert'" in problems[1].message and "lab.migrate" in problems[1].message
+    assert "Sekoia.io module's 'Get Alert'" in problems[1].message and "lab.tools.migrate" in problems[1].message
 
 
 def test_arguments_against_the_manifest(catalogue):

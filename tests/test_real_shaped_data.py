@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft7Validator
 
-from lab.sekoia_simulator import SekoiaSimulator
+from lab.doubles.sekoia import SekoiaSimulator
 from tests.support import SEKOIA_KEY, XSOAR_TOKEN, assert_no_secret
 from xsoar_module.models.alert import Alert
 from xsoar_module.models.trigger_event import AlertCreatedEvent

@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from lab.__main__ import app
-from lab.demo import DemoOptions, running_chain
-from lab.faults import Fault
+from lab.doubles.faults import Fault
+from lab.tools.chain import DemoOptions, running_chain
 from tests.support import FIXTURES, ROOT, SEKOIA_KEY, XSOAR_TOKEN, until
 
 TWO_BLOCKS = ROOT / "playbooks" / "create_incident_on_cortex_xsoar_two_blocks.json"

@@ -11,8 +11,8 @@ import trustme
 from aiohttp import web
 from pydantic import ValidationError
 
-from lab.faults import Fault, FaultPlan
-from lab.server import BackgroundServer, fault_middleware
+from lab.doubles.faults import Fault, FaultPlan
+from lab.doubles.server import BackgroundServer, fault_middleware
 from tests.support import (
     SECRETS,
     SEKOIA_KEY,

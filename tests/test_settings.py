@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.settings import SettingsError, load_settings, secret_values
+from lab.tools.settings import SettingsError, load_settings, secret_values
 
 BASE = {"api_key": "sekoia-canary-a1", "xsoar_url": "https://xsoar.example.com/instance/execute/sekoia"}
 

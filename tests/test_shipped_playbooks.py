@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.playbook import Catalogue, check_file
+from lab.tools.checks import check_file
+from lab.tools.playbook import Catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAYBOOKS = sorted((ROOT / "playbooks").glob("*.json"))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from lab.soak import SoakPlan, run_soak
+from benchmarks.harness.soak import SoakPlan, run_soak
 
 
 @pytest.mark.long

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from lab.demo import DEFAULT_PLAYBOOK, DemoOptions, running_playbooks
-from lab.runner import FinishedRun, event_summary
-from lab.sync_round import (
+from lab.tools.chain import DEFAULT_PLAYBOOK, DemoOptions, running_playbooks
+from lab.tools.runner import FinishedRun, event_summary
+from lab.tools.sync_round import (
     ALERT_COMMENT,
     CLOSE_NOTES,
     EVENTS_BEFORE,

@@ -66,6 +66,9 @@ def test_a_note_id_is_tagged_and_read_back():
     assert xsoar_note_id(comment) == "12@7" and "bob in Cortex XSOAR, XSOAR note 12@7" in comment
     assert xsoar_note_id(alert_comment("plain", "42")) is None
     assert xsoar_note_id("(bob in Cortex XSOAR, XSOAR note 3)") is None  # unmarked: a person's text
+    quoting = {"content": "as said (eve in Cortex XSOAR, XSOAR note 21@3)\nthanks", "user": "bob"}
+    assert xsoar_note_id(alert_comment(quoting | {"id": "20@3"}, None)) == "20@3"  # its own tag, not the quoted one
+    assert xsoar_note_id(alert_comment(quoting, None)) is None  # no id of its own: none read from its text
 
 
 @pytest.mark.parametrize(

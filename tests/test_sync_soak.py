@@ -3,7 +3,7 @@ and a restart of each sync trigger; both sides converge, every comment crosses o
 
 import pytest
 
-from lab.sync_soak import TO_SEKOIA, TO_XSOAR, SyncSoakPlan, run_sync_soak
+from benchmarks.harness.sync_soak import TO_SEKOIA, TO_XSOAR, SyncSoakPlan, run_sync_soak
 
 
 @pytest.mark.long

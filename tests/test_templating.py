@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.templating import (
+from lab.tools.templating import (
     TemplateError,
     build_context,
     jsonpath,

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sekoia_automation.exceptions import SendEventError
 
-from lab.faults import Fault
-from lab.sekoia_simulator import SekoiaSimulator
-from lab.symphony import Symphony, TriggerRun
+from lab.doubles.faults import Fault
+from lab.doubles.sekoia import SekoiaSimulator
+from lab.doubles.symphony import Symphony, TriggerRun
 from tests.support import SAMPLES, SEKOIA_KEY, assert_no_secret, settled_events, start_listening_trigger, stays, until
 from xsoar_module.clients.liveapi import AlertCreatedNotification
 from xsoar_module.errors import UnavailableError

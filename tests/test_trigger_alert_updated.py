@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from lab.faults import Fault
-from lab.sekoia_simulator import SekoiaSimulator
-from lab.symphony import Symphony, TriggerRun
+from lab.doubles.faults import Fault
+from lab.doubles.sekoia import SekoiaSimulator
+from lab.doubles.symphony import Symphony, TriggerRun
 from tests.support import (
     SEKOIA_KEY,
     answered_listings,

@@ -9,10 +9,10 @@ import pytest
 import requests
 from sekoia_automation.exceptions import SendEventError
 
-from lab.history import BlockRun, History, Run
-from lab.sekoia_simulator import SekoiaSimulator
-from lab.symphony import Symphony, TriggerRun
-from lab.views import counters_table, runs_table
+from lab.doubles.sekoia import SekoiaSimulator
+from lab.doubles.symphony import Symphony, TriggerRun
+from lab.tools.history import BlockRun, History, Run
+from lab.tools.views import counters_table, runs_table
 from tests.support import SEKOIA_KEY, settled_events, start_listening_trigger, until
 from xsoar_module.clients.liveapi import AlertCreatedNotification
 from xsoar_module.sync.marker import marked

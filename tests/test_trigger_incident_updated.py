@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from lab.faults import Fault
-from lab.symphony import Symphony
-from lab.xsoar_simulator import XsoarSimulator
+from lab.doubles.faults import Fault
+from lab.doubles.symphony import Symphony
+from lab.doubles.xsoar import XsoarSimulator
 from tests.support import XSOAR_API_KEY, assert_no_secret, until
 
 TRIGGER = "IncidentUpdatedTrigger"
@@ -28,7 +28,7 @@ def config(xsoar: XsoarSimulator) -> dict:
 
 def incident(xsoar: XsoarSimulator, short_id: str, uuid: str | None = None) -> str:
     fields = {"alertid": short_id} | ({"sekoiaioalertuuid": uuid} if uuid else {})
-    return xsoar._store({"name": short_id, "CustomFields": fields, "createInvestigation": True}, "api")["id"]
+    return xsoar.add_incident({"name": short_id, "CustomFields": fields, "createInvestigation": True}, "api")["id"]
 
 
 def start(symphony: Symphony, xsoar: XsoarSimulator, config: dict, data_path: Path, settings: dict = SETTINGS):

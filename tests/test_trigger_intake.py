@@ -6,9 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from lab.doubles.clock import ManualClock
 from tests.support import stays, until
 from xsoar_module.errors import NotFoundError, UnavailableError
-from xsoar_module.timing import RateLimit
+from xsoar_module.timing import Clock, RateLimit
 from xsoar_module.triggers.core.intake import LiveIntake, Notified
 
 
@@ -170,16 +171,29 @@ def test_take_returns_early_when_woken(fetcher: Fetcher):
     threading.Timer(0.05, intake.wake).start()
     started = time.monotonic()
     assert intake.take(5.0) is None
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 4.0  # woken well before its 5 s
+
+
+class ClockedStop(threading.Event):
+    """A stop never set, whose waits move a manual clock instead of waiting: `waits` lists them."""
+
+    def __init__(self, clock: ManualClock):
+        super().__init__()
+        self.clock, self.waits = clock, []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout)
+        self.clock.sleep(timeout or 0.0)
+        return False
 
 
 def test_rate_limit_allows_a_burst_then_spaces_requests():
-    rate, stop = RateLimit(per_second=20, burst=2), threading.Event()
-    started = time.monotonic()
-    assert all(rate.wait(stop) for _ in range(2))
-    assert time.monotonic() - started < 0.02
+    manual = ManualClock()
+    stop = ClockedStop(manual)
+    rate = RateLimit(per_second=20, burst=2, clock=Clock(now=manual.now, sleep=manual.sleep))
+    assert all(rate.wait(stop) for _ in range(2)) and stop.waits == []  # the burst goes at once
     assert all(rate.wait(stop) for _ in range(3))
-    assert time.monotonic() - started >= 0.14
+    assert stop.waits == pytest.approx([0.05, 0.05, 0.05])  # then one request every 1/20 s
 
 
 def test_rate_limit_wait_ends_when_stopped():

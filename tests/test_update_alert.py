@@ -2,9 +2,9 @@
 
 import pytest
 
-from lab.faults import Fault
-from lab.sekoia_simulator import SekoiaSimulator
-from lab.sekoia_simulator.workflow import PERMISSIVE_WORKFLOW
+from lab.doubles.faults import Fault
+from lab.doubles.sekoia import SekoiaSimulator
+from lab.doubles.sekoia.workflow import PERMISSIVE_WORKFLOW
 from tests.support import SEKOIA_KEY, assert_no_secret
 from xsoar_module.sync.marker import AUTHOR, MARKER, is_marked
 

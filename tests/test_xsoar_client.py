@@ -5,7 +5,7 @@ import warnings
 
 import pytest
 
-from lab.faults import Fault
+from lab.doubles.faults import Fault
 from tests.support import XSOAR_API_KEY
 from xsoar_module.clients.http import RetryPolicy
 from xsoar_module.clients.xsoar import XsoarClient, api_base, api_configuration
@@ -161,8 +161,8 @@ def test_sync_without_an_api_key_names_the_settings():
 
 def test_modified_since_pages_by_modification_and_yields_each_change_once(xsoar, monkeypatch):
     for n in range(5):
-        xsoar._store({"name": f"i{n}", "CustomFields": {"alertid": f"A{n}"}}, "api")
-    xsoar._store({"name": "not ours"}, "api")
+        xsoar.add_incident({"name": f"i{n}", "CustomFields": {"alertid": f"A{n}"}}, "api")
+    xsoar.add_incident({"name": "not ours"}, "api")
     client, _ = api_client(xsoar, monkeypatch)
     seen = []
     for incident in client.iter_modified_since("alertid:*", "2000-01-01T00:00:00Z", page_size=2):
@@ -174,7 +174,7 @@ def test_modified_since_pages_by_modification_and_yields_each_change_once(xsoar,
 
 def stored(xsoar, **fields) -> dict:
     """An incident stored with a war room, as XSOAR answers it."""
-    incident = xsoar._store(
+    incident = xsoar.add_incident(
         {"name": "i", "createInvestigation": True, "CustomFields": {"alertid": "A1"}} | fields, "api"
     )
     return {key: value for key, value in incident.items() if key not in ("source", "entries", "activity")}

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 import requests
 
-from lab.xsoar_mapper import (
+from lab.doubles.xsoar import XsoarSimulator
+from lab.doubles.xsoar.mapper import (
     ALL_TYPES,
     ATTRIBUTES,
     COMMON_FIELDS,
@@ -19,7 +20,6 @@ from lab.xsoar_mapper import (
     pack_fields,
     resolve,
 )
-from lab.xsoar_simulator import XsoarSimulator
 from xsoar_module.mapping.incident import api_body, webhook_body
 from xsoar_module.models.alert import Alert
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from lab.faults import Fault
+from lab.doubles.faults import Fault
 from tests.support import XSOAR_API_KEY
 from xsoar_module.clients.xsoar import XsoarClient, api_configuration
 from xsoar_module.configuration import ModuleConfiguration
@@ -66,7 +66,7 @@ def test_the_search_sample_reads_as_the_simulators_search_answer(xsoar, client):
     real = sample("xsoar_incidents_search_answer.json")
     xsoar.faults.script(Fault(status=200, raw_body=json.dumps(real)), path_contains="/incidents/search")
     [from_sample] = client.search_incidents({"query": "alertid:*"})
-    xsoar._store({"name": "Alert", "createInvestigation": True, "CustomFields": {"alertid": "AL1"}}, "api")
+    xsoar.add_incident({"name": "Alert", "createInvestigation": True, "CustomFields": {"alertid": "AL1"}}, "api")
     [simulated] = client.search_incidents({"query": "alertid:*"})
     assert incident_reading(from_sample) == incident_reading(simulated)
     assert incident_reading(from_sample)["closed"] == "NoneType"  # open: the zero time is no time
@@ -79,7 +79,7 @@ def test_the_investigation_sample_reads_as_the_simulators_war_room_answer(xsoar,
     real = sample("xsoar_investigation_with_entries.json")
     xsoar.faults.script(Fault(status=200, raw_body=json.dumps(real)), path_contains="/investigation/")
     [from_sample] = client.investigation_entries("899", 50, from_time=0)
-    incident = xsoar._store({"name": "Alert", "createInvestigation": True}, "api")
+    incident = xsoar.add_incident({"name": "Alert", "createInvestigation": True}, "api")
     xsoar.note_as_person(incident["id"], "checked", user="admin", note=False)
     [simulated] = client.investigation_entries(incident["id"], 50, from_time=0)
     assert entry_reading(from_sample) == entry_reading(simulated)

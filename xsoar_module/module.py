@@ -7,6 +7,7 @@ from pydantic import BaseModel, ValidationError
 from sekoia_automation.exceptions import ModuleConfigurationError
 from sekoia_automation.module import Module
 
+from xsoar_module import resume_gc
 from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.errors import ConfigurationError, describe_validation_error
 
@@ -21,6 +22,10 @@ class XsoarModule(Module):
 
     # the SDK builds the configuration from this annotation; its property's setter is typed for a dict
     configuration: ModuleConfiguration  # type: ignore[override]
+
+    def __init__(self) -> None:
+        resume_gc()  # main.py builds the module once it has imported every item
+        super().__init__()  # type: ignore[no-untyped-call]  # the SDK's method has no annotations
 
     def set_secrets(self, secrets: dict[str, Any]) -> None:
         """The SDK's merge of the secrets the platform delivers (an action's running answer, a trigger's secrets URL).

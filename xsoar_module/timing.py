@@ -80,18 +80,19 @@ class PollSchedule:
 
 
 class RateLimit:
-    """At most `per_second` requests a second on average, `burst` at once (thread-safe)."""
+    """At most `per_second` requests a second on average, `burst` at once (thread-safe), on `clock`'s time."""
 
-    def __init__(self, per_second: float, burst: int):
+    def __init__(self, per_second: float, burst: int, clock: Clock = SYSTEM_CLOCK):
         self._interval = 1.0 / per_second
         self._allowance = (burst - 1) * self._interval
         self._next = 0.0
         self._lock = threading.Lock()
+        self._clock = clock
 
     def wait(self, stop: threading.Event) -> bool:
-        """Wait for the next slot; False when stopped first."""
+        """Wait for the next slot (on `stop`, so that a stop ends the wait); False when stopped first."""
         with self._lock:
-            now = time.monotonic()
+            now = self._clock.now()
             slot = max(self._next, now - self._allowance)
             self._next = slot + self._interval
         return slot <= now or not stop.wait(slot - now)

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import trustme
 
-from lab.sekoia_simulator import SekoiaSimulator
-from lab.symphony import Symphony
-from lab.xsoar_simulator import XsoarSimulator
+from lab.doubles.sekoia import SekoiaSimulator
+from lab.doubles.symphony import Symphony
+from lab.doubles.xsoar import XsoarSimulator
 from tests.hostile.harness import (
     Answer,
     Case,

@@ -37,7 +37,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 from aiohttp import web
 
-from lab.server import BackgroundServer
+from lab.doubles.server import BackgroundServer
 from tests.support import SECRETS
 
 MAX_LINE = 4096  # an error or log line larger than this is a failure: huge inputs must not come back whole

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from lab.server import BackgroundServer
+from lab.doubles.server import BackgroundServer
 
 
 class LiveStub:

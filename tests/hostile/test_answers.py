@@ -9,7 +9,7 @@ from urllib.parse import quote
 import jsonschema
 import pytest
 
-from lab.faults import Fault
+from lab.doubles.faults import Fault
 from tests.hostile.conftest import check_action_case
 from tests.hostile.harness import Answer, Case, params
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_PASSWORD, XSOAR_TOKEN

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lab.__main__ import app
-from lab.settings import SettingsError, load_settings
+from lab.tools.settings import SettingsError, load_settings
 from tests.hostile.harness import Case, Outcome, assert_clean, params
 from tests.support import SEKOIA_KEY, XSOAR_TOKEN
 

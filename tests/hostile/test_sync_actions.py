@@ -1,14 +1,14 @@
 """Hostile arguments and answers of the two sync actions (Update Incident, Update Alert), run as the platform runs
-them: loose times (class 2 of issue 17), unbounded texts (class 5), secrets echoed by a server or quoted by a person
-and carried across (class 6), history dates in the future or missing (class 8).
+them, one list per class of issue 17: mirror tags or the marker in a person's text (class 1), loose coercion of times,
+counts and notes (class 2), a mapping to a status that cannot be set (class 3), a search or GET answering another
+alert's incident or alert, or an incident without id (class 4), unbounded texts (class 5), secrets echoed by a server
+or quoted by a person and carried across (class 6), history dates in the future or missing (class 8).
 
 Besides the checks every case gets (`assert_clean`: no canary in the error, results, logs, outputs, files, requests
 to other hosts), what each case wrote on the other side is searched too: every war-room entry and close notes of the
 XSOAR simulator, every comment and status-change comment of the case's Sekoia.io alert.
 
-To add a case, add a row to its class's list. The rows of the classes fixed on other branches (1: mirror tags forged by
-a person's text, 3: a mapping to a status that cannot be set, 4: an incident of another alert in the search answer)
-go in CLASS_1, CLASS_3 and CLASS_4 the same way.
+To add a case, add a row to its class's list.
 """
 
 import json
@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
-from lab.faults import Fault
+from lab.doubles.faults import Fault
 from tests.hostile.conftest import Env, base_configuration, check_action_case
 from tests.hostile.harness import Case, Outcome, params
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY
 from xsoar_module.sync.marker import MARKER
-from xsoar_module.sync.texts import xsoar_note_id
+from xsoar_module.sync.texts import sekoia_comment_uuid, xsoar_note_id
 
 MIB = 1024 * 1024
 MAX_BODY = 512 * 1024
@@ -42,7 +42,9 @@ def pair(closed: bool = False, status: str | None = None):
         if status is not None:
             env.sekoia.change_status_as_person(env.alert["uuid"], status)
         fields = {"alertid": env.alert["short_id"], "sekoiaioalertuuid": env.alert["uuid"]}
-        stored = env.xsoar._store({"name": "hostile", "CustomFields": fields, "createInvestigation": True}, "api")
+        stored = env.xsoar.add_incident(
+            {"name": "hostile", "CustomFields": fields, "createInvestigation": True}, "api"
+        )
         env.incident_id = stored["id"]
         if closed:
             env.xsoar.close_as_person(stored["id"], "Resolved", "closed by a person")
@@ -252,6 +254,30 @@ CLASS_2 = [  # loose coercion of times: a boolean or junk is no epoch time
         check=unchanged,
     ),
     Case(
+        "update_incident-occurrences-true",
+        update_incident(occurrences=True),
+        error=r"occurrences.*true is not a count",
+        check=unchanged,
+    ),
+    Case(
+        "update_incident-max_events-true",
+        update_incident(fetch_events=True, max_events=True),
+        error=r"max_events.*true is not a count",
+        check=unchanged,
+    ),
+    Case(
+        "update_incident-occurrences-fractional",
+        update_incident(occurrences=1.5),
+        error=r"occurrences.*fractional part",
+        check=unchanged,
+    ),
+    Case(
+        "update_alert-follows_mirror-junk",
+        update_alert(change="closed", close_reason="Resolved", changed_at=1, follows_mirror="maybe"),
+        error=r"follows_mirror.*valid boolean",
+        check=unchanged,
+    ),
+    Case(
         "update_alert-changed_at-null-rendering",
         update_alert(change="closed", close_reason="Resolved", changed_at="None"),
         check=action_was("status_changed"),
@@ -298,6 +324,21 @@ CLASS_5 = [  # unbounded bodies: 512 KiB per request, a text trimmed with a visi
         check=all_of(action_was("commented"), keeps_note_tag("77@3")),
     ),
     Case(
+        "update_alert-close_reason-1MiB-on-a-final-alert",
+        update_alert(change="closed", close_reason=HUGE) | {"setup": pair(status="Rejected")},
+        check=all_of(action_was("commented"), comment_bounded),
+    ),
+    Case(
+        "update_alert-xsoar_user-1MiB-on-a-final-alert",
+        update_alert(change="reopened", xsoar_user=HUGE) | {"setup": pair(status="Rejected")},
+        check=all_of(action_was("commented"), comment_bounded),
+    ),
+    Case(
+        "update_alert-incident_id-1MiB",
+        update_alert(change="note", note={"id": "78@3", "content": "short", "user": "bob"}, incident_id=HUGE),
+        check=all_of(action_was("commented"), comment_bounded),
+    ),
+    Case(
         "update_alert-closure-with-2MiB-close-notes",
         update_alert(status="Closed", comment=CONTROLS),
         check=all_of(action_was("status_changed"), comment_bounded),
@@ -339,6 +380,36 @@ CLASS_6 = [  # secrets echoed by a server or quoted by a person, carried to the 
         },
         error=r"did not reopen incident .*\*\*\*.*xsoar_command_investigation_id",
         check=nothing_written,
+    ),
+    Case(
+        "update_incident-close-refused-echoing-the-api-key",
+        update_incident(status="Closed")
+        | {
+            "setup": then(
+                pair(),
+                xsoar_fault(
+                    Fault(status=400, raw_body=json.dumps({"error": f"Authorization: {XSOAR_API_KEY} may not close"})),
+                    path="/incident/batchClose",
+                ),
+            )
+        },
+        error=r"400.*\*\*\*",
+        check=lambda outcome: incident_of(outcome)["status"] != 2,
+    ),
+    Case(
+        "update_alert-status-change-refused-echoing-the-sekoia-key",
+        update_alert(status="Acknowledged")
+        | {
+            "setup": then(
+                pair(),
+                lambda env: env.sekoia.faults.script(
+                    Fault(status=400, raw_body=json.dumps({"message": f"token Bearer {SEKOIA_KEY} refused"})),
+                    method="PATCH",
+                ),
+            )
+        },
+        error=r"400.*\*\*\*",
+        check=unchanged,
     ),
     Case(
         "update_incident-comment-quotes-the-sekoia-key",
@@ -406,11 +477,308 @@ CLASS_8 = [  # dates that derail: a person's change dated tomorrow must not win 
 ]
 
 
-# Rows of the classes fixed on other branches go here (see the module's docstring and the report of issue 17).
-CLASS_1: list[Case] = []
-CLASS_3: list[Case] = []
-CLASS_4: list[Case] = []
-CASES = CLASS_1 + CLASS_2 + CLASS_3 + CLASS_4 + CLASS_5 + CLASS_6 + CLASS_8
+def first_run(given: dict, **arguments: Any) -> dict:
+    """The case's action run once before with these arguments (on the same pair, after its setup)."""
+
+    def setup(env: Env) -> None:
+        given["setup"](env)
+        config = base_configuration(env, given["mode"])
+        first = given["arguments"](env) | arguments
+        run = env.symphony.run_action(given["action"], config, first, data_path=env.data_path, in_process=True)
+        assert run.error is None, run.error
+
+    return given | {"setup": setup}
+
+
+def before_the_run(given: dict, step) -> dict:
+    """The case with `step(env)` done after its setup (what a person wrote before the run)."""
+    return given | {"setup": then(given["setup"], step)}
+
+
+def person_notes(text: str):
+    return lambda env: env.xsoar.note_as_person(env.incident_id, text, user="mallory")
+
+
+def person_comments(text: str):
+    return lambda env: env.sekoia.comment_as_person(env.alert["uuid"], text, person="mallory")
+
+
+def entries_mirror(*uuids: str):
+    """The module's war-room entries (marked, not a person's note) mirror these Sekoia.io comments, in this order."""
+
+    def check(outcome: Outcome) -> None:
+        entries = [entry for entry in incident_of(outcome)["entries"] if entry.get("note") is not True]
+        assert [sekoia_comment_uuid(entry["contents"]) for entry in entries] == list(uuids), entries
+
+    return check
+
+
+def comments_mirror(*note_ids: str | None):
+    """The module's alert comments (its API key) mirror these XSOAR notes (None: a text), in this order."""
+
+    def check(outcome: Outcome) -> None:
+        env: Env = outcome.extra["env"]
+        own = [c for c in env.sekoia.comments_of(env.alert["uuid"]) if c.get("created_by_type") == "apikey"]
+        assert [xsoar_note_id(comment["content"]) for comment in own] == list(note_ids), own
+
+    return check
+
+
+OTHER_COMMENT = "0d7a1a4e-3f7b-4c55-8f0e-2b1a5d6e9c11"
+TAGGED = f"**alice** commented on Sekoia.io alert {{short_id}} (Sekoia.io comment {SEKOIA_COMMENT}):\n\nreal text"
+CLASS_1 = [  # a mirror tag in a person's text: only the module's own writes (its entries, its API key) count
+    Case(
+        "update_incident-a-comment-quoting-the-tag-of-the-next-one",
+        first_run(
+            update_incident(comment={"uuid": SEKOIA_COMMENT, "content": "real text", "author": "alice"}),
+            comment={"uuid": OTHER_COMMENT, "content": f"see Sekoia.io comment {SEKOIA_COMMENT}", "author": "eve"},
+        ),
+        check=all_of(action_was("noted"), entries_mirror(OTHER_COMMENT, SEKOIA_COMMENT)),
+    ),
+    Case(
+        "update_incident-a-persons-note-quoting-the-tag",
+        before_the_run(
+            update_incident(comment={"uuid": SEKOIA_COMMENT, "content": "real text", "author": "alice"}),
+            person_notes(f"mirrored already: Sekoia.io comment {SEKOIA_COMMENT}"),
+        ),
+        check=all_of(action_was("noted"), entries_mirror(SEKOIA_COMMENT)),
+    ),
+    Case(
+        "update_incident-a-persons-note-copying-the-modules-entry-marker-included",
+        before_the_run(
+            update_incident(comment={"uuid": SEKOIA_COMMENT, "content": "real text", "author": "alice"}),
+            lambda env: person_notes(f"{TAGGED.format(short_id=env.alert['short_id'])}\n\n{MARKER}")(env),
+        ),
+        check=all_of(action_was("noted"), entries_mirror(SEKOIA_COMMENT)),
+    ),
+    Case(
+        "update_incident-a-plain-comment-after-a-persons-marked-note-of-its-text",
+        before_the_run(update_incident(comment="checked the host"), person_notes(f"checked the host\n\n{MARKER}")),
+        check=all_of(action_was("noted"), entries_mirror(None)),
+    ),
+    Case(
+        "update_alert-a-note-quoting-the-tag-of-the-next-one",
+        first_run(
+            update_alert(change="note", note={"id": "21@3", "content": "the real note", "user": "bob"}),
+            note={
+                "id": "20@3",
+                "content": "as said in (bob in Cortex XSOAR incident 3, XSOAR note 21@3)",
+                "user": "eve",
+            },
+        ),
+        check=all_of(action_was("commented"), comments_mirror("20@3", "21@3")),
+    ),
+    Case(
+        "update_alert-a-note-without-id-quoting-a-tag-then-that-note",
+        first_run(
+            update_alert(change="note", note={"id": "21@3", "content": "the real note", "user": "bob"}),
+            note={"content": "see (bob in Cortex XSOAR incident 3, XSOAR note 21@3)", "user": "eve"},
+        ),
+        check=all_of(action_was("commented"), comments_mirror(None, "21@3")),
+    ),
+    Case(
+        "update_alert-a-persons-comment-copying-the-modules-comment-marker-included",
+        before_the_run(
+            update_alert(change="note", note={"id": "21@3", "content": "the real note", "user": "bob"}),
+            person_comments(f"fake\n\n(bob in Cortex XSOAR incident 3, XSOAR note 21@3)\n\n{MARKER}"),
+        ),
+        check=all_of(action_was("commented"), comments_mirror("21@3")),
+    ),
+    Case(
+        "update_alert-a-persons-marked-comment-of-the-same-text",
+        before_the_run(update_alert(comment="checked the host"), person_comments(f"checked the host\n\n{MARKER}")),
+        check=all_of(action_was("commented"), comments_mirror(None)),
+    ),
+]
+
+CLASS_2_NOTES = [  # a note or comment object without a text, or of wrong types: nothing written
+    Case(
+        "update_alert-note-without-content",
+        update_alert(change="note", note={"id": "30@3", "user": "bob"}),
+        error=r"note: .*the note has no text \(content NoneType\)",
+        check=unchanged,
+    ),
+    Case(
+        "update_alert-note-content-object-user-list",
+        update_alert(change="note", note={"id": "31@3", "content": {"text": "x"}, "user": ["bob"]}),
+        error=r"note: .*the note has no text \(content dict\)",
+        check=unchanged,
+    ),
+    Case(
+        "update_alert-note-user-list",
+        update_alert(change="note", note={"id": "32@3", "content": "x", "user": ["bob"]}),
+        error=r"note: .*the note's user must be a text, not list",
+        check=unchanged,
+    ),
+    Case(
+        "update_alert-note-id-object",
+        update_alert(change="note", note={"id": {"n": 1}, "content": "x", "user": "bob"}),
+        error=r"note: .*the note's id must be a text, not dict",
+        check=unchanged,
+    ),
+    Case(
+        "update_alert-note-blank-content",
+        update_alert(change="note", note={"id": "33@3", "content": " \n ", "user": "bob"}),
+        error=r"note: .*the note has no text \(content str\)",
+        check=unchanged,
+    ),
+    Case(
+        "update_incident-comment-object-without-content",
+        update_incident(comment={"uuid": SEKOIA_COMMENT, "author": "alice"}),
+        check=all_of(action_was("unchanged"), unchanged),
+    ),
+    Case(
+        "update_incident-comment-object-content-object",
+        update_incident(comment={"uuid": SEKOIA_COMMENT, "content": {"text": "x"}, "author": "alice"}),
+        check=all_of(action_was("unchanged"), unchanged),
+    ),
+]
+
+CLASS_3 = [  # a mapping to a status the action cannot set: an error naming the argument and the allowed statuses
+    Case(
+        "update_alert-status_by_close_reason-to-pending",
+        update_alert(change="closed", close_reason="Resolved", status_by_close_reason={"Resolved": "Pending"}),
+        error=r"status_by_close_reason.*'Resolved' maps to Pending, which cannot be set: give one of Acknowledged, "
+        r"Ongoing, Rejected, Closed",
+        check=unchanged,
+    ),
+    Case(
+        "update_alert-status_by_close_reason-to-pendings-uuid",
+        update_alert(
+            change="closed",
+            close_reason="Resolved",
+            status_by_close_reason={"Resolved": "2efc4930-1442-4abb-acf2-58ba219a4fd0"},
+        ),
+        error=r"status_by_close_reason.*maps to Pending, which cannot be set",
+        check=unchanged,
+    ),
+    Case(
+        "update_alert-status_by_close_reason-to-no-status",
+        update_alert(change="closed", close_reason="Resolved", status_by_close_reason={"Resolved": "Done"}),
+        error=r"status_by_close_reason.*'Done' is not a Sekoia.io status",
+        check=unchanged,
+    ),
+    Case(
+        "update_alert-status_by_close_reason-a-list",
+        update_alert(change="closed", close_reason="Resolved", status_by_close_reason=["Closed"]),
+        error=r"status_by_close_reason",
+        check=unchanged,
+    ),
+    Case(
+        "update_alert-status-pending",
+        update_alert(status="Pending"),
+        error=r"status.*Pending cannot be set: give one of Acknowledged, Ongoing, Rejected, Closed",
+        check=unchanged,
+    ),
+    Case(
+        "update_incident-close_reasons-keyed-by-no-status",
+        update_incident(status="Closed", close_reasons={"Done": "Resolved"}),
+        error=r"close_reasons.*'Done' is not a Sekoia.io status",
+        check=unchanged,
+    ),
+]
+
+
+def search_answers(*incidents: Any):
+    """XSOAR's search answers these incidents (once: the first search)."""
+    body = json.dumps({"total": len(incidents), "data": list(incidents)})
+    return xsoar_fault(Fault(status=200, raw_body=body), path="/incidents/search")
+
+
+def searched_answer(incidents):
+    """The search answers `incidents(env)`, built from the case's pair."""
+    return lambda env: search_answers(*incidents(env))(env)
+
+
+NOT_CARRIED = r"answered the search alertid:.* with incidents that do not carry it .*nothing is changed"
+CLASS_4 = [  # the search answer is checked: only an incident with an id that carries the alert's identity is changed
+    Case(
+        "update_incident-search-answers-another-alerts-incident",
+        before_the_run(
+            update_incident(status="Closed"),
+            searched_answer(lambda env: [env.xsoar.incident(env.incident_id) | {"CustomFields": {"alertid": "ALz"}}]),
+        ),
+        error=NOT_CARRIED,
+        check=unchanged,
+    ),
+    Case(
+        "update_incident-search-answers-an-incident-without-id",
+        before_the_run(
+            update_incident(status="Closed"),
+            searched_answer(lambda env: [{"CustomFields": {"alertid": env.alert["short_id"]}}]),
+        ),
+        error=r"do not carry it \(ids: None; .*nothing is changed",
+        check=unchanged,
+    ),
+    Case(
+        "update_incident-search-answers-an-incident-with-an-empty-id",
+        before_the_run(
+            update_incident(comment="hello"),
+            searched_answer(lambda env: [{"id": "", "CustomFields": {"alertid": env.alert["short_id"]}}]),
+        ),
+        error=NOT_CARRIED,
+        check=unchanged,
+    ),
+    Case(
+        "update_incident-search-answers-an-incident-with-an-object-id",
+        before_the_run(
+            update_incident(status="Closed"),
+            searched_answer(lambda env: [{"id": {"n": 1}, "CustomFields": {"alertid": env.alert["short_id"]}}]),
+        ),
+        error=NOT_CARRIED,
+        check=unchanged,
+    ),
+    Case(
+        "update_incident-search-answers-another-alerts-incident-first-then-the-alerts",
+        before_the_run(
+            update_incident(status="Closed"),
+            searched_answer(
+                lambda env: [
+                    {"id": "999", "created": "2020-01-01T00:00:00Z", "CustomFields": {"alertid": "ALz"}},
+                    env.xsoar.incident(env.incident_id),
+                ]
+            ),
+        ),
+        check=all_of(
+            action_was("closed"), lambda outcome: closed_ids(outcome) == [[outcome.extra["env"].incident_id]]
+        ),
+    ),
+    Case(
+        "update_incident-search-answers-nothing",
+        before_the_run(update_incident(status="Closed", alert_uuid=None), search_answers()),
+        check=all_of(action_was("not_found"), unchanged),
+    ),
+]
+
+
+def sekoia_answers_another_alert(env: Env) -> None:
+    """Sekoia.io answers the alert's GET with another alert (a proxy's cache, a server that misread the path)."""
+    other = env.sekoia.add_alert(notify=False)
+    body = json.dumps(other | {"status": {"name": "Ongoing", "uuid": "1f2f88d5-ff5b-48bf-bbbc-00c2fff82d9f"}})
+    env.sekoia.faults.script(Fault(status=200, raw_body=body), method="GET", path_contains=env.alert["uuid"])
+
+
+CLASS_4 += [
+    Case(
+        "update_alert-sekoia-answers-another-alert",
+        update_alert(status="Closed") | {"setup": then(pair(), sekoia_answers_another_alert)},
+        error=r"answered the request for alert .* with alert .*nothing is changed",
+        check=unchanged,
+    ),
+    Case(
+        "update_alert-sekoia-answers-another-alert-to-a-comment",
+        update_alert(comment="hello") | {"setup": then(pair(), sekoia_answers_another_alert)},
+        error=r"answered the request for alert .* with alert .*nothing is changed",
+        check=unchanged,
+    ),
+]
+
+
+def closed_ids(outcome: Outcome) -> list[list[str]]:
+    return [json.loads(request["body"])["ids"] for request in requests_to(outcome, "/incident/batchClose")]
+
+
+CASES = CLASS_1 + CLASS_2 + CLASS_2_NOTES + CLASS_3 + CLASS_4 + CLASS_5 + CLASS_6 + CLASS_8
 
 
 @pytest.mark.parametrize("case", params(CASES))

@@ -1,6 +1,7 @@
-"""Hostile state files, dates and echoed secrets against the two sync triggers (Incident Updated, Alert Updated), each
-case a trigger process run as the platform runs it: secrets quoted in what they emit (class 6 of issue 17), state
-files that are directories or hold fields of the wrong types (class 7), dates in the future or missing (class 8).
+"""Hostile state files, dates, quoted tags and echoed secrets against the two sync triggers (Incident Updated, Alert
+Updated), each case a trigger process run as the platform runs it: a person's text quoting a mirror tag or the marker
+(class 1 of issue 17), secrets quoted in what they emit (class 6), state files that are directories or hold fields of
+the wrong types (class 7), dates in the future or missing, of incidents, history entries and war-room notes (class 8).
 
 A case's `given`: `trigger` (incident or alert), `before(stage)` (state files, incidents, alerts, made before the
 start), `settings` (the trigger configuration), `ready` (events the first catch-up emits, waited for before the
@@ -20,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from lab.sekoia_simulator import SekoiaSimulator
-from lab.symphony import Symphony
-from lab.xsoar_simulator import XsoarSimulator
+from lab.doubles.sekoia import SekoiaSimulator
+from lab.doubles.symphony import Symphony
+from lab.doubles.xsoar import XsoarSimulator
 from tests.hostile.harness import Case, Outcome, assert_clean, canary_forms, data_files, params
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, start_listening_trigger, until
 
@@ -51,7 +52,7 @@ def incident(stage: Stage, name: str = "inc") -> str:
     """An open XSOAR incident created by the module (alertid set), with a war room; its id noted under `name`."""
     short_id = f"AL{name}{len(stage.xsoar.incidents)}"
     fields = {"alertid": short_id, "sekoiaioalertuuid": f"uuid-{short_id}"}
-    stored = stage.xsoar._store({"name": short_id, "CustomFields": fields, "createInvestigation": True}, "api")
+    stored = stage.xsoar.add_incident({"name": short_id, "CustomFields": fields, "createInvestigation": True}, "api")
     stage.notes[name] = stored["id"]
     return stored["id"]
 
@@ -99,14 +100,41 @@ def commented_by_a_person(content: str):
     return lambda stage: stage.sekoia.comment_as_person(stage.notes["alert"], content)
 
 
+def noted_dated(text: str, created: Any):
+    """A person's war-room note whose `created` is `created(now)` (an XSOAR date), or None: no date."""
+
+    def write(stage: Stage) -> None:
+        entry = stage.xsoar.note_as_person(stage.notes["inc"], text, user="carol")
+        entry["created"] = created(time.time()) if callable(created) else created
+
+    return write
+
+
+def xsoar_date(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.5Z")
+
+
+def tomorrow(now: float) -> str:
+    return xsoar_date(now + DAY)
+
+
+def polls(count: int):
+    """Wait for `count` more polls of Incident Updated (two searches each): a note emitted twice would show."""
+
+    def wait(stage: Stage) -> None:
+        searches = stage.xsoar.count("POST", "/incidents/search")
+        until(lambda: stage.xsoar.count("POST", "/incidents/search") >= searches + 2 * count, WAIT, f"{count} polls")
+
+    return wait
+
+
 def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
 def modified_tomorrow(stage: Stage) -> None:
     """An incident whose `modified` is a day ahead (a server's clock, a forged field)."""
-    tomorrow = datetime.fromtimestamp(time.time() + DAY, UTC).strftime("%Y-%m-%dT%H:%M:%S.5Z")
-    stage.xsoar.incident(incident(stage, "tomorrow"))["modified"] = tomorrow
+    stage.xsoar.incident(incident(stage, "tomorrow"))["modified"] = tomorrow(time.time())
 
 
 def history_dates(date: Any, name: str = "alert"):
@@ -184,6 +212,17 @@ def checkpoint_not_ahead(trigger: str):
     return check
 
 
+def notes_once(*texts: str):
+    """One note event per text, none other, each dated at most now (a date in the future counts as the time read)."""
+
+    def check(outcome: Outcome) -> None:
+        notes = [event for event in events_of(outcome) if event["change"] == "note"]
+        assert sorted(event["note"]["content"] for event in notes) == sorted(texts), events_of(outcome)
+        assert all(event["updated_at"] <= time.time() + 1 for event in notes), notes
+
+    return check
+
+
 def all_of(*checks):
     def check(outcome: Outcome) -> None:
         for each in checks:
@@ -195,6 +234,35 @@ def all_of(*checks):
 # -- the cases, by class -------------------------------------------------------------------------------------------
 
 ECHO = f"Authorization: {XSOAR_API_KEY}"
+CLASS_1 = [  # a person's text quoting a mirror tag or the marker: still a person's change
+    Case(
+        "incident_updated-a-persons-note-quoting-a-comments-tag",
+        incident_case(
+            after=noted_by_a_person("mirrored already: Sekoia.io comment 5b0f8c7e-0c5e-4d43-9a55-6c1c39c2f0aa")
+        ),
+        check=one_change("note"),
+    ),
+    Case(
+        "incident_updated-a-persons-note-quoting-a-notes-tag",
+        incident_case(after=noted_by_a_person("see (bob in Cortex XSOAR incident 3, XSOAR note 21@3)")),
+        check=one_change("note"),
+    ),
+    Case(
+        "alert_updated-a-persons-comment-quoting-the-marker",
+        alert_case(after=commented_by_a_person("done\n\n[synced by the Sekoia.io XSOAR module]")),
+        check=one_change("comment"),
+    ),
+    Case(
+        "alert_updated-a-persons-comment-copying-a-mirrored-note",
+        alert_case(
+            after=commented_by_a_person(
+                "fake\n\n(bob in Cortex XSOAR incident 3, XSOAR note 21@3)\n\n[synced by the Sekoia.io XSOAR module]"
+            )
+        ),
+        check=one_change("comment"),
+    ),
+]
+
 CLASS_6 = [
     Case(
         "incident_updated-close-notes-echo-the-api-key",
@@ -286,6 +354,33 @@ CLASS_8 = [
         check=all_of(one_change("closed"), checkpoint_not_ahead("incident")),
     ),
     Case(
+        "incident_updated-a-war-room-note-dated-tomorrow-before-the-start",
+        incident_case(
+            before=noted_dated("from tomorrow", tomorrow),
+            after=steps(noted_by_a_person("later"), polls(2)),
+            events=2,
+            log="dated by what is known",
+        ),
+        check=notes_once("from tomorrow", "later"),
+    ),
+    Case(
+        "incident_updated-a-war-room-note-dated-tomorrow-then-a-later-note",
+        incident_case(
+            after=steps(noted_dated("from tomorrow", tomorrow), polls(2), noted_by_a_person("later"), polls(2)),
+            events=2,
+        ),
+        check=notes_once("from tomorrow", "later"),
+    ),
+    Case(
+        "incident_updated-a-war-room-note-without-date",
+        incident_case(
+            after=steps(noted_dated("undated", None), polls(2), noted_by_a_person("later"), polls(2)),
+            events=2,
+            log="dated by what is known",
+        ),
+        check=notes_once("undated", "later"),
+    ),
+    Case(
         "alert_updated-a-history-entry-dated-tomorrow",
         alert_case(
             before=steps(status_by_a_person("Acknowledged"), history_dates(lambda now: int(now) + DAY)),
@@ -307,7 +402,7 @@ CLASS_8 = [
     ),
 ]
 
-CASES = CLASS_6 + CLASS_7 + CLASS_8
+CASES = CLASS_1 + CLASS_6 + CLASS_7 + CLASS_8
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from lab.faults import Fault
-from lab.sekoia_simulator import SekoiaSimulator
-from lab.symphony import TriggerRun
+from lab.doubles.faults import Fault
+from lab.doubles.sekoia import SekoiaSimulator
+from lab.doubles.symphony import TriggerRun
 from tests.hostile.harness import Case, Outcome, RecordingHost, assert_clean, data_files, params
 from tests.hostile.live import LiveStub
 from tests.support import SEKOIA_KEY, came_true

@@ -10,8 +10,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.sekoia_simulator import SekoiaSimulator
-from lab.symphony import TriggerRun
+from lab.doubles.sekoia import SekoiaSimulator
+from lab.doubles.symphony import TriggerRun
 from tests.hostile.harness import Case, RecordingHost, resolve
 from tests.hostile.live import LiveStub
 from tests.support import SEKOIA_KEY

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from lab.server import Interrupts
+from lab.doubles.server import Interrupts
 
 
 @pytest.fixture

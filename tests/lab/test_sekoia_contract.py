@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import requests
 
-from lab.sekoia_simulator import SekoiaSimulator
-from lab.sekoia_simulator.records import (
+from lab.doubles.sekoia import SekoiaSimulator
+from lab.doubles.sekoia.records import (
     comment_notification,
     created_notification,
     status_notification,

@@ -17,9 +17,9 @@ import requests
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from lab.faults import Fault
-from lab.sekoia_simulator import SekoiaSimulator
-from lab.sekoia_simulator.records import urgency_display
+from lab.doubles.faults import Fault
+from lab.doubles.sekoia import SekoiaSimulator
+from lab.doubles.sekoia.records import urgency_display
 from tests.support import until
 from xsoar_module.mapping.window import events_window
 from xsoar_module.models.alert import Alert
@@ -499,7 +499,7 @@ def test_send_raw_reaches_every_client(simulator):
 
 
 def test_command_line_serves_seeded_alerts():
-    command = [sys.executable, "-m", "lab.sekoia_simulator", "--port", "0", "--api-key", "K", "--alerts", "2"]
+    command = [sys.executable, "-m", "lab.doubles.sekoia", "--port", "0", "--api-key", "K", "--alerts", "2"]
     with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True) as process:
         try:
             lines = [process.stdout.readline() for _ in range(5)]  # API, LiveAPI, 2 alerts, "Serving"

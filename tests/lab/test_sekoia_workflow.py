@@ -10,8 +10,8 @@ import pytest
 import requests
 from websockets.sync.client import ClientConnection, connect
 
-from lab.sekoia_simulator import SekoiaSimulator
-from lab.sekoia_simulator.workflow import PERMISSIVE_WORKFLOW, STATUS_UUIDS, WORKFLOW
+from lab.doubles.sekoia import SekoiaSimulator
+from lab.doubles.sekoia.workflow import PERMISSIVE_WORKFLOW, STATUS_UUIDS, WORKFLOW
 
 KEY, OTHER_KEY = "key-module-1", "key-automation-2"
 ACKNOWLEDGE, VALIDATE, REJECT, CLOSE = (

@@ -9,10 +9,10 @@ import pytest
 import requests
 from aiohttp import web
 
-from lab.faults import Fault
-from lab.server import BackgroundServer
-from lab.symphony import PLACEHOLDER, ActionResult, Symphony
-from lab.symphony.records import RunRecord
+from lab.doubles.faults import Fault
+from lab.doubles.server import BackgroundServer
+from lab.doubles.symphony import PLACEHOLDER, ActionResult, Symphony
+from lab.doubles.symphony.records import RunRecord
 
 API_KEY = "k-secret-123"
 ALERT = {"uuid": "7a1c2b3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "short_id": "ALtiny1", "title": "Tiny alert"}

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from lab.faults import Fault
-from lab.xsoar_mapper import map_raw_json
-from lab.xsoar_simulator import AUTH_FAILED, XsoarSimulator
+from lab.doubles.faults import Fault
+from lab.doubles.xsoar import XsoarSimulator
+from lab.doubles.xsoar.mapper import map_raw_json
+from lab.doubles.xsoar.records import AUTH_FAILED
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TOKEN = "token-123"
@@ -399,7 +400,17 @@ def test_summary(simulator):
 
 
 def test_command_line_prints_the_urls_and_serves_until_interrupted():
-    command = [sys.executable, "-m", "lab.xsoar_simulator", "--port", "0", "--token", "T", "--instance", "demo"]
+    command = [
+        sys.executable,
+        "-m",
+        "lab.doubles.xsoar",
+        "--port",
+        "0",
+        "--token",
+        "T",
+        "--instance",
+        "demo",
+    ]
     with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True) as process:
         try:
             webhook_url = process.stdout.readline().split()[-1]

@@ -5,7 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from lab.xsoar_simulator import XsoarSimulator, parse_time
+from lab.doubles.xsoar import XsoarSimulator
+from lab.doubles.xsoar.queries import parse_time
 from xsoar_module.mapping.create_request import CREATE_REQUEST_FIELDS
 
 with warnings.catch_warnings():

@@ -6,7 +6,9 @@ import time
 import pytest
 import requests
 
-from lab.xsoar_simulator import ZERO_TIME, XsoarSimulator, parse_time
+from lab.doubles.clock import ManualClock
+from lab.doubles.xsoar import ZERO_TIME, XsoarSimulator
+from lab.doubles.xsoar.queries import parse_time
 
 KEY, KEY_ID, OTHER_KEY = "key-module", "42", "key-other"
 
@@ -22,7 +24,16 @@ def running():
 def simulator(running: XsoarSimulator):
     running.reset()
     running.entries_touch_incidents = False
+    running.clock = time.time
     yield running
+
+
+@pytest.fixture
+def clock(simulator: XsoarSimulator) -> ManualClock:
+    """The simulator's times, moving only when a test moves them."""
+    manual = ManualClock()
+    simulator.clock = manual.now
+    return manual
 
 
 def post(simulator: XsoarSimulator, path: str, body: object, key: str = KEY, v8: bool = False) -> requests.Response:
@@ -57,9 +68,9 @@ def test_open_incidents_carry_the_zero_close_fields(simulator):
     assert pending["status"] == 0 and pending["investigationId"] == ""
 
 
-def test_batch_close_sets_status_reason_notes_time_and_the_closing_user(simulator):
+def test_batch_close_sets_status_reason_notes_time_and_the_closing_user(simulator, clock):
     incident = created(simulator, CustomFields={"alertid": "A"})
-    time.sleep(0.002)  # a millisecond apart, so that modified can move: the clock's resolution, not an ordering
+    clock.sleep(0.002)  # two milliseconds later: modified moves
     body = {"ids": [incident["id"], "99"], "closeReason": "Resolved", "closeNotes": "done", "CustomFields": {"n": 1}}
     answer = post(simulator, "/incident/batchClose", body, v8=True)
     assert answer.status_code == 200
@@ -99,12 +110,13 @@ def test_entries_need_a_started_investigation_and_record_their_author(simulator)
     assert post(simulator, "/entry", {"investigationId": incident["id"]}).status_code == 400
 
 
-def test_entries_leave_modified_alone_unless_told(simulator):
+def test_entries_leave_modified_alone_unless_told(simulator, clock):
     incident = created(simulator)
+    clock.sleep(0.002)
     post(simulator, "/entry", {"investigationId": incident["id"], "data": "x"})
     assert simulator.incident(incident["id"])["modified"] == incident["modified"]
     simulator.entries_touch_incidents = True
-    time.sleep(0.002)
+    clock.sleep(0.002)
     post(simulator, "/entry", {"investigationId": incident["id"], "data": "y"})
     assert parse_time(simulator.incident(incident["id"])["modified"]) > parse_time(incident["modified"])
 
@@ -170,9 +182,9 @@ def test_a_persons_changes_are_told_apart_from_the_keys(simulator):
         simulator.close_as_person("999")
 
 
-def test_search_by_modified_time_and_the_filters_dates_status_and_sort(simulator):
+def test_search_by_modified_time_and_the_filters_dates_status_and_sort(simulator, clock):
     first, second, third = (created(simulator, CustomFields={"alertid": f"A{n}"}) for n in range(3))
-    time.sleep(0.002)
+    clock.sleep(0.002)
     simulator.close_as_person(first["id"])
     since = simulator.incident(first["id"])["modified"]
     simulator.note_as_person(second["id"], "no modified move")
@@ -246,14 +258,26 @@ def test_reopen_investigation_runs_from_an_open_investigation_with_the_incidents
     assert [(e["type"], e["contents"]) for e in unknown] == [(4, "Could not find incident 999")]
 
 
-def test_war_room_reads_honour_from_time_newest_first(simulator):
+def test_war_room_reads_honour_from_time_newest_first(simulator, clock):
     """Unconfirmed order and paging: the simulator answers newest first, so that no reader relies on oldest first."""
     incident = created(simulator)
     for text in ("one", "two", "three"):
         post(simulator, "/entry", {"investigationId": incident["id"], "data": text})
-        time.sleep(0.002)
+        clock.sleep(0.002)
     stored = simulator.incident(incident["id"])["entries"]
     read = post(simulator, f"/investigation/{incident['id']}", {"fromTime": stored[1]["created"]}).json()
     assert [e["contents"] for e in read["entries"]] == ["three", "two"]
     bad = post(simulator, f"/investigation/{incident['id']}", {"fromTime": "yesterday"})
     assert bad.status_code == 400 and "fromTime" in bad.json()["error"]
+
+
+def test_the_simulator_s_clock_dates_creation_changes_closure_and_entries(simulator, clock):
+    clock.at = 1_700_000_000.25
+    incident = created(simulator)
+    assert incident["created"] == incident["modified"] == "2023-11-14T22:13:20.25Z"
+    clock.sleep(60)
+    closed = simulator.close_as_person(incident["id"], user="bob")
+    assert closed["closed"] == closed["modified"] == "2023-11-14T22:14:20.25Z"
+    clock.sleep(0.5)
+    assert simulator.note_as_person(incident["id"], "seen")["created"] == "2023-11-14T22:14:20.75Z"
+    assert [a["at"] for a in simulator.incident(incident["id"])["activity"]] == ["2023-11-14T22:14:20.25Z"]

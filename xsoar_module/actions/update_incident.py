@@ -7,7 +7,7 @@ import orjson
 from pydantic import Field, field_validator, model_validator
 
 from xsoar_module.actions.base import ModuleAction, sync_outcome
-from xsoar_module.models.schema import EpochSeconds, ManifestModel, Name, is_null_rendering
+from xsoar_module.models.schema import Count, EpochSeconds, ManifestModel, Name, is_null_rendering
 from xsoar_module.quoting import check_identifier
 from xsoar_module.sync.rules import status_name
 
@@ -52,8 +52,8 @@ class UpdateIncidentArguments(ManifestModel):
         description="The alert's new urgency ({{ node.0.urgency }}): {value, display} or a number 0-100; sets the "
         "incident's severity (Low 1, Moderate 2, High and Major 3, Urgent 4) and the pack's urgency fields",
     )
-    occurrences: int | None = Field(
-        None, ge=0, description="The alert's occurrence count ({{ node.0.occurrences }}): the incident's label"
+    occurrences: Count | None = Field(
+        None, description="The alert's occurrence count ({{ node.0.occurrences }}): the incident's label"
     )
     last_seen_at: str | None = Field(
         None, description="The alert's last event time ({{ node.0.last_seen_at }}): the incident's label"
@@ -63,7 +63,7 @@ class UpdateIncidentArguments(ManifestModel):
         description="Append the alert's events the incident does not have yet (by __event_id, up to max_events, "
         "within the 512 KiB body)",
     )
-    max_events: int = Field(10, ge=0, le=1000, description="fetch_events: at most that many events in the incident")
+    max_events: Count = Field(10, le=1000, description="fetch_events: at most that many events in the incident")
 
     @field_validator(
         "alert_uuid",

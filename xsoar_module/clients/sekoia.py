@@ -16,6 +16,7 @@ from xsoar_module.errors import (
     NotFoundError,
     ServiceError,
 )
+from xsoar_module.quoting import shorten
 from xsoar_module.secrets import SecretMasker
 from xsoar_module.timing import INDEXING_BACKOFF, SYSTEM_CLOCK, Clock, Deadline, PollSchedule, iso8601_seconds
 
@@ -121,10 +122,19 @@ class SekoiaClient(ClosingClient):
     def get_alert(
         self, alert_id: str, stix: bool = False, *, history: bool = False, comments: bool = False
     ) -> dict[str, Any]:
-        """An alert by UUID or short ID (with its status history and comments when asked)."""
+        """An alert by UUID or short ID (with its status history and comments when asked). An answer naming another
+        alert (its uuid and short ID, when given, both differ from `alert_id`) is an error, never acted on."""
         flags = {"stix": stix, "history": history, "comments": comments}
         params = {name: "true" for name, wanted in flags.items() if wanted} or None
-        return self._json("GET", _alert_path(alert_id), params=params, what=f"alert {alert_id}")
+        alert = self._json("GET", _alert_path(alert_id), params=params, what=f"alert {alert_id}")
+        named = [str(alert[key]) for key in ("uuid", "short_id") if alert.get(key) is not None]
+        if named and alert_id.strip().lower() not in [name.lower() for name in named]:
+            raise MalformedResponseError(
+                f"{SERVICE} answered the request for alert {shorten(alert_id, 80)} with alert "
+                f"{shorten(' / '.join(named), 120)}: nothing is changed; check that base_url points to the Sekoia.io "
+                "API"
+            )
+        return alert
 
     def workflow(self, alert_id: str) -> list[dict[str, Any]]:
         """The workflow actions open from the alert's current status (`{id, name, description}`)."""

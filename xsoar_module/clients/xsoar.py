@@ -499,9 +499,11 @@ def _update_body(incident: dict[str, Any], changes: dict[str, Any]) -> dict[str,
 
 
 def _id_of(incident: Any) -> str | None:
-    if isinstance(incident, dict) and incident.get("id") is not None:
-        return str(incident["id"])
-    return None
+    """An incident's id: a non-blank text or a whole number (an object, a boolean or a blank is no id)."""
+    identifier = incident.get("id") if isinstance(incident, dict) else None
+    if isinstance(identifier, bool) or not isinstance(identifier, (str, int)) or not str(identifier).strip():
+        return None
+    return str(identifier)
 
 
 def _webhook_incident_id(answer: Any) -> str | None:

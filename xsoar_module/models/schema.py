@@ -10,15 +10,22 @@ Name = Annotated[str, StringConstraints(max_length=256)]  # a name sent as is (a
 LATEST_EPOCH = 253402300799  # 9999-12-31T23:59:59Z: what a date can be written as
 
 
-def _not_a_boolean(value: Any) -> Any:
-    """pydantic reads `true` as 1: a boolean is refused as a time."""
-    if isinstance(value, bool):
-        raise ValueError(f"{str(value).lower()} is not a time: give epoch seconds, e.g. 1764316800")
-    return value
+def _not_a_boolean(kind: str, example: str) -> BeforeValidator:
+    """pydantic reads `true` as 1: a boolean is refused as a `kind`, the error giving an example of one."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(f"{str(value).lower()} is not {kind}: give {example}")
+        return value
+
+    return BeforeValidator(check)
 
 
 # A time given as epoch seconds (a number or its text), from 1970 to 9999; booleans, NaN and infinities refused
-EpochSeconds = Annotated[float, Ge(0), Le(LATEST_EPOCH), AllowInfNan(False), BeforeValidator(_not_a_boolean)]
+EpochSeconds = Annotated[
+    float, Ge(0), Le(LATEST_EPOCH), AllowInfNan(False), _not_a_boolean("a time", "epoch seconds, e.g. 1764316800")
+]
+Count = Annotated[int, Ge(0), _not_a_boolean("a count", "a whole number, e.g. 12")]  # a number or its text, >= 0
 NULL_RENDERINGS = ("", "none", "null", "undefined")  # what a template engine may make of a null value
 
 

@@ -4,11 +4,11 @@ back. Pure, no I/O."""
 import re
 from typing import Any
 
-from xsoar_module.sync.marker import is_marked, marked
+from xsoar_module.sync.marker import MARKER, is_marked, marked
 from xsoar_module.sync.rules import CLOSING_STATUSES
 
 SEKOIA_COMMENT_TAG = re.compile(r"Sekoia\.io comment ([0-9A-Za-z-]{1,64})")
-XSOAR_NOTE_TAG = re.compile(r"XSOAR note ([0-9A-Za-z@:._-]{1,64})\)")
+XSOAR_NOTE_TAG = re.compile(r"XSOAR note ([0-9A-Za-z@:._-]{1,64})\)$")  # ends the last line (`alert_comment`)
 MIRROR_CHECKED = 200  # the beginning of a comment's text that a mirror of it must hold
 MAX_APPENDED_COMMENT = 4000  # characters of a comment's text appended to a closed incident's details
 MAX_APPENDED_TEXT = 65536  # an incident's details are not lengthened past this by appended comments
@@ -79,10 +79,12 @@ def alert_comment(note: dict[str, Any] | str, incident_id: str | None) -> str:
 
 
 def xsoar_note_id(comment_text: Any) -> str | None:
-    """The XSOAR note id a Sekoia.io comment written by `alert_comment` mirrors, if any."""
+    """The XSOAR note id a Sekoia.io comment written by `alert_comment` mirrors, if any: the tag ending its last line
+    before the marker, where `alert_comment` writes it (the note's text before it may quote other notes' tags)."""
     if not is_marked(comment_text):
         return None
-    found = XSOAR_NOTE_TAG.search(comment_text)
+    last_line = comment_text.rpartition(MARKER)[0].rstrip().rpartition("\n")[2]
+    found = XSOAR_NOTE_TAG.search(last_line)
     return found.group(1) if found else None
 
 
@@ -175,7 +177,8 @@ def comment_to_write(
         note = note if isinstance(note, dict) else str(note)
         if is_marked(note.get("content") if isinstance(note, dict) else note):
             return None
-        text = alert_comment(note, incident_id)
-        return text, xsoar_note_id(text)
+        text, own_id = alert_comment(note, incident_id), note.get("id") if isinstance(note, dict) else None
+        tag = xsoar_note_id(text)  # read back as the replay reads it; never an id the note's text quotes
+        return text, tag if own_id is not None and tag == str(own_id) else None
     said = persons_text(comment)
     return (marked(said), None) if said is not None else None

@@ -9,6 +9,7 @@ before the poll shows by the module's closure note, written after the state was 
 last modification: the reopening is emitted.
 """
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 from xsoar_module.clients.xsoar import XsoarClient
 from xsoar_module.errors import RejectedRequestError, describe_validation_error
 from xsoar_module.models.incident_event import IncidentUpdatedEvent
+from xsoar_module.quoting import shorten
 from xsoar_module.sync.snapshots import STATUS_CLOSED, Incident
 from xsoar_module.sync.texts import is_closure_note, is_module_closure, is_reopen_note
 from xsoar_module.sync.war_room import follows_mirror_note, is_mirrored_note, is_persons_note
@@ -139,9 +141,9 @@ class IncidentChanges:
             entry_at=known.entry_at if known else None,
             entry_ids=list(known.entry_ids) if known else [],
         )
-        for entry in self._new_entries(entries or [], known, since, state):
+        for entry, at in self._new_entries(incident_id, entries or [], known, since, state):
             if is_persons_note(entry):
-                yield self._note(incident, entry)
+                yield self._note(incident, entry, at)
             elif is_mirrored_note(entry):
                 self._echo()
         self._states.put(incident_id, state)
@@ -205,27 +207,47 @@ class IncidentChanges:
             for entry in entries or []
         )
 
-    @staticmethod
     def _new_entries(
-        entries: list[JsonObject], known: IncidentState | None, since: int, state: IncidentState
-    ) -> Iterator[JsonObject]:
-        """The entries created after those already looked at (on a first sight: since the checkpoint); `state`
-        records the newest."""
+        self,
+        incident_id: str,
+        entries: list[JsonObject],
+        known: IncidentState | None,
+        since: int,
+        state: IncidentState,
+    ) -> Iterator[tuple[JsonObject, float]]:
+        """The entries created after those already looked at (on a first sight: since the checkpoint), each with its
+        time; `state` records the newest and the ids looked at. An entry dated in the future or not at all is dated
+        by the time it is read (said in a log): it never moves the newest past later entries, and its id stays among
+        those looked at while its date cannot be trusted, so that it is emitted once."""
+        now = time.time()
         after = known.entry_at if known and known.entry_at is not None else float(since)
         seen = set(known.entry_ids) if known else set()
+        undated = []
         for entry in entries:
             created, entry_id = xsoar_epoch(entry.get("created")), str(entry.get("id"))
-            if created is None or created < after or (created == after and entry_id in seen):
+            at = now if created is None or created > now else created
+            dated = at == created
+            if not dated:
+                undated.append(entry_id)
+            if at < after or entry_id in seen:
                 continue
-            if state.entry_at is None or created > state.entry_at:
-                state.entry_at, state.entry_ids = created, []
-            if created == state.entry_at:
+            if not dated:
+                self._log(
+                    f"War-room entry {shorten(entry_id, 40)} of incident {incident_id} is dated "
+                    f"{shorten(str(entry.get('created')), 40)}, no time to trust: dated by what is known, the time it "
+                    f"was read ({iso8601_seconds(now)})",
+                    "warning",
+                )
+            elif state.entry_at is None or at > state.entry_at:
+                state.entry_at, state.entry_ids = at, []
+            if dated and at == state.entry_at:
                 state.entry_ids.append(entry_id)
-            yield entry
+            yield entry, at
+        state.entry_ids += [entry_id for entry_id in undated if entry_id not in state.entry_ids]
 
-    def _note(self, incident: Incident, entry: JsonObject) -> JsonObject:
+    def _note(self, incident: Incident, entry: JsonObject, at: float) -> JsonObject:
         note = {"id": str(entry.get("id")), "content": entry.get("contents"), "user": entry.get("user")}
-        change = self._change(incident, "note", f"note:{note['id']}", xsoar_epoch(entry.get("created")) or 0.0)
+        change = self._change(incident, "note", f"note:{note['id']}", at)
         change["event"]["note"] = note
         return change
 

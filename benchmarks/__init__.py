@@ -1,0 +1,1 @@
+"""Benchmarks: each script measures one thing; `harness` holds the soaks and the measuring helpers they share."""

@@ -1,0 +1,1 @@
+"""The soak harnesses (many alerts through the chain, the sync under changes on both sides) and measuring helpers."""
