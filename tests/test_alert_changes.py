@@ -16,6 +16,7 @@ from xsoar_module.mapping.alert_changes import (
     urgency_of,
 )
 from xsoar_module.models.alert import AlertUrgency
+from xsoar_module.sync.snapshots import Incident
 
 INCIDENT = {
     "id": "7",
@@ -25,10 +26,15 @@ INCIDENT = {
 }
 
 
+def of(raw: dict) -> Incident:
+    """The incident as the sync reads it."""
+    return Incident.of({"id": "7"} | raw)
+
+
 def test_an_urgency_changes_only_what_differs():
-    assert urgency_changes(INCIDENT, AlertUrgency(current_value=35)) == {"CustomFields": {"sekoiaiourgency": 35}}
-    assert urgency_changes(INCIDENT, AlertUrgency(current_value=30)) == {}
-    assert urgency_changes(INCIDENT, AlertUrgency(current_value=62, display="Major")) == {
+    assert urgency_changes(of(INCIDENT), AlertUrgency(current_value=35)) == {"CustomFields": {"sekoiaiourgency": 35}}
+    assert urgency_changes(of(INCIDENT), AlertUrgency(current_value=30)) == {}
+    assert urgency_changes(of(INCIDENT), AlertUrgency(current_value=62, display="Major")) == {
         "severity": 3.0,
         "CustomFields": {"sekoiaiourgency": 62, "sekoiaiourgencyband": "Major"},
     }
@@ -55,27 +61,27 @@ def test_an_urgency_argument_out_of_shape_is_refused(value):
 
 
 def test_labels_keep_the_others_and_replace_their_own():
-    changes = alert_fields_changes(INCIDENT, None, 5, "2026-01-01T00:00:00Z", 1767225600)
+    changes = alert_fields_changes(of(INCIDENT), None, 5, "2026-01-01T00:00:00Z", 1767225600)
     assert changes["labels"] == INCIDENT["labels"] + [
         {"type": "Sekoia.io occurrences", "value": "5"},
         {"type": "Sekoia.io last seen", "value": "2026-01-01T00:00:00Z"},
         {"type": "Sekoia.io urgency changed at", "value": "2026-01-01T00:00:00Z"},
     ]
     labelled = INCIDENT | changes
-    assert alert_fields_changes(labelled, None, 5, None, 1767225700) == {}  # nothing new: no new time either
-    assert alert_fields_changes(labelled, None, 6, None, None)["labels"][-1] == {
+    assert alert_fields_changes(of(labelled), None, 5, None, 1767225700) == {}  # nothing new: no new time either
+    assert alert_fields_changes(of(labelled), None, 6, None, None)["labels"][-1] == {
         "type": "Sekoia.io occurrences",
         "value": "6",
     }
-    assert alert_fields_changes(INCIDENT, None, None, None, 1767225600) == {}
-    assert label_changes(INCIDENT, {"Sekoia.io alert ID": "AL1", "x": None}) == {}
+    assert alert_fields_changes(of(INCIDENT), None, None, None, 1767225600) == {}
+    assert label_changes(of(INCIDENT), {"Sekoia.io alert ID": "AL1", "x": None}) == {}
 
 
 def test_a_change_older_than_the_one_written_is_told():
-    written = INCIDENT | alert_fields_changes(INCIDENT, AlertUrgency(current_value=90), None, None, 1767225600)
-    assert later_change(written, 1767225599) == "2026-01-01T00:00:00Z"
-    assert later_change(written, 1767225600) is None and later_change(written, None) is None
-    assert later_change(INCIDENT, 1) is None
+    written = INCIDENT | alert_fields_changes(of(INCIDENT), AlertUrgency(current_value=90), None, None, 1767225600)
+    assert later_change(of(written), 1767225599) == "2026-01-01T00:00:00Z"
+    assert later_change(of(written), 1767225600) is None and later_change(of(written), None) is None
+    assert later_change(of(INCIDENT), 1) is None
 
 
 def test_events_are_appended_once_by_event_id_within_the_count_and_the_bytes():
@@ -89,10 +95,10 @@ def test_events_are_appended_once_by_event_id_within_the_count_and_the_bytes():
 
 def test_the_events_field_is_read_back_and_left_alone_when_it_is_no_list():
     as_text = {"CustomFields": {"sekoiaioevents": orjson.dumps([{"__event_id": "a"}]).decode()}}
-    assert incident_events(as_text) == [{"__event_id": "a"}]
-    assert incident_events({"CustomFields": {}}) == []
-    assert incident_events({"CustomFields": {"sekoiaioevents": '[{"__event_id": "a"} [truncated]'}}) is None
-    assert incident_events({"CustomFields": {"sekoiaioevents": '{"a": 1}'}}) is None
+    assert incident_events(of(as_text)) == [{"__event_id": "a"}]
+    assert incident_events(of({"CustomFields": {}})) == []
+    assert incident_events(of({"CustomFields": {"sekoiaioevents": '[{"__event_id": "a"} [truncated]'}})) is None
+    assert incident_events(of({"CustomFields": {"sekoiaioevents": '{"a": 1}'}})) is None
     written = events_changes([{"__event_id": "a"}], [{"__event_id": "b"}])
     assert orjson.loads(written["CustomFields"]["sekoiaioevents"]) == [{"__event_id": "a"}, {"__event_id": "b"}]
     assert events_changes([], []) == {}

@@ -1,7 +1,7 @@
 """A Sekoia.io alert's history read for its status changes (pure): the latest one when two share a second, both
 shapes (the simulator's, oldest first; the published one, newest first), and who saw whose change."""
 
-from xsoar_module.mapping.alert_history import (
+from xsoar_module.sync.history import (
     entry_comments,
     follows_own_change,
     latest_change_by,
@@ -10,8 +10,8 @@ from xsoar_module.mapping.alert_history import (
     own_changes,
     status_change_follows_own,
 )
-from xsoar_module.mapping.sync import MARKER
-from xsoar_module.triggers.alert_updates import status_change
+from xsoar_module.sync.marker import MARKER
+from xsoar_module.sync.sekoia_changes import status_change
 
 MODULE, PERSON = "module-key", "person"
 ALERT = {"uuid": "a-1", "short_id": "ALx1", "created_at": 100, "updated_at": 100}
@@ -117,7 +117,7 @@ def test_a_comment_entry_of_the_real_shape_is_read():
 
 
 def test_a_date_after_the_alert_s_update_or_none_is_dated_by_what_is_known():
-    from xsoar_module.mapping.history_dates import dated_history
+    from xsoar_module.sync.history import dated_history
 
     history = [
         {"date": 10, "alert": {"status": "Acknowledged"}},

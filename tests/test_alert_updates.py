@@ -7,14 +7,9 @@ import pytest
 from lab.doubles.sekoia.records import activity_notifications, status_notification, urgency_notification
 from tests.support import FIXTURES
 from xsoar_module.clients.liveapi import AlertCreatedNotification, Ignored
+from xsoar_module.sync.sekoia_changes import comment_change, status_change, updated_for_something_else, urgency_change
 from xsoar_module.timing import Backoff
-from xsoar_module.triggers.alert_updates import (
-    AlertUpdatedSource,
-    comment_change,
-    status_change,
-    updated_for_something_else,
-    urgency_change,
-)
+from xsoar_module.triggers.alert_updates import AlertUpdatedSource
 from xsoar_module.triggers.core.waits import LiveTimings
 
 REAL_URGENCY_MESSAGE = json.loads((FIXTURES / "sync" / "sekoia_liveapi_alert_updated_urgency.json").read_text())

@@ -14,7 +14,7 @@ from lab.doubles.faults import Fault
 from lab.doubles.xsoar import XsoarSimulator
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_PASSWORD, XSOAR_TOKEN, assert_no_secret, until
 from xsoar_module.clients.http import RetryPolicy
-from xsoar_module.mapping.sync import is_marked
+from xsoar_module.sync.marker import is_marked
 
 SAMPLES = Path(__file__).resolve().parent.parent / "lab" / "samples"
 ALERT = json.loads((SAMPLES / "alert.json").read_text())

@@ -8,7 +8,8 @@ import pytest
 
 from lab.doubles.faults import Fault
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_TOKEN, assert_no_secret
-from xsoar_module.mapping.sync import is_closure_note, is_marked, is_reopen_note, sekoia_comment_uuid
+from xsoar_module.sync.marker import is_marked
+from xsoar_module.sync.texts import is_closure_note, is_reopen_note, sekoia_comment_uuid
 
 SAMPLES = Path(__file__).resolve().parent.parent / "lab" / "samples"
 SHORT_ID, UUID = "ALsync1", "0b7a1e6c-2f4d-4f7e-9a1b-3c5d7e9f1a2b"

@@ -13,7 +13,8 @@ from lab.doubles.xsoar import XsoarSimulator
 from tests.support import XSOAR_API_KEY, until
 from xsoar_module.clients.xsoar import XsoarClient, api_configuration
 from xsoar_module.configuration import ModuleConfiguration
-from xsoar_module.mapping.sync import closure_note, is_reopen_note
+from xsoar_module.sync.snapshots import Incident
+from xsoar_module.sync.texts import closure_note, is_reopen_note
 from xsoar_module.timing import xsoar_epoch
 from xsoar_module.triggers.incident_state import IncidentState, IncidentStates
 from xsoar_module.triggers.incidents import IncidentChanges
@@ -94,10 +95,10 @@ def test_a_closure_and_reopening_both_by_the_module_stay_silent(symphony, xsoar,
 def test_a_closure_note_newer_than_the_incident_read_is_not_a_reopening():
     """The incident was read before the module's closure, its war room after: nothing can be told yet."""
     known = IncidentState(status=1, closed="", modified="2030-01-01T00:00:00Z", modified_at=1893456000.0)
-    incident_read = {"status": 1, "modified": "2030-01-01T00:00:01Z"}
+    incident_read = Incident.of({"id": "1", "status": 1, "modified": "2030-01-01T00:00:01Z"})
     note = {"contents": closure_note("ALx", "Closed", "Resolved"), "created": "2030-01-01T00:00:02Z"}
     assert IncidentChanges._closed_meanwhile(incident_read, known, [note]) is known
-    reopened_later = incident_read | {"modified": "2030-01-01T00:00:03Z"}
+    reopened_later = Incident.of(incident_read.raw | {"modified": "2030-01-01T00:00:03Z"})
     seen = IncidentChanges._closed_meanwhile(reopened_later, known, [note])
     assert seen is not None and seen.status == 2 and seen.closed == note["created"]
 

@@ -15,8 +15,8 @@ from lab.doubles.sekoia import SekoiaSimulator
 from lab.doubles.sekoia.workflow import PERMISSIVE_WORKFLOW
 from lab.doubles.xsoar import XsoarSimulator
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, assert_no_secret
-from xsoar_module.mapping.sync import is_reopen_note
-from xsoar_module.mapping.war_room import follows_mirror_note
+from xsoar_module.sync.texts import is_reopen_note
+from xsoar_module.sync.war_room import follows_mirror_note
 from xsoar_module.timing import xsoar_epoch
 
 ORDERS = ["incident first", "alert first"]
@@ -203,13 +203,10 @@ def test_a_change_made_after_the_mirror_in_the_same_second_wins(
     assert state(sekoia, xsoar, alert, incident_id) == ("Acknowledged", 1, None)
 
 
-def test_an_xsoar_change_made_after_the_mirror_in_the_same_second_wins(
-    symphony, sekoia, xsoar, config, data_path, pair, clock
-):
+def after_the_mirror_in_one_second(symphony, sekoia, xsoar, config, data_path, pair, clock) -> tuple[float, bool]:
     """Within one second: a person closes the incident, the module closes the alert, a person acknowledges the alert
-    (after the module's change: it wins), the module reopens the incident, a person closes it again. That closure came
-    after the module's reopen note (`follows_mirror`, as Incident Updated's event says): it is the later change and
-    closes the alert, where the alert's acknowledgement of the same second used to win and leave the pair apart.
+    (after the module's change: it wins), the module reopens the incident, a person closes it again (after the
+    module's reopen note). The second closure's time, and what Incident Updated's event says (`follows_mirror`).
     Under a workflow that lets a Closed alert reopen (not the documented one)."""
     sekoia.workflow = PERMISSIVE_WORKFLOW
     alert, incident_id = pair
@@ -225,13 +222,45 @@ def test_an_xsoar_change_made_after_the_mirror_in_the_same_second_wins(
     moments_later(clock)
     closed_again_at = xsoar_closure(xsoar, incident_id, "False Positive")
     assert math.floor(closed_at) == acknowledged_at == math.floor(closed_again_at), "the steps took over a second"
-    follows = follows_mirror_note(xsoar.incident(incident_id)["entries"], closed_again_at, is_reopen_note)
+    return closed_again_at, follows_mirror_note(
+        xsoar.incident(incident_id)["entries"], closed_again_at, is_reopen_note
+    )
+
+
+@pytest.mark.parametrize("told", ["follows_mirror given", "by incident_id", "by the alert"])
+def test_an_xsoar_change_made_after_the_mirror_in_the_same_second_wins(
+    symphony, sekoia, xsoar, config, data_path, pair, told, clock
+):
+    """That second closure came after the module's reopen note: it is the later change and closes the alert, where
+    the alert's acknowledgement of the same second used to win and leave the pair apart. Update Alert reads the war
+    room itself when the playbook does not pass `follows_mirror` (by the incident's id, else by the alert's)."""
+    alert, incident_id = pair
+    closed_again_at, follows = after_the_mirror_in_one_second(symphony, sekoia, xsoar, config, data_path, pair, clock)
     assert follows  # what Incident Updated's event carries
     arguments = {"short_id": alert["short_id"], "change": "closed", "close_reason": "False Positive"}
-    arguments |= {"changed_at": str(closed_again_at), "follows_mirror": str(follows)}
+    arguments |= {"changed_at": str(closed_again_at)}
+    if told == "follows_mirror given":
+        arguments |= {"follows_mirror": str(follows)}
+    elif told == "by incident_id":
+        arguments |= {"incident_id": incident_id, "follows_mirror": "None"}
     on_alert = run(symphony, "UpdateAlert", config, data_path, arguments)
     assert on_alert["action"] == "status_changed" and on_alert["superseded_by"] is None
+    assert ("the incident's war room says True" in str(on_alert["logs"])) is (told != "follows_mirror given")
     assert state(sekoia, xsoar, alert, incident_id) == ("Rejected", 2, "False Positive")
+
+
+def test_follows_mirror_unread_falls_back_to_not_following(symphony, sekoia, xsoar, config, data_path, pair, clock):
+    """Without `follows_mirror` and with XSOAR refusing the call, the XSOAR change is taken as not following the mirror
+    (as when the argument was left out before): the alert's acknowledgement of that second wins, and a warning says
+    why."""
+    alert, incident_id = pair
+    closed_again_at, _ = after_the_mirror_in_one_second(symphony, sekoia, xsoar, config, data_path, pair, clock)
+    arguments = {"short_id": alert["short_id"], "change": "closed", "close_reason": "False Positive"}
+    unreachable = config | {"xsoar_api_key": "not-the-key"}  # XSOAR refuses it: its war room is unread
+    on_alert = run(symphony, "UpdateAlert", unreachable, data_path, arguments | {"changed_at": str(closed_again_at)})
+    assert on_alert["action"] == "unchanged" and on_alert["superseded_by"].startswith("its change to Acknowledged")
+    assert "follows_mirror was not given and the incident's war room could not be read" in str(on_alert["logs"])
+    assert state(sekoia, xsoar, alert, incident_id) == ("Acknowledged", 2, "False Positive")
 
 
 def test_under_the_documented_workflow_the_mirrored_closure_is_final(symphony, sekoia, xsoar, config, data_path, pair):

@@ -20,7 +20,7 @@ from lab.tools.sync_round import (
     sync_playbook_names,
     wait_until,
 )
-from xsoar_module.mapping.sync import is_marked
+from xsoar_module.sync.marker import is_marked
 
 
 @pytest.mark.long

@@ -5,25 +5,24 @@ import json
 import orjson
 import pytest
 
-from xsoar_module.mapping.sync import (
-    AUTHOR,
-    MARKER,
+from xsoar_module.sync.marker import AUTHOR, MARKER, is_marked, marked
+from xsoar_module.sync.rules import (
     STATUS_UUIDS,
-    alert_comment,
     close_reason_for,
-    closure_note,
-    is_closure_note,
-    is_marked,
-    is_reopen_note,
-    marked,
     next_action,
     reason_agrees,
-    reopen_note,
     sekoia_change_wins,
-    sekoia_comment_uuid,
     status_for_close_reason,
     status_name,
     steps_between,
+)
+from xsoar_module.sync.texts import (
+    alert_comment,
+    closure_note,
+    is_closure_note,
+    is_reopen_note,
+    reopen_note,
+    sekoia_comment_uuid,
     war_room_entry,
     xsoar_note_id,
 )

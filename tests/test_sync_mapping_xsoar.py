@@ -2,13 +2,15 @@
 
 import pytest
 
-from xsoar_module.mapping.sync import absent, close_notes, is_marked, is_reopen_note, reopen_note
+from xsoar_module.models.schema import is_null_rendering
+from xsoar_module.sync.marker import is_marked
+from xsoar_module.sync.texts import close_notes, is_reopen_note, reopen_note
 from xsoar_module.triggers.incident_state import IncidentState, IncidentStates
 
 
 @pytest.mark.parametrize(("value", "expected"), [(None, True), ("", True), (" None ", True), ("null", True)])
 def test_unused_arguments_are_absent(value, expected):
-    assert absent(value) is expected and not absent("Closed") and not absent({})
+    assert is_null_rendering(value) is expected and not is_null_rendering("Closed") and not is_null_rendering({})
 
 
 def test_close_notes_carry_the_comment_and_the_marker():
@@ -35,3 +37,24 @@ def test_an_unreadable_state_is_reported_and_forgotten(tmp_path):
     (tmp_path / "state.json").write_text('{"version": 1, "incidents": {"1": {"nope": 1}}}')
     states = IncidentStates(tmp_path / "state.json")
     assert "unreadable" in states.load() and len(states) == 0
+
+
+@pytest.mark.parametrize("null", ["undefined", "None", "null", ""])
+def test_update_incident_update_alert_and_get_events_read_a_null_rendering_alike(null):
+    """`undefined` (a template engine's rendering of a missing field) is an unused argument for the three actions,
+    as `None` and `null` are: Update Alert and Get Events refused it before."""
+    from xsoar_module.actions.get_events import NOW, GetEventsArguments
+    from xsoar_module.actions.update_alert import UpdateAlertArguments
+    from xsoar_module.actions.update_incident import UpdateIncidentArguments
+
+    unused = {"status": null, "comment": null, "changed_at": null}
+    incident = UpdateIncidentArguments.model_validate({"short_id": "ALx"} | unused)
+    assert (incident.status, incident.comment, incident.changed_at) == (None, None, None)
+    alert = UpdateAlertArguments.model_validate({"short_id": "ALx", "change": null, "follows_mirror": null} | unused)
+    assert (alert.status, alert.change, alert.follows_mirror, alert.changed_at) == (None, None, None, None)
+    events = GetEventsArguments.model_validate(
+        {"query": "a", "earliest_time": "-1d", "latest_time": null, "expected_events": null}
+    )
+    assert events.latest_time == NOW and events.expected_events is None
+    with pytest.raises(ValueError, match="is no time"):
+        GetEventsArguments.model_validate({"query": "a", "earliest_time": null})

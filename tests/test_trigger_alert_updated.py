@@ -19,7 +19,7 @@ from tests.support import (
     start_listening_trigger,
     until,
 )
-from xsoar_module.mapping.sync import marked
+from xsoar_module.sync.marker import marked
 
 TRIGGER = "AlertUpdatedTrigger"
 OTHER_KEY = "automation-key-of-someone-else"

@@ -15,7 +15,7 @@ from lab.tools.history import BlockRun, History, Run
 from lab.tools.views import counters_table, runs_table
 from tests.support import SEKOIA_KEY, settled_events, start_listening_trigger, until
 from xsoar_module.clients.liveapi import AlertCreatedNotification
-from xsoar_module.mapping.sync import marked
+from xsoar_module.sync.marker import marked
 from xsoar_module.timing import Backoff
 from xsoar_module.triggers.core.checkpoint import Checkpoint, CheckpointStore, Ledger
 from xsoar_module.triggers.core.counters import TriggerCounters

@@ -6,7 +6,7 @@ from lab.doubles.faults import Fault
 from lab.doubles.sekoia import SekoiaSimulator
 from lab.doubles.sekoia.workflow import PERMISSIVE_WORKFLOW
 from tests.support import SEKOIA_KEY, assert_no_secret
-from xsoar_module.mapping.sync import AUTHOR, MARKER, is_marked
+from xsoar_module.sync.marker import AUTHOR, MARKER, is_marked
 
 ACTION = "UpdateAlert"
 # every argument the shipped playbook passes, as a null renders when the trigger's event has no such field

@@ -80,7 +80,8 @@ def test_an_inverted_window_names_both_arguments(earliest, latest):
 
 
 @pytest.mark.parametrize(
-    ("value", "null"), [(None, True), ("", True), (" None ", True), ("null", True), ("now", False)]
+    ("value", "null"),
+    [(None, True), ("", True), (" None ", True), ("null", True), ("undefined", True), ("now", False)],
 )
 def test_null_renderings(value, null):
     assert is_null_rendering(value) is null

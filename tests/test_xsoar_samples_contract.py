@@ -11,8 +11,8 @@ from lab.doubles.faults import Fault
 from tests.support import XSOAR_API_KEY
 from xsoar_module.clients.xsoar import XsoarClient, api_configuration
 from xsoar_module.configuration import ModuleConfiguration
+from xsoar_module.sync.war_room import is_persons_note
 from xsoar_module.timing import xsoar_epoch
-from xsoar_module.triggers.incidents import is_persons_note
 
 SAMPLES = Path("/work/shared/reference/samples/sync")
 pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason="the shared reference samples are not on this machine")

@@ -16,7 +16,7 @@ from typing import Literal
 from lab.doubles.faults import Fault
 from lab.tools.chain import DemoOptions, running_chain
 from lab.tools.history import Run
-from xsoar_module.mapping.sync import DUPLICATE_REASON
+from xsoar_module.sync.rules import DUPLICATE_REASON
 
 
 @dataclass(frozen=True)

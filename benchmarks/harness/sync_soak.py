@@ -44,18 +44,17 @@ from lab.doubles.xsoar import STATUS_CLOSED
 from lab.tools.chain import Chain, DemoOptions, running_playbooks
 from lab.tools.runner import FinishedRun
 from lab.tools.sync_round import SYNC_PLAYBOOKS, sekoia_status, sync_playbook_names, wait_until
-from xsoar_module.mapping.sync import (
+from xsoar_module.sync.marker import is_marked
+from xsoar_module.sync.rules import (
     CLOSED,
     CLOSING_STATUSES,
     OPEN_STATUSES,
     REJECTED,
-    is_closure_note,
-    is_marked,
-    is_reopen_note,
     sekoia_change_wins,
     status_for_close_reason,
 )
-from xsoar_module.mapping.war_room import follows_mirror_note
+from xsoar_module.sync.texts import is_closure_note, is_reopen_note
+from xsoar_module.sync.war_room import follows_mirror_note
 from xsoar_module.timing import xsoar_epoch
 
 CREATION_PLAYBOOK = (

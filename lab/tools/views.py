@@ -10,7 +10,7 @@ from rich.table import Table
 
 from lab.tools.history import BlockRun, Run, TriggerCounts
 from xsoar_module.actions.base import OUTCOME
-from xsoar_module.mapping.sync import MARKER, is_marked
+from xsoar_module.sync.marker import MARKER, is_marked
 from xsoar_module.triggers.core.counters import OUTCOMES
 
 STATUS_STYLE = {"succeeded": "green", "failed": "red", "running": "yellow", "skipped": "dim"}

@@ -21,7 +21,8 @@ from lab.doubles.faults import Fault
 from tests.hostile.conftest import Env, base_configuration, check_action_case
 from tests.hostile.harness import Case, Outcome, params
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY
-from xsoar_module.mapping.sync import MARKER, sekoia_comment_uuid, xsoar_note_id
+from xsoar_module.sync.marker import MARKER
+from xsoar_module.sync.texts import sekoia_comment_uuid, xsoar_note_id
 
 MIB = 1024 * 1024
 MAX_BODY = 512 * 1024

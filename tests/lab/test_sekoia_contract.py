@@ -17,10 +17,11 @@ from lab.doubles.sekoia.records import (
 )
 from tests.test_alert_updates import source
 from xsoar_module.clients.liveapi import AlertCreatedNotification, Ignored, parse_message
-from xsoar_module.mapping.alert_history import entry_comments, entry_time, latest_status_change, own_changes
-from xsoar_module.mapping.sync import STATUS_BY_ACTION, marked, next_action
 from xsoar_module.models.alert import Alert
-from xsoar_module.triggers.alert_updates import comment_change, status_change
+from xsoar_module.sync.history import entry_comments, entry_time, latest_status_change, own_changes
+from xsoar_module.sync.marker import marked
+from xsoar_module.sync.rules import STATUS_BY_ACTION, next_action
+from xsoar_module.sync.sekoia_changes import comment_change, status_change
 
 SAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "sync"
 KEY = "contract-key"

@@ -1,6 +1,5 @@
 """Create Incident: one Cortex XSOAR incident per Sekoia.io alert, through the Generic Webhook or the REST API."""
 
-import math
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
@@ -37,50 +36,6 @@ def _parse_json_text(value: Any) -> Any:
         except orjson.JSONDecodeError:
             return value
     return value
-
-
-RESERVED_FIELDS = {"alertid", "alerturl", "dbotmirrorid", "events", "rawjson", "id", "version"}  # machine names
-TEXT_FIELDS = {"name", "type", "occurred"}  # the Generic Webhook refuses anything but a string (or null)
-SEVERITY_SCALE = "0 unknown, 0.5 informational, 1 low, 2 medium, 3 high, 4 critical"
-
-
-def _check_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    """`fields` adapts the body but cannot change what identifies the alert or the incident; severity is a number
-    of XSOAR's scale, name/type/occurred are texts; custom field names are usable in API mode. Keys naming a
-    create-request field are spelled as XSOAR's swagger does (`Owner` -> `owner`)."""
-    from xsoar_module.mapping.create_request import create_request_field, machine_name, split_fields
-
-    spelled = {create_request_field(key) or key: value for key, value in fields.items()}
-    if len(spelled) < len(fields):
-        raise ValueError("two keys name the same XSOAR field (the field names are case-insensitive)")
-    fields = spelled
-    custom = fields.get("CustomFields")
-    nested = custom if isinstance(custom, dict) else {}
-    if reserved := [key[:80] for key in [*fields, *nested] if machine_name(key) in RESERVED_FIELDS]:
-        raise ValueError(f"{', '.join(sorted(reserved))} identify the alert or the incident and cannot be set")
-    for field in TEXT_FIELDS & set(fields):
-        if fields[field] is not None and not isinstance(fields[field], str):
-            raise ValueError(f"fields.{field} must be a text, got {type(fields[field]).__name__}")
-    if "severity" in fields:
-        fields = fields | {"severity": _severity(fields["severity"])}
-    try:
-        split_fields(fields)
-        orjson.dumps(fields, default=str)
-    except InvalidInputError as exc:
-        raise ValueError(str(exc)) from None
-    except orjson.JSONEncodeError:
-        raise ValueError("fields cannot be sent as JSON: nested too deeply (more than 250 levels)") from None
-    return fields
-
-
-def _severity(value: Any) -> float:
-    try:
-        number = float(value) if not isinstance(value, bool) else math.nan
-    except (TypeError, ValueError):
-        number = math.nan
-    if not (math.isfinite(number) and 0 <= number <= 4):
-        raise ValueError(f"fields.severity must be a number from 0 to 4 ({SEVERITY_SCALE}), got {str(value)[:40]!r}")
-    return number
 
 
 class CreateIncidentArguments(ManifestModel):
@@ -131,7 +86,9 @@ class CreateIncidentArguments(ManifestModel):
     @field_validator("fields")
     @classmethod
     def _fields_keep_the_identity(cls, fields: dict[str, Any] | None) -> dict[str, Any] | None:
-        return _check_fields(fields) if fields else fields
+        from xsoar_module.mapping.create_request import check_fields
+
+        return check_fields(fields) if fields else fields
 
     @model_validator(mode="after")
     def _one_alert_source(self) -> "CreateIncidentArguments":
@@ -312,7 +269,8 @@ class CreateIncident(ModuleAction):
 
     def _close_duplicate(self, xsoar: "XsoarClient", delivery: "Delivery", alert_id: str) -> "Delivery":
         """Another run of the alert created its incident at the same time: close this run's as its duplicate."""
-        from xsoar_module.mapping.sync import DUPLICATE_REASON, duplicate_notes
+        from xsoar_module.sync.rules import DUPLICATE_REASON
+        from xsoar_module.sync.texts import duplicate_notes
 
         first, duplicate = str(delivery.first_id), str(delivery.incident_id)
         xsoar.close_incident(duplicate, DUPLICATE_REASON, duplicate_notes(first, alert_id))

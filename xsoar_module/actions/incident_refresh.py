@@ -23,6 +23,7 @@ from xsoar_module.models.alert import Alert, AlertUrgency
 if TYPE_CHECKING:
     from xsoar_module.clients.sekoia import SekoiaClient
     from xsoar_module.clients.xsoar import XsoarClient
+    from xsoar_module.sync.snapshots import Incident
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class IncidentRefresh:
     def __init__(
         self,
         xsoar: "XsoarClient",
-        incident: dict[str, Any],
+        incident: "Incident",
         alert: str,
         log: Callable[..., None],
         sekoia: Callable[[], "SekoiaClient"],
@@ -67,7 +68,7 @@ class IncidentRefresh:
         self.alert = alert  # the alert's short ID, else its uuid
         self.log = log
         self.sekoia = sekoia
-        self.id = str(incident.get("id"))
+        self.id = incident.id
 
     def apply(self, brought: AlertFields) -> Refreshed:
         """Write what differs on an open incident (the caller leaves a closed one alone)."""
@@ -87,20 +88,20 @@ class IncidentRefresh:
         if not changes:
             why = f"has a later change of the alert (made at {later})" if later else "already has the alert's values"
             return Refreshed("unchanged", [], f"incident {self.id} {why}")
-        self.xsoar.update_incident(self.incident, changes)
+        self.xsoar.update_incident(self.incident.raw, changes)
         written = changed_fields(changes)
         self.log(f"Incident {self.id} of alert {self.alert}: {self._describe(changes)}", level="info")
         return Refreshed("updated", written)
 
     def _describe(self, changes: dict[str, Any]) -> str:
         """`severity 2.0 -> 4.0, sekoiaiourgency 30 -> 85, ...` (events counted, not shown)."""
-        custom = self.incident.get("CustomFields") or {}
+        custom, raw = self.incident.custom_fields, self.incident.raw
         parts = []
         for name in changed_fields(changes):
             if name == EVENTS_FIELD:
                 parts.append("events appended")
             elif name != "labels":
-                before = custom.get(name) if name in (changes.get("CustomFields") or {}) else self.incident.get(name)
+                before = custom.get(name) if name in (changes.get("CustomFields") or {}) else raw.get(name)
                 after = (changes.get("CustomFields") or {}).get(name, changes.get(name))
                 parts.append(f"{name} {before} -> {after}")
             else:
@@ -128,10 +129,8 @@ class IncidentRefresh:
                 level="warning",
             )
             return {}
-        others = {key: value for key, value in self.incident.items() if key != "CustomFields"}
-        custom = {
-            key: value for key, value in (self.incident.get("CustomFields") or {}).items() if key != EVENTS_FIELD
-        }
+        others = {key: value for key, value in self.incident.raw.items() if key != "CustomFields"}
+        custom = {key: value for key, value in self.incident.custom_fields.items() if key != EVENTS_FIELD}
         room = MAX_BODY_BYTES - NOTE_BYTES - size(others | {"CustomFields": custom})
         added = appended_events(existing, found, brought.max_events, room)
         self.log(

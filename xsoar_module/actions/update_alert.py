@@ -1,40 +1,31 @@
-"""Update Alert: mirror an XSOAR change on a Sekoia.io alert (status through the workflow, comments), idempotently."""
+"""Update Alert: mirror an XSOAR change on a Sekoia.io alert (status through the workflow, comments), idempotently.
 
-from dataclasses import dataclass, field
-from functools import partial
-from typing import TYPE_CHECKING, Any, Literal
+Read (the alert with its history and comments; the incident's war room when a same-second change makes it matter),
+decide (`sync.decisions.decide_alert`), write (`alert_sync.py`: the workflow's transitions, or a comment)."""
+
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
 from xsoar_module.actions.base import ModuleAction, sync_outcome
-from xsoar_module.errors import InvalidInputError, ServiceError
-from xsoar_module.mapping.sync import (
-    AUTHOR,
-    CLOSING_STATUSES,
-    MAX_STEPS,
+from xsoar_module.errors import InvalidInputError
+from xsoar_module.models.incident_event import Change
+from xsoar_module.models.schema import EpochSeconds, ManifestModel, is_null_rendering
+from xsoar_module.quoting import check_identifier
+from xsoar_module.sync.rules import (
     OPEN_STATUSES,
     REOPENED_STATUS,
     SETTABLE_STATUSES,
-    STATUS_BY_ACTION,
-    alert_comment,
-    is_marked,
-    made_by_module,
-    marked,
-    next_action,
-    sekoia_change_wins,
     status_for_close_reason,
     status_name,
-    transition_comment,
-    unapplied_status_comment,
-    xsoar_note_id,
 )
-from xsoar_module.models.schema import EpochSeconds, ManifestModel, is_null_rendering
-from xsoar_module.quoting import check_identifier
 
 if TYPE_CHECKING:  # loaded when the action runs (main.py imports every item in every block's process)
+    from xsoar_module.actions.alert_sync import Plan
     from xsoar_module.clients.sekoia import SekoiaClient
+    from xsoar_module.sync.snapshots import Alert
 
-CHANGES = ("closed", "reopened", "note")
+CHANGES: tuple[str, ...] = get_args(Change)  # the Incident Updated trigger's changes, as its event names them
 
 
 def _absent_as_none(value: Any) -> Any:
@@ -78,7 +69,8 @@ class UpdateAlertArguments(ManifestModel):
     follows_mirror: bool | None = Field(
         None,
         description="The XSOAR change came after this module's closure or reopening of the incident in the same "
-        "second ({{ node.0.follows_mirror }}): it wins over a Sekoia.io change of that second",
+        "second ({{ node.0.follows_mirror }}): it wins over a Sekoia.io change of that second. Left out, it is read "
+        "from the incident's war room when it matters",
     )
 
     @field_validator("*", mode="before")
@@ -162,16 +154,10 @@ class UpdateAlertArguments(ManifestModel):
 
     def comment_text(self) -> tuple[str, str | None] | None:
         """The marked comment to write and the XSOAR note id it mirrors; None when there is none (or it is ours)."""
-        if self.change == "note" and self.note is not None:
-            note = self.note if isinstance(self.note, dict) else str(self.note)
-            if is_marked(note.get("content") if isinstance(note, dict) else note):
-                return None
-            text, own_id = alert_comment(note, self.incident_id), note.get("id") if isinstance(note, dict) else None
-            tag = xsoar_note_id(text)  # read back as the replay reads it; never an id the note's text quotes
-            return text, tag if own_id is not None and tag == str(own_id) else None
-        if self.comment and self.comment.strip() and not is_marked(self.comment):
-            return marked(self.comment), None
-        return None
+        from xsoar_module.sync.texts import comment_to_write
+
+        note = self.note if self.change == "note" else None
+        return comment_to_write(note, self.comment, self.incident_id)
 
 
 class UpdateAlertResults(ManifestModel):
@@ -205,15 +191,20 @@ class UpdateAlert(ModuleAction):
         return sync_outcome(results)
 
     def run(self, arguments: UpdateAlertArguments) -> UpdateAlertResults:
+        from xsoar_module.actions.alert_sync import already_there, move
+        from xsoar_module.sync.marker import AUTHOR
+        from xsoar_module.sync.snapshots import Alert
+
         with self.sekoia_client() as client:
-            alert = client.get_alert(arguments.alert_id, history=True, comments=True)
-            label = f"alert {alert.get('short_id') or arguments.alert_id}"
+            raw = client.get_alert(arguments.alert_id, history=True, comments=True)
+            alert = Alert.of(raw)
+            label = f"alert {alert.short_id or arguments.alert_id}"
             plan = self._plan(client, alert, arguments, label)
-            current = _status_of(alert)
+            current = alert.status
             if plan.target is not None:
-                current = self._move(client, arguments, label, current, plan.target, plan.comment, plan.offered)
+                current = move(client, arguments.alert_id, arguments.incident_id, label, current, plan, self.log)
                 action = "status_changed"
-            elif plan.comment is not None and not _already_written(client, alert, plan.identity, *plan.comment):
+            elif plan.comment is not None and not already_there(client, alert, plan.identity, *plan.comment):
                 client.add_comment(arguments.alert_id, plan.comment[0], AUTHOR)
                 self.log(f"Commented {label} on {client.http.base_url}", level="info")
                 action = "commented"
@@ -223,195 +214,82 @@ class UpdateAlert(ModuleAction):
                     f"{label.capitalize()} is unchanged (status {current}; comment already there or none)", "info"
                 )
         return UpdateAlertResults(
-            alert_uuid=str(alert.get("uuid") or arguments.alert_id),
+            alert_uuid=str(alert.uuid or arguments.alert_id),
             status_name=current,
             action=action,
             superseded_by=plan.superseded_by,
             status_not_set_because=plan.not_set_because,
         )
 
-    def _plan(
-        self, client: "SekoiaClient", alert: dict[str, Any], arguments: UpdateAlertArguments, label: str
-    ) -> "Plan":
+    def _plan(self, client: "SekoiaClient", alert: "Alert", arguments: UpdateAlertArguments, label: str) -> "Plan":
         """What to do: the status to move to (None: none, or already there), the comment to write, and why a status
         asked for is not set (a later change won; the workflow offers no way to it)."""
+        from xsoar_module.actions.alert_sync import Plan, XsoarChange, offered_actions, unreachable
         from xsoar_module.clients.sekoia import identity_of
+        from xsoar_module.sync.decisions import alert_contested, decide_alert
+        from xsoar_module.sync.rules import next_action
+        from xsoar_module.timing import iso8601_seconds
 
-        current, comment = _status_of(alert), arguments.comment_text()
-        target = arguments.target_status(current)
-        target = None if target == current else target
-        identity = identity_of(client.me()) if target is not None or comment is not None else None
-        plan = Plan(target, comment, identity)
-        if target is None:
+        comment, target = arguments.comment_text(), arguments.target_status(alert.status)
+        asked = target is not None and target != alert.status
+        identity = identity_of(client.me()) if asked or comment is not None else None
+        follows = arguments.follows_mirror
+        if follows is None and asked and alert_contested(alert, arguments.changed_at, identity):
+            follows = self._follows_mirror(alert, arguments, target or "")
+        decision = decide_alert(alert, target, arguments.changed_at, identity, bool(follows))
+        plan = Plan(decision.target, comment, identity, superseded_by=decision.superseded_by)
+        if decision.superseded_by is not None:  # the loser is not applied, nor its close notes written
+            plan.comment = None
+            self.log(
+                f"{label.capitalize()}: the Cortex XSOAR change ({arguments.change or arguments.status}) at "
+                f"{iso8601_seconds(arguments.changed_at or 0)} is older than {decision.superseded_by}: not applied "
+                "(the later change wins)",
+                "info",
+            )
+        if plan.target is None:
             return plan
-        plan.superseded_by = self._later_change(alert, arguments, label, identity)
-        if plan.superseded_by is not None:  # the loser is not applied, nor its close notes written
-            plan.target, plan.comment = None, None
-            return plan
-        plan.offered = _offered(client, arguments.alert_id)
-        if next_action(target, set(plan.offered)) is None:
-            plan.not_set_because, plan.comment = self._unreachable(arguments, label, current, target, plan.offered)
+        plan.offered = offered_actions(client, arguments.alert_id)
+        if next_action(plan.target, set(plan.offered)) is None:
+            change = XsoarChange(
+                arguments.change,
+                arguments.close_reason,
+                arguments.changed_at,
+                arguments.incident_id,
+                arguments.xsoar_user,
+                arguments.comment,
+            )
+            plan.not_set_because, plan.comment = unreachable(change, alert.status, plan.target, plan.offered)
+            self.log(f"{label.capitalize()}: {plan.not_set_because}", "info")
             plan.target = None
         return plan
 
-    def _unreachable(
-        self,
-        arguments: UpdateAlertArguments,
-        label: str,
-        current: str | None,
-        target: str,
-        offered: dict[str, dict[str, Any]],
-    ) -> tuple[str, tuple[str, str | None]]:
-        """Why `target` cannot be set (the workflow offers no way) and the alert comment that says the change
-        instead (naming the incident and the XSOAR user; deterministic, so that a replay finds it)."""
-        from xsoar_module.timing import iso8601_seconds
+    def _follows_mirror(self, alert: "Alert", arguments: UpdateAlertArguments, target: str) -> bool:
+        """What `follows_mirror` says when the playbook did not pass it: whether the XSOAR change came after this
+        module's mirror note of that second in the incident's war room (read from XSOAR, the incident by
+        `incident_id`, else by the alert). False, with a warning, when XSOAR cannot be read."""
+        from xsoar_module.clients.xsoar import XsoarClient, api_configuration
+        from xsoar_module.errors import ModuleError
+        from xsoar_module.sync.decisions import mirror_note_before
+        from xsoar_module.sync.snapshots import Incident
+        from xsoar_module.sync.war_room import follows_mirror_note
 
-        actions = ", ".join(sorted(offered)) or "no action"
-        final = "; Closed and Rejected are final" if current in CLOSING_STATUSES else ""
-        why = (
-            f"Sekoia.io's workflow offers no way from {current} to {target} (it offers {actions}{final}): the change "
-            "is written as an alert comment"
-        )
-        change = arguments.change or f"set to {target}"
-        if arguments.change == "closed":
-            change = f"closed ({arguments.close_reason or 'no reason'})"
-        at = iso8601_seconds(arguments.changed_at) if arguments.changed_at is not None else None
-        text = unapplied_status_comment(
-            target,
-            current or "unknown",
-            incident_id=arguments.incident_id,
-            user=arguments.xsoar_user,
-            change=change,
-            at=at,
-            text=arguments.comment if arguments.comment and not is_marked(arguments.comment) else None,
-        )
-        self.log(f"{label.capitalize()}: {why}", "info")
-        return why, (text, None)
-
-    def _later_change(
-        self, alert: dict[str, Any], arguments: UpdateAlertArguments, label: str, identity: str | None
-    ) -> str | None:
-        """The alert's latest status change made by someone other than this module, when it wins over the XSOAR
-        change by the rule (`sekoia_change_wins`); None without the XSOAR change's time."""
-        from xsoar_module.mapping.alert_history import (
-            entry_status,
-            entry_time,
-            follows_own_change,
-            latest_change_by,
-            own_changes,
-        )
-        from xsoar_module.mapping.history_dates import dated_history
-        from xsoar_module.timing import epoch, iso8601_seconds
-
-        if arguments.changed_at is None:
-            return None
-        is_own = own_changes(identity)
-        history, current = dated_history(alert.get("history"), epoch(alert.get("updated_at")))[0], _status_of(alert)
-        entry = latest_change_by(history, lambda entry: not is_own(entry), current)
-        at = entry_time(entry) if entry is not None else None
-        if entry is None or at is None:
-            return None
-        follows_own = follows_own_change(history, entry, is_own, current)
-        if not sekoia_change_wins(at, arguments.changed_at, follows_own, bool(arguments.follows_mirror)):
-            return None
-        who = f"{entry.get('created_by_type') or 'someone'} {entry.get('created_by') or ''}".rstrip()
-        winner = f"its change to {entry_status(entry)} by {who} at {iso8601_seconds(at)}"
-        self.log(
-            f"{label.capitalize()}: the Cortex XSOAR change ({arguments.change or arguments.status}) at "
-            f"{iso8601_seconds(arguments.changed_at)} is older than {winner}: not applied (the later change wins)",
-            "info",
-        )
-        return winner
-
-    def _move(
-        self,
-        client: "SekoiaClient",
-        arguments: UpdateAlertArguments,
-        label: str,
-        current: str | None,
-        target: str,
-        comment: tuple[str, str | None] | None,
-        offered: dict[str, dict[str, Any]],
-    ) -> str:
-        """Walk the shortest way of offered transitions from `current` to `target` (the documented workflow needs two
-        from Pending or Acknowledged to Closed); every transition carries a marked comment, the given one on the
-        last, so that its history entry is known as the module's without `GET /v1/me`. Returns the new status."""
-        alert_id, walked = arguments.alert_id, list[str]()
-        for step in range(MAX_STEPS):
-            offered = offered if step == 0 else _offered(client, alert_id)
-            chosen = next_action(target, set(offered))
-            if chosen is None or not offered[chosen].get("id"):
-                raise ServiceError(
-                    f"Sekoia.io offers no way from status {current} to {target} for {label} (its workflow offers "
-                    f"{', '.join(sorted(offered)) or 'no action'}): set the status by hand or choose another status"
+        changed_at = arguments.changed_at or 0.0
+        try:
+            with XsoarClient(api_configuration(self.config), on_retry=self._log_retry) as xsoar:
+                if arguments.incident_id:
+                    found = xsoar.get_incident(arguments.incident_id)
+                else:
+                    found = xsoar.find_incident(alert.short_id or arguments.short_id, alert.uuid, legacy=True)
+                entries = (
+                    xsoar.investigation_entries(Incident.of(found).war_room, from_time=changed_at) if found else []
                 )
-            reached = STATUS_BY_ACTION[chosen]
-            last = reached == target
-            said = comment[0] if comment and last else transition_comment(reached, target, arguments.incident_id)
-            client.apply_transition(
-                alert_id, str(offered[chosen]["id"]), said, partial(_is_in, client, alert_id, reached)
+        except ModuleError as exc:
+            self.log(
+                f"follows_mirror was not given and the incident's war room could not be read ({exc}): the change is "
+                "taken as not following the module's mirror (Sekoia.io's change of the same second may win)",
+                "warning",
             )
-            current = reached
-            if last:
-                steps = f" through {', '.join(walked)}" if walked else ""
-                self.log(f"Moved {label} to {target}{steps} (action {chosen}) on {client.http.base_url}", "info")
-                return target
-            walked.append(reached)
-        raise ServiceError(f"Sekoia.io did not bring {label} to {target} within {MAX_STEPS} workflow steps")
-
-
-@dataclass
-class Plan:
-    """What Update Alert does on an alert (`UpdateAlert._plan`)."""
-
-    target: str | None  # the status to move to
-    comment: tuple[str, str | None] | None  # the marked comment and the XSOAR note id it mirrors
-    identity: str | None  # the API key's identity (`GET /v1/me`), when its answer gives one
-    offered: dict[str, dict[str, Any]] = field(default_factory=dict)  # the workflow actions open now, by name
-    superseded_by: str | None = None
-    not_set_because: str | None = None
-
-
-def _offered(client: "SekoiaClient", alert_id: str) -> dict[str, dict[str, Any]]:
-    """The workflow actions open from the alert's status, by name."""
-    return {str(action.get("name")): action for action in client.workflow(alert_id)}
-
-
-def _is_in(client: "SekoiaClient", alert_id: str, status: str) -> bool:
-    """Whether the alert is now in `status` (a transition that got no answer may have been applied)."""
-    return _status_of(client.get_alert(alert_id)) == status
-
-
-def _status_of(alert: dict[str, Any]) -> str | None:
-    status = alert.get("status")
-    name = status.get("name") if isinstance(status, dict) else None
-    try:
-        return status_name(name) if isinstance(name, str) else None
-    except ValueError:
-        return None
-
-
-def _already_written(
-    client: "SekoiaClient", alert: dict[str, Any], identity: str | None, text: str, note_id: str | None
-) -> bool:
-    """Whether the module already wrote this comment on the alert: among the comments it made (`made_by_module`: by
-    its identity or its API key with its marker, never a person's, whatever they quote), the same XSOAR note id, or
-    the same text (in the alert's comments or with a status change of its history)."""
-    comments = alert.get("comments")
-    if not isinstance(comments, list):
-        comments = client.comments(str(alert.get("uuid") or alert.get("short_id")))
-    history = alert.get("history")
-    told = [
-        item
-        for entry in (history if isinstance(history, list) else [])
-        if isinstance(entry, dict) and isinstance(entry.get("history_comments"), list)
-        for item in entry["history_comments"]
-    ]
-    contents = [
-        item.get("content")
-        for item in comments + told
-        if isinstance(item, dict) and made_by_module(item, identity, [item.get("content")])
-    ]
-    if note_id is not None:
-        return any(xsoar_note_id(content) == note_id for content in contents)
-    return text in contents
+            return False
+        follows = follows_mirror_note(entries, changed_at, mirror_note_before(target))
+        self.log(f"follows_mirror was not given: the incident's war room says {follows}", "info")
+        return follows

@@ -1,7 +1,7 @@
 """A Sekoia.io alert's later changes (urgency, occurrences, last sighting, new events) -> the changes of its XSOAR
 incident. Pure functions, no I/O."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -9,6 +9,9 @@ from xsoar_module.mapping.severity import display_of, xsoar_severity
 from xsoar_module.mapping.trimming import size
 from xsoar_module.models.alert import AlertUrgency
 from xsoar_module.timing import epoch, iso8601_seconds
+
+if TYPE_CHECKING:
+    from xsoar_module.sync.snapshots import Incident
 
 EVENTS_FIELD = "sekoiaioevents"  # the pack's Sekoia.io Events (the events as JSON text)
 URGENCY_FIELD, BAND_FIELD = "sekoiaiourgency", "sekoiaiourgencyband"  # the pack's urgency fields
@@ -37,12 +40,12 @@ def urgency_of(value: Any) -> AlertUrgency | None:
     return AlertUrgency(current_value=round(number), display=display)
 
 
-def urgency_changes(incident: dict[str, Any], urgency: AlertUrgency) -> dict[str, Any]:
+def urgency_changes(incident: "Incident", urgency: AlertUrgency) -> dict[str, Any]:
     """The incident's severity and the pack's urgency fields for `urgency`, those that differ ({} when none)."""
-    custom = incident.get("CustomFields") or {}
+    custom = incident.custom_fields
     changes: dict[str, Any] = {}
     severity = xsoar_severity(urgency)
-    if incident.get("severity") != severity:
+    if incident.severity != severity:
         changes["severity"] = severity
     fields = {URGENCY_FIELD: urgency.current_value, BAND_FIELD: display_of(urgency)}
     differing = {name: value for name, value in fields.items() if custom.get(name) != value}
@@ -51,18 +54,17 @@ def urgency_changes(incident: dict[str, Any], urgency: AlertUrgency) -> dict[str
     return changes
 
 
-def later_change(incident: dict[str, Any], changed_at: float | None) -> str | None:
+def later_change(incident: "Incident", changed_at: float | None) -> str | None:
     """The time of an alert change later than `changed_at` already written on the incident (its label), if any."""
-    labels = [label for label in incident.get("labels") or [] if isinstance(label, dict)]
-    written = next((label.get("value") for label in labels if label.get("type") == CHANGED_AT_LABEL), None)
+    written = next((label.get("value") for label in incident.labels if label.get("type") == CHANGED_AT_LABEL), None)
     at = epoch(written)
     return str(written) if changed_at is not None and at is not None and at > changed_at else None
 
 
-def label_changes(incident: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+def label_changes(incident: "Incident", wanted: dict[str, Any]) -> dict[str, Any]:
     """The incident's labels with `wanted` (label type -> value; None: not brought), when one of them differs ({}
     else); the other labels kept."""
-    labels = [label for label in incident.get("labels") or [] if isinstance(label, dict)]
+    labels = incident.labels
     values = {name: str(value) for name, value in wanted.items() if value is not None}
     current = {label.get("type"): label.get("value") for label in labels}
     if all(current.get(name) == value for name, value in values.items()):
@@ -72,7 +74,7 @@ def label_changes(incident: dict[str, Any], wanted: dict[str, Any]) -> dict[str,
 
 
 def alert_fields_changes(
-    incident: dict[str, Any],
+    incident: "Incident",
     urgency: AlertUrgency | None,
     occurrences: int | None,
     last_seen_at: str | None,
@@ -88,10 +90,10 @@ def alert_fields_changes(
     return merged(fields, label_changes(incident, sightings | stamp))
 
 
-def incident_events(incident: dict[str, Any]) -> list[dict[str, Any]] | None:
+def incident_events(incident: "Incident") -> list[dict[str, Any]] | None:
     """The events the incident carries (the pack's events field, JSON text or a list); None when that field holds
     something else, which this module must not overwrite."""
-    value = (incident.get("CustomFields") or {}).get(EVENTS_FIELD)
+    value = incident.custom_fields.get(EVENTS_FIELD)
     if value in (None, ""):
         return []
     if isinstance(value, str):

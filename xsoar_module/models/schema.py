@@ -26,11 +26,11 @@ EpochSeconds = Annotated[
     float, Ge(0), Le(LATEST_EPOCH), AllowInfNan(False), _not_a_boolean("a time", "epoch seconds, e.g. 1764316800")
 ]
 Count = Annotated[int, Ge(0), _not_a_boolean("a count", "a whole number, e.g. 12")]  # a number or its text, >= 0
-NULL_RENDERINGS = ("", "none", "null")  # what a template engine may make of a null value
+NULL_RENDERINGS = ("", "none", "null", "undefined")  # what a template engine may make of a null value
 
 
 def is_null_rendering(text: object) -> bool:
-    """True for None and for the texts a null renders to (`""`, `None`, `null`): an argument left unused."""
+    """True for None and the texts a null renders to (`""`, `None`, `null`, `undefined`): an argument left unused."""
     return text is None or (isinstance(text, str) and text.strip().lower() in NULL_RENDERINGS)
 
 

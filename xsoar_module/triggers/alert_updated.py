@@ -121,12 +121,13 @@ class AlertUpdatedTrigger(AlertLiveTrigger["AlertChange", AlertUpdatedConfigurat
         return AlertUpdatedKind()
 
     def selector(self, settings: AlertUpdatedConfiguration) -> Callable[["AlertChange"], str | None]:
+        from xsoar_module.sync.marker import own_change
         from xsoar_module.triggers.core.emitter import Echo
 
         def filtered_out_because(item: "AlertChange") -> str | None:
             if item.change not in settings.changes:
                 return f"changes does not include {item.change}"
-            if settings.ignore_own and (item.marked or (self._own is not None and item.by == self._own)):
+            if settings.ignore_own and own_change(item.by, self._own, item.marked):
                 return Echo("it was made by this module (ignore_own)")
             return settings.filtered_out_because(item.alert)
 

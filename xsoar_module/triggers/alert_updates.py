@@ -1,8 +1,8 @@
 """Changes of Sekoia.io alerts as LiveAPI trigger items, for Alert Updated: status changes, comments, urgencies.
 
-A change is handed to the emitter as `{"key", "at", "change", "alert", ...}`:
+A change is handed to the emitter as `{"key", "at", "change", "alert", ...}` (`sync/sekoia_changes.py`):
 - a status change: key `<alert uuid>@<time>:<status>`, the time of the latest status change of the alert's history
-  (`mapping/alert_history.py`: of two changes in the same second, the history's order tells the latest; the alert's
+  (`sync/history.py`: of two changes in the same second, the history's order tells the latest; the alert's
   `updated_at` when the answer has no history, or entries of an unknown shape), so that an update that is no
   status change (a comment that moves `updated_at`, an urgency) never repeats it; `by` and `marked` say who made it;
 - a comment: key the comment uuid, time its `date`;
@@ -31,16 +31,15 @@ from pydantic import ValidationError
 from xsoar_module.clients.liveapi import AlertCreatedNotification, Ignored, read_envelope
 from xsoar_module.clients.sekoia import SekoiaClient
 from xsoar_module.errors import NotFoundError, describe_validation_error
-from xsoar_module.mapping.alert_history import (
-    entry_time,
-    has_known_entries,
-    is_module_entry,
-    latest_status_change,
-)
-from xsoar_module.mapping.history_dates import dated_history
-from xsoar_module.mapping.sync import made_by_module
 from xsoar_module.models.alert import Alert
 from xsoar_module.models.trigger_event import COMMENT, STATUS, URGENCY
+from xsoar_module.sync.sekoia_changes import (
+    comment_change,
+    status_change,
+    updated_for_something_else,
+    urgency_change,
+    urgency_value,
+)
 from xsoar_module.timing import epoch, iso8601_seconds
 from xsoar_module.triggers.alerts import AlertSource
 from xsoar_module.triggers.core.emitter import JsonObject, number_field, text_field
@@ -48,7 +47,6 @@ from xsoar_module.triggers.core.waits import LiveTimings
 
 MAX_PENDING_COMMENTS = 10_000  # notified comments remembered until fetched
 URGENCY_NOTIFIED = ":urgency"  # the suffix of an urgency notification's key (its alert uuid before it)
-WHOLE_ALERT_ONLY = ("history", "comments")  # read for the changes, left out of the alert file
 
 
 @dataclass(frozen=True)
@@ -63,93 +61,6 @@ class AlertChange:
     by: str | None = None  # who made it: a user or API key uuid
     redated: bool = False  # its history entry had no date to trust (none, or after the alert's last update)
     marked: bool = False  # made with an API key and carrying this module's marker (a person's text never counts)
-
-
-def status_change(alert: JsonObject) -> JsonObject | None:
-    """The received object of the alert's latest status change (None: it never changed status)."""
-    status = alert.get("status")
-    name = status.get("name") if isinstance(status, dict) else None
-    uuid = alert.get("uuid")
-    if not isinstance(name, str) or not isinstance(uuid, str):
-        return None
-    history, redated = dated_history(alert.get("history"), epoch(alert.get("updated_at")))
-    entry = latest_status_change(history, name)
-    if entry is not None:
-        at, by, marked = entry_time(entry), entry.get("created_by"), is_module_entry(entry)
-    elif history == [] or has_known_entries(history) or alert.get("updated_at") == alert.get("created_at"):
-        return None  # no status change in its history (comments only...), or an alert never updated
-    else:  # no history in the answer, or entries of an unknown shape: the update time stands for the change
-        at, by, marked = epoch(alert.get("updated_at")), alert.get("updated_by"), False
-    if at is None:
-        return None
-    return {
-        "key": f"{uuid}@{at}:{name}",
-        "at": at,
-        "change": STATUS,
-        "status_name": name,
-        "by": by,
-        "marked": marked,
-        "alert": file_alert(alert),
-        "uuid": uuid,
-        "redated": any(entry is other for other in redated),
-    }
-
-
-def comment_change(alert: JsonObject, comment: JsonObject) -> JsonObject | None:
-    """The received object of a comment of the alert (None when it has no uuid)."""
-    uuid = comment.get("uuid")
-    if not isinstance(uuid, str) or not uuid:
-        return None
-    shown = {name: comment.get(name) for name in ("uuid", "content", "author", "created_by", "created_by_type")}
-    return {
-        "key": uuid,
-        "at": epoch(comment.get("date")) or epoch(alert.get("updated_at")),
-        "change": COMMENT,
-        "comment": shown,
-        "by": comment.get("created_by"),
-        "marked": made_by_module(comment, None, [comment.get("content")]),
-        "alert": file_alert(alert),
-        "uuid": alert.get("uuid"),
-    }
-
-
-def urgency_value(alert: JsonObject) -> int | None:
-    """The alert's current urgency (`urgency.current_value`), None when the answer has none."""
-    urgency = alert.get("urgency")
-    value = urgency.get("current_value") if isinstance(urgency, dict) else None
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def urgency_change(alert: JsonObject) -> JsonObject | None:
-    """The received object of the alert's current urgency (None without one): the event reads the urgency, the
-    occurrences and `last_seen_at` from the alert."""
-    value, uuid, at = urgency_value(alert), alert.get("uuid"), epoch(alert.get("updated_at"))
-    if value is None or not isinstance(uuid, str) or at is None:
-        return None
-    return {
-        "key": f"{uuid}@{at}:urgency:{value}",
-        "at": at,
-        "change": URGENCY,
-        "alert": file_alert(alert),
-        "uuid": uuid,
-    }
-
-
-def updated_for_something_else(alert: JsonObject, comments: list[Any]) -> bool:
-    """Whether the alert's latest update is none of its status changes and comments (nor its creation)."""
-    updated = epoch(alert.get("updated_at"))
-    if updated is None or updated == epoch(alert.get("created_at")):
-        return False
-    status = alert.get("status")
-    entry = latest_status_change(alert.get("history"), status.get("name") if isinstance(status, dict) else None)
-    explained = {entry_time(entry) if entry else None} | {
-        epoch(comment.get("date")) for comment in comments if isinstance(comment, dict)
-    }
-    return updated not in explained
-
-
-def file_alert(alert: JsonObject) -> JsonObject:
-    return {name: value for name, value in alert.items() if name not in WHOLE_ALERT_ONLY}
 
 
 class AlertUpdatedKind:

@@ -18,18 +18,16 @@ from pydantic import ValidationError
 
 from xsoar_module.clients.xsoar import XsoarClient
 from xsoar_module.errors import RejectedRequestError, describe_validation_error
-from xsoar_module.mapping.sync import is_closure_note, is_marked, is_module_closure, is_reopen_note
-from xsoar_module.mapping.war_room import follows_mirror_note
 from xsoar_module.models.incident_event import IncidentUpdatedEvent
 from xsoar_module.quoting import shorten
+from xsoar_module.sync.snapshots import STATUS_CLOSED, Incident
+from xsoar_module.sync.texts import is_closure_note, is_module_closure, is_reopen_note
+from xsoar_module.sync.war_room import follows_mirror_note, is_mirrored_note, is_persons_note
 from xsoar_module.timing import iso8601_seconds, xsoar_epoch
 from xsoar_module.triggers.core.emitter import JsonObject
 from xsoar_module.triggers.incident_state import IncidentState, IncidentStates
 
 QUERY = "alertid:*"  # the incidents this module created carry the alert's short ID in alertid
-STATUS_CLOSED = 2
-ENTRY_REGULAR = 1
-SYSTEM_USERS = frozenset({"", "DBot"})
 ENTRIES_READ = 200  # the latest war-room entries read per incident and poll (more in one interval: the oldest missed)
 
 
@@ -86,19 +84,19 @@ class IncidentChanges:
     def list_since(self, since: int) -> Iterator[JsonObject | None]:
         self.newest = None
         looked_at: set[str] = set()
-        for incident in self._client.iter_modified_since(QUERY, iso8601_seconds(since)):
-            incident_id = str(incident.get("id"))
-            modified_at = xsoar_epoch(incident.get("modified"))
+        for listed in self._client.iter_modified_since(QUERY, iso8601_seconds(since)):
+            incident = Incident.of(listed)
+            incident_id, modified_at = incident.id, incident.modified_at
             if modified_at is not None:
                 self.newest = max(self.newest or modified_at, modified_at)
             known = self._states.get(incident_id)
-            if known is not None and known.modified == incident.get("modified"):
+            if known is not None and known.modified == incident.modified:
                 continue  # listed again by the overlap: nothing moved (open ones are watched below)
             looked_at.add(incident_id)
             yield from self._changes(incident, since)
         if self._watched:
-            for incident in self._watched_page():
-                if str(incident.get("id")) not in looked_at:
+            for incident in map(Incident.of, self._watched_page()):
+                if incident.id not in looked_at:
                     yield from self._changes(incident, since)
 
     def _watched_page(self) -> list[JsonObject]:
@@ -112,15 +110,15 @@ class IncidentChanges:
         self._page = self._page + 1 if len(found) >= self._watched else 0
         return found
 
-    def _changes(self, incident: JsonObject, since: int) -> Iterator[JsonObject]:
-        incident_id = str(incident.get("id"))
+    def _changes(self, incident: Incident, since: int) -> Iterator[JsonObject]:
+        incident_id = incident.id
         known = self._states.get(incident_id)
         entries = self._entries(incident, _read_from(known, since))
-        status, closed = incident.get("status"), str(incident.get("closed") or "")
+        status, closed = incident.status, incident.closed or ""
         before = self._closed_meanwhile(incident, known, entries)
         if status == STATUS_CLOSED and (known is None or known.status != STATUS_CLOSED or known.closed != closed):
-            closed_at = xsoar_epoch(closed) or xsoar_epoch(incident.get("modified")) or float(since)
-            if (known is not None or closed_at >= since) and is_module_closure(incident.get("closeNotes")):
+            closed_at = xsoar_epoch(closed) or incident.modified_at or float(since)
+            if (known is not None or closed_at >= since) and is_module_closure(incident.close_notes):
                 self._echo()
             elif known is not None or closed_at >= since:
                 after = follows_mirror_note(entries, closed_at, is_reopen_note)
@@ -128,9 +126,9 @@ class IncidentChanges:
                 self._remember_status(incident_id, known, status, closed)
         elif status != STATUS_CLOSED and before is not None and before.status == STATUS_CLOSED:
             if self._reopened_by_a_person(before, entries):
-                at = xsoar_epoch(incident.get("modified")) or float(since)
+                at = incident.modified_at or float(since)
                 after = follows_mirror_note(entries, at, is_closure_note)
-                key = f"reopened:{incident_id}@{incident.get('modified')}"
+                key = f"reopened:{incident_id}@{incident.modified}"
                 yield self._change(incident, "reopened", key, at, after)
                 self._remember_status(incident_id, known, status, closed)
             else:
@@ -138,8 +136,8 @@ class IncidentChanges:
         state = IncidentState(
             status=status,
             closed=closed,
-            modified=str(incident.get("modified") or ""),
-            modified_at=xsoar_epoch(incident.get("modified")) or 0.0,
+            modified=incident.modified or "",
+            modified_at=incident.modified_at or 0.0,
             entry_at=known.entry_at if known else None,
             entry_ids=list(known.entry_ids) if known else [],
         )
@@ -160,16 +158,16 @@ class IncidentChanges:
         except OSError as exc:
             self._log(f"The incidents' state could not be saved ({exc}): saving again after the poll", "error")
 
-    def _entries(self, incident: JsonObject, from_time: float) -> list[JsonObject] | None:
+    def _entries(self, incident: Incident, from_time: float) -> list[JsonObject] | None:
         """The incident's war-room entries created since `from_time`, oldest first whatever order XSOAR answers in;
         None when unreadable (no war room, or the call is not served)."""
-        investigation = incident.get("investigationId")
+        investigation = incident.investigation_id
         if not investigation or self.war_room_readable is False:
             return None
         try:
             entries = self._client.investigation_entries(str(investigation), ENTRIES_READ, from_time)
         except RejectedRequestError as exc:  # e.g. 400 "Could not find investigation"
-            self._log(f"The war room of incident {incident.get('id')} could not be read: {exc}", "debug")
+            self._log(f"The war room of incident {incident.id} could not be read: {exc}", "debug")
             return None
         if entries is None:
             self.war_room_readable = False
@@ -185,13 +183,13 @@ class IncidentChanges:
 
     @staticmethod
     def _closed_meanwhile(
-        incident: JsonObject, known: IncidentState | None, entries: list[JsonObject] | None
+        incident: Incident, known: IncidentState | None, entries: list[JsonObject] | None
     ) -> IncidentState | None:
         """The known state; for an incident open now, closed by this module since when its closure note was written
         after that state and before the incident's latest modification (a closure undone before this poll)."""
-        if known is None or incident.get("status") == STATUS_CLOSED:
+        if known is None or incident.is_closed:
             return known
-        modified = xsoar_epoch(incident.get("modified")) or 0.0
+        modified = incident.modified_at or 0.0
         closures = [
             entry
             for entry in entries or []
@@ -247,26 +245,25 @@ class IncidentChanges:
             yield entry, at
         state.entry_ids += [entry_id for entry_id in undated if entry_id not in state.entry_ids]
 
-    def _note(self, incident: JsonObject, entry: JsonObject, at: float) -> JsonObject:
+    def _note(self, incident: Incident, entry: JsonObject, at: float) -> JsonObject:
         note = {"id": str(entry.get("id")), "content": entry.get("contents"), "user": entry.get("user")}
         change = self._change(incident, "note", f"note:{note['id']}", at)
         change["event"]["note"] = note
         return change
 
     @staticmethod
-    def _change(incident: JsonObject, change: str, key: str, at: float, follows_mirror: bool = False) -> JsonObject:
-        custom = incident.get("CustomFields")
-        fields: JsonObject = custom if isinstance(custom, dict) else {}
+    def _change(incident: Incident, change: str, key: str, at: float, follows_mirror: bool = False) -> JsonObject:
+        fields = incident.custom_fields
         event: JsonObject = {
-            "incident_id": str(incident.get("id")),
-            "alert_short_id": fields.get("alertid") or incident.get("dbotMirrorId") or None,
+            "incident_id": incident.id,
+            "alert_short_id": fields.get("alertid") or incident.mirror_id or None,
             "alert_uuid": fields.get("sekoiaioalertuuid") or None,
             "change": change,
             "updated_at": int(at),
             "follows_mirror": follows_mirror,
         }
         if change == "closed":
-            event |= {"close_reason": incident.get("closeReason"), "close_notes": incident.get("closeNotes")}
+            event |= {"close_reason": incident.close_reason, "close_notes": incident.close_notes}
         return {"key": key, "at": at, "event": event}
 
 
@@ -277,23 +274,3 @@ def _read_from(known: IncidentState | None, since: int) -> float:
         return float(since)
     times = (known.modified_at, known.entry_at, xsoar_epoch(known.closed), float(since))
     return min(time for time in times if time is not None)
-
-
-def is_mirrored_note(entry: JsonObject) -> bool:
-    """A war-room entry this module wrote to mirror a comment (its closure and reopen notes belong to those
-    changes)."""
-    contents = entry.get("contents")
-    return is_marked(contents) and not (is_closure_note(contents) or is_reopen_note(contents))
-
-
-def is_persons_note(entry: JsonObject) -> bool:
-    """A war-room note a person wrote: a regular entry marked as a note, with text, not written by this module."""
-    contents = entry.get("contents")
-    return (
-        entry.get("note") is True
-        and entry.get("type") == ENTRY_REGULAR
-        and isinstance(contents, str)
-        and bool(contents.strip())
-        and not is_marked(contents)
-        and str(entry.get("user") or "") not in SYSTEM_USERS
-    )
