@@ -1,6 +1,7 @@
 """Update Incident's urgency, occurrences, last sighting and new events, over HTTP to both simulators: the incident
 Create Incident made follows its alert."""
 
+import copy
 import json
 
 import pytest
@@ -180,3 +181,28 @@ def test_an_urgency_older_than_the_one_written_is_not_applied(symphony, xsoar, c
         85,
         "4",
     )
+
+
+def test_an_older_urgency_read_before_a_later_write_does_not_overwrite_it(
+    symphony, xsoar, config, data_path, alert, incident
+):
+    """Two runs read the incident at the same moment; the later change writes first: the older one's write is
+    refused as stale, computed again on the incident read again, and leaves the later values."""
+    from xsoar_module.actions.incident_refresh import AlertFields, IncidentRefresh
+    from xsoar_module.clients.xsoar import XsoarClient
+    from xsoar_module.configuration import ModuleConfiguration
+    from xsoar_module.models.alert import AlertUrgency
+    from xsoar_module.sync.snapshots import Incident
+
+    read_first = copy.deepcopy(xsoar.incident(incident["id"]))
+    assert update(symphony, config, data_path, alert, urgency=85, changed_at=2000)["action"] == "updated"
+    logs: list[str] = []
+    with XsoarClient(ModuleConfiguration(**config)) as client:
+        refresh = IncidentRefresh(
+            client, Incident.of(read_first), alert["short_id"], lambda text, **_: logs.append(text), lambda: None
+        )
+        older = AlertUrgency(current_value=45, value=45, display="High")
+        refreshed = refresh.apply(AlertFields(urgency=older, changed_at=1999))
+    assert refreshed.action == "unchanged" and "later change of the alert meanwhile" in (refreshed.why or "")
+    stored = xsoar.incident(incident["id"])
+    assert (stored["severity"], stored["CustomFields"]["sekoiaiourgency"]) == (4, 85)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from pydantic import ValidationError
+
 from xsoar_module.errors import ModuleError
 from xsoar_module.mapping.alert_changes import (
     EVENTS_FIELD,
@@ -19,11 +21,11 @@ from xsoar_module.mapping.alert_changes import (
     merged,
 )
 from xsoar_module.models.alert import Alert, AlertUrgency
+from xsoar_module.sync.snapshots import Incident
 
 if TYPE_CHECKING:
     from xsoar_module.clients.sekoia import SekoiaClient
     from xsoar_module.clients.xsoar import XsoarClient
-    from xsoar_module.sync.snapshots import Incident
 
 
 @dataclass(frozen=True)
@@ -71,27 +73,46 @@ class IncidentRefresh:
         self.id = incident.id
 
     def apply(self, brought: AlertFields) -> Refreshed:
-        """Write what differs on an open incident (the caller leaves a closed one alone)."""
-        later = later_change(self.incident, brought.changed_at)
+        """Write what differs on an open incident (the caller leaves a closed one alone). The changes are computed
+        again on the incident as XSOAR has it when another write came first (optimistic locking): an older alert
+        change never overwrites a later one, and events appended meanwhile are kept."""
+        found = self._found_events(brought) if brought.fetch_events and brought.max_events > 0 else None
+        changes, later = self._changes(self.incident, brought, found, log=True)
+        if not changes:
+            why = f"has a later change of the alert (made at {later})" if later else "already has the alert's values"
+            return Refreshed("unchanged", [], f"incident {self.id} {why}")
+        computed = [changes]  # what the last write carried: computed again when another write came first
+
+        def on(current: dict[str, Any]) -> dict[str, Any]:
+            computed.append(self._changes(Incident.of(current), brought, found)[0])
+            return computed[-1]
+
+        self.xsoar.update_incident(self.incident.raw, on)
+        changes = computed[-1]
+        if not changes:
+            return Refreshed("unchanged", [], f"incident {self.id} got a later change of the alert meanwhile")
+        written = changed_fields(changes)
+        self.log(f"Incident {self.id} of alert {self.alert}: {self._describe(changes)}", level="info")
+        return Refreshed("updated", written)
+
+    def _changes(
+        self, incident: "Incident", brought: AlertFields, found: list[dict[str, Any]] | None, log: bool = False
+    ) -> tuple[dict[str, Any], str | None]:
+        """The changes to write on `incident`, and the time of a later alert change it already has (if any)."""
+        later = later_change(incident, brought.changed_at)
         fields: dict[str, Any] = {}
-        if later:
+        if later and log:
             self.log(
                 f"Incident {self.id} has the values of a later change of alert {self.alert} (made at {later}): its "
                 "urgency, occurrences and last sighting are left as they are",
                 level="info",
             )
-        else:
+        elif not later:
             fields = alert_fields_changes(
-                self.incident, brought.urgency, brought.occurrences, brought.last_seen_at, brought.changed_at
+                incident, brought.urgency, brought.occurrences, brought.last_seen_at, brought.changed_at
             )
-        changes = merged(fields, self._new_events(brought) if brought.fetch_events and brought.max_events > 0 else {})
-        if not changes:
-            why = f"has a later change of the alert (made at {later})" if later else "already has the alert's values"
-            return Refreshed("unchanged", [], f"incident {self.id} {why}")
-        self.xsoar.update_incident(self.incident.raw, changes)
-        written = changed_fields(changes)
-        self.log(f"Incident {self.id} of alert {self.alert}: {self._describe(changes)}", level="info")
-        return Refreshed("updated", written)
+        events = self._events_changes(incident, found, brought.max_events, log) if found is not None else {}
+        return merged(fields, events), later
 
     def _describe(self, changes: dict[str, Any]) -> str:
         """`severity 2.0 -> 4.0, sekoiaiourgency 30 -> 85, ...` (events counted, not shown)."""
@@ -108,36 +129,45 @@ class IncidentRefresh:
                 parts.append("labels " + ", ".join(f"{label['type']}={label['value']}" for label in changes[name]))
         return "; ".join(parts)
 
-    def _new_events(self, brought: AlertFields) -> dict[str, Any]:
-        """The pack's events field with the alert's events the incident does not have yet ({} when none)."""
-        from xsoar_module.mapping.incident import MAX_BODY_BYTES, NOTE_BYTES
-        from xsoar_module.mapping.trimming import size
-
-        existing = incident_events(self.incident)
-        if existing is None:
-            self.log(
-                f"Incident {self.id}'s {EVENTS_FIELD} holds no list of events: left as is, no event appended",
-                level="warning",
-            )
-            return {}
+    def _found_events(self, brought: AlertFields) -> list[dict[str, Any]] | None:
+        """The alert's events, searched once for every attempt of the write; None when they cannot be searched (the
+        other fields are still written)."""
         try:
-            found = self._search(brought)
-        except ModuleError as exc:
+            return self._search(brought)
+        except (ModuleError, ValidationError) as exc:
+            what = f"{exc}" if isinstance(exc, ModuleError) else "Sekoia.io answered an alert of an unknown shape"
             self.log(
-                f"The events of alert {self.alert} could not be searched ({exc}): none appended to incident "
+                f"The events of alert {self.alert} could not be searched ({what}): none appended to incident "
                 f"{self.id}, its other fields still written",
                 level="warning",
             )
+            return None
+
+    def _events_changes(
+        self, incident: "Incident", found: list[dict[str, Any]], max_events: int, log: bool
+    ) -> dict[str, Any]:
+        """The pack's events field with the found events the incident does not have yet ({} when none)."""
+        from xsoar_module.mapping.incident import MAX_BODY_BYTES, NOTE_BYTES
+        from xsoar_module.mapping.trimming import size
+
+        existing = incident_events(incident)
+        if existing is None:
+            if log:
+                self.log(
+                    f"Incident {self.id}'s {EVENTS_FIELD} holds no list of events: left as is, no event appended",
+                    level="warning",
+                )
             return {}
-        others = {key: value for key, value in self.incident.raw.items() if key != "CustomFields"}
-        custom = {key: value for key, value in self.incident.custom_fields.items() if key != EVENTS_FIELD}
+        others = {key: value for key, value in incident.raw.items() if key != "CustomFields"}
+        custom = {key: value for key, value in incident.custom_fields.items() if key != EVENTS_FIELD}
         room = MAX_BODY_BYTES - NOTE_BYTES - size(others | {"CustomFields": custom})
-        added = appended_events(existing, found, brought.max_events, room)
-        self.log(
-            f"Incident {self.id} has {len(existing)} event(s); {len(found)} found for alert {self.alert}, "
-            f"{len(added)} appended (max_events={brought.max_events}, body limit {MAX_BODY_BYTES} bytes)",
-            level="info",
-        )
+        added = appended_events(existing, found, max_events, room)
+        if log:
+            self.log(
+                f"Incident {self.id} has {len(existing)} event(s); {len(found)} found for alert {self.alert}, "
+                f"{len(added)} appended (max_events={max_events}, body limit {MAX_BODY_BYTES} bytes)",
+                level="info",
+            )
         return events_changes(existing, added)
 
     def _search(self, brought: AlertFields) -> list[dict[str, Any]]:
