@@ -7,8 +7,9 @@ import pytest
 
 from lab.doubles.faults import Fault
 from tests.support import XSOAR_API_KEY
-from xsoar_module.clients.http import RetryPolicy
-from xsoar_module.clients.xsoar import XsoarClient, api_base, api_configuration
+from xsoar_module.clients.retry import RetryPolicy
+from xsoar_module.clients.xsoar import XsoarClient
+from xsoar_module.clients.xsoar.connection import api_base, api_configuration
 from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.errors import (
     ConfigurationError,
@@ -59,7 +60,9 @@ def test_the_tenant_url_is_rewritten_as_palo_altos_client_does(pasted):
 
 
 def api_client(xsoar, monkeypatch, waits=(0.0, 0.1, 0.2), warn=None) -> tuple[XsoarClient, list[float]]:
-    monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_POLICY", RetryPolicy(attempts=3, initial_wait=0.01))
+    monkeypatch.setattr(
+        "xsoar_module.clients.xsoar.connection.XSOAR_POLICY", RetryPolicy(attempts=3, initial_wait=0.01)
+    )
     config = ModuleConfiguration(xsoar_url=xsoar.url, xsoar_mode="api", xsoar_api_key=XSOAR_API_KEY)
     slept: list[float] = []
     return XsoarClient(config, settle_waits=waits, sleep=slept.append, warn=warn), slept
