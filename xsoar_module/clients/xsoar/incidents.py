@@ -2,6 +2,7 @@
 
 import math
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 from xsoar_module.clients.answers import parse_json
@@ -15,6 +16,7 @@ FIRST_CREATED = [{"field": "created", "asc": True}]
 ALERT_ID, ALERT_UUID = "alertid", "sekoiaioalertuuid"  # the incident fields of the alert's short ID and uuid
 MIRROR_ID = "dbotMirrorId"  # where the module's first versions kept the short ID
 UPDATE_ATTEMPTS = 5  # writes of one update, each after reading the incident again when its version moved
+SERVER_FAILURES = range(500, 600)  # answers after which a write may have landed
 STALE_STATUSES = (400, 409)  # how XSOAR may refuse a stale version (unconfirmed: the version read again decides)
 
 Changes = (
@@ -114,7 +116,9 @@ class IncidentStore(XsoarConnection):
 
         The whole incident as read is sent with the changes, so that an XSOAR replacing the stored incident keeps the
         other fields. A refusal while the incident's version moved (another change came first) is retried on the
-        incident read again, up to UPDATE_ATTEMPTS writes."""
+        incident read again, up to UPDATE_ATTEMPTS writes. A server failure (5xx, or no answer) may follow the write,
+        or be how XSOAR refuses a stale version (unconfirmed): the incident is read again before the same body is sent
+        again; when its version moved, it is the answer if it holds the changes, else the base of the next write."""
         incident_id = id_of(incident)
         if incident_id is None:
             raise MalformedResponseError(f"{SERVICE} answered an incident without an id: it cannot be updated")
@@ -122,22 +126,40 @@ class IncidentStore(XsoarConnection):
         current = incident
         for _ in range(UPDATE_ATTEMPTS):
             fields = changes(current) if callable(changes) else changes
-            response = self.http.request("POST", "/incident", json=_update_body(current, fields))
-            if response.ok:
-                answer = parse_json(response, SERVICE, "xsoar_url") if response.content.strip() else None
-                return answer if isinstance(answer, dict) and id_of(answer) == incident_id else current | fields
-            if response.status_code not in STALE_STATUSES:
-                raise self._error(response, what)
+            answer = self.http.request_unless_found(
+                "POST",
+                "/incident",
+                partial(self._moved, incident_id, current),
+                json=_update_body(current, fields),
+                uncertain=SERVER_FAILURES,
+            )
+            if isinstance(answer, dict):  # the version moved while XSOAR failed: written, or another change came
+                if _holds(answer, fields):
+                    return answer
+                current = answer
+                continue
+            if answer.ok:
+                written = parse_json(answer, SERVICE, "xsoar_url") if answer.content.strip() else None
+                if isinstance(written, dict) and id_of(written) == incident_id:
+                    return written
+                return _applied(current, fields)  # an answer that is not the incident: the incident as sent
+            if answer.status_code not in STALE_STATUSES:
+                raise self._error(answer, what)
             fresh = self.get_incident(incident_id)
             if fresh is None:
                 raise NotFoundError(f"{SERVICE} refused {what}: the incident is no longer found", 404)
             if fresh.get("version") == current.get("version"):  # not a stale version: a refusal of the change
-                raise self._error(response, what)
+                raise self._error(answer, what)
             current = fresh
         raise ServiceError(
             f"{SERVICE} refused {what} {UPDATE_ATTEMPTS} times: the incident kept changing (its version moved "
             "between each read and write); the run can be retried"
         )
+
+    def _moved(self, incident_id: str, current: dict[str, Any]) -> dict[str, Any] | None:
+        """The incident read again when its version is no longer `current`'s, else None (the write did not land)."""
+        fresh = self.get_incident(incident_id)
+        return fresh if fresh is not None and fresh.get("version") != current.get("version") else None
 
     def close_incident(self, incident_id: str, reason: str, notes: str) -> dict[str, Any] | None:
         """Close the incident (`POST /incident/batchClose`); the closed incident as answered, if any."""
@@ -162,11 +184,21 @@ def _carries(incident: dict[str, Any], field: str, value: str) -> bool:
     return str(held if held is not None else incident.get(field)) == value
 
 
+def _applied(incident: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """The incident with `changes` applied: top-level fields replaced, `CustomFields` merged."""
+    custom = (incident.get("CustomFields") or {}) | (changes.get("CustomFields") or {})
+    return incident | changes | {"CustomFields": custom}
+
+
+def _holds(incident: dict[str, Any], changes: dict[str, Any]) -> bool:
+    """Whether the incident already holds every one of `changes` (custom fields one by one)."""
+    return _applied(incident, changes) == incident | {"CustomFields": incident.get("CustomFields") or {}}
+
+
 def _update_body(incident: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """The incident's create-request fields with `changes` applied (`CustomFields` merged), its id and version."""
-    fields = {key: value for key, value in incident.items() if key in CREATE_REQUEST_FIELDS}
-    custom = (incident.get("CustomFields") or {}) | (changes.get("CustomFields") or {})
-    return fields | changes | {"CustomFields": custom, "id": incident["id"], "version": incident.get("version")}
+    fields = {key: value for key, value in incident.items() if key in CREATE_REQUEST_FIELDS or key == "CustomFields"}
+    return _applied(fields, changes) | {"id": incident["id"], "version": incident.get("version")}
 
 
 def id_of(incident: Any) -> str | None:

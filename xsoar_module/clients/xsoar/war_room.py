@@ -1,11 +1,14 @@
 """The war room of an XSOAR incident: entries, commands (the reopening) and reading it back."""
 
 import math
+import re
 from typing import Any
 
-from xsoar_module.clients.answers import parse_json
+import requests
+
+from xsoar_module.clients.answers import parse_json, service_message
 from xsoar_module.clients.xsoar.connection import SERVICE, XsoarConnection
-from xsoar_module.errors import ConfigurationError
+from xsoar_module.errors import ConfigurationError, RejectedRequestError
 from xsoar_module.quoting import shorten
 from xsoar_module.timing import iso8601_seconds
 
@@ -13,6 +16,8 @@ REOPEN_COMMAND = "!reopenInvestigation"
 ENTRY_ERROR = 4  # the type of an error entry in the war room
 UNSERVED = (404, 405)  # what an XSOAR answers for a call it does not serve
 COMMAND_SETTING = "xsoar_command_investigation_id"
+CLOSED_INVESTIGATION = "in case of closed investigation"  # the swagger's 412 for entries and commands
+INVESTIGATION = re.compile(r"\binvestigation\b", re.IGNORECASE)  # the word: not "reopenInvestigation"
 
 
 class WarRoom(XsoarConnection):
@@ -28,7 +33,8 @@ class WarRoom(XsoarConnection):
         """Run `!reopenInvestigation id=<incident>` in an open investigation (`POST /entry/execute/sync`; the swagger
         has no reopen call, and a closed war room refuses commands), the Playground's given by the module setting
         `xsoar_command_investigation_id`. None when reopened, else XSOAR's reason (the error entry's text); a
-        ConfigurationError naming the setting when it is empty or XSOAR refuses that investigation."""
+        ConfigurationError naming the setting when it is empty or XSOAR's refusal is about that investigation (missing
+        or closed); any other refusal names XSOAR's own reason."""
         what = f"the reopening of incident {incident_id} from investigation {shorten(command_investigation, 60)}"
         if not command_investigation:
             raise ConfigurationError(
@@ -38,12 +44,14 @@ class WarRoom(XsoarConnection):
             )
         body = {"investigationId": command_investigation, "data": f"{REOPEN_COMMAND} id={incident_id}"}
         response = self.http.request("POST", "/entry/execute/sync", json=body)
-        if response.status_code in (400, 404, 412):
-            error = self._error(response, what)
-            raise ConfigurationError(
-                f"{error}: check {COMMAND_SETTING}, the ID of an investigation that exists and stays open (the "
-                "Playground's)"
-            )
+        if response.status_code in (400, 404, 412):  # XSOAR's own reason, about the investigation or not
+            refused = f"{SERVICE} refused {what} ({response.status_code}){service_message(response) or ': no reason'}"
+            if _refuses_investigation(response):
+                raise ConfigurationError(
+                    f"{refused}: check {COMMAND_SETTING}, the ID of an investigation that exists and stays open (the "
+                    "Playground's)"
+                )
+            raise RejectedRequestError(refused, response.status_code)
         if not response.ok:
             raise self._error(response, what)
         answer = parse_json(response, SERVICE, "xsoar_url") if response.content.strip() else None
@@ -69,3 +77,12 @@ class WarRoom(XsoarConnection):
         answer = parse_json(response, SERVICE, "xsoar_url")
         entries = answer.get("entries") if isinstance(answer, dict) else None
         return [entry for entry in entries if isinstance(entry, dict)] if isinstance(entries, list) else []
+
+
+def _refuses_investigation(response: requests.Response) -> bool:
+    """Whether XSOAR's refusal of a command is about the investigation it runs in: closed (412, the swagger's
+    message) or missing (400 or 404 naming it)."""
+    message = service_message(response)
+    if response.status_code == 412:
+        return CLOSED_INVESTIGATION in message.lower()
+    return response.status_code in (400, 404) and INVESTIGATION.search(message) is not None
