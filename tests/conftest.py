@@ -8,8 +8,8 @@ from lab.doubles.sekoia import SekoiaSimulator
 from lab.doubles.symphony import Symphony
 from lab.doubles.xsoar import XsoarSimulator
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_TOKEN
-from xsoar_module.clients.http import RetryPolicy
-from xsoar_module.clients.xsoar import XSOAR_POLICY
+from xsoar_module.clients.retry import RetryPolicy
+from xsoar_module.clients.xsoar.connection import XSOAR_POLICY
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -63,4 +63,4 @@ def quick_xsoar_retries(monkeypatch):
     quick = RetryPolicy(
         attempts=XSOAR_POLICY.attempts, deadline=XSOAR_POLICY.deadline, initial_wait=0.05, max_wait=0.5
     )
-    monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_POLICY", quick)
+    monkeypatch.setattr("xsoar_module.clients.xsoar.connection.XSOAR_POLICY", quick)

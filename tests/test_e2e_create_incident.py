@@ -13,7 +13,7 @@ import trustme
 from lab.doubles.faults import Fault
 from lab.doubles.xsoar import XsoarSimulator
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_PASSWORD, XSOAR_TOKEN, assert_no_secret, until
-from xsoar_module.clients.http import RetryPolicy
+from xsoar_module.clients.retry import RetryPolicy
 from xsoar_module.sync.marker import is_marked
 
 SAMPLES = Path(__file__).resolve().parent.parent / "lab" / "samples"
@@ -181,9 +181,11 @@ def test_503_and_429_are_retried(symphony, sekoia, xsoar, data_path, mode):
 @pytest.fixture
 def impatient_xsoar_client(monkeypatch):
     """In-process runs: a short read timeout, quick retries and settle searches, to exercise unknown outcomes fast."""
-    monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_TIMEOUT", (2.0, 0.5))
-    monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_POLICY", RetryPolicy(attempts=3, initial_wait=0.01))
-    monkeypatch.setattr("xsoar_module.clients.xsoar.SETTLE_WAITS", (0.0, 0.2, 0.4))
+    monkeypatch.setattr("xsoar_module.clients.xsoar.connection.XSOAR_TIMEOUT", (2.0, 0.5))
+    monkeypatch.setattr(
+        "xsoar_module.clients.xsoar.connection.XSOAR_POLICY", RetryPolicy(attempts=3, initial_wait=0.01)
+    )
+    monkeypatch.setattr("xsoar_module.clients.xsoar.connection.SETTLE_WAITS", (0.0, 0.2, 0.4))
 
 
 @pytest.mark.parametrize(
@@ -195,9 +197,11 @@ def test_api_mode_xsoar_committing_seconds_after_the_read_timeout(
     """XSOAR commits the create 3 s after receiving it, the client gives up after 0.5 s: the searches spread over
     the settle period (3.5 s here, 30 s by default) find it; a single search (what the module did before) does not.
     The default timings halved (6 s, 1 s, 7 s before) keep the same order of events in half the time."""
-    monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_TIMEOUT", (2.0, 0.5))
-    monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_POLICY", RetryPolicy(attempts=3, initial_wait=0.01))
-    monkeypatch.setattr("xsoar_module.clients.xsoar.SETTLE_WAITS", settle_waits)
+    monkeypatch.setattr("xsoar_module.clients.xsoar.connection.XSOAR_TIMEOUT", (2.0, 0.5))
+    monkeypatch.setattr(
+        "xsoar_module.clients.xsoar.connection.XSOAR_POLICY", RetryPolicy(attempts=3, initial_wait=0.01)
+    )
+    monkeypatch.setattr("xsoar_module.clients.xsoar.connection.SETTLE_WAITS", settle_waits)
     # the dedupe search first (answered at once), then the create, handled 3 s late
     xsoar.faults.script(Fault(), Fault(delay=3.0), method="POST", path_contains="/incident")
     run = create(symphony, api_config(sekoia, xsoar, 6), data_path)

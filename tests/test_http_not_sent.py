@@ -4,7 +4,8 @@ import socket
 
 import pytest
 
-from xsoar_module.clients.http import HttpSession, RetryPolicy
+from xsoar_module.clients.http import HttpSession
+from xsoar_module.clients.retry import RetryPolicy
 from xsoar_module.errors import UnavailableError
 
 

@@ -7,7 +7,9 @@ from aiohttp import web
 
 from lab.doubles.faults import Fault, FaultPlan
 from lab.doubles.server import BackgroundServer, fault_middleware
-from xsoar_module.clients.http import HttpSession, RetryPolicy, parse_json
+from xsoar_module.clients.answers import parse_json
+from xsoar_module.clients.http import HttpSession
+from xsoar_module.clients.retry import RetryPolicy
 from xsoar_module.errors import MalformedResponseError, UnavailableError
 
 FAST = RetryPolicy(attempts=4, deadline=10.0, initial_wait=0.01, max_wait=0.05, max_retry_after=0.05)

@@ -11,7 +11,8 @@ import pytest
 
 from lab.doubles.xsoar import XsoarSimulator
 from tests.support import XSOAR_API_KEY, until
-from xsoar_module.clients.xsoar import XsoarClient, api_configuration
+from xsoar_module.clients.xsoar import XsoarClient
+from xsoar_module.clients.xsoar.connection import api_configuration
 from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.sync.snapshots import Incident
 from xsoar_module.sync.texts import closure_note, is_reopen_note

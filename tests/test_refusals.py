@@ -2,7 +2,7 @@
 
 import requests
 
-from xsoar_module.clients.http import Refusal, Refusals
+from xsoar_module.clients.answers import Refusal, Refusals
 from xsoar_module.errors import NotFoundError, RejectedRequestError
 
 

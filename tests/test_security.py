@@ -22,7 +22,8 @@ from tests.support import (
     canaries,
 )
 from xsoar_module.actions.get_alert import GetAlert
-from xsoar_module.clients.http import HttpSession, RetryPolicy
+from xsoar_module.clients.http import HttpSession
+from xsoar_module.clients.retry import RetryPolicy
 from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.errors import ServiceError, UnavailableError, describe_validation_error
 from xsoar_module.module import XsoarModule

@@ -7,8 +7,9 @@ import pytest
 
 from lab.doubles.faults import Fault
 from tests.support import XSOAR_API_KEY
-from xsoar_module.clients.http import RetryPolicy
-from xsoar_module.clients.xsoar import XsoarClient, api_base, api_configuration
+from xsoar_module.clients.retry import RetryPolicy
+from xsoar_module.clients.xsoar import XsoarClient
+from xsoar_module.clients.xsoar.connection import api_base, api_configuration
 from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.errors import (
     ConfigurationError,
@@ -59,7 +60,9 @@ def test_the_tenant_url_is_rewritten_as_palo_altos_client_does(pasted):
 
 
 def api_client(xsoar, monkeypatch, waits=(0.0, 0.1, 0.2), warn=None) -> tuple[XsoarClient, list[float]]:
-    monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_POLICY", RetryPolicy(attempts=3, initial_wait=0.01))
+    monkeypatch.setattr(
+        "xsoar_module.clients.xsoar.connection.XSOAR_POLICY", RetryPolicy(attempts=3, initial_wait=0.01)
+    )
     config = ModuleConfiguration(xsoar_url=xsoar.url, xsoar_mode="api", xsoar_api_key=XSOAR_API_KEY)
     slept: list[float] = []
     return XsoarClient(config, settle_waits=waits, sleep=slept.append, warn=warn), slept
@@ -241,3 +244,81 @@ def test_changes_given_as_a_function_are_computed_again_on_the_incident_read_aga
     client.update_incident(incident, {"details": "first, then another run's line"})  # version 2 meanwhile
     updated = client.update_incident(incident, lambda now: {"details": now["details"] + ", then this run's"})
     assert updated["details"] == "first, then another run's line, then this run's" and updated["version"] == 3
+
+
+def test_an_update_answered_without_the_incident_keeps_its_other_custom_fields(xsoar, monkeypatch):
+    client, _ = api_client(xsoar, monkeypatch)
+    incident = stored(xsoar, CustomFields={"alertid": "A1", "sekoiaiostatus": "Ongoing"})
+    xsoar.faults.script(Fault(status=200, raw_body=""), method="POST", path_contains="/incident")
+    updated = client.update_incident(incident, {"closeNotes": "n", "CustomFields": {"sekoiaiostatus": "Closed"}})
+    assert updated["CustomFields"] == {"alertid": "A1", "sekoiaiostatus": "Closed"}
+    assert updated["closeNotes"] == "n" and updated["id"] == incident["id"]
+
+
+def write_then_fail(xsoar, client, monkeypatch, meanwhile):
+    """XSOAR answers the next update 500; `meanwhile(body)` runs before the incident is read again (another change,
+    or nothing)."""
+    xsoar.faults.script(Fault(status=500), method="POST", path_contains="/incident")
+    read = client.get_incident
+
+    def read_after(incident_id):
+        meanwhile(json.loads(xsoar.requests[-1]["body"]))
+        return read(incident_id)
+
+    monkeypatch.setattr(client, "get_incident", read_after)
+
+
+def test_a_write_that_landed_without_an_answer_is_not_made_twice(xsoar, monkeypatch):
+    client, _ = api_client(xsoar, monkeypatch)
+    incident = stored(xsoar, details="first")
+    xsoar.faults.script(Fault(delay_after=1.0), method="POST", path_contains="/incident")  # written, answered late
+    monkeypatch.setattr(client.http, "timeout", (2.0, 0.3))
+    updated = client.update_incident(incident, lambda now: {"details": now["details"] + ", then this run's"})
+    assert updated["details"] == "first, then this run's" and updated["version"] == 2
+    assert xsoar.incident(incident["id"])["details"] == "first, then this run's"
+    assert xsoar.count("POST", "/incident") - xsoar.count("POST", "/incidents") == 1
+
+
+def test_a_server_failure_while_another_change_came_writes_on_the_incident_read_again(xsoar, monkeypatch):
+    client, _ = api_client(xsoar, monkeypatch)
+    incident = stored(xsoar)
+    write_then_fail(
+        xsoar, client, monkeypatch, lambda _body: xsoar.close_as_person(incident["id"], notes="by a person")
+    )
+    updated = client.update_incident(incident, {"CustomFields": {"sekoiaiostatus": "Closed"}})
+    assert updated["version"] == 3 and updated["closeNotes"] == "by a person"
+    sent = json.loads(xsoar.requests[-1]["body"])
+    assert sent["version"] == 2 and sent["CustomFields"]["sekoiaiostatus"] == "Closed"
+
+
+def test_a_server_failure_before_the_write_sends_the_same_body_after_reading_the_incident(xsoar, monkeypatch):
+    client, _ = api_client(xsoar, monkeypatch)
+    incident = stored(xsoar)
+    write_then_fail(xsoar, client, monkeypatch, lambda _body: None)
+    updated = client.update_incident(incident, {"details": "x"})
+    writes = [json.loads(r["body"]) for r in xsoar.requests if r["path"].endswith("/incident")]
+    assert updated["details"] == "x" and updated["version"] == 2
+    assert len(writes) == 2 and writes[0] == writes[1] and xsoar.count("POST", "/incidents/search") == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "setting_named"),
+    [
+        (412, "In case of closed investigation", True),
+        (400, "Could not find investigation 'nowhere'", True),
+        (404, "Investigation 7 not found", True),
+        (400, "reopenInvestigation: incident 77 is not closed", False),
+        (404, "Could not find incident 77", False),
+        (412, "Precondition failed: the incident is locked", False),
+    ],
+)
+def test_a_refused_reopening_names_the_setting_only_when_the_investigation_is_missing_or_closed(
+    xsoar, monkeypatch, status, message, setting_named
+):
+    client, _ = api_client(xsoar, monkeypatch)
+    xsoar.faults.script(Fault(status=status, body=message), path_contains="/entry/execute/sync")
+    with pytest.raises((ServiceError, ConfigurationError)) as raised:
+        client.reopen_incident("77", "playground")
+    assert message in str(raised.value) and f"({status}" in str(raised.value)
+    assert isinstance(raised.value, ConfigurationError) is setting_named
+    assert ("check xsoar_command_investigation_id" in str(raised.value)) is setting_named

@@ -9,7 +9,8 @@ import pytest
 
 from lab.doubles.faults import Fault
 from tests.support import XSOAR_API_KEY
-from xsoar_module.clients.xsoar import XsoarClient, api_configuration
+from xsoar_module.clients.xsoar import XsoarClient
+from xsoar_module.clients.xsoar.connection import api_configuration
 from xsoar_module.configuration import ModuleConfiguration
 from xsoar_module.sync.war_room import is_persons_note
 from xsoar_module.timing import xsoar_epoch

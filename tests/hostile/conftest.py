@@ -27,7 +27,7 @@ from tests.hostile.harness import (
 )
 from tests.hostile.trigger_configurations import Hosts, settle, start_all, stop_all
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, XSOAR_TOKEN
-from xsoar_module.clients.http import RetryPolicy
+from xsoar_module.clients.retry import RetryPolicy
 
 
 @pytest.fixture(scope="session")
@@ -156,10 +156,10 @@ FAST_SEKOIA = RetryPolicy(attempts=3, deadline=10.0, initial_wait=0.01, max_wait
 @pytest.fixture(autouse=True)
 def _quick_retries(monkeypatch):
     """In-process runs retry as the product does, only faster, so that final errors come in milliseconds."""
-    monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_POLICY", FAST_XSOAR)
-    monkeypatch.setattr("xsoar_module.clients.xsoar.XSOAR_TIMEOUT", (2.0, 1.0))
-    monkeypatch.setattr("xsoar_module.clients.sekoia.SEKOIA_POLICY", FAST_SEKOIA)
-    monkeypatch.setattr("xsoar_module.clients.sekoia.SEKOIA_TIMEOUT", (2.0, 1.0))
+    monkeypatch.setattr("xsoar_module.clients.xsoar.connection.XSOAR_POLICY", FAST_XSOAR)
+    monkeypatch.setattr("xsoar_module.clients.xsoar.connection.XSOAR_TIMEOUT", (2.0, 1.0))
+    monkeypatch.setattr("xsoar_module.clients.sekoia.connection.SEKOIA_POLICY", FAST_SEKOIA)
+    monkeypatch.setattr("xsoar_module.clients.sekoia.connection.SEKOIA_TIMEOUT", (2.0, 1.0))
 
 
 @pytest.fixture(scope="session")

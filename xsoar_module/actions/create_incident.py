@@ -25,7 +25,8 @@ from xsoar_module.models.schema import ManifestModel, is_null_rendering
 
 if TYPE_CHECKING:  # loaded when the action runs (main.py imports every item in every block's process)
     from xsoar_module.clients.sekoia import SekoiaClient
-    from xsoar_module.clients.xsoar import Delivery, XsoarClient
+    from xsoar_module.clients.xsoar import XsoarClient
+    from xsoar_module.clients.xsoar.creation import Delivery
 
 
 def _parse_json_text(value: Any) -> Any:

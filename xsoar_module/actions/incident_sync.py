@@ -100,7 +100,7 @@ class IncidentUpdate:
     def _follows_mirror(self) -> bool:
         """Whether the alert's change came after this module's mirror of a change on the alert in that second (one
         read of the alert's history); False when it cannot be read."""
-        from xsoar_module.clients.sekoia import identity_of
+        from xsoar_module.clients.sekoia.alerts import identity_of
         from xsoar_module.sync.history import own_changes, status_change_follows_own
         from xsoar_module.sync.snapshots import alert_status
 

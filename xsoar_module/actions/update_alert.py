@@ -225,7 +225,7 @@ class UpdateAlert(ModuleAction):
         """What to do: the status to move to (None: none, or already there), the comment to write, and why a status
         asked for is not set (a later change won; the workflow offers no way to it)."""
         from xsoar_module.actions.alert_sync import Plan, XsoarChange, offered_actions, unreachable
-        from xsoar_module.clients.sekoia import identity_of
+        from xsoar_module.clients.sekoia.alerts import identity_of
         from xsoar_module.sync.decisions import alert_contested, decide_alert
         from xsoar_module.sync.rules import next_action
         from xsoar_module.timing import iso8601_seconds
@@ -267,7 +267,8 @@ class UpdateAlert(ModuleAction):
         """What `follows_mirror` says when the playbook did not pass it: whether the XSOAR change came after this
         module's mirror note of that second in the incident's war room (read from XSOAR, the incident by
         `incident_id`, else by the alert). False, with a warning, when XSOAR cannot be read."""
-        from xsoar_module.clients.xsoar import XsoarClient, api_configuration
+        from xsoar_module.clients.xsoar import XsoarClient
+        from xsoar_module.clients.xsoar.connection import api_configuration
         from xsoar_module.errors import ModuleError
         from xsoar_module.sync.decisions import mirror_note_before
         from xsoar_module.sync.snapshots import Incident

@@ -181,7 +181,8 @@ class UpdateIncident(ModuleAction):
 
     def run(self, arguments: UpdateIncidentArguments) -> UpdateIncidentResults:
         from xsoar_module.actions.incident_sync import IncidentUpdate
-        from xsoar_module.clients.xsoar import XsoarClient, api_configuration
+        from xsoar_module.clients.xsoar import XsoarClient
+        from xsoar_module.clients.xsoar.connection import api_configuration
         from xsoar_module.module import masker_of
         from xsoar_module.sync.snapshots import Incident
 

@@ -3,15 +3,12 @@
 import socket
 import ssl
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
+from collections.abc import Callable, Collection
 from typing import Any, Self, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import orjson
 import requests
-import urllib3.exceptions
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -21,150 +18,24 @@ from tenacity import (
     stop_before_delay,
 )
 
-from xsoar_module.errors import MalformedResponseError, RejectedRequestError, ServiceError, UnavailableError
+from xsoar_module.clients.answers import describe_status
+from xsoar_module.clients.retry import (
+    RetryableAnswer,
+    RetryLog,
+    RetryPolicy,
+    UnknownOutcome,
+    failure_reason,
+    never_sent,
+    retry_after_seconds,
+)
+from xsoar_module.errors import ServiceError, UnavailableError
 from xsoar_module.quoting import shorten
 from xsoar_module.secrets import SecretMasker
-from xsoar_module.timing import Backoff
 from xsoar_module.version import USER_AGENT
 
-RetryLog = Callable[[str], None]
 PLAIN_HTTP_TO_HTTPS = "plain HTTP request was sent to HTTPS port"  # nginx's 400 page
 Found = TypeVar("Found")
-# urllib3 failures raised before any byte of the request left: refused, unresolvable name, connect timeout
-NOT_SENT = (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """When and how long to retry a request."""
-
-    attempts: int = 5
-    deadline: float = 60.0
-    initial_wait: float = 0.2
-    max_wait: float = 10.0
-    max_retry_after: float = 30.0
-    statuses: frozenset[int] = field(default_factory=lambda: frozenset({429, 500, 502, 503, 504}))
-
-    @property
-    def backoff(self) -> Backoff:
-        """The wait before each new attempt: `initial_wait` doubling up to `max_wait`, spread by half either way."""
-        return Backoff(first=self.initial_wait, factor=2.0, longest=self.max_wait, jitter=0.5)
-
-
-class _RetryableAnswer(Exception):
-    """An answer worth another attempt (throttled or a server-side failure)."""
-
-    def __init__(self, response: requests.Response):
-        super().__init__(f"HTTP {response.status_code}")
-        self.response = response
-
-
-class _UnknownOutcome(Exception):
-    """The request was sent but no answer came back (read timeout, connection dropped): it may have been processed."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _never_sent(exc: requests.ConnectionError) -> bool:
-    """True when the connection failed before the request left (refused, DNS, connect timeout, TLS handshake)."""
-    if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError)):
-        return True
-    cause = exc.args[0] if exc.args else None
-    if isinstance(cause, urllib3.exceptions.MaxRetryError):  # requests wraps urllib3's error in its retry error
-        cause = cause.reason
-    return isinstance(cause, NOT_SENT)
-
-
-def retry_after_seconds(response: requests.Response) -> float | None:
-    """Seconds asked by a `Retry-After` header (delay or HTTP date), if any."""
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
-def describe_status(response: requests.Response) -> str:
-    """`503 Service Unavailable`."""
-    return f"{response.status_code} {response.reason or ''}".strip()
-
-
-def service_message(response: requests.Response) -> str:
-    """The service's own explanation of a refusal (`: ...`), shortened; nothing for an HTML error page."""
-    text = response.text.strip()
-    if not text or text.startswith("<"):
-        return ""
-    try:
-        body = response.json()
-    except ValueError:
-        return f": {text[:300]}"
-    if isinstance(body, dict):
-        for key in ("message", "error", "detail", "errors"):
-            if body.get(key):
-                return f": {str(body[key])[:300]}"
-    return f": {text[:300]}"
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """How a service's refusal reads: the error class and its message, a template over `{service}`, `{what}` (the
-    request), `{status}`, `{answer}` (`404 Not Found`), `{detail}` (the service's own reason, `: ...` or empty),
-    `{reason}` (that reason, or `: no reason given`) and `{url}` (the service's base)."""
-
-    error: type[ServiceError]
-    message: str
-
-
-@dataclass(frozen=True)
-class Refusals:
-    """A service's refusals by status (its hints to the user, as data), and the one for any other status."""
-
-    by_status: Mapping[int, Refusal]
-    otherwise: Refusal = Refusal(RejectedRequestError, "{service} rejected {what}: {answer}{detail}")
-
-    def error(self, response: requests.Response, service: str, what: str, url: str = "") -> ServiceError:
-        """The error of a refused request (any status that is not a success)."""
-        refusal = self.by_status.get(response.status_code, self.otherwise)
-        detail = service_message(response)
-        message = refusal.message.format(
-            service=service,
-            what=what,
-            status=response.status_code,
-            answer=describe_status(response),
-            detail=detail,
-            reason=detail or ": no reason given",
-            url=url,
-        )
-        return refusal.error(message, response.status_code)
-
-
-def is_html(response: requests.Response) -> bool:
-    """True for a web page (a login portal, an SSO or maintenance page): a body of markup. By the body, not the
-    `Content-Type`, which many servers set to text/html for any text."""
-    return response.content.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<"
-
-
-def parse_json(response: requests.Response, service: str, setting: str = "") -> Any:
-    """The JSON body of an answer, or an error naming the service, the URL and the setting to check."""
-    try:
-        return orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        snippet = shorten(response.text.strip().replace("\n", " "), 120)
-        what = "an HTML page" if is_html(response) else "a body that is not JSON"
-        check = f": check {setting}, it must point to the {service} API" if setting else ""
-        raise MalformedResponseError(
-            f"{service} answered {describe_status(response)} with {what} (not JSON) at {shorten(response.url)}"
-            f"{check} ({snippet!r})",
-            response.status_code,
-        ) from None
+DEFAULT_POLICY = RetryPolicy()
 
 
 def speaks_tls(url: str, timeout: float = 3.0) -> bool:
@@ -209,7 +80,7 @@ class HttpSession:
         base_url: str,
         headers: dict[str, str],
         *,
-        policy: RetryPolicy = RetryPolicy(),
+        policy: RetryPolicy = DEFAULT_POLICY,
         timeout: tuple[float, float] = (5.0, 30.0),
         verify: bool | str = True,
         auth: tuple[str, str] | None = None,
@@ -258,7 +129,7 @@ class HttpSession:
             if on_unknown_outcome is not None:
                 on_unknown_outcome()
 
-        return self._exchange(method, path, json, params, notice)
+        return self._exchange(method, path, json, params, notice, ())
 
     def request_unless_found(
         self,
@@ -268,10 +139,12 @@ class HttpSession:
         *,
         json: object = None,
         params: dict[str, Any] | None = None,
+        uncertain: Collection[int] = (),
     ) -> requests.Response | Found:
-        """As `request`, but before an attempt that follows one whose outcome is unknown, `find()` looks for what
-        that attempt may have made: what it finds is returned instead of sending again."""
-        return self._exchange(method, path, json, params, find)
+        """As `request`, but before an attempt that follows one whose outcome is unknown (no answer, or a retried
+        status in `uncertain`: a server failure after the change was made), `find()` looks for what that attempt may
+        have made: what it finds is returned instead of sending again."""
+        return self._exchange(method, path, json, params, find, uncertain)
 
     def _exchange(
         self,
@@ -280,11 +153,12 @@ class HttpSession:
         json: object,
         params: dict[str, Any] | None,
         resolve: Callable[[], Found | None],
+        uncertain: Collection[int],
     ) -> requests.Response | Found:
         url = self.url(path)
         body = orjson.dumps(self.masker.mask_value(json)) if json is not None else None
         headers = {"Content-Type": "application/json"} if body is not None else None
-        retryable = (_RetryableAnswer, _UnknownOutcome, requests.ConnectionError)
+        retryable = (RetryableAnswer, UnknownOutcome, requests.ConnectionError)
         retrying = Retrying(
             stop=stop_after_attempt(self.policy.attempts) | stop_before_delay(self.policy.deadline),
             wait=self._wait,
@@ -303,10 +177,13 @@ class HttpSession:
                             return resolved
                     try:
                         return self._send(method, url, body, headers, params)
-                    except _UnknownOutcome:
+                    except UnknownOutcome:
                         unknown_before = True
                         raise
-        except _RetryableAnswer as exc:
+                    except RetryableAnswer as exc:
+                        unknown_before = unknown_before or exc.response.status_code in uncertain
+                        raise
+        except RetryableAnswer as exc:
             raise UnavailableError(
                 f"{self.service} still answered {describe_status(exc.response)} to {method} {url} after "
                 f"{self._attempts(retrying)} attempt(s) over {time.monotonic() - started:.1f} s"
@@ -315,9 +192,9 @@ class HttpSession:
             ) from None
         except requests.exceptions.SSLError as exc:
             raise UnavailableError(
-                f"TLS verification of {self.service} at {url} failed: {self._reason(exc)}. {self.tls_hint}".strip()
+                f"TLS verification of {self.service} at {url} failed: {failure_reason(exc)}. {self.tls_hint}".strip()
             ) from None
-        except _UnknownOutcome as exc:
+        except UnknownOutcome as exc:
             raise UnavailableError(
                 f"{self.service} gave no answer to {method} {url} after {self._attempts(retrying)} attempt(s) over "
                 f"{time.monotonic() - started:.1f} s ({exc.reason}); the request may or may not have been processed"
@@ -325,7 +202,7 @@ class HttpSession:
         except requests.ConnectionError as exc:
             raise UnavailableError(
                 f"{self.service} could not be reached at {url} after {self._attempts(retrying)} attempt(s) over "
-                f"{time.monotonic() - started:.1f} s: {self._reason(exc)}"
+                f"{time.monotonic() - started:.1f} s: {failure_reason(exc)}"
             ) from None
         raise AssertionError("unreachable: the retries return an answer or raise")  # pragma: no cover
 
@@ -350,19 +227,19 @@ class HttpSession:
                 allow_redirects=False,  # followed blindly, a redirect drops the credentials or sends them elsewhere
             )
         except requests.exceptions.ReadTimeout:
-            raise _UnknownOutcome(f"no answer within {self.timeout[1]:g} s") from None
+            raise UnknownOutcome(f"no answer within {self.timeout[1]:g} s") from None
         except requests.ConnectionError as exc:
-            if _never_sent(exc):
+            if never_sent(exc):
                 raise
             if speaks_tls(url):
                 raise self._https_expected(url) from None
-            raise _UnknownOutcome(f"connection dropped: {self._reason(exc)}") from None
+            raise UnknownOutcome(f"connection dropped: {failure_reason(exc)}") from None
         except requests.RequestException as exc:  # its text may quote a header, hence a secret: name it only
             raise UnavailableError(
                 f"{self.service}: {method} {url} could not be sent ({type(exc).__name__})"
             ) from None
         if response.status_code in self.policy.statuses:
-            raise _RetryableAnswer(response)
+            raise RetryableAnswer(response)
         if response.is_redirect:
             self._refuse_redirect(method, url, response)
         if response.status_code == 400 and url.startswith("http:") and PLAIN_HTTP_TO_HTTPS in response.text[:2000]:
@@ -387,7 +264,7 @@ class HttpSession:
     def _wait(self, state: RetryCallState) -> float:
         exponential = self.policy.backoff.delay(state.attempt_number)
         exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, _RetryableAnswer):
+        if isinstance(exc, RetryableAnswer):
             asked = retry_after_seconds(exc.response)
             if asked is not None:
                 return min(asked, self.policy.max_retry_after)
@@ -397,12 +274,12 @@ class HttpSession:
         if self.on_retry is None or state.outcome is None:
             return
         exc = state.outcome.exception()
-        if isinstance(exc, _RetryableAnswer):
+        if isinstance(exc, RetryableAnswer):
             what = f"answered {describe_status(exc.response)}"
-        elif isinstance(exc, _UnknownOutcome):
+        elif isinstance(exc, UnknownOutcome):
             what = f"gave no answer ({exc.reason})"
         else:
-            what = f"could not be reached ({self._reason(exc)})"
+            what = f"could not be reached ({failure_reason(exc)})"
         wait = state.next_action.sleep if state.next_action else 0.0
         self.on_retry(
             f"{self.service} {what} to {method} {path or '/'}: "
@@ -417,12 +294,3 @@ class HttpSession:
     def _answer_excerpt(response: requests.Response) -> str:
         text = response.text.strip()[:200].replace("\n", " ")
         return f"; last answer: {text!r}" if text else ""
-
-    @staticmethod
-    def _reason(exc: BaseException | None) -> str:
-        """A short reason from a requests exception, without the urllib3 noise."""
-        text = str(exc)
-        for marker in ("Caused by ", "] "):
-            if marker in text:
-                text = text.rsplit(marker, 1)[-1]
-        return text.strip("()'\" ")[:200]

@@ -89,7 +89,7 @@ class AlertUpdatedTrigger(AlertLiveTrigger["AlertChange", AlertUpdatedConfigurat
     _own: str | None = None  # the API key's identity (`GET /v1/me`)
 
     def check_api_key(self, client: "SekoiaClient") -> str:
-        from xsoar_module.clients.sekoia import identity_of
+        from xsoar_module.clients.sekoia.alerts import identity_of
 
         self._own = identity_of(self.me(client))
         if self._own is None:

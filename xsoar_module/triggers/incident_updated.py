@@ -66,8 +66,9 @@ class IncidentUpdatedTrigger(ModuleTrigger[IncidentUpdatedConfiguration]):
     watched = "incident changes"
 
     def serve(self) -> None:
-        from xsoar_module.clients.http import RetryPolicy
-        from xsoar_module.clients.xsoar import XsoarClient, api_configuration
+        from xsoar_module.clients.retry import RetryPolicy
+        from xsoar_module.clients.xsoar import XsoarClient
+        from xsoar_module.clients.xsoar.connection import api_configuration
         from xsoar_module.timing import iso8601_seconds
         from xsoar_module.triggers.core.catch_up import CatchUp
         from xsoar_module.triggers.core.emitter import Emitter

@@ -97,7 +97,7 @@ class AlertLiveTrigger(ModuleTrigger[AlertSettings], Generic[Item, AlertSettings
             self._wake = None
 
     def client(self, config: ModuleConfiguration) -> "SekoiaClient":
-        from xsoar_module.clients.http import RetryPolicy
+        from xsoar_module.clients.retry import RetryPolicy
         from xsoar_module.clients.sekoia import SekoiaClient
 
         policy = RetryPolicy(attempts=4, deadline=20.0, max_wait=5.0)
