@@ -185,8 +185,21 @@ class IncidentUpdate:
             )
         elif mirrored_in(entries, comment):
             return False
-        self.xsoar.add_entry(self.incident.war_room, war_room_entry(comment, self.change.alert))
+        try:
+            self.xsoar.add_entry(self.incident.war_room, war_room_entry(comment, self.change.alert))
+        except RejectedRequestError as refused:
+            return self._closed_meanwhile(comment, refused)
         return True
+
+    def _closed_meanwhile(self, comment: Comment, refused: RejectedRequestError) -> bool:
+        """The war room refused the entry: when a person closed the incident since it was read (XSOAR refuses entries
+        into a closed investigation), the comment goes to its details; any other refusal stands."""
+        fresh = self.xsoar.get_incident(self.incident.id)
+        if fresh is None or not Incident.of(fresh).is_closed:
+            raise refused
+        self.incident = Incident.of(fresh)
+        self.log(f"Incident {self.incident.id} was closed while its comment was written", level="info")
+        return self._append_to_details(comment)
 
 
 def _details_with(incident: dict[str, Any], comment: Comment, alert: str) -> dict[str, Any]:
