@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lab.doubles.sekoia import SekoiaSimulator
-from lab.doubles.sekoia.simulator import DEFAULT_INDEXING_DELAY
+from lab.doubles.sekoia import simulator as sekoia_simulator
 from lab.doubles.symphony import Symphony
 from lab.doubles.xsoar import XsoarSimulator
 from lab.doubles.xsoar.mapper import INCIDENT_TYPE
@@ -49,7 +49,8 @@ class DemoOptions:
     poll_interval: float = 1.0  # Incident Updated's interval here (its default, 30 s, would make a slow demo)
     incident_updated: dict[str, Any] = field(default_factory=dict)  # more Incident Updated settings
     module_dir: Path = REPO_ROOT  # the folder whose main.py runs the blocks (e.g. a precompiled copy of the image)
-    indexing_delay: float = DEFAULT_INDEXING_DELAY  # seconds from a new alert to its events being searchable
+    # seconds from a new alert to its events being searchable (the simulator's default when built)
+    indexing_delay: float = field(default_factory=lambda: sekoia_simulator.DEFAULT_INDEXING_DELAY)
 
 
 def module_configuration(

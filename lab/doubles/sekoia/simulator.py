@@ -116,12 +116,12 @@ class SekoiaSimulator(AlertChanges, EventSearches, LocalService):
         messy: bool = True,
         reduced_listing: bool = False,
         workflow: Workflow = WORKFLOW,
-        indexing_delay: float = DEFAULT_INDEXING_DELAY,
+        indexing_delay: float | None = None,
         me_identity: bool = True,
         budget: RequestBudget | None = None,
     ):
         self.api_key = api_key
-        self.indexing_delay = indexing_delay
+        self.indexing_delay = DEFAULT_INDEXING_DELAY if indexing_delay is None else indexing_delay
         self.clock: Callable[[], float] = time.time
         self.budget = budget
         self.workflow = workflow
