@@ -1,4 +1,4 @@
-"""The late-events path of Get Events and Create Incident's fetch_events (issue 18), through the SDK protocol on
+"""The late-events path of Get Events and Create Incident's fetch_events (events indexed late), through the SDK protocol on
 loopback, blocks in process.
 
 1. Events already searchable: the Sekoia.io requests per alert with the late-events path (expected count given,

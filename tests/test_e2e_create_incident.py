@@ -136,7 +136,7 @@ def test_api_mode_accepts_the_xsoar_8_url_with_or_without_its_suffix(symphony, s
 
 
 def test_api_mode_deduplicates_by_alertid_in_one_single_term_search(symphony, sekoia, data_path):
-    """Issue 16: one term per query (`or` is unconfirmed); `dbotMirrorId` alone (incidents of the first versions, on
+    """One term per query (`or` is unconfirmed); `dbotMirrorId` alone (incidents of the first versions, on
     an XSOAR that stores it) is searched by Update Incident only, not before each creation."""
     with XsoarSimulator(api_key=XSOAR_API_KEY, strict=False) as lenient:
         config = api_config(sekoia, lenient, 6)

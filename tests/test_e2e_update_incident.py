@@ -189,7 +189,7 @@ def test_a_comment_is_written_once_per_uuid(symphony, xsoar, config, data_path, 
 def test_a_persons_note_quoting_the_comments_tag_does_not_drop_the_comment(
     symphony, xsoar, config, data_path, incident, forged
 ):
-    """Issue 17 class 1: only the module's own entries (marked, not a person's note) with the comment's tag and text
+    """Hostile sync input, class 1: only the module's own entries (marked, not a person's note) with the comment's tag and text
     count as its mirror."""
     xsoar.note_as_person(incident["id"], forged, user="mallory")
     assert run(symphony, config, data_path, short_id=SHORT_ID, comment=COMMENT)["action"] == "noted"
@@ -296,7 +296,7 @@ def test_without_the_war_room_read_the_comment_is_written_with_a_warning(symphon
 def test_an_incident_not_carrying_the_alerts_identity_is_never_changed(
     symphony, xsoar, config, data_path, incident, answered
 ):
-    """Issue 17 class 4: the incident found must carry the alert's identity and an id."""
+    """Hostile sync input, class 4: the incident found must carry the alert's identity and an id."""
     xsoar.faults.script(
         Fault(status=200, raw_body=json.dumps({"total": 1, "data": answered})), path_contains="/incidents/search"
     )

@@ -242,7 +242,7 @@ def test_errors_name_the_argument(symphony, sekoia, data_path, arguments, expect
 
 
 def test_a_persons_comment_quoting_a_note_tag_does_not_stop_the_real_note(symphony, sekoia, data_path):
-    """Issue 17, class 1: idempotence keys on the comments this module wrote (its API key and marker), never on a
+    """Hostile sync input, class 1: idempotence keys on the comments this module wrote (its API key and marker), never on a
     text a person can type, even a copy of the module's own text with its tag and marker."""
     alert = sekoia.add_alert(events=0)
     forged = f"fake\n\n(eve in Cortex XSOAR incident 7, XSOAR note 12@7)\n\n{MARKER}"
@@ -278,7 +278,7 @@ def test_a_persons_comment_of_the_same_text_does_not_stop_a_comment(symphony, se
 def test_a_note_without_text_or_of_wrong_types_is_an_error_and_writes_nothing(
     symphony, sekoia, data_path, note, expected
 ):
-    """Issue 17, class 2: an error rather than `unchanged`: the shipped playbook passes the trigger's note, which
+    """Hostile sync input, class 2: an error rather than `unchanged`: the shipped playbook passes the trigger's note, which
     always has a text, so such a note is a wiring mistake to show, not a change to skip in silence."""
     alert = sekoia.add_alert(events=0)
     run = update(symphony, sekoia, data_path, short_id=alert["short_id"], change="note", note=note)
@@ -288,7 +288,7 @@ def test_a_note_without_text_or_of_wrong_types_is_an_error_and_writes_nothing(
 
 @pytest.mark.parametrize("mapped", ["Pending", "pending", "2efc4930-1442-4abb-acf2-58ba219a4fd0"])
 def test_a_close_reason_mapped_to_a_status_that_cannot_be_set_names_the_argument(symphony, sekoia, data_path, mapped):
-    """Issue 17, class 3: an error naming the argument and the allowed statuses (was: failed unexpectedly: KeyError)"""
+    """Hostile sync input, class 3: an error naming the argument and the allowed statuses (was: failed unexpectedly: KeyError)"""
     alert = sekoia.add_alert(events=0)
     arguments = {"change": "closed", "close_reason": "Duplicate", "status_by_close_reason": {"Duplicate": mapped}}
     run = update(symphony, sekoia, data_path, alert_uuid=alert["uuid"], **arguments)
@@ -333,7 +333,7 @@ REPLAYS = {
 
 @pytest.mark.parametrize("case", list(REPLAYS))
 def test_every_change_the_sync_playbook_sends_is_unchanged_when_given_again(symphony, sekoia, data_path, case):
-    """Issue 16, point 5: the same change twice changes nothing the second time and says `unchanged`."""
+    """Idempotent replays: the same change twice changes nothing the second time and says `unchanged`."""
     before, arguments = REPLAYS[case]
     alert = sekoia.add_alert(events=0)
     for status in before:

@@ -37,7 +37,7 @@ VARIED_ALERTS: list[dict[str, Any]] = [
         "rule": {"uuid": "2e7a5b3c-0d9f-4e4a-9b32-c3d4e5f6a7b8", "name": "Ransom note written", "type": "sigma"},
         "urgency": {"current_value": 45, "display": "High"},
         "title": "README_RESTORE.txt written in 40 folders",
-        "indexing_delay": LATE_INDEXING,  # as issue 18 found: the events searchable seconds after the alert
+        "indexing_delay": LATE_INDEXING,  # as found on Sekoia.io: the events searchable seconds after the alert
     },
 ]
 

@@ -16,7 +16,7 @@ To add a case, add a row to the category's list; the runner of that category doe
   the first alert listing (`LISTING`); trigger_configurations.py: a trigger process per configuration;
 - test_lab_commands.py: `python -m lab` arguments, input files, environment;
 - test_sync_actions.py: Update Incident and Update Alert cases (the action runner, plus what each wrote on the other
-  side: war-room entries, close notes, alert comments), one list per class of issue 17;
+  side: war-room entries, close notes, alert comments), one list per class of hostile sync input;
 - test_sync_triggers.py: Incident Updated and Alert Updated, a trigger process per case (state files, changes made
   before and after its start, the events and logs waited for).
 A new category needs a runner that fills an `Outcome` with everything readable (error, results, logs, files,
