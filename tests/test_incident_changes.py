@@ -228,3 +228,40 @@ def test_the_modules_own_closure_and_reopening_are_counted_as_echoes(symphony, x
     xsoar.close_as_person(target, "Resolved", "done", "bob")
     assert poll(changes) == [(target, "closed")] and len(echoes) == 2  # a person's change is no echo
     assert poll(changes) == [] and len(echoes) == 2  # each counted once
+
+
+def test_more_incidents_than_the_states_kept_lose_and_repeat_nothing(xsoar, client, tmp_path):
+    """Eight open incidents, a cap of three states, two war rooms a poll, and a checkpoint that moved past the notes
+    (other incidents changed since): every note, closure and reopening is emitted once, across restarts that read the
+    saved state back. Before: the least recently modified states were forgotten and their notes read only from the
+    checkpoint, so lost."""
+    moment = [time.time() - 3600]  # the simulator's clock, behind the real one (entries dated ahead are re-dated)
+    xsoar.clock = lambda: moment[0]
+    targets = [incident(xsoar, f"AL{n}") for n in range(8)]
+    path = tmp_path / "state.json"
+
+    def polls(count: int, since: int) -> list[tuple[str, str]]:
+        """`count` polls by a trigger restarted from the saved state, which it saves after each poll."""
+        states = IncidentStates(path, limit=3)
+        assert states.load() is None
+        changes = IncidentChanges(client, states, watched=2, log=lambda *_: None)
+        seen = []
+        for _ in range(count):
+            seen += [(item["key"], item["event"]["change"]) for item in changes.list_since(since) if item]
+            states.save()
+        return seen
+
+    assert polls(5, int(moment[0])) == []  # every incident seen once
+    moment[0] += 10
+    notes = {f"note:{xsoar.note_as_person(target, 'checked')['id']}" for target in targets}
+    moment[0] += 10
+    closed = [xsoar.close_as_person(target, "Resolved", "done")["closed"] for target in targets[:2]]
+    since = int(moment[0])  # the checkpoint: at the closures, past the notes
+    first = polls(3, since) + polls(3, since)
+    closures = {f"closed:{target}@{at}" for target, at in zip(targets[:2], closed, strict=True)}
+    assert sorted(key for key, _ in first) == sorted(notes | closures)
+    moment[0] += 10
+    xsoar.reopen_as_person(targets[0])
+    since = int(moment[0])
+    assert [change for _, change in polls(4, since)] == ["reopened"]
+    assert polls(4, since) == []

@@ -1,5 +1,7 @@
 """The XSOAR side's additions to the sync mapping, and the state Incident Updated persists per incident."""
 
+import json
+
 import pytest
 
 from xsoar_module.models.schema import is_null_rendering
@@ -24,13 +26,31 @@ def test_only_the_modules_marked_reopen_note_is_one():
     assert not is_reopen_note("Reopened: Sekoia.io alert AL1 is Acknowledged again")  # typed by a person: no marker
 
 
-def test_incident_states_are_bounded_and_survive_a_restart(tmp_path):
+def test_incident_states_keep_every_open_incident_and_the_latest_closures_across_a_restart(tmp_path):
+    """Open incidents keep their entry mark whatever their number; beyond `limit` closed incidents, the oldest
+    closures are forgotten. The file holds one compact row per incident."""
     states = IncidentStates(tmp_path / "state.json", limit=2)
-    for n in range(3):
-        states.put(str(n), IncidentState(status=1, closed="", modified=f"m{n}", modified_at=float(n)))
+    for n in range(4):
+        closed = f"2030-01-01T00:00:0{n}Z"
+        states.put(f"c{n}", IncidentState(status=2, closed=closed, modified=closed, modified_at=float(n)))
+        states.put(f"o{n}", IncidentState(status=1, closed="0001-01-01T00:00:00Z", modified=f"m{n}", modified_at=0.0))
+    states.put("o0", IncidentState(1, "", "2030-01-01T00:00:09Z", 0.0, entry_at=5.5, entry_ids=["e1", "e2"]))
     states.save()
     again = IncidentStates(tmp_path / "state.json")
-    assert again.load() is None and len(again) == 2 and again.get("0") is None and again.get("2").modified == "m2"
+    assert again.load() is None and len(again) == 6
+    assert again.get("c0") is None and again.get("c1") is None and again.get("c3").closed == "2030-01-01T00:00:03Z"
+    assert again.get("o3") == IncidentState(status=1, closed="", modified="m3", modified_at=0.0)
+    assert again.get("o0") == IncidentState(1, "", "2030-01-01T00:00:09Z", 1893456009.0, 5.5, ["e1", "e2"])
+    rows = json.loads((tmp_path / "state.json").read_text())["incidents"]
+    assert rows["o3"] == [1, "m3"] and rows["c3"] == [2, "2030-01-01T00:00:03Z", "2030-01-01T00:00:03Z"]
+
+
+def test_a_version_1_state_is_read_on_upgrade(tmp_path):
+    """0.1 saved one object per incident: an upgrade reads it (losing it would lose closures, reopenings, notes)."""
+    old = {"status": 2, "closed": "c", "modified": "m", "modified_at": 3.0, "entry_at": 2.0, "entry_ids": ["e"]}
+    (tmp_path / "state.json").write_text(json.dumps({"version": 1, "incidents": {"7": old}}))
+    states = IncidentStates(tmp_path / "state.json")
+    assert states.load() is None and states.get("7") == IncidentState(**old)
 
 
 def test_an_unreadable_state_is_reported_and_forgotten(tmp_path):

@@ -138,7 +138,7 @@ class IncidentChanges:
             closed=closed,
             modified=incident.modified or "",
             modified_at=incident.modified_at or 0.0,
-            entry_at=known.entry_at if known else None,
+            entry_at=_entry_mark(known, since),
             entry_ids=list(known.entry_ids) if known else [],
         )
         for entry, at in self._new_entries(incident_id, entries or [], known, since, state):
@@ -220,7 +220,7 @@ class IncidentChanges:
         by the time it is read (said in a log): it never moves the newest past later entries, and its id stays among
         those looked at while its date cannot be trusted, so that it is emitted once."""
         now = time.time()
-        after = known.entry_at if known and known.entry_at is not None else float(since)
+        after = _entry_mark(known, since)
         seen = set(known.entry_ids) if known else set()
         undated = []
         for entry in entries:
@@ -265,6 +265,13 @@ class IncidentChanges:
         if change == "closed":
             event |= {"close_reason": incident.close_reason, "close_notes": incident.close_notes}
         return {"key": key, "at": at, "event": event}
+
+
+def _entry_mark(known: IncidentState | None, since: int) -> float:
+    """The time up to which an incident's entries were looked at: its newest entry's; on a first sight (or when none
+    was seen), the checkpoint of the poll, kept as the mark so that a later poll with a checkpoint moved on reads the
+    entries written meanwhile (they were lost when its turn came after the checkpoint passed them)."""
+    return known.entry_at if known is not None and known.entry_at is not None else float(since)
 
 
 def _read_from(known: IncidentState | None, since: int) -> float:
