@@ -1,5 +1,5 @@
-"""The late-events path of Get Events and Create Incident's fetch_events (events indexed late), through the SDK protocol on
-loopback, blocks in process.
+"""The late-events path of Get Events and Create Incident's fetch_events (events indexed late), through the SDK
+protocol on loopback, blocks in process.
 
 1. Events already searchable: the Sekoia.io requests per alert with the late-events path (expected count given,
    default wait) and without it (indexing_wait 0: search once, as before): the difference is the path's cost in the

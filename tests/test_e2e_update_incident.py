@@ -189,8 +189,8 @@ def test_a_comment_is_written_once_per_uuid(symphony, xsoar, config, data_path, 
 def test_a_persons_note_quoting_the_comments_tag_does_not_drop_the_comment(
     symphony, xsoar, config, data_path, incident, forged
 ):
-    """Hostile sync input, class 1: only the module's own entries (marked, not a person's note) with the comment's tag and text
-    count as its mirror."""
+    """Hostile sync input, class 1: only the module's own entries (marked, not a person's note) with the comment's tag
+    and text count as its mirror."""
     xsoar.note_as_person(incident["id"], forged, user="mallory")
     assert run(symphony, config, data_path, short_id=SHORT_ID, comment=COMMENT)["action"] == "noted"
     assert [sekoia_comment_uuid(text) for text in entries(xsoar, incident)][-1] == "c-77"

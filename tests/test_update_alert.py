@@ -242,8 +242,8 @@ def test_errors_name_the_argument(symphony, sekoia, data_path, arguments, expect
 
 
 def test_a_persons_comment_quoting_a_note_tag_does_not_stop_the_real_note(symphony, sekoia, data_path):
-    """Hostile sync input, class 1: idempotence keys on the comments this module wrote (its API key and marker), never on a
-    text a person can type, even a copy of the module's own text with its tag and marker."""
+    """Hostile sync input, class 1: idempotence keys on the comments this module wrote (its API key and marker), never
+    on a text a person can type, even a copy of the module's own text with its tag and marker."""
     alert = sekoia.add_alert(events=0)
     forged = f"fake\n\n(eve in Cortex XSOAR incident 7, XSOAR note 12@7)\n\n{MARKER}"
     sekoia.comment_as_person(alert["uuid"], forged, person="eve")
@@ -278,8 +278,8 @@ def test_a_persons_comment_of_the_same_text_does_not_stop_a_comment(symphony, se
 def test_a_note_without_text_or_of_wrong_types_is_an_error_and_writes_nothing(
     symphony, sekoia, data_path, note, expected
 ):
-    """Hostile sync input, class 2: an error rather than `unchanged`: the shipped playbook passes the trigger's note, which
-    always has a text, so such a note is a wiring mistake to show, not a change to skip in silence."""
+    """Hostile sync input, class 2: an error rather than `unchanged`: the shipped playbook passes the trigger's note,
+    which always has a text, so such a note is a wiring mistake to show, not a change to skip in silence."""
     alert = sekoia.add_alert(events=0)
     run = update(symphony, sekoia, data_path, short_id=alert["short_id"], change="note", note=note)
     assert run.results is None and expected in run.error and "Traceback" not in run.error
@@ -288,7 +288,8 @@ def test_a_note_without_text_or_of_wrong_types_is_an_error_and_writes_nothing(
 
 @pytest.mark.parametrize("mapped", ["Pending", "pending", "2efc4930-1442-4abb-acf2-58ba219a4fd0"])
 def test_a_close_reason_mapped_to_a_status_that_cannot_be_set_names_the_argument(symphony, sekoia, data_path, mapped):
-    """Hostile sync input, class 3: an error naming the argument and the allowed statuses (was: failed unexpectedly: KeyError)"""
+    """Hostile sync input, class 3: an error naming the argument and the allowed statuses (was: failed unexpectedly:
+    KeyError)"""
     alert = sekoia.add_alert(events=0)
     arguments = {"change": "closed", "close_reason": "Duplicate", "status_by_close_reason": {"Duplicate": mapped}}
     run = update(symphony, sekoia, data_path, alert_uuid=alert["uuid"], **arguments)

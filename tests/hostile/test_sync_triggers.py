@@ -1,7 +1,8 @@
 """Hostile state files, dates, quoted tags and echoed secrets against the two sync triggers (Incident Updated, Alert
 Updated), each case a trigger process run as the platform runs it: a person's text quoting a mirror tag or the marker
-(class 1 of hostile sync input), secrets quoted in what they emit (class 6), state files that are directories or hold fields of
-the wrong types (class 7), dates in the future or missing, of incidents, history entries and war-room notes (class 8).
+(class 1 of hostile sync input), secrets quoted in what they emit (class 6), state files that are directories or hold
+fields of the wrong types (class 7), dates in the future or missing, of incidents, history entries and war-room notes
+(class 8).
 
 A case's `given`: `trigger` (incident or alert), `before(stage)` (state files, incidents, alerts, made before the
 start), `settings` (the trigger configuration), `ready` (events the first catch-up emits, waited for before the
