@@ -1,8 +1,8 @@
 """Hostile arguments and answers of the two sync actions (Update Incident, Update Alert), run as the platform runs
 them, one list per class of hostile sync input: mirror tags or the marker in a person's text (class 1), loose coercion
-of times, counts and notes (class 2), a mapping to a status that cannot be set (class 3), a search or GET answering another
-alert's incident or alert, or an incident without id (class 4), unbounded texts (class 5), secrets echoed by a server
-or quoted by a person and carried across (class 6), history dates in the future or missing (class 8).
+of times, counts and notes (class 2), a mapping to a status that cannot be set (class 3), a search or GET answering
+another alert's incident or alert, or an incident without id (class 4), unbounded texts (class 5), secrets echoed by a
+server or quoted by a person and carried across (class 6), history dates in the future or missing (class 8).
 
 Besides the checks every case gets (`assert_clean`: no canary in the error, results, logs, outputs, files, requests
 to other hosts), what each case wrote on the other side is searched too: every war-room entry and close notes of the
