@@ -1,5 +1,6 @@
 """Shared fixtures: the simulators and the platform stand-in, started on 127.0.0.1 for the whole session."""
 
+import time
 from pathlib import Path
 
 import pytest
@@ -42,11 +43,13 @@ def symphony():
 
 @pytest.fixture(autouse=True)
 def _clean_simulators(request):
-    """Each test starts with no fault, no stored incident, fresh counters and the published rules."""
+    """Each test starts with no fault, no stored incident, fresh counters, the published rules and the wall clock (a
+    test may have set a manual one)."""
     for name in ("sekoia", "xsoar"):
         if name in request.fixturenames:
             simulator = request.getfixturevalue(name)
             simulator.faults.clear()
+            simulator.clock = time.time
             if name == "sekoia":
                 simulator.reset_counts()
                 simulator.follow_published_rules()
