@@ -248,3 +248,13 @@ class RecordingHost:
 def resolve(value: Any, env: Any) -> Any:
     """A case value, or the value a callable builds from the environment (URLs known only at run time)."""
     return value(env) if callable(value) else value
+
+
+def in_turn(*calls: Callable[[Any], None]) -> Callable[[Any], None]:
+    """One callable calling each of `calls` in turn with its argument: a case's setup steps, or its checks."""
+
+    def call(argument: Any) -> None:
+        for each in calls:
+            each(argument)
+
+    return call

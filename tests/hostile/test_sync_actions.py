@@ -20,6 +20,8 @@ import pytest
 from lab.doubles.faults import Fault
 from tests.hostile.conftest import Env, base_configuration, check_action_case
 from tests.hostile.harness import Case, Outcome, params
+from tests.hostile.harness import in_turn as all_of
+from tests.hostile.harness import in_turn as then
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY
 from xsoar_module.sync.marker import MARKER
 from xsoar_module.sync.texts import sekoia_comment_uuid, xsoar_note_id
@@ -48,14 +50,6 @@ def pair(closed: bool = False, status: str | None = None):
         env.incident_id = stored["id"]
         if closed:
             env.xsoar.close_as_person(stored["id"], "Resolved", "closed by a person")
-
-    return setup
-
-
-def then(*setups):
-    def setup(env: Env) -> None:
-        for step in setups:
-            step(env)
 
     return setup
 
@@ -164,14 +158,6 @@ def says_masked(where: str):
 
 def superseded(outcome: Outcome) -> None:
     assert outcome.results["superseded_by"], outcome.results
-
-
-def all_of(*checks):
-    def check(outcome: Outcome) -> None:
-        for each in checks:
-            each(outcome)
-
-    return check
 
 
 def written_on_xsoar(outcome: Outcome) -> list[str]:

@@ -26,6 +26,8 @@ from lab.doubles.sekoia import SekoiaSimulator
 from lab.doubles.symphony import Symphony
 from lab.doubles.xsoar import XsoarSimulator
 from tests.hostile.harness import Case, Outcome, assert_clean, canary_forms, data_files, params
+from tests.hostile.harness import in_turn as all_of
+from tests.hostile.harness import in_turn as steps
 from tests.support import SEKOIA_KEY, XSOAR_API_KEY, start_listening_trigger, until
 
 pytestmark = [pytest.mark.xdist_group("hostile-sync-trigger"), pytest.mark.long]
@@ -75,14 +77,6 @@ def file_at(name: str, content: Any):
             path.write_text(json.dumps(content))
 
     return write
-
-
-def steps(*actions):
-    def run(stage: Stage) -> None:
-        for action in actions:
-            action(stage)
-
-    return run
 
 
 def closed_by_a_person(notes: str = "done"):
@@ -220,14 +214,6 @@ def notes_once(*texts: str):
         notes = [event for event in events_of(outcome) if event["change"] == "note"]
         assert sorted(event["note"]["content"] for event in notes) == sorted(texts), events_of(outcome)
         assert all(event["updated_at"] <= time.time() + 1 for event in notes), notes
-
-    return check
-
-
-def all_of(*checks):
-    def check(outcome: Outcome) -> None:
-        for each in checks:
-            each(outcome)
 
     return check
 

@@ -20,6 +20,7 @@ from lab.doubles.faults import Fault
 from lab.doubles.sekoia import SekoiaSimulator
 from lab.doubles.symphony import TriggerRun
 from tests.hostile.harness import Case, Outcome, RecordingHost, assert_clean, data_files, params
+from tests.hostile.harness import in_turn as all_of
 from tests.hostile.live import LiveStub
 from tests.support import SEKOIA_KEY, came_true
 
@@ -130,14 +131,6 @@ def single_line_logs(played: Played) -> None:
         log["message"] for log in played.logs if "\n" in str(log.get("message")) or "\r" in str(log.get("message"))
     ]
     assert not broken, f"log lines with line breaks: {broken[:2]}"
-
-
-def all_of(*checks):
-    def check(played: Played) -> None:
-        for one in checks:
-            one(played)
-
-    return check
 
 
 FRAMES = [
