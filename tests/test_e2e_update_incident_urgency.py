@@ -206,3 +206,4 @@ def test_an_older_urgency_read_before_a_later_write_does_not_overwrite_it(
     assert refreshed.action == "unchanged" and "later change of the alert meanwhile" in (refreshed.why or "")
     stored = xsoar.incident(incident["id"])
     assert (stored["severity"], stored["CustomFields"]["sekoiaiourgency"]) == (4, 85)
+    assert stored["version"] == read_first["version"] + 1  # the later write only: nothing left to write after it

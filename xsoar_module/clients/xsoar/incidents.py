@@ -126,6 +126,8 @@ class IncidentStore(XsoarConnection):
         current = incident
         for _ in range(UPDATE_ATTEMPTS):
             fields = changes(current) if callable(changes) else changes
+            if not fields:  # computed again on the incident read again: nothing left to write
+                return current
             answer = self.http.request_unless_found(
                 "POST",
                 "/incident",
